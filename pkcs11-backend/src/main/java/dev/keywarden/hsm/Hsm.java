@@ -1,0 +1,23 @@
+package dev.keywarden.hsm;
+
+/**
+ * An opened, logged-in HSM. Closing it logs out and closes every session; keys found through it stop working.
+ */
+public interface Hsm extends AutoCloseable {
+
+  /** What this HSM is, for status output: never holds the PIN. */
+  HsmInfo info();
+
+  /**
+   * Generates a new AES-256 key-encryption key inside the HSM: a token object, sensitive, not extractable, allowed only
+   * to wrap and unwrap. Fails with ALREADY_EXISTS when a key with this label is already on the token.
+   */
+  KekIdentity generateKek(String label);
+
+  /** Finds the KEK named by this identity; NOT_FOUND (FAILED_PRECONDITION kind) when the token no longer holds it. */
+  KeyEncryptionKey kek(KekIdentity identity);
+
+  /** Logs out and closes every session. Idempotent. */
+  @Override
+  void close();
+}
