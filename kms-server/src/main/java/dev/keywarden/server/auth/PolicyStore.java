@@ -1,0 +1,83 @@
+package dev.keywarden.server.auth;
+
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.storage.Storage;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Named policies in storage under {@code sys/policies/}, parsed once and kept in memory so the request path does not
+ * read storage. Writes and deletes go through the same per-name lock as cache fills, so a stale policy is never cached.
+ */
+public final class PolicyStore {
+  static final String PREFIX = "sys/policies/";
+  private final Storage storage;
+  private final ConcurrentHashMap<String, Optional<Policy>> cache = new ConcurrentHashMap<>();
+
+  public PolicyStore(Storage storage) {
+    this.storage = storage;
+  }
+
+  /** Creates or replaces a policy from its JSON document; returns the parsed policy. */
+  public Policy write(String name, String document) {
+    Policy.validateName(name);
+    if (Policy.ROOT.equals(name)) {
+      throw KeywardenException.invalid("'root' is the built-in policy and cannot be written");
+    }
+    Policy policy = Policy.parse(name, document);
+    byte[] normalized = policy.toJson().getBytes(StandardCharsets.UTF_8);
+    cache.compute(name, (n, old) -> {
+      storage.put(PREFIX + n, normalized);
+      return Optional.of(policy);
+    });
+    return policy;
+  }
+
+  /** The named policy; NOT_FOUND when there is none. */
+  public Policy read(String name) {
+    Policy.validateName(name);
+    if (Policy.ROOT.equals(name)) {
+      return new Policy(Policy.ROOT, List.of(PolicyRule.of("*", List.copyOf(Capabilities.KNOWN).stream()
+          .filter(c -> !c.equals(Capabilities.DENY)).toList())));
+    }
+    return find(name).orElseThrow(() -> KeywardenException.notFound("no policy named '" + name + "'"));
+  }
+
+  /** The named policy if it exists (cached). */
+  Optional<Policy> find(String name) {
+    return cache.computeIfAbsent(name, n -> storage.get(PREFIX + n)
+        .map(e -> Policy.parse(n, new String(e.value(), StandardCharsets.UTF_8))));
+  }
+
+  /** Policy names, sorted, with "root" first. */
+  public List<String> list() {
+    List<String> names = new ArrayList<>();
+    names.add(Policy.ROOT);
+    storage.list(PREFIX).forEach(k -> names.add(k.substring(PREFIX.length())));
+    return names;
+  }
+
+  /** Deletes a policy; NOT_FOUND when there is none. Tokens naming it lose its rules at once. */
+  public void delete(String name) {
+    Policy.validateName(name);
+    if (Policy.ROOT.equals(name)) {
+      throw KeywardenException.invalid("'root' is the built-in policy and cannot be deleted");
+    }
+    boolean[] existed = new boolean[1];
+    cache.compute(name, (n, old) -> {
+      existed[0] = storage.delete(PREFIX + n);
+      return Optional.empty();
+    });
+    if (!existed[0]) {
+      throw KeywardenException.notFound("no policy named '" + name + "'");
+    }
+  }
+
+  /** Forgets cached policies (after seal). */
+  public void clearCache() {
+    cache.clear();
+  }
+}

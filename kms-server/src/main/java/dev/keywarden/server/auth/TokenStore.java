@@ -1,0 +1,186 @@
+package dev.keywarden.server.auth;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.failure.KeywardenException.Kind;
+import dev.keywarden.hsm.KeyEncryptionKey;
+import dev.keywarden.storage.StorageOps;
+import dev.keywarden.unseal.Core;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Tokens: 256 random bits, handed out once and stored only as a keyed hash (HMAC-SHA256 under a token key that is
+ * itself stored wrapped by the KEK). The hash's first 128 bits are the token's accessor and its storage key.
+ * Resolved tokens are cached; a revoke and a cache fill for the same accessor are serialized, so a revoked token is
+ * never served from the cache.
+ */
+public final class TokenStore {
+  /** Where the token key is stored, wrapped by the KEK. */
+  public static final String TOKEN_KEY = "sys/keys/token-hmac";
+  static final String PREFIX = "sys/tokens/";
+  private static final String TOKEN_PREFIX = "kwt_";
+  private static final Pattern TOKEN_SHAPE = Pattern.compile("kwt_[A-Za-z0-9_-]{43}");
+  private static final Pattern ACCESSOR_SHAPE = Pattern.compile("[0-9a-f]{32}");
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int CACHE_LIMIT = 100_000;
+
+  private final Core core;
+  private final Clock clock;
+  private final SecureRandom random;
+  private final ConcurrentHashMap<String, Optional<TokenRecord>> cache = new ConcurrentHashMap<>();
+
+  public TokenStore(Core core, Clock clock, SecureRandom random) {
+    this.core = core;
+    this.clock = clock;
+    this.random = random;
+  }
+
+  /** A token just made: the secret (shown once) and its record. */
+  public record Issued(String token, TokenRecord record) {
+    @Override
+    public String toString() {
+      return "Issued[accessor=" + record.accessor() + "]";
+    }
+  }
+
+  /** At init, in the envelope's transaction: makes the token key and the first root token; returns the token. */
+  public String initialize(StorageOps tx, KeyEncryptionKey kek) {
+    byte[] tokenKey = new byte[32];
+    random.nextBytes(tokenKey);
+    try {
+      tx.put(TOKEN_KEY, kek.wrap(tokenKey));
+      String token = newToken();
+      TokenRecord root = new TokenRecord(accessor(tokenKey, token), List.of(Policy.ROOT), "root", clock.millis(), 0);
+      tx.put(PREFIX + root.accessor(), encode(root));
+      return token;
+    } finally {
+      Arrays.fill(tokenKey, (byte) 0);
+    }
+  }
+
+  /** Makes a token with these policies and lifetime (zero: until revoked). */
+  public Issued create(List<String> policies, Duration ttl, String displayName) {
+    String token = newToken();
+    long now = clock.millis();
+    TokenRecord record = new TokenRecord(accessorOf(token), List.copyOf(policies), displayName, now,
+        ttl.isZero() ? 0 : now + ttl.toMillis());
+    core.storage().put(PREFIX + record.accessor(), encode(record));
+    return new Issued(token, record);
+  }
+
+  /** A new root token (generate-root). */
+  public String mintRoot() {
+    return create(List.of(Policy.ROOT), Duration.ZERO, "root").token();
+  }
+
+  /** The caller a bearer token stands for; UNAUTHENTICATED when it is unknown, revoked or expired. */
+  public Caller resolve(String token) {
+    if (token == null || !TOKEN_SHAPE.matcher(token).matches()) {
+      throw new KeywardenException(Kind.UNAUTHENTICATED, "the token is malformed: Keywarden tokens look like kwt_…");
+    }
+    return lookup(accessorOf(token), Kind.UNAUTHENTICATED).caller();
+  }
+
+  /** The record behind an accessor; NOT_FOUND when unknown or expired. */
+  public TokenRecord byAccessor(String accessor) {
+    if (accessor == null || !ACCESSOR_SHAPE.matcher(accessor).matches()) {
+      throw KeywardenException.invalid("an accessor is 32 lowercase hex characters");
+    }
+    return lookup(accessor, Kind.NOT_FOUND);
+  }
+
+  /** The accessor of a token (its keyed hash), without checking that the token exists. */
+  public String accessorOf(String token) {
+    if (token == null || !TOKEN_SHAPE.matcher(token).matches()) {
+      throw KeywardenException.invalid("the token is malformed: Keywarden tokens look like kwt_…");
+    }
+    return core.unsealed().workingKeys().withKey(TOKEN_KEY, key -> accessor(key, token));
+  }
+
+  /** Revokes at once; NOT_FOUND when there is no such token. */
+  public void revoke(String accessor) {
+    boolean[] existed = new boolean[1];
+    cache.compute(accessor, (a, old) -> {
+      existed[0] = core.storage().delete(PREFIX + a);
+      return null;
+    });
+    if (!existed[0]) {
+      throw KeywardenException.notFound("no token with accessor " + accessor);
+    }
+  }
+
+  private TokenRecord lookup(String accessor, Kind missing) {
+    if (cache.size() > CACHE_LIMIT) {
+      cache.clear();
+    }
+    Optional<TokenRecord> found = cache.computeIfAbsent(accessor,
+        a -> core.storage().get(PREFIX + a).map(e -> decode(e.value())));
+    TokenRecord record = found.orElse(null);
+    if (record == null) {
+      cache.remove(accessor, found);
+      throw new KeywardenException(missing, missing == Kind.UNAUTHENTICATED
+          ? "the token is not valid (unknown or revoked)" : "no token with accessor " + accessor);
+    }
+    if (record.expiredAt(clock.millis())) {
+      throw new KeywardenException(missing, missing == Kind.UNAUTHENTICATED
+          ? "the token has expired" : "token " + accessor + " has expired");
+    }
+    return record;
+  }
+
+  /** Forgets cached tokens (on seal). */
+  public void clearCache() {
+    cache.clear();
+  }
+
+  private String newToken() {
+    byte[] raw = new byte[32];
+    random.nextBytes(raw);
+    try {
+      return TOKEN_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+    } finally {
+      Arrays.fill(raw, (byte) 0);
+    }
+  }
+
+  private static String accessor(byte[] tokenKey, String token) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(tokenKey, "HmacSHA256"));
+      byte[] digest = mac.doFinal(token.getBytes(StandardCharsets.US_ASCII));
+      return HexFormat.of().formatHex(digest, 0, 16);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HMAC-SHA256 unavailable", e);
+    }
+  }
+
+  private static byte[] encode(TokenRecord record) {
+    try {
+      return JSON.writeValueAsBytes(record);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static TokenRecord decode(byte[] stored) {
+    try {
+      return JSON.readValue(stored, TokenRecord.class);
+    } catch (IOException e) {
+      throw KeywardenException.precondition("a stored token record is damaged");
+    }
+  }
+}

@@ -1,0 +1,82 @@
+package dev.keywarden.server.cli;
+
+import com.google.protobuf.MessageOrBuilder;
+import com.google.protobuf.util.JsonFormat;
+import dev.keywarden.api.v1.PolicyServiceGrpc;
+import dev.keywarden.api.v1.SystemServiceGrpc;
+import dev.keywarden.api.v1.TokenServiceGrpc;
+import io.grpc.ManagedChannel;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** Base of client commands: a channel, stubs with the token, and output in text or JSON. */
+abstract class ClientCommand implements Callable<Integer> {
+  private static final long DEADLINE_SECONDS = 60;
+
+  @Mixin
+  ClientOptions client;
+
+  @Spec
+  CommandSpec spec;
+
+  private ManagedChannel channel;
+
+  @Override
+  public final Integer call() throws Exception {
+    channel = client.channel();
+    try {
+      return run();
+    } finally {
+      ClientOptions.close(channel);
+    }
+  }
+
+  abstract Integer run() throws Exception;
+
+  SystemServiceGrpc.SystemServiceBlockingStub system() {
+    return SystemServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  TokenServiceGrpc.TokenServiceBlockingStub tokens() {
+    return TokenServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  PolicyServiceGrpc.PolicyServiceBlockingStub policies() {
+    return PolicyServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  boolean json() {
+    return client.format == ClientOptions.OutputFormat.json;
+  }
+
+  PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+
+  PrintWriter err() {
+    return spec.commandLine().getErr();
+  }
+
+  /** Prints a response as one JSON object (every field, defaults included). */
+  void printJson(MessageOrBuilder message) throws Exception {
+    out().println(JsonFormat.printer().includingDefaultValueFields().preservingProtoFieldNames().print(message));
+    out().flush();
+  }
+
+  /** Prints text lines, or the message as JSON with --format json. */
+  void print(MessageOrBuilder message, String text) throws Exception {
+    if (json()) {
+      printJson(message);
+    } else {
+      out().println(text);
+      out().flush();
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package dev.keywarden.server.cli;
+
+import dev.keywarden.failure.KeywardenException;
+import io.grpc.StatusRuntimeException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The `keywarden` command and its error handling: any failure exits non-zero with the server's message. */
+@Command(name = "keywarden", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+    description = "HSM-backed key management: server, unseal ceremony, tokens and policies.",
+    subcommands = {ServerCommand.class, StatusCommand.class, OperatorCommand.class, TokenCommand.class,
+        PolicyCommand.class, CommandLine.HelpCommand.class})
+public final class KeywardenCommand {
+  /** Exit code for errors the server (or the CLI) reported. */
+  static final int EXIT_ERROR = 2;
+
+  /** Runs the CLI; returns the exit code. */
+  public static int run(String[] args) {
+    CommandLine cli = new CommandLine(new KeywardenCommand());
+    cli.setExecutionExceptionHandler((error, cmd, parsed) -> {
+      cmd.getErr().println("Error: " + describe(error));
+      return EXIT_ERROR;
+    });
+    return cli.execute(args);
+  }
+
+
+  static String describe(Throwable error) {
+    if (error instanceof StatusRuntimeException s) {
+      String description = s.getStatus().getDescription();
+      return (description == null ? s.getStatus().getCode().toString() : description)
+          + " (" + s.getStatus().getCode() + ")";
+    }
+    if (error instanceof KeywardenException k) {
+      return k.getMessage() + " (" + k.kind() + ")";
+    }
+    if (error instanceof java.io.IOException io) {
+      return io.getMessage();
+    }
+    return error.getClass().getSimpleName() + (error.getMessage() == null ? "" : ": " + error.getMessage());
+  }
+}

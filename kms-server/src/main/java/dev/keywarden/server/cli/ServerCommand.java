@@ -1,0 +1,143 @@
+package dev.keywarden.server.cli;
+
+import dev.keywarden.server.config.ServerSettings;
+import dev.keywarden.server.config.ServerSettings.HostPort;
+import dev.keywarden.server.wiring.ServerRuntime;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** `keywarden server`: runs the server until stopped. */
+@Command(name = "server", description = "Run the server (sealed until unsealed; --dev: a throw-away, unsealed dev server).")
+final class ServerCommand implements Callable<Integer> {
+  private static final Set<String> CONFIG_KEYS = Set.of("data-dir", "grpc-address", "http-address", "pkcs11-library",
+      "pkcs11-token", "pkcs11-sessions", "tls-cert", "tls-key");
+
+  @Option(names = "--config", description = "YAML file with any of: " + "data-dir, grpc-address, http-address, "
+      + "pkcs11-library, pkcs11-token, pkcs11-sessions, tls-cert, tls-key. Flags override it.")
+  Path config;
+
+  @Option(names = "--data-dir", description = "Where storage lives (required unless --dev).")
+  Path dataDir;
+
+  @Option(names = "--grpc-address", description = "gRPC listen address (default 127.0.0.1:8400).")
+  String grpcAddress;
+
+  @Option(names = "--http-address", description = "HTTP listen address for health (default 127.0.0.1:8401).")
+  String httpAddress;
+
+  @Option(names = "--pkcs11-library", description = "PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so. "
+      + "Without it the dev-only software KEK is used.")
+  Path pkcs11Library;
+
+  @Option(names = "--pkcs11-token", description = "Label of the PKCS#11 token.")
+  String pkcs11Token;
+
+  @Option(names = "--pkcs11-sessions", description = "PKCS#11 session pool size (default 16).")
+  Integer pkcs11Sessions;
+
+  @Option(names = "--tls-cert", description = "PEM certificate chain for gRPC TLS.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", description = "PEM private key for gRPC TLS.")
+  Path tlsKey;
+
+  @Option(names = "--dev", description = "Throw-away data dir, SoftHSM2 token when installed, init 1-of-1, "
+      + "auto-unseal; prints the root token.")
+  boolean dev;
+
+  @Option(names = "--dev-softhsm-dir", hidden = true)
+  Path devSoftHsmDir;
+
+  @Override
+  public Integer call() throws Exception {
+    if (dev) {
+      return new DevMode(this).run();
+    }
+    ServerSettings settings = settings(null);
+    try (ServerRuntime server = ServerRuntime.start(settings)) {
+      System.out.println("Keywarden server listening: gRPC " + settings.grpcAddress() + ", HTTP "
+          + settings.httpAddress() + " (sealed until unsealed)");
+      System.out.flush();
+      awaitShutdown(server);
+    }
+    return 0;
+  }
+
+  /** The settings from the config file and flags; {@code devDataDir} stands in for --data-dir in dev mode. */
+  ServerSettings settings(Path devDataDir) throws IOException {
+    Map<String, Object> file = config == null ? Map.of() : readConfig(config);
+    Path data = dataDir != null ? dataDir : devDataDir != null ? devDataDir : path(file, "data-dir");
+    if (data == null) {
+      throw new IllegalArgumentException("--data-dir is required (or data-dir in --config; or use --dev)");
+    }
+    Path library = pkcs11Library != null ? pkcs11Library : path(file, "pkcs11-library");
+    return new ServerSettings(
+        data,
+        HostPort.parse("--grpc-address", first(grpcAddress, str(file, "grpc-address"), "127.0.0.1:8400")),
+        HostPort.parse("--http-address", first(httpAddress, str(file, "http-address"), "127.0.0.1:8401")),
+        library,
+        first(pkcs11Token, str(file, "pkcs11-token"), null),
+        pkcs11Sessions != null ? pkcs11Sessions : Integer.parseInt(first(str(file, "pkcs11-sessions"), "16", null)),
+        tlsCert != null ? tlsCert : path(file, "tls-cert"),
+        tlsKey != null ? tlsKey : path(file, "tls-key")).validate();
+  }
+
+  static void awaitShutdown(ServerRuntime server) throws InterruptedException {
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.close();
+      stopped.countDown();
+    }, "keywarden-shutdown"));
+    stopped.await();
+  }
+
+  private static Map<String, Object> readConfig(Path file) throws IOException {
+    if (!Files.isReadable(file)) {
+      throw new IOException("cannot read config file " + file);
+    }
+    try (InputStream in = Files.newInputStream(file)) {
+      Object loaded = new Yaml(new SafeConstructor(new LoaderOptions())).load(in);
+      if (loaded == null) {
+        return Map.of();
+      }
+      if (!(loaded instanceof Map<?, ?> map)) {
+        throw new IOException("config file " + file + " must be a YAML mapping of key: value");
+      }
+      for (Object key : map.keySet()) {
+        if (!CONFIG_KEYS.contains(String.valueOf(key))) {
+          throw new IOException("config file " + file + ": unknown key '" + key + "'; known: " + CONFIG_KEYS);
+        }
+      }
+      @SuppressWarnings("unchecked")
+      Map<String, Object> typed = (Map<String, Object>) map;
+      return typed;
+    } catch (org.yaml.snakeyaml.error.YAMLException e) {
+      throw new IOException("config file " + file + " is not valid YAML: " + e.getMessage());
+    }
+  }
+
+  private static String str(Map<String, Object> file, String key) {
+    Object v = file.get(key);
+    return v == null ? null : String.valueOf(v);
+  }
+
+  private static Path path(Map<String, Object> file, String key) {
+    String v = str(file, key);
+    return v == null ? null : Path.of(v);
+  }
+
+  private static String first(String a, String b, String c) {
+    return a != null ? a : b != null ? b : c;
+  }
+}

@@ -1,0 +1,84 @@
+package dev.keywarden.server.grpc;
+
+import dev.keywarden.failure.KeywardenException;
+import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import jakarta.inject.Singleton;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place engine errors become gRPC statuses. A {@link KeywardenException} keeps its kind and message; anything
+ * else is a bug of ours: logged with a reference, and the client gets INTERNAL with that reference and no stack trace.
+ */
+@Singleton
+public final class ErrorMappingInterceptor implements ServerInterceptor {
+  private static final Logger log = LoggerFactory.getLogger(ErrorMappingInterceptor.class);
+
+  /** The status a client sees for {@code error}. */
+  public static Status toStatus(Throwable error) {
+    if (error instanceof KeywardenException k) {
+      Status.Code code = switch (k.kind()) {
+        case INVALID_ARGUMENT -> Status.Code.INVALID_ARGUMENT;
+        case NOT_FOUND -> Status.Code.NOT_FOUND;
+        case ALREADY_EXISTS -> Status.Code.ALREADY_EXISTS;
+        case FAILED_PRECONDITION -> Status.Code.FAILED_PRECONDITION;
+        case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
+        case PERMISSION_DENIED -> Status.Code.PERMISSION_DENIED;
+        case UNAVAILABLE -> Status.Code.UNAVAILABLE;
+        case RESOURCE_EXHAUSTED -> Status.Code.RESOURCE_EXHAUSTED;
+      };
+      return Status.fromCode(code).withDescription(k.getMessage());
+    }
+    if (error instanceof StatusRuntimeException s) {
+      return s.getStatus();
+    }
+    String ref = UUID.randomUUID().toString().substring(0, 8);
+    // Log the type and frames but not the message: a library's message can quote what it was given.
+    log.error("internal error ref={} type={}", ref, error.getClass().getName(), scrubbed(error));
+    return Status.INTERNAL.withDescription("internal error (server log reference " + ref + ")");
+  }
+
+  private static Throwable scrubbed(Throwable error) {
+    Throwable copy = new Throwable(error.getClass().getName());
+    copy.setStackTrace(error.getStackTrace());
+    return copy;
+  }
+
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+      ServerCallHandler<Q, R> next) {
+    ServerCall.Listener<Q> delegate;
+    try {
+      delegate = next.startCall(call, headers);
+    } catch (RuntimeException e) {
+      call.close(toStatus(e), new Metadata());
+      return new ServerCall.Listener<>() {};
+    }
+    return new SimpleForwardingServerCallListener<>(delegate) {
+      @Override
+      public void onMessage(Q message) {
+        guard(() -> super.onMessage(message));
+      }
+
+      @Override
+      public void onHalfClose() {
+        guard(super::onHalfClose);
+      }
+
+      private void guard(Runnable step) {
+        try {
+          step.run();
+        } catch (RuntimeException e) {
+          call.close(toStatus(e), new Metadata());
+        }
+      }
+    };
+  }
+}

@@ -1,0 +1,84 @@
+package dev.keywarden.server.wiring;
+
+import dev.keywarden.hsm.HsmProvider;
+import dev.keywarden.hsm.pkcs11.Pkcs11HsmProvider;
+import dev.keywarden.hsm.software.SoftwareHsmProvider;
+import dev.keywarden.server.auth.AccessControl;
+import dev.keywarden.server.auth.PolicyStore;
+import dev.keywarden.server.auth.TokenStore;
+import dev.keywarden.server.config.ServerSettings;
+import dev.keywarden.storage.SqliteStorage;
+import dev.keywarden.storage.Storage;
+import dev.keywarden.unseal.Core;
+import io.grpc.BindableService;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionService;
+import io.micronaut.context.annotation.Bean;
+import io.micronaut.context.annotation.Factory;
+import jakarta.inject.Named;
+import jakarta.inject.Singleton;
+import java.security.SecureRandom;
+import java.time.Clock;
+
+/** Builds the plain-Java parts from {@link ServerSettings}; the only place that knows which implementations are used. */
+@Factory
+public class KeywardenFactory {
+  static final int WORKING_KEY_CAPACITY = 10_000;
+
+  @Singleton
+  @Bean(preDestroy = "close")
+  Storage storage(ServerSettings settings) {
+    return SqliteStorage.open(settings.dataDir());
+  }
+
+  @Singleton
+  HsmProvider hsmProvider(ServerSettings settings) {
+    if (settings.pkcs11Library() != null) {
+      return new Pkcs11HsmProvider(settings.pkcs11Library(), settings.pkcs11Token(), settings.pkcs11Sessions());
+    }
+    return new SoftwareHsmProvider();
+  }
+
+  @Singleton
+  SecureRandom random() {
+    return new SecureRandom();
+  }
+
+  @Singleton
+  @Bean(preDestroy = "shutdown")
+  Core core(Storage storage, HsmProvider hsm, SecureRandom random) {
+    return new Core(storage, hsm, random, WORKING_KEY_CAPACITY);
+  }
+
+  @Singleton
+  TokenStore tokenStore(Core core, SecureRandom random) {
+    return new TokenStore(core, Clock.systemUTC(), random);
+  }
+
+  @Singleton
+  PolicyStore policyStore(Storage storage) {
+    return new PolicyStore(storage);
+  }
+
+  @Singleton
+  AccessControl accessControl(Core core, TokenStore tokens, PolicyStore policies) {
+    return new AccessControl(core, tokens, policies);
+  }
+
+  @Singleton
+  HealthStatusManager healthStatusManager() {
+    return new HealthStatusManager();
+  }
+
+  @Singleton
+  @Named("health")
+  BindableService healthService(HealthStatusManager health) {
+    return health.getHealthService();
+  }
+
+  @Singleton
+  @Named("reflection")
+  BindableService reflectionService() {
+    return ProtoReflectionService.newInstance();
+  }
+}

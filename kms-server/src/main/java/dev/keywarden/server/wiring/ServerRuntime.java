@@ -1,0 +1,78 @@
+package dev.keywarden.server.wiring;
+
+import dev.keywarden.server.config.ServerSettings;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.inject.qualifiers.Qualifiers;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.util.HashMap;
+import java.util.Map;
+
+/** A running server: the Micronaut context with its gRPC and HTTP servers started. */
+public final class ServerRuntime implements AutoCloseable {
+  private final ApplicationContext context;
+  private final EmbeddedServer grpc;
+  private final EmbeddedServer http;
+
+  private ServerRuntime(ApplicationContext context, EmbeddedServer grpc, EmbeddedServer http) {
+    this.context = context;
+    this.grpc = grpc;
+    this.http = http;
+  }
+
+  /** Starts both servers; on failure nothing is left running. */
+  public static ServerRuntime start(ServerSettings settings) {
+    Map<String, Object> props = new HashMap<>();
+    props.put("micronaut.application.name", "keywarden");
+    props.put("grpc.server.host", settings.grpcAddress().host());
+    props.put("grpc.server.port", settings.grpcAddress().port());
+    props.put("grpc.server.health.enabled", false);
+    props.put("micronaut.server.host", settings.httpAddress().host());
+    props.put("micronaut.server.port", settings.httpAddress().port());
+    if (settings.tlsCert() != null) {
+      props.put("grpc.server.ssl.cert-chain", "file:" + settings.tlsCert().toAbsolutePath());
+      props.put("grpc.server.ssl.private-key", "file:" + settings.tlsKey().toAbsolutePath());
+    }
+    ApplicationContext context = ApplicationContext.builder()
+        .properties(props)
+        .singletons(settings)
+        .deduceEnvironment(false)
+        .banner(false)
+        .start();
+    try {
+      EmbeddedServer grpc = context.getBean(EmbeddedServer.class, Qualifiers.byName("grpc.server"));
+      grpc.start();
+      EmbeddedServer http = context.getBean(EmbeddedServer.class);
+      if (http == grpc) {
+        throw new IllegalStateException("no HTTP server on the classpath");
+      }
+      http.start();
+      return new ServerRuntime(context, grpc, http);
+    } catch (RuntimeException e) {
+      context.close();
+      throw e;
+    }
+  }
+
+  /** A bean of the running server (for dev-mode auto-unseal and tests). */
+  public <T> T bean(Class<T> type) {
+    return context.getBean(type);
+  }
+
+  public int grpcPort() {
+    return grpc.getPort();
+  }
+
+  public int httpPort() {
+    return http.getPort();
+  }
+
+  @Override
+  public void close() {
+    try {
+      http.stop();
+      grpc.stop();
+    } finally {
+      context.close();
+    }
+  }
+}

@@ -1,0 +1,424 @@
+package dev.keywarden.unseal;
+
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.failure.KeywardenException.Kind;
+import dev.keywarden.hsm.Hsm;
+import dev.keywarden.hsm.HsmProvider;
+import dev.keywarden.hsm.KekIdentity;
+import dev.keywarden.hsm.KeyEncryptionKey;
+import dev.keywarden.storage.Storage;
+import dev.keywarden.storage.StoredEntry;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The seal state machine: init, unseal, seal, rekey and generate-root. Sealed, it holds nothing secret; unsealed, it
+ * holds the open HSM, the KEK and the working-key cache ({@link Unsealed}). Ceremonies are serialized by one lock; the
+ * request path reads a volatile reference and never takes it.
+ */
+public final class Core {
+  /** Where the seal envelope is stored. */
+  public static final String SEAL_ENVELOPE = "sys/seal";
+  private static final Logger log = LoggerFactory.getLogger(Core.class);
+  private static final int UNSEAL_KEY_BYTES = 32;
+
+  private final Storage storage;
+  private final HsmProvider hsmProvider;
+  private final SecureRandom random;
+  private final int workingKeyCapacity;
+  private final Object lock = new Object();
+
+  private volatile Unsealed unsealed;
+  // guarded by lock
+  private SealHeader header;
+  private ShareQuorum unsealQuorum;
+  private Ceremony rekey;
+  private Ceremony generateRoot;
+
+  /** A core over {@code storage} that opens HSMs with {@code hsmProvider}; starts sealed. */
+  public Core(Storage storage, HsmProvider hsmProvider, SecureRandom random, int workingKeyCapacity) {
+    this.storage = storage;
+    this.hsmProvider = hsmProvider;
+    this.random = random;
+    this.workingKeyCapacity = workingKeyCapacity;
+    storage.get(SEAL_ENVELOPE).ifPresent(e -> header = SealEnvelopeCodec.header(e.value()));
+  }
+
+  /** The error every request gets while sealed. */
+  public static KeywardenException sealedError() {
+    return new KeywardenException(Kind.FAILED_PRECONDITION,
+        "sealed: the server must be unsealed first (keywarden operator unseal)");
+  }
+
+  /** The unsealed state, or FAILED_PRECONDITION "sealed". Lock-free: the request path calls it. */
+  public Unsealed unsealed() {
+    Unsealed u = unsealed;
+    if (u == null) {
+      throw sealedError();
+    }
+    return u;
+  }
+
+  /** True while sealed. */
+  public boolean isSealed() {
+    return unsealed == null;
+  }
+
+  /** The storage behind this core. */
+  public Storage storage() {
+    return storage;
+  }
+
+  /** Status for `keywarden status`. */
+  public CoreStatus status() {
+    synchronized (lock) {
+      boolean initialized = header != null;
+      return new CoreStatus(initialized, unsealed == null,
+          initialized ? header.threshold() : 0, initialized ? header.shares() : 0,
+          unsealQuorum == null ? 0 : unsealQuorum.progress(),
+          hsmProvider.describe(), initialized ? header.kekLabel() : "", storage.kind(),
+          rekey == null ? "" : rekey.nonce, generateRoot == null ? "" : generateRoot.nonce);
+    }
+  }
+
+  /**
+   * Generates the KEK in the HSM, writes the seal envelope and the initial state in one transaction, and returns the
+   * shares and root token. The server stays sealed. {@code pin} is zeroized here.
+   */
+  public InitResult initialize(int shares, int threshold, char[] pin, boolean allowSingleShareThreshold,
+      InitialState initialState) {
+    char[] hsmPin = pin;
+    byte[] unsealKey = new byte[UNSEAL_KEY_BYTES];
+    try {
+      validateSplit(shares, threshold, allowSingleShareThreshold);
+      synchronized (lock) {
+        if (header != null || storage.get(SEAL_ENVELOPE).isPresent()) {
+          throw KeywardenException.alreadyExists("already initialized: use the existing shares to unseal");
+        }
+        if (hsmProvider.generatesOwnPin()) {
+          if (hsmPin != null && hsmPin.length > 0) {
+            throw KeywardenException.invalid(
+                "hsm_pin was given, but this server uses the dev-only software KEK: configure --pkcs11-library to use an HSM");
+          }
+          hsmPin = hsmProvider.newPin();
+        } else if (hsmPin == null || hsmPin.length == 0) {
+          throw KeywardenException.invalid("hsm_pin is required: the user PIN of HSM token '"
+              + hsmProvider.describe().tokenLabel() + "'");
+        }
+        random.nextBytes(unsealKey);
+        List<UnsealShare> split = UnsealKeySplitter.split(unsealKey, shares, threshold, random);
+        String label = "keywarden-kek-" + HexFormat.of().toHexDigits(split.get(0).shareSetId());
+        SealHeader newHeader = new SealHeader(split.get(0).shareSetId(), shares, threshold, label);
+        String rootToken;
+        try (Hsm hsm = hsmProvider.open(hsmPin)) {
+          KekIdentity kekId = hsm.generateKek(label);
+          KeyEncryptionKey kek = hsm.kek(kekId);
+          SealEnvelope envelope = new SealEnvelope(kekId, hsmPin.clone());
+          byte[] sealed;
+          try {
+            sealed = SealEnvelopeCodec.seal(newHeader, envelope, unsealKey, random);
+          } finally {
+            envelope.destroy();
+          }
+          rootToken = storage.atomically(tx -> {
+            if (!tx.compareAndSet(SEAL_ENVELOPE, 0, sealed)) {
+              throw KeywardenException.alreadyExists("already initialized: use the existing shares to unseal");
+            }
+            return initialState.write(tx, kek);
+          });
+        }
+        header = newHeader;
+        List<String> encoded = split.stream().map(ShareCodec::encode).toList();
+        split.forEach(UnsealShare::destroy);
+        log.info("initialized: {} shares, threshold {}, KEK '{}' generated in the HSM", shares, threshold, label);
+        return new InitResult(encoded, threshold, rootToken, label);
+      }
+    } finally {
+      Arrays.fill(unsealKey, (byte) 0);
+      if (hsmPin != null) {
+        Arrays.fill(hsmPin, '\0');
+      }
+    }
+  }
+
+  /** Submits one unseal share; at K shares the envelope is opened, the HSM logged into and the KEK found. */
+  public CeremonyProgress submitUnsealShare(String typed) {
+    UnsealShare share = ShareCodec.decode(typed);
+    synchronized (lock) {
+      SealHeader h = requireInitialized();
+      if (unsealed != null) {
+        share.destroy();
+        throw KeywardenException.precondition("already unsealed");
+      }
+      if (unsealQuorum == null) {
+        unsealQuorum = new ShareQuorum(h);
+      }
+      unsealQuorum.add(share);
+      if (!unsealQuorum.complete()) {
+        return CeremonyProgress.pending(unsealQuorum.progress(), h.threshold());
+      }
+      ShareQuorum quorum = unsealQuorum;
+      unsealQuorum = null;
+      SealEnvelope envelope = openEnvelope(quorum, "unseal");
+      try {
+        unsealed = openHsm(envelope);
+      } finally {
+        envelope.destroy();
+      }
+      log.info("unsealed");
+      return new CeremonyProgress(true, 0, h.threshold(), List.of(), 0, "");
+    }
+  }
+
+  /** Discards the unseal shares submitted so far. */
+  public CeremonyProgress resetUnseal() {
+    synchronized (lock) {
+      SealHeader h = requireInitialized();
+      if (unsealQuorum != null) {
+        unsealQuorum.clear();
+        unsealQuorum = null;
+      }
+      return CeremonyProgress.pending(0, h.threshold());
+    }
+  }
+
+  /** Seals: zeroizes every working key, logs out of the HSM, drops any ceremony in progress. */
+  public void seal() {
+    synchronized (lock) {
+      Unsealed u = unsealed;
+      if (u == null) {
+        throw sealedError();
+      }
+      unsealed = null;
+      rekey = cancel(rekey);
+      generateRoot = cancel(generateRoot);
+      u.close();
+      log.info("sealed: working keys zeroized, logged out of the HSM");
+    }
+  }
+
+  /** Closes the HSM session if unsealed (server shutdown). */
+  public void shutdown() {
+    synchronized (lock) {
+      Unsealed u = unsealed;
+      unsealed = null;
+      if (u != null) {
+        u.close();
+      }
+      rekey = cancel(rekey);
+      generateRoot = cancel(generateRoot);
+      if (unsealQuorum != null) {
+        unsealQuorum.clear();
+        unsealQuorum = null;
+      }
+    }
+  }
+
+  /** Starts a rekey to a new split of N shares with threshold K; returns its nonce. */
+  public CeremonyStarted startRekey(int shares, int threshold, boolean allowSingleShareThreshold) {
+    validateSplit(shares, threshold, allowSingleShareThreshold);
+    synchronized (lock) {
+      SealHeader h = requireInitialized();
+      unsealed();
+      if (rekey != null) {
+        throw KeywardenException.precondition(
+            "a rekey is already in progress (nonce " + rekey.nonce + "); cancel it first");
+      }
+      rekey = new Ceremony(newNonce(), new ShareQuorum(h), shares, threshold);
+      return new CeremonyStarted(rekey.nonce, h.threshold());
+    }
+  }
+
+  /**
+   * Submits a current share to the rekey. At K shares: a new unseal key re-encrypts the envelope, which replaces the old
+   * one in a single compare-and-set; only then do the old shares stop working.
+   */
+  public CeremonyProgress submitRekeyShare(String nonce, String typed) {
+    UnsealShare share = ShareCodec.decode(typed);
+    synchronized (lock) {
+      SealHeader h = requireInitialized();
+      Ceremony c = requireCeremony(rekey, nonce, share, "rekey");
+      c.quorum.add(share);
+      if (!c.quorum.complete()) {
+        return CeremonyProgress.pending(c.quorum.progress(), h.threshold());
+      }
+      rekey = null;
+      StoredEntry stored = storage.get(SEAL_ENVELOPE).orElseThrow();
+      SealEnvelope envelope = openEnvelope(c.quorum, "rekey");
+      byte[] newKey = new byte[UNSEAL_KEY_BYTES];
+      List<UnsealShare> split = List.of();
+      try {
+        random.nextBytes(newKey);
+        split = UnsealKeySplitter.split(newKey, c.newShares, c.newThreshold, random);
+        SealHeader newHeader = new SealHeader(split.get(0).shareSetId(), c.newShares, c.newThreshold, h.kekLabel());
+        byte[] resealed = SealEnvelopeCodec.seal(newHeader, envelope, newKey, random);
+        if (!storage.compareAndSet(SEAL_ENVELOPE, stored.version(), resealed)) {
+          throw KeywardenException.precondition("the seal envelope changed during the rekey; start the rekey again");
+        }
+        header = newHeader;
+        List<String> encoded = split.stream().map(ShareCodec::encode).toList();
+        log.info("rekeyed: {} new shares, threshold {}; the old shares no longer work", c.newShares, c.newThreshold);
+        return new CeremonyProgress(true, h.threshold(), h.threshold(), encoded, c.newThreshold, "");
+      } finally {
+        Arrays.fill(newKey, (byte) 0);
+        split.forEach(UnsealShare::destroy);
+        envelope.destroy();
+      }
+    }
+  }
+
+  /** Cancels the rekey in progress; the current shares stay valid. */
+  public void cancelRekey() {
+    synchronized (lock) {
+      if (rekey == null) {
+        throw KeywardenException.precondition("no rekey is in progress");
+      }
+      rekey = cancel(rekey);
+    }
+  }
+
+  /** Starts a generate-root ceremony; returns its nonce. The server must be unsealed. */
+  public CeremonyStarted startGenerateRoot() {
+    synchronized (lock) {
+      SealHeader h = requireInitialized();
+      unsealed();
+      if (generateRoot != null) {
+        throw KeywardenException.precondition(
+            "a generate-root is already in progress (nonce " + generateRoot.nonce + "); cancel it first");
+      }
+      generateRoot = new Ceremony(newNonce(), new ShareQuorum(h), 0, 0);
+      return new CeremonyStarted(generateRoot.nonce, h.threshold());
+    }
+  }
+
+  /** Submits a share to the generate-root; at K verified shares, {@code mintRootToken} makes the new root token. */
+  public CeremonyProgress submitGenerateRootShare(String nonce, String typed, Supplier<String> mintRootToken) {
+    UnsealShare share = ShareCodec.decode(typed);
+    synchronized (lock) {
+      SealHeader h = requireInitialized();
+      Ceremony c = requireCeremony(generateRoot, nonce, share, "generate-root");
+      c.quorum.add(share);
+      if (!c.quorum.complete()) {
+        return CeremonyProgress.pending(c.quorum.progress(), h.threshold());
+      }
+      generateRoot = null;
+      openEnvelope(c.quorum, "generate-root").destroy();
+      unsealed();
+      String token = mintRootToken.get();
+      log.info("generate-root: a new root token was made with {} shares", h.threshold());
+      return new CeremonyProgress(true, h.threshold(), h.threshold(), List.of(), 0, token);
+    }
+  }
+
+  /** Cancels the generate-root in progress. */
+  public void cancelGenerateRoot() {
+    synchronized (lock) {
+      if (generateRoot == null) {
+        throw KeywardenException.precondition("no generate-root is in progress");
+      }
+      generateRoot = cancel(generateRoot);
+    }
+  }
+
+  private SealEnvelope openEnvelope(ShareQuorum quorum, String ceremony) {
+    byte[] key = null;
+    try {
+      key = quorum.combine();
+      byte[] stored = storage.get(SEAL_ENVELOPE).map(StoredEntry::value)
+          .orElseThrow(() -> KeywardenException.precondition("not initialized"));
+      return SealEnvelopeCodec.open(stored, key);
+    } catch (SealEnvelopeCodec.WrongUnsealKeyException e) {
+      throw KeywardenException.invalid("the shares did not reconstruct the unseal key; " + ceremony
+          + " progress was reset: submit " + header.threshold() + " valid shares again");
+    } finally {
+      quorum.clear();
+      if (key != null) {
+        Arrays.fill(key, (byte) 0);
+      }
+    }
+  }
+
+  private Unsealed openHsm(SealEnvelope envelope) {
+    Hsm hsm;
+    try {
+      hsm = hsmProvider.open(envelope.pin());
+    } catch (KeywardenException e) {
+      if (e.kind() == Kind.UNAUTHENTICATED) {
+        throw new KeywardenException(Kind.FAILED_PRECONDITION, "the HSM refused the PIN kept in the seal envelope "
+            + "(was the token's PIN changed?); the server stays sealed: " + e.getMessage(), e);
+      }
+      throw e;
+    }
+    try {
+      KeyEncryptionKey kek = hsm.kek(envelope.kek());
+      return new Unsealed(hsm, kek, new WorkingKeys(storage, kek, workingKeyCapacity));
+    } catch (RuntimeException e) {
+      hsm.close();
+      throw e;
+    }
+  }
+
+  private SealHeader requireInitialized() {
+    if (header == null) {
+      throw KeywardenException.precondition("not initialized: run keywarden operator init first");
+    }
+    return header;
+  }
+
+  private static Ceremony requireCeremony(Ceremony c, String nonce, UnsealShare share, String name) {
+    if (c == null) {
+      share.destroy();
+      throw KeywardenException.precondition("no " + name + " is in progress: start one first");
+    }
+    if (!c.nonce.equals(nonce)) {
+      share.destroy();
+      throw KeywardenException.invalid("nonce does not match the " + name + " in progress");
+    }
+    return c;
+  }
+
+  private static Ceremony cancel(Ceremony c) {
+    if (c != null) {
+      c.quorum.clear();
+    }
+    return null;
+  }
+
+  private static void validateSplit(int shares, int threshold, boolean allowSingleShareThreshold) {
+    if (shares < 1 || shares > 255) {
+      throw KeywardenException.invalid("shares must be 1..255, got " + shares);
+    }
+    if (threshold < 1 || threshold > shares) {
+      throw KeywardenException.invalid("threshold must be 1..shares (" + shares + "), got " + threshold);
+    }
+    if (threshold == 1 && shares > 1 && !allowSingleShareThreshold) {
+      throw KeywardenException.invalid("threshold 1 with " + shares
+          + " shares lets any single share unseal; pass allow_single_share_threshold (--allow-single-share) if you mean it");
+    }
+  }
+
+  private String newNonce() {
+    byte[] n = new byte[16];
+    random.nextBytes(n);
+    return HexFormat.of().formatHex(n);
+  }
+
+  private static final class Ceremony {
+    final String nonce;
+    final ShareQuorum quorum;
+    final int newShares;
+    final int newThreshold;
+
+    Ceremony(String nonce, ShareQuorum quorum, int newShares, int newThreshold) {
+      this.nonce = nonce;
+      this.quorum = quorum;
+      this.newShares = newShares;
+      this.newThreshold = newThreshold;
+    }
+  }
+}
