@@ -221,6 +221,20 @@ public final class SqliteStorage implements Storage {
     return "SqliteStorage[" + databaseFile + "]";
   }
 
+  /** The value of a PRAGMA on the connection in use; for tests. */
+  String pragma(String name) {
+    if (!name.matches("[a-z_]+")) {
+      throw new IllegalArgumentException("not a pragma name");
+    }
+    return outside(() -> {
+      try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("PRAGMA " + name)) {
+        return rs.next() ? rs.getString(1) : null;
+      } catch (SQLException e) {
+        throw storageError("reading a pragma", e);
+      }
+    });
+  }
+
   private <T> T outside(java.util.function.Supplier<T> operation) {
     refuseNesting();
     lock.lock();

@@ -245,6 +245,14 @@ class SqliteStorageTest {
   }
 
   @Test
+  void connectionSyncsEveryCommitAndWaitsWhenBusy() {
+    assertEquals("wal", storage.pragma("journal_mode"));
+    assertEquals("2", storage.pragma("synchronous"), "FULL");
+    assertEquals("1", storage.pragma("foreign_keys"));
+    assertEquals("30000", storage.pragma("busy_timeout"));
+  }
+
+  @Test
   void databaseUsesWalFullSyncAndTheMigratedSchema() throws Exception {
     storage.put("k", bytes("v"));
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("keywarden.db"));
