@@ -83,7 +83,13 @@ public final class ShareCodec {
             + " of its code is not a letter A-Z or a digit 2-7 (0, 1, 8 and 9 never occur)");
       }
     }
-    byte[] body = BASE32.decode(code);
+    byte[] body;
+    try {
+      body = BASE32.decode(code);
+    } catch (IllegalArgumentException e) {
+      // deliberately without the cause: its message could quote the code
+      throw mistyped(label);
+    }
     try {
       // the last character carries one unused bit: only the canonical spelling is accepted, so that every
       // single-character change is caught

@@ -150,6 +150,35 @@ class SqliteStorageConcurrencyTest {
     }
   }
 
+  @Test
+  void aWriterInAnotherProcessMakesUsWaitInsteadOfFail() throws Exception {
+    storage.put("k", encode(1));
+    CountDownLatch locked = new CountDownLatch(1);
+    Future<?> other = pool.submit(() -> {
+      // a second connection stands in for another process, e.g. an operator tool
+      try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("keywarden.db"));
+          java.sql.Statement s = c.createStatement()) {
+        s.execute("BEGIN IMMEDIATE");
+        s.execute("UPDATE kv SET value = X'32', version = version + 1 WHERE key = 'k'");
+        locked.countDown();
+        Thread.sleep(700);
+        s.execute("COMMIT");
+      }
+      return null;
+    });
+    assertTrue(locked.await(10, TimeUnit.SECONDS));
+    long started = System.nanoTime();
+    assertTrue(storage.compareAndSet("k", 2, encode(3)));
+    storage.atomically(ops -> {
+      ops.put("other", encode(4));
+      return null;
+    });
+    assertTrue(System.nanoTime() - started > TimeUnit.MILLISECONDS.toNanos(300), "did not wait for the other writer");
+    other.get();
+    assertEquals(3, decode(storage.get("k").orElseThrow()));
+    assertEquals(3, storage.get("k").orElseThrow().version());
+  }
+
   private static byte[] encode(long n) {
     return Long.toString(n).getBytes(UTF_8);
   }

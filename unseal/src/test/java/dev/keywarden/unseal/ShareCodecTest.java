@@ -140,6 +140,24 @@ class ShareCodecTest {
   }
 
   @Test
+  void everySingleCharacterChangeOfTheCodeIsCaughtExhaustively() {
+    for (UnsealShare share : UnsealKeySplitter.split(Shares.key(new java.util.Random(3)), 3, 2, new SecureRandom())) {
+      String text = ShareCodec.encode(share);
+      String prefix = text.substring(0, text.lastIndexOf('-') + 1);
+      String code = text.substring(prefix.length());
+      String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+      for (int i = 0; i < code.length(); i++) {
+        for (char c : alphabet.toCharArray()) {
+          if (c != code.charAt(i)) {
+            String typed = prefix + code.substring(0, i) + c + code.substring(i + 1);
+            ShareCodecPropertiesTest.assertRefusedWithoutEcho(typed, text);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void exampleShare() {
     // printed so that the documented example stays true
     System.out.println("example share: " + ShareCodec.encode(new UnsealShare(0x5eed1234, 2, 3, VALUE.clone())));
