@@ -19,6 +19,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.slf4j.Logger;
@@ -235,7 +236,7 @@ public final class SqliteStorage implements Storage {
     });
   }
 
-  private <T> T outside(java.util.function.Supplier<T> operation) {
+  private <T> T outside(Supplier<T> operation) {
     refuseNesting();
     lock.lock();
     try {

@@ -98,6 +98,7 @@ public final class UnsealKeySplitter {
       }
       parts.put(share.index(), share.value());
     }
+    // join needs no randomness, but Scheme only comes with a constructor that takes some
     return new Scheme(new SecureRandom(), MAX_SHARES, threshold).join(parts);
   }
 }
