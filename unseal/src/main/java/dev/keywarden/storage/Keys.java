@@ -1,0 +1,45 @@
+package dev.keywarden.storage;
+
+import java.util.Objects;
+
+/** Rules for storage keys shared by the SQL implementations. */
+final class Keys {
+  private Keys() {}
+
+  /** Keys must survive a round trip through UTF-8 and C strings: well-formed UTF-16, no NUL. */
+  static void check(String key) {
+    Objects.requireNonNull(key, "key");
+    for (int i = 0; i < key.length(); i++) {
+      char c = key.charAt(i);
+      if (c == 0) {
+        throw new IllegalArgumentException("storage keys must not contain NUL characters");
+      }
+      if (Character.isHighSurrogate(c) && i + 1 < key.length() && Character.isLowSurrogate(key.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new IllegalArgumentException("storage keys must be well-formed Unicode");
+      }
+    }
+  }
+
+  /**
+   * The least string above every string that starts with {@code prefix}, in code point (= UTF-8 byte) order, or null
+   * if there is none (empty prefix, or only U+10FFFF).
+   */
+  static String upperBound(String prefix) {
+    int[] codePoints = prefix.codePoints().toArray();
+    int n = codePoints.length;
+    while (n > 0 && codePoints[n - 1] == Character.MAX_CODE_POINT) {
+      n--;
+    }
+    if (n == 0) {
+      return null;
+    }
+    int next = codePoints[n - 1] + 1;
+    if (next == Character.MIN_SURROGATE) {
+      next = Character.MAX_SURROGATE + 1;
+    }
+    codePoints[n - 1] = next;
+    return new String(codePoints, 0, n);
+  }
+}
