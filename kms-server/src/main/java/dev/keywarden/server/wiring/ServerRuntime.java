@@ -1,9 +1,12 @@
 package dev.keywarden.server.wiring;
 
+import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.server.config.ServerSettings;
+import dev.keywarden.unseal.Core;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.inject.qualifiers.Qualifiers;
 import io.micronaut.runtime.server.EmbeddedServer;
+import java.net.BindException;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -19,8 +22,28 @@ public final class ServerRuntime implements AutoCloseable {
     this.http = http;
   }
 
-  /** Starts both servers; on failure nothing is left running. */
+  /**
+   * Starts both servers; on failure nothing is left running and the error is ours (a {@link KeywardenException}
+   * unwrapped from Micronaut's bean-creation wrapper, or a clear one for an address in use).
+   */
   public static ServerRuntime start(ServerSettings settings) {
+    try {
+      return startContext(settings);
+    } catch (RuntimeException e) {
+      for (Throwable c = e; c != null; c = c.getCause()) {
+        if (c instanceof KeywardenException k) {
+          throw k;
+        }
+        if (c instanceof BindException) {
+          throw KeywardenException.precondition("cannot listen on " + settings.grpcAddress() + " or "
+              + settings.httpAddress() + ": " + c.getMessage());
+        }
+      }
+      throw e;
+    }
+  }
+
+  private static ServerRuntime startContext(ServerSettings settings) {
     Map<String, Object> props = new HashMap<>();
     props.put("micronaut.application.name", "keywarden");
     props.put("grpc.server.host", settings.grpcAddress().host());
@@ -39,6 +62,7 @@ public final class ServerRuntime implements AutoCloseable {
         .banner(false)
         .start();
     try {
+      context.getBean(Core.class); // opens storage now, so a bad data dir fails before anything listens
       EmbeddedServer grpc = context.getBean(EmbeddedServer.class, Qualifiers.byName("grpc.server"));
       grpc.start();
       EmbeddedServer http = context.getBean(EmbeddedServer.class);

@@ -1,0 +1,121 @@
+package dev.keywarden.server.e2e;
+
+import static dev.keywarden.server.e2e.KeywardenProcesses.cli;
+import static dev.keywarden.server.e2e.KeywardenProcesses.startServer;
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.keywarden.hsm.testing.SoftHsmToken;
+import dev.keywarden.server.e2e.KeywardenProcesses.Result;
+import dev.keywarden.server.e2e.KeywardenProcesses.Server;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A server given a bad HSM or data dir says what is wrong; `server --dev` is ready to use. */
+class ServerConfigurationIT {
+  @TempDir
+  Path work;
+
+  @Test
+  void aTokenLabelThatIsNotThereIsNamedWithTheLabelsThatAre() throws Exception {
+    SoftHsmToken token = SoftHsmToken.create();
+    Path pin = work.resolve("pin");
+    Files.writeString(pin, new String(token.pin()));
+    try (Server server = startServer(Map.of("SOFTHSM2_CONF", token.conf().toString()),
+        "--data-dir", work.resolve("d").toString(), "--pkcs11-library", token.library().toString(),
+        "--pkcs11-token", "no-such-token")) {
+      Map<String, String> env = Map.of("KEYWARDEN_ADDR", server.addr());
+      Result r = cli(env, null, "operator", "init", "--shares", "1", "--threshold", "1", "--hsm-pin-file",
+          pin.toString()).failed("FAILED_PRECONDITION", "no-such-token");
+      assertTrue(r.err().contains(token.label()), "lists the labels present: " + r.err());
+      assertFalse(r.err().contains(new String(token.pin())));
+      assertFalse(cli(env, null, "status", "--format", "json").ok().json().get("initialized").asBoolean());
+    }
+  }
+
+  @Test
+  void aLibraryThatWillNotLoadIsAPreconditionFailure() throws Exception {
+    Path notALibrary = work.resolve("libnot-pkcs11.so");
+    Files.writeString(notALibrary, "this is not a shared object");
+    Path pin = work.resolve("pin");
+    Files.writeString(pin, "1234");
+    try (Server server = startServer(Map.of(), "--data-dir", work.resolve("d").toString(),
+        "--pkcs11-library", notALibrary.toString(), "--pkcs11-token", "x")) {
+      Map<String, String> env = Map.of("KEYWARDEN_ADDR", server.addr());
+      cli(env, null, "operator", "init", "--shares", "1", "--threshold", "1", "--hsm-pin-file", pin.toString())
+          .failed("FAILED_PRECONDITION", notALibrary.toString());
+      assertTrue(cli(env, null, "status").ok().out().contains("Initialized:     false"));
+    }
+  }
+
+  @Test
+  void badServerSettingsStopItWithAMessage() throws Exception {
+    Path file = work.resolve("a-file");
+    Files.writeString(file, "x");
+    assertStartFails("not writable", "--data-dir", file.resolve("sub").toString());
+    assertStartFails("does not exist", "--data-dir", work.resolve("d").toString(),
+        "--pkcs11-library", "/nonexistent/libpkcs11.so", "--pkcs11-token", "t");
+    assertStartFails("plaintext is allowed only on loopback", "--data-dir", work.resolve("d").toString(),
+        "--grpc-address", "0.0.0.0:0");
+    Path config = work.resolve("bad.yaml");
+    Files.writeString(config, "data-dir: /tmp/x\ngrpc-adress: 127.0.0.1:1\n");
+    assertStartFails("unknown key 'grpc-adress'", "--config", config.toString());
+  }
+
+  private void assertStartFails(String message, String... flags) throws Exception {
+    List<String> args = new ArrayList<>(List.of("server", "--http-address", "127.0.0.1:0"));
+    args.addAll(List.of(flags));
+    Result r = cli(Map.of(), null, args.toArray(String[]::new));
+    assertNotEquals(0, r.exit());
+    assertTrue(r.err().contains(message), "expected '" + message + "' in: " + r.err());
+    assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+  }
+
+  @Test
+  void theDevServerComesUpUnsealedOnASoftHsmTokenAndPrintsTheRootToken() throws Exception {
+    SoftHsmToken.installedLibrary();
+    int grpc = KeywardenProcesses.freePort();
+    ProcessBuilder pb = new ProcessBuilder(KeywardenProcesses.java(), "-jar",
+        KeywardenProcesses.jar().toString(), "server", "--dev", "--grpc-address", "127.0.0.1:" + grpc,
+        "--http-address", "127.0.0.1:" + KeywardenProcesses.freePort()).redirectErrorStream(true);
+    pb.environment().remove("SOFTHSM2_CONF");
+    Process p = pb.start();
+    try {
+      StringBuilder out = new StringBuilder();
+      String rootToken = null;
+      Pattern rootLine = Pattern.compile("root token:\\s+(kwt_\\S+)");
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        String line;
+        while (rootToken == null && (line = r.readLine()) != null) {
+          out.append(line).append('\n');
+          Matcher m = rootLine.matcher(line);
+          if (m.find()) {
+            rootToken = m.group(1);
+          }
+        }
+      }
+      assertNotNull(rootToken, "dev server printed a root token:\n" + out);
+      assertTrue(out.toString().contains("SoftHSM2 token 'keywarden-dev'"), out.toString());
+      Map<String, String> env = Map.of("KEYWARDEN_ADDR", "127.0.0.1:" + grpc, "KEYWARDEN_TOKEN", rootToken);
+      JsonNode status = cli(env, null, "status", "--format", "json").ok().json();
+      assertFalse(status.get("sealed").asBoolean());
+      assertEquals("pkcs11", status.get("hsm_kind").asText());
+      assertEquals(1, status.get("threshold").asInt());
+      cli(env, null, "policy", "list").ok();
+    } finally {
+      p.destroy();
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    }
+  }
+}
