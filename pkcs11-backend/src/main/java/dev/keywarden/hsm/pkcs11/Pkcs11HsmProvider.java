@@ -21,6 +21,7 @@ import org.xipki.pkcs11.wrapper.TokenException;
 public final class Pkcs11HsmProvider implements HsmProvider {
 
   private static final Logger LOG = LoggerFactory.getLogger(Pkcs11HsmProvider.class);
+  private static final int MAX_LABELS_LISTED = 20;
 
   private final Path library;
   private final String tokenLabel;
@@ -127,8 +128,12 @@ public final class Pkcs11HsmProvider implements HsmProvider {
       }
       present.add("'" + label + "'");
     }
+    String listed = present.isEmpty() ? "none"
+        : String.join(", ", present.subList(0, Math.min(present.size(), MAX_LABELS_LISTED)))
+            + (present.size() > MAX_LABELS_LISTED ? " and " + (present.size() - MAX_LABELS_LISTED) + " more" : "");
     throw KeywardenException.precondition("PKCS#11 library '" + library + "' has no token labelled '" + tokenLabel
-        + "'; tokens present: " + (present.isEmpty() ? "none" : String.join(", ", present)));
+        + "'; tokens present: " + listed + ". A token created after the library was initialized is seen only "
+        + "once every HSM session of this process has closed");
   }
 
   @Override
