@@ -65,6 +65,18 @@ public abstract class KeyEncryptionKeyContract {
   }
 
   @Test
+  void keyMaterialThatEndsInZerosOr0x80RoundTrips() {
+    byte[][] awkward = {
+        {0}, {(byte) 0x80}, {1, (byte) 0x80}, {1, (byte) 0x80, 0, 0},
+        {1, 2, 3, 4, 5, 6, 7, (byte) 0x80}, {1, 2, 3, 4, 5, 6, (byte) 0x80, 0}, new byte[8], new byte[16],
+        {1, 2, 3, 4, 5, 6, 7, 8, (byte) 0x80, 0, 0, 0, 0, 0, 0, 0}, {1, 2, 3, 0, 0, 0, 0},
+    };
+    for (byte[] material : awkward) {
+      assertArrayEquals(material, kek.unwrap(kek.wrap(material)), Arrays.toString(material));
+    }
+  }
+
+  @Test
   void everyFlippedBitInTheWrappedKeyIsRejected() {
     byte[] wrapped = kek.wrap(randomBytes(32));
     for (int bit = 0; bit < wrapped.length * 8; bit += 7) {
