@@ -33,7 +33,6 @@ public final class Pkcs11Hsm implements Hsm {
   private static final int KEK_ID_BYTES = 16;
 
   private final HsmInfo info;
-  private final Pkcs11Library library;
   private final PKCS11Token token;
   private final char[] pin;
   private final Runnable onClose;
@@ -42,11 +41,10 @@ public final class Pkcs11Hsm implements Hsm {
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private boolean closed;
 
-  Pkcs11Hsm(HsmInfo info, Pkcs11Library library, PKCS11Token token, char[] pin, boolean paddingDefect,
+  Pkcs11Hsm(HsmInfo info, PKCS11Token token, char[] pin, boolean paddingDefect,
       Runnable onClose) {
     this.paddingDefect = paddingDefect;
     this.info = info;
-    this.library = library;
     this.token = token;
     this.pin = pin;
     this.onClose = onClose;
@@ -140,11 +138,6 @@ public final class Pkcs11Hsm implements Hsm {
   /** The logged-in session pool; only valid inside {@link #use()}. */
   PKCS11Token token() {
     return token;
-  }
-
-  /** The loaded library; tests use it to open sessions of their own. */
-  Pkcs11Library library() {
-    return library;
   }
 
   private long[] findSecretKeys(AttributeVector template) {

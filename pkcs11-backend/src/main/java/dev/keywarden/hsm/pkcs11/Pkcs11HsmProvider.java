@@ -88,7 +88,7 @@ public final class Pkcs11HsmProvider implements HsmProvider {
             + "(SoftHSM2 2.6 does); key material whose length is not a multiple of 8 is framed before wrapping",
             library);
       }
-      return new Pkcs11Hsm(describe(), loaded, session, pinCopy, paddingDefect, () -> {
+      return new Pkcs11Hsm(describe(), session, pinCopy, paddingDefect, () -> {
         loaded.unclaimToken(tokenLabel);
         loaded.release();
       });

@@ -8,6 +8,9 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.PKCS11Module;
 
@@ -26,6 +29,7 @@ import org.xipki.pkcs11.wrapper.PKCS11Module;
  */
 final class Pkcs11Library {
 
+  private static final Logger LOG = LoggerFactory.getLogger(Pkcs11Library.class);
   private static final Object LOCK = new Object();
   private static final Map<Path, Pkcs11Library> LOADED = new HashMap<>();
 
@@ -52,7 +56,7 @@ final class Pkcs11Library {
         try {
           loaded.module.initialize();
         } catch (PKCS11Exception e) {
-          if (e.getErrorCode() != org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+          if (e.getErrorCode() != PKCS11Constants.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
             throw Pkcs11Failures.unavailable("initializing PKCS#11 library '" + library + "'", e);
           }
         }
@@ -74,8 +78,7 @@ final class Pkcs11Library {
           module.finalize(null);
         } catch (PKCS11Exception e) {
           // Nothing to recover: the next lease initializes again, and CKR_CRYPTOKI_ALREADY_INITIALIZED is accepted.
-          org.slf4j.LoggerFactory.getLogger(Pkcs11Library.class)
-              .warn("C_Finalize of {} failed: {}", path, Pkcs11Failures.name(e));
+          LOG.warn("C_Finalize of {} failed: {}", path, Pkcs11Failures.name(e));
         }
       }
     }
