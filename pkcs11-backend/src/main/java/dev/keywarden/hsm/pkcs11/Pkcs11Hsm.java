@@ -1,0 +1,166 @@
+package dev.keywarden.hsm.pkcs11;
+
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKK_AES;
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKM_AES_KEY_GEN;
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKO_SECRET_KEY;
+
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.hsm.Hsm;
+import dev.keywarden.hsm.HsmInfo;
+import dev.keywarden.hsm.KekIdentity;
+import dev.keywarden.hsm.KeyEncryptionKey;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Token;
+import org.xipki.pkcs11.wrapper.TokenException;
+
+/**
+ * A logged-in PKCS#11 token with a pool of sessions. Every operation holds a read lock for its duration and
+ * {@link #close()} takes the write lock, so closing waits for operations in flight and later ones fail cleanly
+ * with FAILED_PRECONDITION instead of reaching closed sessions.
+ */
+public final class Pkcs11Hsm implements Hsm {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Pkcs11Hsm.class);
+  private static final int KEK_BYTES = 32;
+  private static final int KEK_ID_BYTES = 16;
+
+  private final HsmInfo info;
+  private final PKCS11Token token;
+  private final char[] pin;
+  private final Runnable onClose;
+  private final boolean paddingDefect;
+  private final SecureRandom random = new SecureRandom();
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private boolean closed;
+
+  Pkcs11Hsm(HsmInfo info, PKCS11Token token, char[] pin, boolean paddingDefect,
+      Runnable onClose) {
+    this.paddingDefect = paddingDefect;
+    this.info = info;
+    this.token = token;
+    this.pin = pin;
+    this.onClose = onClose;
+  }
+
+  @Override
+  public HsmInfo info() {
+    return info;
+  }
+
+  @Override
+  public KekIdentity generateKek(String label) {
+    if (label == null || label.isBlank()) {
+      throw KeywardenException.invalid("KEK label is empty");
+    }
+    try (Use use = use()) {
+      if (findSecretKeys(new AttributeVector().class_(CKO_SECRET_KEY).label(label)).length > 0) {
+        throw KeywardenException.alreadyExists("token '" + info.tokenLabel() + "' already holds a key labelled '"
+            + label + "'");
+      }
+      byte[] id = new byte[KEK_ID_BYTES];
+      random.nextBytes(id);
+      AttributeVector template = AttributeVector.newSecretKey(CKK_AES)
+          .token(true).private_(true).sensitive(true).extractable(false)
+          .wrap(true).unwrap(true)
+          .encrypt(false).decrypt(false).sign(false).verify(false).derive(false)
+          .valueLen(KEK_BYTES).label(label).id(id);
+      try {
+        token.generateKey(new Mechanism(CKM_AES_KEY_GEN), template);
+      } catch (TokenException e) {
+        throw Pkcs11Failures.unavailable("generating KEK '" + label + "' on token '" + info.tokenLabel() + "'", e);
+      }
+      KekIdentity identity = new KekIdentity(label, HexFormat.of().formatHex(id));
+      LOG.info("generated KEK '{}' (id {}) on token '{}'", label, identity.idHex(), info.tokenLabel());
+      return identity;
+    }
+  }
+
+  @Override
+  public KeyEncryptionKey kek(KekIdentity identity) {
+    try (Use use = use()) {
+      byte[] id = HexFormat.of().parseHex(identity.idHex());
+      long[] found = findSecretKeys(new AttributeVector().class_(CKO_SECRET_KEY).label(identity.label()).id(id));
+      if (found.length == 0) {
+        throw KeywardenException.precondition("the HSM token '" + info.tokenLabel() + "' no longer holds KEK '"
+            + identity.label() + "' (id " + identity.idHex() + ")");
+      }
+      return new Pkcs11Kek(this, identity, found[0]);
+    }
+  }
+
+  @Override
+  public void close() {
+    Lock write = lock.writeLock();
+    write.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      try {
+        token.logout();
+      } catch (TokenException | RuntimeException e) {
+        LOG.warn("logout from token '{}' failed: {}", info.tokenLabel(), describe(e));
+      }
+      token.closeAllSessions();
+      Arrays.fill(pin, '\0');
+      onClose.run();
+    } finally {
+      write.unlock();
+    }
+  }
+
+  /** Holds the HSM open while an operation runs; fails with FAILED_PRECONDITION once it is closed (sealed). */
+  Use use() {
+    Lock read = lock.readLock();
+    read.lock();
+    if (closed) {
+      read.unlock();
+      throw KeywardenException.precondition("the HSM session to token '" + info.tokenLabel()
+          + "' is closed: the service is sealed");
+    }
+    return read::unlock;
+  }
+
+  /** True when the module's CKM_AES_KEY_WRAP_PAD loses the key length; see {@link PaddingDefectFraming}. */
+  boolean paddingDefect() {
+    return paddingDefect;
+  }
+
+  /** The logged-in session pool; only valid inside {@link #use()}. */
+  PKCS11Token token() {
+    return token;
+  }
+
+  private long[] findSecretKeys(AttributeVector template) {
+    try {
+      return token.findObjects(template, 2);
+    } catch (TokenException e) {
+      throw Pkcs11Failures.unavailable("searching token '" + info.tokenLabel() + "'", e);
+    }
+  }
+
+  private static String describe(Exception e) {
+    var code = Pkcs11Failures.returnCode(e);
+    return code != null ? Pkcs11Failures.name(code) : e.getClass().getSimpleName();
+  }
+
+  @Override
+  public String toString() {
+    return "Pkcs11Hsm[" + info + "]";
+  }
+
+  /** An operation in progress; closing it lets {@link #close()} proceed. */
+  interface Use extends AutoCloseable {
+    @Override
+    void close();
+  }
+}
