@@ -59,8 +59,9 @@ public abstract class KeyEncryptionKeyContract {
     byte[] material = randomBytes(length);
     byte[] wrapped = kek.wrap(material);
     assertEquals(8 + ((length + 7) / 8) * 8, wrapped.length, "RFC 5649 output length");
-    assertFalse(Arrays.equals(Arrays.copyOf(wrapped, Math.min(length, wrapped.length)),
-        Arrays.copyOf(material, Math.min(length, wrapped.length))), "wrapped blob must not start with the input");
+    if (length >= 8) { // shorter prefixes match by chance (1 in 256 for one byte)
+      assertFalse(Arrays.equals(Arrays.copyOf(wrapped, length), material), "wrapped blob must not start with the input");
+    }
     assertArrayEquals(material, kek.unwrap(wrapped));
   }
 

@@ -122,7 +122,7 @@ abstract class CoreContract {
     assertEquals(Kind.FAILED_PRECONDITION, kindOf(() -> keys.withKey("sys/keys/test", k -> k)));
     assertEquals(Kind.FAILED_PRECONDITION, kindOf(core::seal));
     unsealWith(init.shares());
-    assertEquals(32, core.unsealed().workingKeys().withKey("sys/keys/test", k -> k.length));
+    assertEquals(Integer.valueOf(32), core.unsealed().workingKeys().withKey("sys/keys/test", k -> k.length));
   }
 
   @Test

@@ -151,7 +151,7 @@ class UnsealCeremonyIT {
       assertTrue(status.get("initialized").asBoolean());
       assertTrue(status.get("sealed").asBoolean());
       assertEquals(3, status.get("threshold").asInt());
-      List<String> shares = secrets.subList(1, 6);
+      List<String> shares = List.copyOf(secrets.subList(1, 6));
       String root = secrets.get(6);
       for (int i : new int[] {4, 1, 3}) {
         cli(anon, null, "operator", "unseal", shares.get(i)).ok();
