@@ -16,7 +16,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.reflection.v1alpha.ServerReflectionGrpc;
+import io.grpc.reflection.v1alpha.ServerReflectionRequest;
+import io.grpc.reflection.v1alpha.ServerReflectionResponse;
+import io.grpc.reflection.v1alpha.ServiceResponse;
+import io.grpc.stub.StreamObserver;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -80,6 +89,64 @@ class ServerConfigurationIT {
     assertNotEquals(0, r.exit());
     assertTrue(r.err().contains(message), "expected '" + message + "' in: " + r.err());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+  }
+
+  @Test
+  void overTlsTheCliVerifiesTheServerAndReflectionListsTheServices() throws Exception {
+    Path cert = work.resolve("cert.pem");
+    Path key = work.resolve("key.pem");
+    Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key.toString(), "-out", cert.toString(), "-days", "1",
+        "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost")
+        .redirectErrorStream(true).start();
+    String opensslOut = new String(openssl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, openssl.waitFor(), opensslOut);
+    try (Server server = startServer(Map.of(), "--data-dir", work.resolve("d").toString(),
+        "--tls-cert", cert.toString(), "--tls-key", key.toString())) {
+      JsonNode status = cli(Map.of("KEYWARDEN_ADDR", server.addr(), "KEYWARDEN_CACERT", cert.toString()), null,
+          "status", "--format", "json").ok().json();
+      assertFalse(status.get("initialized").asBoolean());
+      Result plaintext = cli(Map.of("KEYWARDEN_ADDR", server.addr()), null, "status");
+      assertNotEquals(0, plaintext.exit(), "a plaintext client cannot talk to a TLS server");
+      assertTrue(plaintext.err().contains("UNAVAILABLE"), plaintext.err());
+
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort)
+          .sslContext(GrpcSslContexts.forClient().trustManager(cert.toFile()).build()).build();
+      try {
+        assertEquals(List.of("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+            "keywarden.v1.PolicyService", "keywarden.v1.SystemService", "keywarden.v1.TokenService"),
+            reflectedServices(channel).stream().filter(s -> !s.equals("grpc.reflection.v1.ServerReflection"))
+                .sorted().toList());
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+  }
+
+  private static List<String> reflectedServices(ManagedChannel channel) throws Exception {
+    CompletableFuture<List<String>> names = new CompletableFuture<>();
+    StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
+        .serverReflectionInfo(new StreamObserver<ServerReflectionResponse>() {
+          @Override
+          public void onNext(ServerReflectionResponse r) {
+            names.complete(r.getListServicesResponse().getServiceList().stream()
+                .map(ServiceResponse::getName).toList());
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            names.completeExceptionally(t);
+          }
+
+          @Override
+          public void onCompleted() {
+            names.complete(List.of());
+          }
+        });
+    requests.onNext(ServerReflectionRequest.newBuilder().setListServices("*").build());
+    List<String> result = names.get(20, TimeUnit.SECONDS);
+    requests.onCompleted();
+    return result;
   }
 
   @Test
