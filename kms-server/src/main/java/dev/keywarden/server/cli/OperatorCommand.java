@@ -15,6 +15,11 @@ import picocli.CommandLine.Parameters;
         OperatorCommand.Rekey.class, OperatorCommand.GenerateRoot.class})
 final class OperatorCommand {
 
+  /** The shares given on the command line, or one read from the operator when none were. */
+  static List<String> sharesOrPrompt(List<String> given, String prompt) throws java.io.IOException {
+    return given.isEmpty() ? List.of(new String(SecretInput.read(prompt))) : given;
+  }
+
   @Command(name = "init", description = "Generate the KEK in the HSM and split a new unseal key into shares. "
       + "Prints the shares and a root token once.")
   static final class Init extends ClientCommand {
@@ -142,12 +147,8 @@ final class OperatorCommand {
       } else {
         required = 0;
       }
-      List<String> toSubmit = new ArrayList<>(shareArgs);
-      if (toSubmit.isEmpty()) {
-        toSubmit.add(new String(SecretInput.read("Current unseal share: ")));
-      }
       SubmitRekeyShareResponse last = null;
-      for (String share : toSubmit) {
+      for (String share : sharesOrPrompt(shareArgs, "Current unseal share: ")) {
         last = system().submitRekeyShare(SubmitRekeyShareRequest.newBuilder().setNonce(n).setShare(share).build());
         if (last.getComplete()) {
           break;
@@ -198,12 +199,8 @@ final class OperatorCommand {
           out().println("Generate-root started, nonce " + n + ": " + started.getRequired() + " shares needed.");
         }
       }
-      List<String> toSubmit = new ArrayList<>(shareArgs);
-      if (toSubmit.isEmpty()) {
-        toSubmit.add(new String(SecretInput.read("Unseal share: ")));
-      }
       SubmitGenerateRootShareResponse last = null;
-      for (String share : toSubmit) {
+      for (String share : sharesOrPrompt(shareArgs, "Unseal share: ")) {
         last = system().submitGenerateRootShare(SubmitGenerateRootShareRequest.newBuilder().setNonce(n)
             .setShare(share).build());
         if (last.getComplete()) {

@@ -6,10 +6,8 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
-import jakarta.inject.Singleton;
 
 /** Lifts `authorization: Bearer <token>` into the call's Context; checking it is the service's job. */
-@Singleton
 public final class BearerTokenInterceptor implements ServerInterceptor {
   static final Context.Key<String> BEARER = Context.key("keywarden-bearer");
   private static final Metadata.Key<String> AUTHORIZATION =

@@ -8,7 +8,6 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import jakarta.inject.Singleton;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,7 +16,6 @@ import org.slf4j.LoggerFactory;
  * The one place engine errors become gRPC statuses. A {@link KeywardenException} keeps its kind and message; anything
  * else is a bug of ours: logged with a reference, and the client gets INTERNAL with that reference and no stack trace.
  */
-@Singleton
 public final class ErrorMappingInterceptor implements ServerInterceptor {
   private static final Logger log = LoggerFactory.getLogger(ErrorMappingInterceptor.class);
 

@@ -11,6 +11,11 @@ import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.unseal.Core;
 import io.grpc.BindableService;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.micronaut.context.annotation.Bean;
@@ -63,6 +68,16 @@ public class KeywardenFactory {
   @Singleton
   AccessControl accessControl(Core core, TokenStore tokens, PolicyStore policies) {
     return new AccessControl(core, tokens, policies);
+  }
+
+  @Singleton
+  PrometheusMeterRegistry meterRegistry(Core core) {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Gauge.builder("keywarden.sealed", core, c -> c.isSealed() ? 1 : 0)
+        .description("1 while sealed, 0 while unsealed").register(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    return registry;
   }
 
   @Singleton

@@ -130,6 +130,11 @@ class UnsealCeremonyIT {
       assertTrue(cli(asReader, null, "policy", "read", "sealer").ok().out().contains("sys/seal"));
       cli(asReader, null, "policy", "write", "x", sealerPolicy.toString()).failed("PERMISSION_DENIED", "'update'");
       cli(asReader, null, "operator", "seal").failed("PERMISSION_DENIED", "sys/seal");
+      String metrics = http(server, "/v1/sys/metrics");
+      assertTrue(metrics.lines().anyMatch(l -> l.startsWith("keywarden_grpc_server_requests_seconds_count")
+          && l.contains("code=\"PERMISSION_DENIED\"") && l.contains("method=\"keywarden.v1.SystemService/Seal\"")),
+          "the denied seal is counted with its final status:\n" + metrics);
+      assertTrue(metrics.contains("keywarden_sealed 0.0"), metrics);
       cli(asReader, null, "token", "create", "--policy", "sealer").failed("PERMISSION_DENIED", "sys/tokens");
       assertEquals("reader", cli(asReader, null, "token", "lookup", "--format", "json").ok().json()
           .get("info").get("policies").get(0).asText());
@@ -217,6 +222,12 @@ class UnsealCeremonyIT {
 
   static char flip(char c) {
     return c == 'A' ? 'B' : 'A';
+  }
+
+  static String http(Server server, String path) throws Exception {
+    return HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort + path)).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
   }
 
   static int httpHealth(Server server) throws Exception {
