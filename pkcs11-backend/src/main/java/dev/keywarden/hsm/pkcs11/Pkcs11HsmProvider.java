@@ -33,6 +33,7 @@ public final class Pkcs11HsmProvider implements HsmProvider {
    * @param sessionPoolSize how many sessions to keep open at most; bounds concurrent HSM operations
    */
   public Pkcs11HsmProvider(Path library, String tokenLabel, int sessionPoolSize) {
+    WrapperLogging.install();
     this.library = Objects.requireNonNull(library, "library");
     if (tokenLabel == null || tokenLabel.isBlank()) {
       throw new IllegalArgumentException("token label is empty");
