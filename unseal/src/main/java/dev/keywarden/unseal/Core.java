@@ -33,6 +33,7 @@ public final class Core {
   private final int workingKeyCapacity;
   private final Object lock = new Object();
 
+  private final List<Runnable> sealListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile Unsealed unsealed;
   // guarded by lock
   private SealHeader header;
@@ -62,6 +63,24 @@ public final class Core {
       throw sealedError();
     }
     return u;
+  }
+
+  /**
+   * Runs {@code listener} each time the server seals or shuts down, after the state is sealed: engines drop and zeroize
+   * what they cached from the unsealed state.
+   */
+  public void addSealListener(Runnable listener) {
+    sealListeners.add(listener);
+  }
+
+  private void notifySealed() {
+    for (Runnable listener : sealListeners) {
+      try {
+        listener.run();
+      } catch (RuntimeException e) {
+        log.error("a seal listener failed: {}", e.getClass().getName());
+      }
+    }
   }
 
   /** True while sealed. */
@@ -197,6 +216,7 @@ public final class Core {
       unsealed = null;
       rekey = cancel(rekey);
       generateRoot = cancel(generateRoot);
+      notifySealed();
       u.close();
       log.info("sealed: working keys zeroized, logged out of the HSM");
     }
@@ -208,6 +228,7 @@ public final class Core {
       Unsealed u = unsealed;
       unsealed = null;
       if (u != null) {
+        notifySealed();
         u.close();
       }
       rekey = cancel(rekey);

@@ -5,6 +5,7 @@ import com.google.protobuf.util.JsonFormat;
 import dev.keywarden.api.v1.PolicyServiceGrpc;
 import dev.keywarden.api.v1.SystemServiceGrpc;
 import dev.keywarden.api.v1.TokenServiceGrpc;
+import dev.keywarden.api.v1.TransitServiceGrpc;
 import io.grpc.ManagedChannel;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -44,6 +45,11 @@ abstract class ClientCommand implements Callable<Integer> {
 
   TokenServiceGrpc.TokenServiceBlockingStub tokens() {
     return TokenServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  TransitServiceGrpc.TransitServiceBlockingStub transit() {
+    return TransitServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 

@@ -9,6 +9,7 @@ import dev.keywarden.server.auth.TokenStore;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;
+import dev.keywarden.transit.TransitEngine;
 import dev.keywarden.unseal.Core;
 import io.grpc.BindableService;
 import io.micrometer.core.instrument.Gauge;
@@ -58,6 +59,11 @@ public class KeywardenFactory {
   @Singleton
   TokenStore tokenStore(Core core, SecureRandom random) {
     return new TokenStore(core, Clock.systemUTC(), random);
+  }
+
+  @Singleton
+  TransitEngine transitEngine(Core core, SecureRandom random) {
+    return new TransitEngine(core, Clock.systemUTC(), random);
   }
 
   @Singleton

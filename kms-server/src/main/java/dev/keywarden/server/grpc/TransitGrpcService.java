@@ -1,0 +1,291 @@
+package dev.keywarden.server.grpc;
+
+import static dev.keywarden.server.grpc.SystemGrpcService.reply;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Duration;
+import com.google.protobuf.Timestamp;
+import com.google.protobuf.util.Durations;
+import dev.keywarden.api.v1.*;
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.server.auth.AccessControl;
+import dev.keywarden.transit.KeyType;
+import dev.keywarden.transit.Keyring;
+import dev.keywarden.transit.KeyringConfig;
+import dev.keywarden.transit.TransitEngine;
+import dev.keywarden.transit.crypto.HashAlgorithm;
+import dev.keywarden.transit.crypto.RsaPadding;
+import dev.keywarden.transit.crypto.SignatureEncoding;
+import dev.keywarden.transit.crypto.SignatureOptions;
+import io.grpc.stub.StreamObserver;
+import jakarta.inject.Singleton;
+import java.util.Arrays;
+import java.util.Base64;
+
+/** gRPC TransitService: validate, authorize `transit/keys/NAME`, call the engine, shape the result. */
+@Singleton
+public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceImplBase {
+  static final int MAX_BATCH = 10_000;
+  private final TransitEngine engine;
+  private final AccessControl access;
+
+  public TransitGrpcService(TransitEngine engine, AccessControl access) {
+    this.engine = engine;
+    this.access = access;
+  }
+
+  private void authorize(String name, String capability) {
+    access.require(BearerTokenInterceptor.current(), "transit/keys/" + name, capability);
+  }
+
+  @Override
+  public void createKey(CreateKeyRequest r, StreamObserver<CreateKeyResponse> out) {
+    authorize(r.getName(), "create");
+    KeyType type = r.getType().isEmpty() ? KeyType.AES256_GCM96 : KeyType.parse(r.getType());
+    long period = r.hasAutoRotatePeriod() ? seconds(r.getAutoRotatePeriod(), "auto_rotate_period") : 0;
+    Keyring k = engine.createKey(r.getName(), type,
+        new KeyringConfig(r.getDerived(), r.getConvergent(), r.getDeletionAllowed(), period, 1, 1));
+    reply(out, CreateKeyResponse.newBuilder().setKey(info(k)).build());
+  }
+
+  @Override
+  public void getKey(GetKeyRequest r, StreamObserver<GetKeyResponse> out) {
+    authorize(r.getName(), "read");
+    reply(out, GetKeyResponse.newBuilder().setKey(info(engine.getKey(r.getName()))).build());
+  }
+
+  @Override
+  public void listKeys(ListKeysRequest r, StreamObserver<ListKeysResponse> out) {
+    access.require(BearerTokenInterceptor.current(), "transit/keys", "list");
+    reply(out, ListKeysResponse.newBuilder().addAllNames(engine.listKeys()).build());
+  }
+
+  @Override
+  public void rotateKey(RotateKeyRequest r, StreamObserver<RotateKeyResponse> out) {
+    authorize(r.getName(), "rotate");
+    reply(out, RotateKeyResponse.newBuilder().setKey(info(engine.rotate(r.getName()))).build());
+  }
+
+  @Override
+  public void updateKeyConfig(UpdateKeyConfigRequest r, StreamObserver<UpdateKeyConfigResponse> out) {
+    authorize(r.getName(), "update");
+    Keyring k = engine.updateConfig(r.getName(), new TransitEngine.ConfigChange(
+        r.hasMinDecryptionVersion() ? r.getMinDecryptionVersion() : null,
+        r.hasMinEncryptionVersion() ? r.getMinEncryptionVersion() : null,
+        r.hasDeletionAllowed() ? r.getDeletionAllowed() : null,
+        r.hasAutoRotatePeriod() ? seconds(r.getAutoRotatePeriod(), "auto_rotate_period") : null));
+    reply(out, UpdateKeyConfigResponse.newBuilder().setKey(info(k)).build());
+  }
+
+  @Override
+  public void trimKey(TrimKeyRequest r, StreamObserver<TrimKeyResponse> out) {
+    authorize(r.getName(), "update");
+    reply(out, TrimKeyResponse.newBuilder().setKey(info(engine.trim(r.getName()))).build());
+  }
+
+  @Override
+  public void deleteKey(DeleteKeyRequest r, StreamObserver<DeleteKeyResponse> out) {
+    authorize(r.getName(), "delete");
+    engine.delete(r.getName());
+    reply(out, DeleteKeyResponse.getDefaultInstance());
+  }
+
+  @Override
+  public void encrypt(EncryptRequest r, StreamObserver<EncryptResponse> out) {
+    authorize(r.getName(), "encrypt");
+    checkBatch(r.getItemsCount());
+    EncryptResponse.Builder b = EncryptResponse.newBuilder();
+    for (EncryptItem item : r.getItemsList()) {
+      b.addResults(encryptResult(() -> engine.encrypt(r.getName(), item.getPlaintext().toByteArray(),
+          item.getContext().toByteArray())));
+    }
+    reply(out, b.build());
+  }
+
+  @Override
+  public void decrypt(DecryptRequest r, StreamObserver<DecryptResponse> out) {
+    authorize(r.getName(), "decrypt");
+    checkBatch(r.getItemsCount());
+    DecryptResponse.Builder b = DecryptResponse.newBuilder();
+    for (DecryptItem item : r.getItemsList()) {
+      try {
+        byte[] plain = engine.decrypt(r.getName(), item.getCiphertext(), item.getContext().toByteArray());
+        b.addResults(DecryptResult.newBuilder().setPlaintext(ByteString.copyFrom(plain)));
+        Arrays.fill(plain, (byte) 0);
+      } catch (KeywardenException e) {
+        b.addResults(DecryptResult.newBuilder().setError(error(e)));
+      }
+    }
+    reply(out, b.build());
+  }
+
+  @Override
+  public void rewrap(RewrapRequest r, StreamObserver<RewrapResponse> out) {
+    authorize(r.getName(), "rewrap");
+    checkBatch(r.getItemsCount());
+    RewrapResponse.Builder b = RewrapResponse.newBuilder();
+    for (DecryptItem item : r.getItemsList()) {
+      b.addResults(encryptResult(() -> engine.rewrap(r.getName(), item.getCiphertext(),
+          item.getContext().toByteArray())));
+    }
+    reply(out, b.build());
+  }
+
+  @Override
+  public void generateDataKey(GenerateDataKeyRequest r, StreamObserver<GenerateDataKeyResponse> out) {
+    authorize(r.getName(), "datakey");
+    TransitEngine.DataKey key = engine.dataKey(r.getName(), r.getBits() == 0 ? 256 : r.getBits(),
+        r.getContext().toByteArray());
+    GenerateDataKeyResponse.Builder b = GenerateDataKeyResponse.newBuilder().setCiphertext(key.ciphertext());
+    if (!r.getWrappedOnly()) {
+      b.setPlaintext(ByteString.copyFrom(key.plaintext()));
+    }
+    Arrays.fill(key.plaintext(), (byte) 0);
+    reply(out, b.build());
+  }
+
+  @Override
+  public void sign(SignRequest r, StreamObserver<SignResponse> out) {
+    authorize(r.getName(), "sign");
+    checkBatch(r.getItemsCount());
+    SignatureOptions options = options(r.getParams());
+    SignResponse.Builder b = SignResponse.newBuilder();
+    for (SignItem item : r.getItemsList()) {
+      b.addResults(signResult(() -> engine.sign(r.getName(), item.getInput().toByteArray(), options,
+          r.getKeyVersion()).signature()));
+    }
+    reply(out, b.build());
+  }
+
+  @Override
+  public void verify(VerifyRequest r, StreamObserver<VerifyResponse> out) {
+    authorize(r.getName(), "verify");
+    checkBatch(r.getItemsCount());
+    SignatureOptions options = options(r.getParams());
+    VerifyResponse.Builder b = VerifyResponse.newBuilder();
+    for (VerifyItem item : r.getItemsList()) {
+      b.addResults(verifyResult(() -> engine.verify(r.getName(), item.getInput().toByteArray(),
+          item.getSignature(), options)));
+    }
+    reply(out, b.build());
+  }
+
+  @Override
+  public void hmac(HmacRequest r, StreamObserver<HmacResponse> out) {
+    authorize(r.getName(), "hmac");
+    checkBatch(r.getItemsCount());
+    HashAlgorithm hash = r.getHash().isEmpty() ? HashAlgorithm.SHA2_256 : HashAlgorithm.parse(r.getHash());
+    HmacResponse.Builder b = HmacResponse.newBuilder();
+    for (SignItem item : r.getItemsList()) {
+      b.addResults(signResult(() -> engine.hmac(r.getName(), item.getInput().toByteArray(), hash,
+          r.getKeyVersion())));
+    }
+    reply(out, b.build());
+  }
+
+  @Override
+  public void verifyHmac(VerifyHmacRequest r, StreamObserver<VerifyHmacResponse> out) {
+    authorize(r.getName(), "hmac");
+    checkBatch(r.getItemsCount());
+    HashAlgorithm hash = r.getHash().isEmpty() ? HashAlgorithm.SHA2_256 : HashAlgorithm.parse(r.getHash());
+    VerifyHmacResponse.Builder b = VerifyHmacResponse.newBuilder();
+    for (VerifyItem item : r.getItemsList()) {
+      b.addResults(verifyResult(() -> engine.verifyHmac(r.getName(), item.getInput().toByteArray(),
+          item.getSignature(), hash)));
+    }
+    reply(out, b.build());
+  }
+
+  // ---- shaping --------------------------------------------------------------------------------------------------
+
+  private interface Op<T> {
+    T run();
+  }
+
+  private static EncryptResult encryptResult(Op<String> op) {
+    try {
+      return EncryptResult.newBuilder().setCiphertext(op.run()).build();
+    } catch (KeywardenException e) {
+      return EncryptResult.newBuilder().setError(error(e)).build();
+    }
+  }
+
+  private static SignResult signResult(Op<String> op) {
+    try {
+      return SignResult.newBuilder().setSignature(op.run()).build();
+    } catch (KeywardenException e) {
+      return SignResult.newBuilder().setError(error(e)).build();
+    }
+  }
+
+  private static VerifyResult verifyResult(Op<Boolean> op) {
+    try {
+      return VerifyResult.newBuilder().setValid(op.run()).build();
+    } catch (KeywardenException e) {
+      return VerifyResult.newBuilder().setError(error(e)).build();
+    }
+  }
+
+  private static ItemError error(KeywardenException e) {
+    return ItemError.newBuilder().setCode(e.kind().name()).setMessage(e.getMessage()).build();
+  }
+
+  private static void checkBatch(int items) {
+    if (items == 0) {
+      throw KeywardenException.invalid("items is empty: send at least one item");
+    }
+    if (items > MAX_BATCH) {
+      throw KeywardenException.invalid("items has " + items + " entries; the limit is " + MAX_BATCH + " per call");
+    }
+  }
+
+  private static SignatureOptions options(SignatureParams p) {
+    SignatureOptions d = SignatureOptions.defaults();
+    return new SignatureOptions(
+        p.getHash().isEmpty() ? d.hash() : HashAlgorithm.parse(p.getHash()),
+        p.getPrehashed(),
+        p.getRsaPadding().isEmpty() ? d.rsaPadding() : RsaPadding.parse(p.getRsaPadding()),
+        p.getSignatureEncoding().isEmpty() ? d.encoding() : SignatureEncoding.parse(p.getSignatureEncoding()));
+  }
+
+  private static long seconds(Duration d, String field) {
+    if (!Durations.isValid(d) || d.getSeconds() < 0) {
+      throw KeywardenException.invalid(field + " must be a non-negative duration");
+    }
+    if (d.getSeconds() != 0 && d.getSeconds() < 60) {
+      throw KeywardenException.invalid(field + " must be at least 60s (or zero for never)");
+    }
+    return d.getSeconds();
+  }
+
+  static KeyInfo info(Keyring k) {
+    KeyInfo.Builder b = KeyInfo.newBuilder().setName(k.name()).setType(k.type())
+        .setLatestVersion(k.latestVersion()).setOldestVersion(k.oldestVersion())
+        .setMinDecryptionVersion(k.minDecryptionVersion())
+        .setMinEncryptionVersion(Math.max(1, k.config().minEncryptionVersion()))
+        .setDeletionAllowed(k.config().deletionAllowed()).setDerived(k.config().derived())
+        .setConvergent(k.config().convergent())
+        .setAutoRotatePeriod(Durations.fromSeconds(k.config().autoRotatePeriodSeconds()))
+        .setCreateTime(timestamp(k.createTime()));
+    k.versions().forEach(v -> {
+      KeyVersionInfo.Builder vb = KeyVersionInfo.newBuilder().setVersion(v.version())
+          .setCreateTime(timestamp(v.createTime()));
+      if (v.publicKey() != null) {
+        vb.setPublicKeyPem(pem(v.publicKey()));
+      }
+      b.addVersions(vb);
+    });
+    return b.build();
+  }
+
+  private static String pem(byte[] spki) {
+    return "-----BEGIN PUBLIC KEY-----\n"
+        + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(spki)
+        + "\n-----END PUBLIC KEY-----\n";
+  }
+
+  private static Timestamp timestamp(long millis) {
+    return Timestamp.newBuilder().setSeconds(Math.floorDiv(millis, 1000))
+        .setNanos((int) Math.floorMod(millis, 1000) * 1_000_000).build();
+  }
+}

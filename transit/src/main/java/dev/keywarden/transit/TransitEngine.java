@@ -1,0 +1,528 @@
+package dev.keywarden.transit;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.hsm.HsmKeyId;
+import dev.keywarden.storage.StoredEntry;
+import dev.keywarden.transit.crypto.HashAlgorithm;
+import dev.keywarden.transit.crypto.KeyDerivation;
+import dev.keywarden.transit.crypto.KeyGeneration;
+import dev.keywarden.transit.crypto.Macs;
+import dev.keywarden.transit.crypto.Signatures;
+import dev.keywarden.transit.crypto.SignatureOptions;
+import dev.keywarden.unseal.Core;
+import dev.keywarden.unseal.Unsealed;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Transit: named, versioned keyrings and the operations on them. Keyrings are stored under {@code transit/keys/NAME},
+ * their material wrapped by the KEK (or, for {@code -hsm} types, held by the HSM). The request path reads an in-memory
+ * cache of loaded keyrings and touches neither storage nor the HSM (except for {@code -hsm} types); every change is a
+ * compare-and-set on storage followed by replacing the cache entry. Sealing drops and zeroizes the cache.
+ */
+public final class TransitEngine {
+  /** Largest plaintext (or input to sign/HMAC) per item. */
+  public static final int MAX_INPUT_BYTES = 1 << 20;
+  /** Largest context (associated data) per item. */
+  public static final int MAX_CONTEXT_BYTES = 64 << 10;
+  /** Random-nonce encryptions reserved (and persisted) at a time per version. */
+  static final long NONCE_BLOCK = 1L << 24;
+  /** Rotate once a version's reserved random-nonce encryptions reach this (GCM's bound is 2^32). */
+  static final long ROTATE_AT = 1L << 30;
+  /** Refuse random-nonce encryption with a version past this, whatever happened to rotation. */
+  static final long HARD_LIMIT = 1L << 32;
+  static final String PREFIX = "transit/keys/";
+  private static final Logger log = LoggerFactory.getLogger(TransitEngine.class);
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final byte[] NO_CONTEXT = new byte[0];
+
+  private final Core core;
+  private final Clock clock;
+  private final SecureRandom random;
+  private final ConcurrentHashMap<String, LoadedKeyring> cache = new ConcurrentHashMap<>();
+  private final long nonceBlock;
+  private final long rotateAt;
+
+  public TransitEngine(Core core, Clock clock, SecureRandom random) {
+    this(core, clock, random, NONCE_BLOCK, ROTATE_AT);
+  }
+
+  /** With a smaller nonce budget, so tests can reach it. */
+  TransitEngine(Core core, Clock clock, SecureRandom random, long nonceBlock, long rotateAt) {
+    this.core = core;
+    this.clock = clock;
+    this.random = random;
+    this.nonceBlock = nonceBlock;
+    this.rotateAt = rotateAt;
+    core.addSealListener(this::dropCache);
+  }
+
+  // ---- keyring management -------------------------------------------------------------------------------------
+
+  /** Creates a keyring with its first version. ALREADY_EXISTS when the name is taken. */
+  public Keyring createKey(String name, KeyType type, KeyringConfig config) {
+    validateName(name);
+    if (config.convergent() && !config.derived()) {
+      throw KeywardenException.invalid("convergent encryption needs a derived key: set derived too");
+    }
+    if ((config.derived() || config.convergent()) && type.family() != KeyType.Family.AEAD) {
+      throw KeywardenException.invalid("derived and convergent apply to encryption keys, not " + type.typeName());
+    }
+    if (config.derived() && type.inHsm()) {
+      throw KeywardenException.invalid("derived keys cannot be " + type.typeName() + ": derivation needs the key bytes");
+    }
+    if (config.autoRotatePeriodSeconds() < 0) {
+      throw KeywardenException.invalid("auto_rotate_period must not be negative");
+    }
+    Unsealed u = core.unsealed();
+    KeyringConfig initial = new KeyringConfig(config.derived(), config.convergent(), config.deletionAllowed(),
+        config.autoRotatePeriodSeconds(), 1, 1);
+    KeyVersion first = newVersion(u, name, type, 1);
+    Keyring keyring = new Keyring(name, type.typeName(), clock.millis(), initial, List.of(first));
+    if (!core.storage().compareAndSet(PREFIX + name, 0, encode(keyring))) {
+      discard(u, first);
+      throw KeywardenException.alreadyExists("a transit key named '" + name + "' already exists");
+    }
+    cache.remove(name);
+    log.info("transit key '{}' created ({})", name, type.typeName());
+    return keyring;
+  }
+
+  /** The keyring; NOT_FOUND when there is none. */
+  public Keyring getKey(String name) {
+    return loaded(name).keyring;
+  }
+
+  /** Names of every keyring, sorted. */
+  public List<String> listKeys() {
+    core.unsealed();
+    return core.storage().list(PREFIX).stream().map(k -> k.substring(PREFIX.length())).toList();
+  }
+
+  /** Adds a new latest version. Concurrent rotations each add their own version. */
+  public Keyring rotate(String name) {
+    Unsealed u = core.unsealed();
+    KeyVersion[] made = new KeyVersion[1];
+    try {
+      Keyring result = change(name, k -> {
+        if (made[0] != null && made[0].version() != k.latestVersion() + 1) {
+          discard(u, made[0]);
+          made[0] = null;
+        }
+        if (made[0] == null) {
+          made[0] = newVersion(u, name, k.keyType(), k.latestVersion() + 1);
+        }
+        return k.withVersion(made[0]);
+      });
+      log.info("transit key '{}' rotated to version {}", name, result.latestVersion());
+      return result;
+    } catch (RuntimeException e) {
+      if (made[0] != null) {
+        discard(u, made[0]);
+      }
+      throw e;
+    }
+  }
+
+  /** What a config update may change; null leaves a setting as it is. */
+  public record ConfigChange(Integer minDecryptionVersion, Integer minEncryptionVersion, Boolean deletionAllowed,
+                             Long autoRotatePeriodSeconds) {}
+
+  /** Changes settings; INVALID_ARGUMENT names the setting that cannot take the value. */
+  public Keyring updateConfig(String name, ConfigChange change) {
+    return change(name, k -> {
+      KeyringConfig c = k.config();
+      int minDec = change.minDecryptionVersion() != null ? change.minDecryptionVersion() : c.minDecryptionVersion();
+      int minEnc = change.minEncryptionVersion() != null ? change.minEncryptionVersion() : c.minEncryptionVersion();
+      if (minDec < 1 || minDec > k.latestVersion()) {
+        throw KeywardenException.invalid("min_decryption_version must be 1.." + k.latestVersion() + ", got " + minDec);
+      }
+      if (minDec < k.oldestVersion()) {
+        throw KeywardenException.invalid("min_decryption_version " + minDec + " is below the oldest kept version "
+            + k.oldestVersion() + " (trimmed versions cannot come back)");
+      }
+      if (minEnc < 1 || minEnc > k.latestVersion()) {
+        throw KeywardenException.invalid("min_encryption_version must be 1.." + k.latestVersion() + ", got " + minEnc);
+      }
+      long period = change.autoRotatePeriodSeconds() != null ? change.autoRotatePeriodSeconds()
+          : c.autoRotatePeriodSeconds();
+      if (period < 0) {
+        throw KeywardenException.invalid("auto_rotate_period must not be negative");
+      }
+      boolean deletable = change.deletionAllowed() != null ? change.deletionAllowed() : c.deletionAllowed();
+      return k.withConfig(new KeyringConfig(c.derived(), c.convergent(), deletable, period, minDec, minEnc));
+    });
+  }
+
+  /** Drops versions below min_decryption_version for good. */
+  public Keyring trim(String name) {
+    Unsealed u = core.unsealed();
+    Keyring before = loaded(name).keyring;
+    Keyring after = change(name, k -> {
+      if (k.minDecryptionVersion() <= k.oldestVersion()) {
+        throw KeywardenException.precondition("nothing to trim: raise min_decryption_version above "
+            + k.oldestVersion() + " first");
+      }
+      return k.withVersionsFrom(k.minDecryptionVersion());
+    });
+    before.versions().stream().filter(v -> v.version() < after.oldestVersion()).forEach(v -> discard(u, v));
+    log.info("transit key '{}' trimmed below version {}", name, after.oldestVersion());
+    return after;
+  }
+
+  /** Deletes a keyring; FAILED_PRECONDITION unless deletion_allowed is set. */
+  public void delete(String name) {
+    Unsealed u = core.unsealed();
+    StoredEntry entry = stored(name);
+    Keyring k = decode(entry.value());
+    if (!k.config().deletionAllowed()) {
+      throw KeywardenException.precondition("transit key '" + name
+          + "' is protected: set deletion_allowed first (keywarden transit config " + name + " --deletion-allowed)");
+    }
+    core.storage().atomically(tx -> {
+      Optional<StoredEntry> now = tx.get(PREFIX + name);
+      if (now.isEmpty() || now.get().version() != entry.version()) {
+        throw KeywardenException.precondition("transit key '" + name + "' changed while being deleted; try again");
+      }
+      tx.delete(PREFIX + name);
+      return null;
+    });
+    LoadedKeyring gone = cache.remove(name);
+    k.versions().forEach(v -> discard(u, v));
+    if (gone != null) {
+      gone.destroy();
+    }
+    log.info("transit key '{}' deleted", name);
+  }
+
+  // ---- encryption -----------------------------------------------------------------------------------------------
+
+  /** Encrypts under the latest version; returns `kw:v<version>:<base64>`. */
+  public String encrypt(String name, byte[] plaintext, byte[] context) {
+    checkInput("plaintext", plaintext);
+    LoadedKeyring l = requireFamily(name, KeyType.Family.AEAD, "encrypt");
+    Keyring k = l.keyring;
+    KeyVersion kv = k.encryptionVersion();
+    VersionKey key = versionKey(l, kv);
+    byte[] aad = context(k, context);
+    byte[] out;
+    if (k.config().derived()) {
+      if (k.config().convergent()) {
+        byte[] derived = key.derivedKey(aad);
+        try {
+          out = key.derived(aad).encryptWithNonce(KeyDerivation.convergentNonce(derived, plaintext, aad), plaintext, aad);
+        } finally {
+          Arrays.fill(derived, (byte) 0);
+        }
+      } else {
+        countNonce(name, key);
+        out = key.derived(aad).encrypt(plaintext, aad);
+      }
+    } else {
+      countNonce(name, key);
+      out = key.encrypt(plaintext, aad);
+    }
+    return Ciphertexts.format(kv.version(), out);
+  }
+
+  /** Decrypts a ciphertext of any version ≥ min_decryption_version; the caller zeroizes the result. */
+  public byte[] decrypt(String name, String ciphertext, byte[] context) {
+    checkContext(context);
+    LoadedKeyring l = requireFamily(name, KeyType.Family.AEAD, "decrypt");
+    Ciphertexts.Parsed parsed = Ciphertexts.parse(ciphertext);
+    Keyring k = l.keyring;
+    VersionKey key = versionKey(l, k.version(parsed.version()));
+    byte[] aad = context(k, context);
+    return k.config().derived() ? key.derived(aad).decrypt(parsed.bytes(), aad) : key.decrypt(parsed.bytes(), aad);
+  }
+
+  /** Decrypts and encrypts again under the latest version; the plaintext never leaves the engine. */
+  public String rewrap(String name, String ciphertext, byte[] context) {
+    byte[] plaintext = decrypt(name, ciphertext, context);
+    try {
+      return encrypt(name, plaintext, context);
+    } finally {
+      Arrays.fill(plaintext, (byte) 0);
+    }
+  }
+
+  /** A new random data key, and the same encrypted under the latest version. */
+  public record DataKey(byte[] plaintext, String ciphertext) {
+    @Override
+    public String toString() {
+      return "DataKey[" + ciphertext + "]";
+    }
+  }
+
+  /** Makes a data key of 128, 256 or 512 bits; the caller zeroizes its plaintext. */
+  public DataKey dataKey(String name, int bits, byte[] context) {
+    if (bits != 128 && bits != 256 && bits != 512) {
+      throw KeywardenException.invalid("bits must be 128, 256 or 512, got " + bits);
+    }
+    byte[] key = new byte[bits / 8];
+    random.nextBytes(key);
+    return new DataKey(key, encrypt(name, key, context));
+  }
+
+  // ---- signing and HMAC -----------------------------------------------------------------------------------------
+
+  /** A signature `kw:v<version>:<base64>` and the version that made it. */
+  public record Signed(String signature, int version) {}
+
+  /** Signs with the latest version (or {@code version} when > 0). */
+  public Signed sign(String name, byte[] input, SignatureOptions options, int version) {
+    checkInput("input", input);
+    LoadedKeyring l = requireFamily(name, KeyType.Family.SIGNING, "sign");
+    KeyVersion kv = version > 0 ? l.keyring.version(version) : l.keyring.encryptionVersion();
+    byte[] signature = versionKey(l, kv).signing().sign(input, options);
+    return new Signed(Ciphertexts.format(kv.version(), signature), kv.version());
+  }
+
+  /** Verifies a signature made by any version ≥ min_decryption_version. */
+  public boolean verify(String name, byte[] input, String signature, SignatureOptions options) {
+    checkInput("input", input);
+    LoadedKeyring l = requireFamily(name, KeyType.Family.SIGNING, "verify");
+    Ciphertexts.Parsed parsed = parseTagged(signature, "signature");
+    return versionKey(l, l.keyring.version(parsed.version())).verifying().verify(input, parsed.bytes(), options);
+  }
+
+  /** The public key (SubjectPublicKeyInfo DER) of a signing key's version. */
+  public byte[] publicKey(String name, int version) {
+    LoadedKeyring l = requireFamily(name, KeyType.Family.SIGNING, "read the public key of");
+    return l.keyring.version(version).publicKey().clone();
+  }
+
+  /** HMAC with the latest version (or {@code version} when > 0) of an hmac key; `kw:v<version>:<base64>`. */
+  public String hmac(String name, byte[] input, HashAlgorithm hash, int version) {
+    checkInput("input", input);
+    LoadedKeyring l = requireFamily(name, KeyType.Family.MAC, "compute an HMAC with");
+    KeyVersion kv = version > 0 ? l.keyring.version(version) : l.keyring.encryptionVersion();
+    return Ciphertexts.format(kv.version(), Macs.hmac(versionKey(l, kv).macKey(), hash, input));
+  }
+
+  /** Checks an HMAC made by any version ≥ min_decryption_version (constant time). */
+  public boolean verifyHmac(String name, byte[] input, String mac, HashAlgorithm hash) {
+    checkInput("input", input);
+    LoadedKeyring l = requireFamily(name, KeyType.Family.MAC, "verify an HMAC with");
+    Ciphertexts.Parsed parsed = parseTagged(mac, "hmac");
+    return Macs.verify(versionKey(l, l.keyring.version(parsed.version())).macKey(), hash, input, parsed.bytes());
+  }
+
+  // ---- auto-rotation ---------------------------------------------------------------------------------------------
+
+  /** Rotates every keyring whose latest version is older than its auto_rotate_period; returns how many. */
+  public int rotateDue() {
+    if (core.isSealed()) {
+      return 0;
+    }
+    int rotated = 0;
+    long now = clock.millis();
+    for (String name : listKeys()) {
+      try {
+        Keyring k = getKey(name);
+        long period = k.config().autoRotatePeriodSeconds();
+        if (period > 0 && k.encryptionVersion().createTime() + period * 1000 <= now) {
+          rotate(name);
+          rotated++;
+        }
+      } catch (KeywardenException e) {
+        log.warn("auto-rotation of transit key '{}' skipped: {}", name, e.getMessage());
+      }
+    }
+    return rotated;
+  }
+
+  // ---- internals ------------------------------------------------------------------------------------------------
+
+  private LoadedKeyring loaded(String name) {
+    core.unsealed();
+    LoadedKeyring l = cache.get(name);
+    if (l != null) {
+      return l;
+    }
+    validateName(name);
+    return cache.computeIfAbsent(name, n -> new LoadedKeyring(decode(stored(n).value()), new ConcurrentHashMap<>()));
+  }
+
+  private LoadedKeyring requireFamily(String name, KeyType.Family family, String operation) {
+    LoadedKeyring l = loaded(name);
+    if (l.type.family() != family) {
+      throw KeywardenException.invalid("cannot " + operation + " with key '" + name + "' of type "
+          + l.type.typeName() + "; use a key of a " + family.name().toLowerCase() + " type");
+    }
+    return l;
+  }
+
+  private StoredEntry stored(String name) {
+    return core.storage().get(PREFIX + name)
+        .orElseThrow(() -> KeywardenException.notFound("no transit key named '" + name + "'"));
+  }
+
+  /** Applies {@code edit} with compare-and-set until it lands, then replaces the cached keyring. */
+  private Keyring change(String name, UnaryOperator<Keyring> edit) {
+    core.unsealed();
+    validateName(name);
+    for (int attempt = 0; attempt < 100; attempt++) {
+      StoredEntry entry = stored(name);
+      Keyring next = edit.apply(decode(entry.value()));
+      if (core.storage().compareAndSet(PREFIX + name, entry.version(), encode(next))) {
+        cache.compute(name, (n, old) -> old == null ? null : old.next(next));
+        return next;
+      }
+    }
+    throw KeywardenException.unavailable("transit key '" + name + "' is changing too often; try again", null);
+  }
+
+  private VersionKey versionKey(LoadedKeyring l, KeyVersion kv) {
+    return l.version(kv.version(), v -> load(l.type, kv));
+  }
+
+  private VersionKey load(KeyType type, KeyVersion kv) {
+    Unsealed u = core.unsealed();
+    if (type.inHsm()) {
+      return VersionKey.inHsm(kv.version(), u.hsm().aesKey(new HsmKeyId(kv.hsmLabel(), kv.hsmId())));
+    }
+    return VersionKey.of(kv.version(), type, u.kek().unwrap(kv.wrapped()), kv.publicKey());
+  }
+
+  private KeyVersion newVersion(Unsealed u, String name, KeyType type, int version) {
+    long now = clock.millis();
+    if (type.inHsm()) {
+      byte[] suffix = new byte[4];
+      random.nextBytes(suffix);
+      HsmKeyId id = u.hsm().generateAesKey("kw-transit-" + name + "-v" + version + "-"
+          + HexFormat.of().formatHex(suffix));
+      return new KeyVersion(version, now, null, id.label(), id.idHex(), null, 0);
+    }
+    byte[] material = KeyGeneration.generate(type, random);
+    try {
+      byte[] publicKey = type.family() == KeyType.Family.SIGNING
+          ? Signatures.signingKey(type, material).publicKeyDer() : null;
+      return new KeyVersion(version, now, u.kek().wrap(material), null, null, publicKey, 0);
+    } finally {
+      Arrays.fill(material, (byte) 0);
+    }
+  }
+
+  /** Destroys what a version holds outside storage (its HSM key); best effort. */
+  private void discard(Unsealed u, KeyVersion v) {
+    if (v.hsmLabel() != null) {
+      try {
+        u.hsm().destroyKey(new HsmKeyId(v.hsmLabel(), v.hsmId()));
+      } catch (KeywardenException e) {
+        log.warn("could not destroy HSM key '{}': {}", v.hsmLabel(), e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * Counts a random-nonce encryption. This process may use the version's nonces in blocks it first reserves in
+   * storage, so restarts never lose count; past {@link #ROTATE_AT} reserved the key rotates.
+   */
+  private void countNonce(String name, VersionKey key) {
+    long used = key.encryptions.incrementAndGet();
+    if (used <= key.allowance) {
+      return;
+    }
+    synchronized (key) {
+      if (used <= key.allowance) {
+        return;
+      }
+      long[] reserved = new long[1];
+      change(name, k -> {
+        KeyVersion v = k.version(key.version);
+        reserved[0] = v.encryptionsReserved() + nonceBlock;
+        if (reserved[0] > HARD_LIMIT) {
+          throw KeywardenException.precondition("version " + key.version + " of key '" + name
+              + "' has used up its safe number of random-nonce encryptions; rotate the key");
+        }
+        return k.replacing(v.withEncryptionsReserved(reserved[0]));
+      });
+      key.allowance += nonceBlock;
+      if (reserved[0] >= rotateAt && loaded(name).keyring.latestVersion() == key.version) {
+        log.info("transit key '{}' version {} reached {} reserved encryptions: rotating", name, key.version,
+            reserved[0]);
+        rotate(name);
+      }
+    }
+  }
+
+  private static byte[] context(Keyring k, byte[] context) {
+    byte[] c = context == null ? NO_CONTEXT : context;
+    if (k.config().derived() && c.length == 0) {
+      throw KeywardenException.invalid("key '" + k.name() + "' is derived: a context is required");
+    }
+    return c;
+  }
+
+  private static void checkInput(String what, byte[] input) {
+    if (input == null) {
+      throw KeywardenException.invalid(what + " is missing");
+    }
+    if (input.length > MAX_INPUT_BYTES) {
+      throw new KeywardenException(KeywardenException.Kind.INVALID_ARGUMENT, what + " is " + input.length
+          + " bytes; the limit is " + MAX_INPUT_BYTES + " bytes per item");
+    }
+  }
+
+  private static void checkContext(byte[] context) {
+    if (context != null && context.length > MAX_CONTEXT_BYTES) {
+      throw KeywardenException.invalid("context is " + context.length + " bytes; the limit is "
+          + MAX_CONTEXT_BYTES);
+    }
+  }
+
+  private static Ciphertexts.Parsed parseTagged(String value, String what) {
+    try {
+      return Ciphertexts.parse(value);
+    } catch (KeywardenException e) {
+      throw KeywardenException.invalid(e.getMessage().replace("ciphertext", what));
+    }
+  }
+
+  private static void validateName(String name) {
+    if (name == null || !NAME.matcher(name).matches()) {
+      throw KeywardenException.invalid("a transit key name is 1..128 letters, digits, '.', '_' or '-'");
+    }
+  }
+
+  private static byte[] encode(Keyring k) {
+    try {
+      return JSON.writeValueAsBytes(k);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static Keyring decode(byte[] stored) {
+    try {
+      return JSON.readValue(stored, Keyring.class);
+    } catch (IOException e) {
+      throw KeywardenException.precondition("a stored transit keyring is damaged");
+    }
+  }
+
+  private void dropCache() {
+    List<LoadedKeyring> all = new ArrayList<>(cache.values());
+    cache.clear();
+    all.forEach(LoadedKeyring::destroy);
+  }
+
+  static String base64(byte[] b) {
+    return Base64.getEncoder().encodeToString(b);
+  }
+}

@@ -1,0 +1,97 @@
+package dev.keywarden.transit;
+
+import dev.keywarden.hsm.HsmAead;
+import dev.keywarden.transit.crypto.Aead;
+import dev.keywarden.transit.crypto.Aeads;
+import dev.keywarden.transit.crypto.KeyDerivation;
+import dev.keywarden.transit.crypto.Signatures;
+import dev.keywarden.transit.crypto.SigningKey;
+import dev.keywarden.transit.crypto.VerifyingKey;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One key version unwrapped in memory, with its primitive built once and shared by every thread. Zeroized on seal
+ * ({@link #destroy()}); the JDK's own key objects built from it are dropped with it.
+ */
+final class VersionKey {
+  final int version;
+  final KeyType type;
+  private final byte[] material;
+  private final Aead aead;
+  private final SigningKey signing;
+  private final VerifyingKey verifying;
+  private final HsmAead hsmAead;
+  /** Random-nonce encryptions done since this process loaded the version. */
+  final AtomicLong encryptions = new AtomicLong();
+  /** How many of them this process has reserved in storage; guarded by this. */
+  volatile long allowance;
+
+  private VersionKey(int version, KeyType type, byte[] material, Aead aead, SigningKey signing,
+      VerifyingKey verifying, HsmAead hsmAead) {
+    this.version = version;
+    this.type = type;
+    this.material = material;
+    this.aead = aead;
+    this.signing = signing;
+    this.verifying = verifying;
+    this.hsmAead = hsmAead;
+  }
+
+  /** Builds the primitive for unwrapped {@code material}, which this object now owns. */
+  static VersionKey of(int version, KeyType type, byte[] material, byte[] publicKey) {
+    return switch (type.family()) {
+      case AEAD -> new VersionKey(version, type, material, type == KeyType.CHACHA20_POLY1305
+          ? Aeads.chacha20Poly1305(material) : Aeads.aesGcm(material), null, null, null);
+      case SIGNING -> new VersionKey(version, type, material, null, Signatures.signingKey(type, material),
+          Signatures.verifyingKey(type, publicKey), null);
+      case MAC -> new VersionKey(version, type, material, null, null, null, null);
+    };
+  }
+
+  /** A version whose key lives in the HSM: nothing secret is held here. */
+  static VersionKey inHsm(int version, HsmAead aead) {
+    return new VersionKey(version, KeyType.AES256_GCM96_HSM, new byte[0], null, null, null, aead);
+  }
+
+  /** Encrypts with a random nonce (or the HSM). */
+  byte[] encrypt(byte[] plaintext, byte[] aad) {
+    return hsmAead != null ? hsmAead.encrypt(plaintext, aad) : aead.encrypt(plaintext, aad);
+  }
+
+  byte[] decrypt(byte[] ciphertext, byte[] aad) {
+    return hsmAead != null ? hsmAead.decrypt(ciphertext, aad) : aead.decrypt(ciphertext, aad);
+  }
+
+  /** The AEAD for a derived key of this version under {@code context}. */
+  Aead derived(byte[] context) {
+    byte[] key = KeyDerivation.derive(material, context);
+    try {
+      return type == KeyType.CHACHA20_POLY1305 ? Aeads.chacha20Poly1305(key) : Aeads.aesGcm(key);
+    } finally {
+      Arrays.fill(key, (byte) 0);
+    }
+  }
+
+  /** The derived key bytes for {@code context} (convergent nonces); the caller zeroizes them. */
+  byte[] derivedKey(byte[] context) {
+    return KeyDerivation.derive(material, context);
+  }
+
+  SigningKey signing() {
+    return signing;
+  }
+
+  VerifyingKey verifying() {
+    return verifying;
+  }
+
+  /** The raw key for HMAC types; valid until seal. */
+  byte[] macKey() {
+    return material;
+  }
+
+  void destroy() {
+    Arrays.fill(material, (byte) 0);
+  }
+}
