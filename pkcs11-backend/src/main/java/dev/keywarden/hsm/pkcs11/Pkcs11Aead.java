@@ -77,8 +77,8 @@ final class Pkcs11Aead implements HsmAead {
 
   /**
    * AES-GCM of {@code plaintext} under the key {@code key} inside the token with this nonce: nonce || ciphertext || tag.
-   * SoftHSM2 2.6.1 refuses C_Encrypt of no data (CKR_ARGUMENTS_BAD, and leaves the operation active), so an empty
-   * plaintext goes through C_EncryptInit and C_EncryptFinal alone, which yields the tag.
+   * SoftHSM2 2.6.1 refuses C_Encrypt of no data with CKR_ARGUMENTS_BAD, so an empty plaintext goes through
+   * C_EncryptInit and C_EncryptFinal alone, which yields the tag (standard GCM of nothing, checked against the JDK).
    */
   static byte[] encryptUnder(PKCS11Token token, long key, byte[] nonce, byte[] plaintext, byte[] aad)
       throws TokenException {
