@@ -33,6 +33,7 @@ final class SoftwareHsm implements Hsm {
 
   private final byte[] secret;
   private final Set<String> generatedLabels;
+  private final Set<HsmKeyId> generatedKeys;
   private final Set<HsmKeyId> destroyedKeys;
   private final SecureRandom random = new SecureRandom();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -40,9 +41,11 @@ final class SoftwareHsm implements Hsm {
   private final Map<HsmKeyId, SoftwareAead> aeads = new ConcurrentHashMap<>();
   private boolean closed;
 
-  SoftwareHsm(byte[] secret, Set<String> generatedLabels, Set<HsmKeyId> destroyedKeys) {
+  SoftwareHsm(byte[] secret, Set<String> generatedLabels, Set<HsmKeyId> generatedKeys,
+      Set<HsmKeyId> destroyedKeys) {
     this.secret = secret;
     this.generatedLabels = generatedLabels;
+    this.generatedKeys = generatedKeys;
     this.destroyedKeys = destroyedKeys;
   }
 
@@ -86,7 +89,9 @@ final class SoftwareHsm implements Hsm {
       }
       byte[] id = new byte[16];
       random.nextBytes(id);
-      return new HsmKeyId(label, HexFormat.of().formatHex(id));
+      HsmKeyId keyId = new HsmKeyId(label, HexFormat.of().formatHex(id));
+      generatedKeys.add(keyId);
+      return keyId;
     }
   }
 
@@ -111,8 +116,10 @@ final class SoftwareHsm implements Hsm {
         throw KeywardenException.notFound("the software HSM holds no key '" + id.label() + "' (id " + id.idHex()
             + ")");
       }
-      // As on a token, the label is free again once its key is gone.
-      generatedLabels.remove(id.label());
+      // As on a token, the label is free again once its key is gone (never a KEK's, nor another key's label).
+      if (generatedKeys.remove(id)) {
+        generatedLabels.remove(id.label());
+      }
       SoftwareAead aead = aeads.remove(id);
       if (aead != null) {
         aead.zeroize();

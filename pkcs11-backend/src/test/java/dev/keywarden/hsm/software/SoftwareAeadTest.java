@@ -1,7 +1,11 @@
 package dev.keywarden.hsm.software;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.failure.KeywardenException.Kind;
 import dev.keywarden.hsm.AesGcmLayout;
 import dev.keywarden.hsm.Hsm;
 import dev.keywarden.hsm.HsmAead;
@@ -60,6 +64,20 @@ class SoftwareAeadTest {
     }
     try (Hsm hsm = new SoftwareHsmProvider().open(pin.clone())) {
       assertArrayEquals(plaintext, hsm.aesKey(id).decrypt(blob, null));
+    }
+  }
+
+  @Test
+  void destroyingAKeyTheProviderNeverMadeFreesNoLabel() {
+    SoftwareHsmProvider provider = new SoftwareHsmProvider();
+    try (Hsm hsm = provider.open(provider.newPin())) {
+      HsmKeyId made = hsm.generateAesKey("kept");
+      hsm.destroyKey(new HsmKeyId("kept", "00"));
+      assertEquals(Kind.ALREADY_EXISTS, assertThrows(KeywardenException.class, () -> hsm.generateAesKey("kept")).kind());
+      var kek = hsm.generateKek("a-kek");
+      hsm.destroyKey(new HsmKeyId(kek.label(), kek.idHex()));
+      assertEquals(Kind.ALREADY_EXISTS, assertThrows(KeywardenException.class, () -> hsm.generateAesKey("a-kek")).kind());
+      assertArrayEquals(new byte[0], hsm.aesKey(made).decrypt(hsm.aesKey(made).encrypt(new byte[0], null), null));
     }
   }
 }
