@@ -3,10 +3,14 @@ package dev.keywarden.hsm.pkcs11;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKK_AES;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKM_AES_KEY_GEN;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKO_SECRET_KEY;
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_KEY_HANDLE_INVALID;
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_OBJECT_HANDLE_INVALID;
 
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.Hsm;
+import dev.keywarden.hsm.HsmAead;
 import dev.keywarden.hsm.HsmInfo;
+import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.KekIdentity;
 import dev.keywarden.hsm.KeyEncryptionKey;
 import java.security.SecureRandom;
@@ -31,6 +35,8 @@ public final class Pkcs11Hsm implements Hsm {
   private static final Logger LOG = LoggerFactory.getLogger(Pkcs11Hsm.class);
   private static final int KEK_BYTES = 32;
   private static final int KEK_ID_BYTES = 16;
+  private static final int AES_KEY_BYTES = 32;
+  private static final int AES_KEY_ID_BYTES = 16;
 
   private final HsmInfo info;
   private final PKCS11Token token;
@@ -97,6 +103,68 @@ public final class Pkcs11Hsm implements Hsm {
   }
 
   @Override
+  public HsmKeyId generateAesKey(String label) {
+    if (label == null || label.isBlank()) {
+      throw KeywardenException.invalid("key label is empty");
+    }
+    try (Use use = use()) {
+      if (findSecretKeys(new AttributeVector().class_(CKO_SECRET_KEY).label(label)).length > 0) {
+        throw KeywardenException.alreadyExists("token '" + info.tokenLabel() + "' already holds a key labelled '"
+            + label + "'");
+      }
+      byte[] id = new byte[AES_KEY_ID_BYTES];
+      random.nextBytes(id);
+      AttributeVector template = AttributeVector.newSecretKey(CKK_AES)
+          .token(true).private_(true).sensitive(true).extractable(false)
+          .encrypt(true).decrypt(true)
+          .wrap(false).unwrap(false).sign(false).verify(false).derive(false)
+          .valueLen(AES_KEY_BYTES).label(label).id(id);
+      try {
+        token.generateKey(new Mechanism(CKM_AES_KEY_GEN), template);
+      } catch (TokenException e) {
+        throw Pkcs11Failures.unavailable("generating AES key '" + label + "' on token '" + info.tokenLabel() + "'", e);
+      }
+      HsmKeyId keyId = new HsmKeyId(label, HexFormat.of().formatHex(id));
+      LOG.info("generated AES key '{}' (id {}) on token '{}'", label, keyId.idHex(), info.tokenLabel());
+      return keyId;
+    }
+  }
+
+  @Override
+  public HsmAead aesKey(HsmKeyId id) {
+    try (Use use = use()) {
+      long[] found = findSecretKeys(aesKeyTemplate(id));
+      if (found.length == 0) {
+        throw noLongerHolds(id);
+      }
+      return new Pkcs11Aead(this, id, found[0]);
+    }
+  }
+
+  @Override
+  public void destroyKey(HsmKeyId id) {
+    try (Use use = use()) {
+      long[] found = findSecretKeys(aesKeyTemplate(id));
+      if (found.length == 0) {
+        throw KeywardenException.notFound("token '" + info.tokenLabel() + "' holds no key '" + id.label()
+            + "' (id " + id.idHex() + ")");
+      }
+      for (long handle : found) {
+        try {
+          token.destroyObject(handle);
+        } catch (TokenException e) {
+          // Destroyed by someone else between the search and now: gone is what was asked for.
+          if (!Pkcs11Failures.hasCode(e, CKR_OBJECT_HANDLE_INVALID, CKR_KEY_HANDLE_INVALID)) {
+            throw Pkcs11Failures.unavailable("destroying key '" + id.label() + "' on token '"
+                + info.tokenLabel() + "'", e);
+          }
+        }
+      }
+      LOG.info("destroyed AES key '{}' (id {}) on token '{}'", id.label(), id.idHex(), info.tokenLabel());
+    }
+  }
+
+  @Override
   public void close() {
     Lock write = lock.writeLock();
     write.lock();
@@ -138,6 +206,27 @@ public final class Pkcs11Hsm implements Hsm {
   /** The logged-in session pool; only valid inside {@link #use()}. */
   PKCS11Token token() {
     return token;
+  }
+
+  /** True when the token still holds the key named by {@code id} under this handle; only valid inside {@link #use()}. */
+  boolean holds(HsmKeyId id, long handle) {
+    for (long found : findSecretKeys(aesKeyTemplate(id))) {
+      if (found == handle) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  KeywardenException noLongerHolds(HsmKeyId id) {
+    return KeywardenException.precondition("the HSM token '" + info.tokenLabel() + "' no longer holds key '"
+        + id.label() + "' (id " + id.idHex() + ")");
+  }
+
+  /** Matches only keys that may encrypt, so no id can reach a KEK (which may only wrap). */
+  private static AttributeVector aesKeyTemplate(HsmKeyId id) {
+    return new AttributeVector().class_(CKO_SECRET_KEY).keyType(CKK_AES).encrypt(true)
+        .label(id.label()).id(HexFormat.of().parseHex(id.idHex()));
   }
 
   private long[] findSecretKeys(AttributeVector template) {

@@ -2,7 +2,9 @@ package dev.keywarden.hsm.software;
 
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.Hsm;
+import dev.keywarden.hsm.HsmAead;
 import dev.keywarden.hsm.HsmInfo;
+import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.KekIdentity;
 import dev.keywarden.hsm.KeyEncryptionKey;
 import java.nio.charset.StandardCharsets;
@@ -18,21 +20,33 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
-/** The opened software HSM: holds the secret and derives each KEK from it. Dev-only. */
+/**
+ * The opened software HSM: holds the secret and derives each KEK and AES key from it. Dev-only.
+ *
+ * <p>Keys are derived, not stored, so "the token holds this key" means only that it was not destroyed through the
+ * same provider: a destroyed key comes back in a new process given the same secret.
+ */
 final class SoftwareHsm implements Hsm {
 
-  private static final String DERIVATION_PREFIX = "keywarden-software-kek|";
+  private static final String KEK_DERIVATION_PREFIX = "keywarden-software-kek|";
+  private static final String AES_DERIVATION_PREFIX = "keywarden-software-aes|";
 
   private final byte[] secret;
   private final Set<String> generatedLabels;
+  private final Set<HsmKeyId> generatedKeys;
+  private final Set<HsmKeyId> destroyedKeys;
   private final SecureRandom random = new SecureRandom();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final Map<KekIdentity, SoftwareKek> keks = new ConcurrentHashMap<>();
+  private final Map<HsmKeyId, SoftwareAead> aeads = new ConcurrentHashMap<>();
   private boolean closed;
 
-  SoftwareHsm(byte[] secret, Set<String> generatedLabels) {
+  SoftwareHsm(byte[] secret, Set<String> generatedLabels, Set<HsmKeyId> generatedKeys,
+      Set<HsmKeyId> destroyedKeys) {
     this.secret = secret;
     this.generatedLabels = generatedLabels;
+    this.generatedKeys = generatedKeys;
+    this.destroyedKeys = destroyedKeys;
   }
 
   @Override
@@ -59,7 +73,67 @@ final class SoftwareHsm implements Hsm {
   public KeyEncryptionKey kek(KekIdentity identity) {
     try (Use use = use()) {
       // One instance per identity, so close() can zeroize every derived key.
-      return keks.computeIfAbsent(identity, id -> new SoftwareKek(this, id, derive(id)));
+      return keks.computeIfAbsent(identity,
+          id -> new SoftwareKek(this, id, derive(KEK_DERIVATION_PREFIX, id.label(), id.idHex())));
+    }
+  }
+
+  @Override
+  public HsmKeyId generateAesKey(String label) {
+    if (label == null || label.isBlank()) {
+      throw KeywardenException.invalid("key label is empty");
+    }
+    try (Use use = use()) {
+      if (!generatedLabels.add(label)) {
+        throw KeywardenException.alreadyExists("the software HSM already holds a key labelled '" + label + "'");
+      }
+      byte[] id = new byte[16];
+      random.nextBytes(id);
+      HsmKeyId keyId = new HsmKeyId(label, HexFormat.of().formatHex(id));
+      generatedKeys.add(keyId);
+      return keyId;
+    }
+  }
+
+  @Override
+  public HsmAead aesKey(HsmKeyId id) {
+    try (Use use = use()) {
+      requireHeld(id);
+      // One instance per id, so destroyKey() and close() can zeroize every derived key.
+      return aeads.computeIfAbsent(id,
+          k -> new SoftwareAead(this, k, derive(AES_DERIVATION_PREFIX, k.label(), k.idHex())));
+    }
+  }
+
+  /** Takes the write lock so no operation is using the key bytes as they are zeroized. */
+  @Override
+  public void destroyKey(HsmKeyId id) {
+    Lock write = lock.writeLock();
+    write.lock();
+    try {
+      requireOpen();
+      if (!destroyedKeys.add(id)) {
+        throw KeywardenException.notFound("the software HSM holds no key '" + id.label() + "' (id " + id.idHex()
+            + ")");
+      }
+      // As on a token, the label is free again once its key is gone (never a KEK's, nor another key's label).
+      if (generatedKeys.remove(id)) {
+        generatedLabels.remove(id.label());
+      }
+      SoftwareAead aead = aeads.remove(id);
+      if (aead != null) {
+        aead.zeroize();
+      }
+    } finally {
+      write.unlock();
+    }
+  }
+
+  /** FAILED_PRECONDITION once {@code id} was destroyed; call inside {@link #use()}. */
+  void requireHeld(HsmKeyId id) {
+    if (destroyedKeys.contains(id)) {
+      throw KeywardenException.precondition("the software HSM no longer holds key '" + id.label() + "' (id "
+          + id.idHex() + ")");
     }
   }
 
@@ -72,18 +146,22 @@ final class SoftwareHsm implements Hsm {
       Arrays.fill(secret, (byte) 0);
       keks.values().forEach(SoftwareKek::zeroize);
       keks.clear();
+      aeads.values().forEach(SoftwareAead::zeroize);
+      aeads.clear();
     } finally {
       write.unlock();
     }
   }
 
-  /** HMAC-SHA256(secret, "keywarden-software-kek|" + label + "|" + idHex): the AES-256 KEK for this identity. */
-  private byte[] derive(KekIdentity identity) {
+  /**
+   * HMAC-SHA256(secret, prefix + label + "|" + idHex): the AES-256 key for this name. The prefix keeps KEKs
+   * ("keywarden-software-kek|") and AES keys ("keywarden-software-aes|") apart.
+   */
+  private byte[] derive(String prefix, String label, String idHex) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(secret, "HmacSHA256"));
-      return mac.doFinal((DERIVATION_PREFIX + identity.label() + "|" + identity.idHex())
-          .getBytes(StandardCharsets.UTF_8));
+      return mac.doFinal((prefix + label + "|" + idHex).getBytes(StandardCharsets.UTF_8));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 is missing from this JDK", e);
     }
@@ -93,11 +171,19 @@ final class SoftwareHsm implements Hsm {
   Use use() {
     Lock read = lock.readLock();
     read.lock();
-    if (closed) {
+    try {
+      requireOpen();
+    } catch (KeywardenException e) {
       read.unlock();
-      throw KeywardenException.precondition("the software HSM is closed: the service is sealed");
+      throw e;
     }
     return read::unlock;
+  }
+
+  private void requireOpen() {
+    if (closed) {
+      throw KeywardenException.precondition("the software HSM is closed: the service is sealed");
+    }
   }
 
   @Override

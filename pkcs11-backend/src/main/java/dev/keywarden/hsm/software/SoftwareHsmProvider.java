@@ -3,6 +3,7 @@ package dev.keywarden.hsm.software;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.Hsm;
 import dev.keywarden.hsm.HsmInfo;
+import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.HsmProvider;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -28,6 +29,10 @@ public final class SoftwareHsmProvider implements HsmProvider {
   private final SecureRandom random = new SecureRandom();
   // Labels generated through this provider: the only "token" the software HSM has, so ALREADY_EXISTS can be told.
   private final Set<String> generatedLabels = ConcurrentHashMap.newKeySet();
+  // AES keys generated through this provider, so destroying one frees its label and nothing else.
+  private final Set<HsmKeyId> generatedKeys = ConcurrentHashMap.newKeySet();
+  // AES keys destroyed through this provider: derived keys cannot be deleted, only refused from then on.
+  private final Set<HsmKeyId> destroyedKeys = ConcurrentHashMap.newKeySet();
 
   /** A provider with no KEKs generated yet. */
   public SoftwareHsmProvider() {}
@@ -69,7 +74,7 @@ public final class SoftwareHsmProvider implements HsmProvider {
       throw new KeywardenException(KeywardenException.Kind.UNAUTHENTICATED, "no secret given for the software HSM");
     }
     LOG.warn("SOFTWARE KEK IN USE — for development only; keys are not protected by an HSM");
-    return new SoftwareHsm(utf8(pin), generatedLabels);
+    return new SoftwareHsm(utf8(pin), generatedLabels, generatedKeys, destroyedKeys);
   }
 
   private static byte[] utf8(char[] pin) {
