@@ -1,0 +1,154 @@
+package dev.keywarden.transit.crypto;
+
+import dev.keywarden.failure.KeywardenException;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.security.spec.AlgorithmParameterSpec;
+import java.util.Objects;
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.IvParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * An {@link Aead} on the JDK's own ciphers. The key is parsed once; the {@link Cipher} comes from a per-thread cache
+ * shared by all keys, because {@code Cipher.getInstance} costs more than encrypting a kilobyte.
+ */
+final class JcaAead implements Aead {
+
+  static final int NONCE_LENGTH = 12;
+  static final int TAG_LENGTH = 16;
+  static final String AUTHENTICATION_FAILED =
+      "ciphertext failed authentication (altered, truncated, wrong key or wrong context)";
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** The JDK algorithms we wrap; each owns its per-thread Cipher cache. */
+  enum Algorithm {
+    AES_GCM("AES/GCM/NoPadding", "AES") {
+      @Override
+      AlgorithmParameterSpec params(byte[] buf, int offset) {
+        return new GCMParameterSpec(TAG_LENGTH * 8, buf, offset, NONCE_LENGTH);
+      }
+    },
+    CHACHA20_POLY1305("ChaCha20-Poly1305", "ChaCha20") {
+      @Override
+      AlgorithmParameterSpec params(byte[] buf, int offset) {
+        return new IvParameterSpec(buf, offset, NONCE_LENGTH);
+      }
+    };
+
+    private final String keyAlgorithm;
+    private final ThreadLocal<Cipher> ciphers;
+
+    Algorithm(String transformation, String keyAlgorithm) {
+      this.keyAlgorithm = keyAlgorithm;
+      this.ciphers = ThreadLocal.withInitial(() -> {
+        try {
+          return Cipher.getInstance(transformation);
+        } catch (GeneralSecurityException e) {
+          throw new IllegalStateException(transformation + " is not available in this JDK", e);
+        }
+      });
+    }
+
+    abstract AlgorithmParameterSpec params(byte[] buf, int offset);
+
+    Cipher cipher() {
+      return ciphers.get();
+    }
+  }
+
+  private final Algorithm algorithm;
+  private final SecretKeySpec key;
+
+  JcaAead(Algorithm algorithm, byte[] key) {
+    this.algorithm = algorithm;
+    this.key = new SecretKeySpec(key, algorithm.keyAlgorithm); // copies
+  }
+
+  @Override
+  public byte[] encrypt(byte[] plaintext, byte[] aad) {
+    Objects.requireNonNull(plaintext, "plaintext");
+    byte[] out = new byte[NONCE_LENGTH + plaintext.length + TAG_LENGTH];
+    byte[] nonce = new byte[NONCE_LENGTH];
+    RANDOM.nextBytes(nonce);
+    System.arraycopy(nonce, 0, out, 0, NONCE_LENGTH);
+    return seal(out, plaintext, aad);
+  }
+
+  @Override
+  public byte[] encryptWithNonce(byte[] nonce12, byte[] plaintext, byte[] aad) {
+    Objects.requireNonNull(nonce12, "nonce");
+    Objects.requireNonNull(plaintext, "plaintext");
+    if (nonce12.length != NONCE_LENGTH) {
+      throw KeywardenException.invalid("nonce must be " + NONCE_LENGTH + " bytes, got " + nonce12.length);
+    }
+    byte[] out = new byte[NONCE_LENGTH + plaintext.length + TAG_LENGTH];
+    System.arraycopy(nonce12, 0, out, 0, NONCE_LENGTH);
+    return seal(out, plaintext, aad);
+  }
+
+  /** Encrypts plaintext into out, whose first 12 bytes already hold the nonce. */
+  private byte[] seal(byte[] out, byte[] plaintext, byte[] aad) {
+    Cipher cipher = algorithm.cipher();
+    try {
+      init(cipher, Cipher.ENCRYPT_MODE, out);
+      if (aad != null && aad.length > 0) {
+        cipher.updateAAD(aad);
+      }
+      int written = cipher.doFinal(plaintext, 0, plaintext.length, out, NONCE_LENGTH);
+      if (written != plaintext.length + TAG_LENGTH) {
+        throw new IllegalStateException("unexpected AEAD output length");
+      }
+      return out;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(algorithm + " encryption failed", e);
+    }
+  }
+
+  /**
+   * The JDK refuses to initialise one Cipher twice in a row with the same key and nonce (GCM: for encryption;
+   * ChaCha20-Poly1305: in either mode), a guard against accidental nonce reuse. Convergent encryption repeats them on
+   * purpose, and decrypting one ciphertext twice repeats them too, so on refusal we step the Cipher through another
+   * nonce first. The refusal is thrown before any state changes, and a real key problem fails the retry as well.
+   */
+  private void init(Cipher cipher, int mode, byte[] nonceBuffer) throws GeneralSecurityException {
+    try {
+      cipher.init(mode, key, algorithm.params(nonceBuffer, 0));
+    } catch (GeneralSecurityException refused) {
+      byte[] other = new byte[NONCE_LENGTH];
+      System.arraycopy(nonceBuffer, 0, other, 0, NONCE_LENGTH);
+      other[0] ^= 1;
+      cipher.init(mode, key, algorithm.params(other, 0));
+      cipher.init(mode, key, algorithm.params(nonceBuffer, 0));
+    }
+  }
+
+  @Override
+  public byte[] decrypt(byte[] nonceCiphertextTag, byte[] aad) {
+    Objects.requireNonNull(nonceCiphertextTag, "ciphertext");
+    if (nonceCiphertextTag.length < NONCE_LENGTH + TAG_LENGTH) {
+      throw KeywardenException.invalid(AUTHENTICATION_FAILED);
+    }
+    Cipher cipher = algorithm.cipher();
+    try {
+      init(cipher, Cipher.DECRYPT_MODE, nonceCiphertextTag);
+      if (aad != null && aad.length > 0) {
+        cipher.updateAAD(aad);
+      }
+      return cipher.doFinal(nonceCiphertextTag, NONCE_LENGTH, nonceCiphertextTag.length - NONCE_LENGTH);
+    } catch (AEADBadTagException e) {
+      throw KeywardenException.invalid(AUTHENTICATION_FAILED);
+    } catch (GeneralSecurityException e) {
+      // Not an authentication verdict, but the caller can only learn that this input does not decrypt.
+      throw KeywardenException.invalid(AUTHENTICATION_FAILED);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Aead[" + algorithm + "]";
+  }
+}
