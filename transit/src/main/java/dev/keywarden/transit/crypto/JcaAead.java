@@ -2,7 +2,6 @@ package dev.keywarden.transit.crypto;
 
 import dev.keywarden.failure.KeywardenException;
 import java.security.GeneralSecurityException;
-import java.security.SecureRandom;
 import java.security.spec.AlgorithmParameterSpec;
 import java.util.Objects;
 import javax.crypto.AEADBadTagException;
@@ -22,7 +21,6 @@ final class JcaAead implements Aead {
   static final String AUTHENTICATION_FAILED =
       "ciphertext failed authentication (altered, truncated, wrong key or wrong context)";
 
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   /** The JDK algorithms we wrap; each owns its per-thread Cipher cache. */
   enum Algorithm {
@@ -72,9 +70,7 @@ final class JcaAead implements Aead {
   public byte[] encrypt(byte[] plaintext, byte[] aad) {
     Objects.requireNonNull(plaintext, "plaintext");
     byte[] out = new byte[NONCE_LENGTH + plaintext.length + TAG_LENGTH];
-    byte[] nonce = new byte[NONCE_LENGTH];
-    RANDOM.nextBytes(nonce);
-    System.arraycopy(nonce, 0, out, 0, NONCE_LENGTH);
+    Nonces.next(out);
     return seal(out, plaintext, aad);
   }
 
