@@ -4,7 +4,6 @@ import dev.keywarden.failure.KeywardenException;
 import java.security.GeneralSecurityException;
 import java.security.spec.AlgorithmParameterSpec;
 import java.util.Objects;
-import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.IvParameterSpec;
@@ -135,10 +134,8 @@ final class JcaAead implements Aead {
         cipher.updateAAD(aad);
       }
       return cipher.doFinal(nonceCiphertextTag, NONCE_LENGTH, nonceCiphertextTag.length - NONCE_LENGTH);
-    } catch (AEADBadTagException e) {
-      throw KeywardenException.invalid(AUTHENTICATION_FAILED);
     } catch (GeneralSecurityException e) {
-      // Not an authentication verdict, but the caller can only learn that this input does not decrypt.
+      // AEADBadTagException mostly; whatever the cause, the caller learns only that this input does not decrypt.
       throw KeywardenException.invalid(AUTHENTICATION_FAILED);
     }
   }
