@@ -2,10 +2,8 @@ package dev.keywarden.transit.crypto;
 
 import dev.keywarden.failure.KeywardenException;
 import java.security.GeneralSecurityException;
-import java.security.SecureRandom;
 import java.security.spec.AlgorithmParameterSpec;
 import java.util.Objects;
-import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.IvParameterSpec;
@@ -22,7 +20,6 @@ final class JcaAead implements Aead {
   static final String AUTHENTICATION_FAILED =
       "ciphertext failed authentication (altered, truncated, wrong key or wrong context)";
 
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   /** The JDK algorithms we wrap; each owns its per-thread Cipher cache. */
   enum Algorithm {
@@ -72,9 +69,7 @@ final class JcaAead implements Aead {
   public byte[] encrypt(byte[] plaintext, byte[] aad) {
     Objects.requireNonNull(plaintext, "plaintext");
     byte[] out = new byte[NONCE_LENGTH + plaintext.length + TAG_LENGTH];
-    byte[] nonce = new byte[NONCE_LENGTH];
-    RANDOM.nextBytes(nonce);
-    System.arraycopy(nonce, 0, out, 0, NONCE_LENGTH);
+    Nonces.next(out);
     return seal(out, plaintext, aad);
   }
 
@@ -139,10 +134,8 @@ final class JcaAead implements Aead {
         cipher.updateAAD(aad);
       }
       return cipher.doFinal(nonceCiphertextTag, NONCE_LENGTH, nonceCiphertextTag.length - NONCE_LENGTH);
-    } catch (AEADBadTagException e) {
-      throw KeywardenException.invalid(AUTHENTICATION_FAILED);
     } catch (GeneralSecurityException e) {
-      // Not an authentication verdict, but the caller can only learn that this input does not decrypt.
+      // AEADBadTagException mostly; whatever the cause, the caller learns only that this input does not decrypt.
       throw KeywardenException.invalid(AUTHENTICATION_FAILED);
     }
   }

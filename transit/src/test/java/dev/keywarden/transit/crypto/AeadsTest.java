@@ -90,6 +90,17 @@ class AeadsTest {
   }
 
   @Test
+  void randomNoncesStayDistinctAcrossBatchBoundaries() {
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    Aead aead = Aeads.aesGcm(KEY);
+    for (int i = 0; i < 10_000; i++) {
+      byte[] nonce = Arrays.copyOf(aead.encrypt(new byte[0], null), 12);
+      assertFalse(Arrays.equals(new byte[12], nonce), "a wiped batch slot was handed out");
+      assertEquals(true, seen.add(java.util.HexFormat.of().formatHex(nonce)));
+    }
+  }
+
+  @Test
   void encryptingTwiceWithTheSameNonceOnOneThreadWorks() {
     // The JDK refuses to reuse key and nonce on one Cipher; convergent encryption needs exactly that.
     byte[] nonce = new byte[12];
