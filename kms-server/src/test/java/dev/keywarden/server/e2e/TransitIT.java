@@ -93,6 +93,30 @@ class TransitIT {
           .out().trim());
       assertEquals(1, cli(env, "release 1.3", "transit", "verify", "signer", sig, "--encoding", "jws").exit());
       cli(env, "x", "transit", "encrypt", "signer").failed("INVALID_ARGUMENT", "cannot encrypt");
+
+      // OpenSSL, a verifier nobody here wrote, accepts transit's ECDSA (DER) and Ed25519 signatures.
+      Path data = work.resolve("release.txt");
+      Files.writeString(data, "release 1.2");
+      for (String[] k : new String[][] {{"signer", "ecdsa"}, {"ed", "ed25519"}}) {
+        if (k[0].equals("ed")) {
+          cli(env, null, "transit", "create-key", "ed", "--type", "ed25519").ok();
+        }
+        Path pub = work.resolve(k[0] + ".pem");
+        Files.writeString(pub, cli(env, null, "transit", "key", k[0], "--format", "json").ok().json()
+            .get("key").get("versions").get(0).get("public_key_pem").asText());
+        String s = cli(env, null, "transit", "sign", k[0], "--in", data.toString()).ok().out().trim();
+        Path sigFile = work.resolve(k[0] + ".sig");
+        Files.write(sigFile, java.util.Base64.getDecoder().decode(s.substring(s.indexOf(':', 4) + 1)));
+        List<String> verify = k[1].equals("ecdsa")
+            ? List.of("openssl", "dgst", "-sha256", "-verify", pub.toString(), "-signature", sigFile.toString(),
+                data.toString())
+            : List.of("openssl", "pkeyutl", "-verify", "-pubin", "-inkey", pub.toString(), "-rawin", "-in",
+                data.toString(), "-sigfile", sigFile.toString());
+        Process p = new ProcessBuilder(verify).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), out);
+        assertTrue(out.contains("Verified") || out.contains("Signature Verified Successfully"), out);
+      }
       cli(env, null, "transit", "create-key", "mac", "--type", "hmac").ok();
       String mac = cli(env, "payload", "transit", "hmac", "mac").ok().out().trim();
       assertEquals("valid", cli(env, "payload", "transit", "verify-hmac", "mac", mac).ok().out().trim());
@@ -149,7 +173,7 @@ class TransitIT {
       cli(Map.of("KEYWARDEN_ADDR", server.addr()), null, "operator", "unseal", share).ok();
       Map<String, String> env = env(server, root);
       assertEquals("in hardware", cli(env, null, "transit", "decrypt", "vault", hsmCt).ok().out());
-      assertEquals("[\"mac\",\"orders\",\"signer\",\"vault\"]",
+      assertEquals("[\"ed\",\"mac\",\"orders\",\"signer\",\"vault\"]",
           cli(env, null, "transit", "list", "--format", "json").ok().json().get("names").toString());
       cli(env, null, "transit", "config", "orders", "--deletion-allowed").ok();
       cli(env, null, "transit", "delete", "orders").ok();
