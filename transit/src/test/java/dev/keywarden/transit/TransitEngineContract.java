@@ -199,6 +199,46 @@ abstract class TransitEngineContract {
   }
 
   @Test
+  void storageHoldsKeyMaterialOnlyWrapped() throws Exception {
+    List<byte[]> material = new ArrayList<>();
+    for (KeyType type : List.of(KeyType.AES256_GCM96, KeyType.HMAC, KeyType.ED25519)) {
+      transit.createKey("w-" + type.typeName(), type, PLAIN);
+      transit.rotate("w-" + type.typeName());
+      for (KeyVersion v : transit.getKey("w-" + type.typeName()).versions()) {
+        material.add(core.unsealed().kek().unwrap(v.wrapped()));
+      }
+    }
+    TransitEngine.DataKey dataKey = transit.dataKey("w-aes256-gcm96", 256, null);
+    material.add(dataKey.plaintext());
+    core.shutdown();
+    storage.close();
+    try (var files = java.nio.file.Files.walk(dir)) {
+      for (Path f : files.filter(java.nio.file.Files::isRegularFile).toList()) {
+        byte[] content = java.nio.file.Files.readAllBytes(f);
+        for (byte[] m : material) {
+          byte[] probe = java.util.Arrays.copyOf(m, Math.min(16, m.length));
+          assertFalse(indexOf(content, probe) >= 0, "unwrapped key material found in " + f.getFileName());
+        }
+      }
+    }
+    storage = SqliteStorage.open(dir);
+    core = new Core(storage, provider(), random, 100);
+  }
+
+  static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i <= haystack.length - needle.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+
+  @Test
   void sealDropsTheCacheAndRefusesUntilUnsealed() {
     transit.createKey("k", KeyType.AES256_GCM96, PLAIN);
     String ct = transit.encrypt("k", "x".getBytes(UTF_8), null);
