@@ -205,8 +205,8 @@ final class TransitCommand {
     }
   }
 
-  @Command(name = "decrypt", description = "Decrypt CIPHERTEXT; writes the plaintext bytes to standard output.")
-  static final class Decrypt extends ClientCommand {
+  /** A ciphertext to work on: key name, ciphertext and its context. */
+  static final class CiphertextArgs {
     @Parameters(index = "0", paramLabel = "NAME")
     String name;
 
@@ -216,11 +216,21 @@ final class TransitCommand {
     @Option(names = "--context", description = "The context given at encryption.")
     String context;
 
+    DecryptItem item() {
+      return DecryptItem.newBuilder().setCiphertext(ciphertext)
+          .setContext(context == null ? ByteString.EMPTY : ByteString.copyFromUtf8(context)).build();
+    }
+  }
+
+  @Command(name = "decrypt", description = "Decrypt CIPHERTEXT; writes the plaintext bytes to standard output.")
+  static final class Decrypt extends ClientCommand {
+    @picocli.CommandLine.Mixin
+    CiphertextArgs args;
+
     @Override
     Integer run() throws Exception {
-      DecryptResponse r = transit().decrypt(DecryptRequest.newBuilder().setName(name).addItems(DecryptItem
-          .newBuilder().setCiphertext(ciphertext)
-          .setContext(context == null ? ByteString.EMPTY : ByteString.copyFromUtf8(context))).build());
+      DecryptResponse r = transit().decrypt(DecryptRequest.newBuilder().setName(args.name).addItems(args.item())
+          .build());
       if (r.getResults(0).hasError()) {
         failOn(r.getResults(0).getError());
       }
@@ -236,20 +246,13 @@ final class TransitCommand {
 
   @Command(name = "rewrap", description = "Re-encrypt CIPHERTEXT under the latest version; prints the new ciphertext.")
   static final class Rewrap extends ClientCommand {
-    @Parameters(index = "0", paramLabel = "NAME")
-    String name;
-
-    @Parameters(index = "1", paramLabel = "CIPHERTEXT")
-    String ciphertext;
-
-    @Option(names = "--context", description = "The context given at encryption.")
-    String context;
+    @picocli.CommandLine.Mixin
+    CiphertextArgs args;
 
     @Override
     Integer run() throws Exception {
-      RewrapResponse r = transit().rewrap(RewrapRequest.newBuilder().setName(name).addItems(DecryptItem
-          .newBuilder().setCiphertext(ciphertext)
-          .setContext(context == null ? ByteString.EMPTY : ByteString.copyFromUtf8(context))).build());
+      RewrapResponse r = transit().rewrap(RewrapRequest.newBuilder().setName(args.name).addItems(args.item())
+          .build());
       if (r.getResults(0).hasError()) {
         failOn(r.getResults(0).getError());
       }

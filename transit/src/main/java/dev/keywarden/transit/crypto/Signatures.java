@@ -41,18 +41,18 @@ public final class Signatures {
           ECParameterSpec params = requireCurve(type, ec.getParameters());
           PublicKey pub = keyFactory(type).generatePublic(
               new ECPublicKeySpec(params.getG().multiply(ec.getD()).normalize(), params));
-          return new Ecdsa.Signing(type, key, pub.getEncoded(), params.getN());
+          return new JcaSigningKey(type, key, pub.getEncoded(), new Ecdsa(params.getN()));
         }
         case ED25519: {
           byte[] pub = ((org.bouncycastle.jcajce.interfaces.EdDSAPrivateKey) key).getPublicKey().getEncoded();
-          return new Ed25519.Signing(type, key, pub);
+          return new JcaSigningKey(type, key, pub, Ed25519.INSTANCE);
         }
         default: {
           RSAPrivateCrtKey rsa = (RSAPrivateCrtKey) key;
           requireModulus(type, rsa.getModulus().bitLength());
           PublicKey pub = keyFactory(type).generatePublic(
               new RSAPublicKeySpec(rsa.getModulus(), rsa.getPublicExponent()));
-          return new Rsa.Signing(type, key, pub.getEncoded());
+          return new JcaSigningKey(type, key, pub.getEncoded(), Rsa.INSTANCE);
         }
       }
     } catch (ClassCastException | GeneralSecurityException e) {
@@ -77,16 +77,16 @@ public final class Signatures {
         case ECDSA_P384: {
           ECParameterSpec params = requireCurve(type,
               ((org.bouncycastle.jce.interfaces.ECPublicKey) key).getParameters());
-          return new Ecdsa.Verifying(type, key, params.getN());
+          return new JcaVerifyingKey(type, key, new Ecdsa(params.getN()));
         }
         case ED25519:
           if (!"Ed25519".equalsIgnoreCase(key.getAlgorithm())) {
             throw mismatch(type);
           }
-          return new Ed25519.Verifying(type, key);
+          return new JcaVerifyingKey(type, key, Ed25519.INSTANCE);
         default:
           requireModulus(type, ((RSAPublicKey) key).getModulus().bitLength());
-          return new Rsa.Verifying(type, key);
+          return new JcaVerifyingKey(type, key, Rsa.INSTANCE);
       }
     } catch (ClassCastException e) {
       throw mismatch(type);
