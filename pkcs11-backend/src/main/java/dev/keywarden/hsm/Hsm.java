@@ -27,8 +27,19 @@ public interface Hsm extends AutoCloseable {
   HsmAead aesKey(HsmKeyId id);
 
   /**
-   * Deletes the AES key named by this id from the token (a trimmed key version, a deleted key): what it encrypted can
-   * no longer be decrypted. NOT_FOUND when the token holds no such key; never deletes a KEK.
+   * Generates a new key pair inside the HSM for {@link HsmSigner}: the private key a token object, sensitive, not
+   * extractable, allowed only to sign; the public key a token object allowed only to verify; both under this label and
+   * one random CKA_ID. Fails with ALREADY_EXISTS when a key with this label is already on the token.
+   */
+  HsmKeyId generateKeyPair(String label, KeyPairAlgorithm algorithm);
+
+  /** Finds the key pair named by this id; FAILED_PRECONDITION when the token no longer holds it. */
+  HsmSigner signer(HsmKeyId id);
+
+  /**
+   * Deletes the AES key or the key pair (both halves) named by this id from the token (a trimmed key version, a
+   * deleted key): what it encrypted can no longer be decrypted, nothing more is signed with it. NOT_FOUND when the
+   * token holds no such key; never deletes a KEK.
    */
   void destroyKey(HsmKeyId id);
 

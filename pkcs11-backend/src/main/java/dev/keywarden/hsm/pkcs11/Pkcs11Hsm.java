@@ -2,6 +2,8 @@ package dev.keywarden.hsm.pkcs11;
 
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKK_AES;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKM_AES_KEY_GEN;
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKO_PRIVATE_KEY;
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKO_PUBLIC_KEY;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKO_SECRET_KEY;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_KEY_HANDLE_INVALID;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_OBJECT_HANDLE_INVALID;
@@ -11,8 +13,10 @@ import dev.keywarden.hsm.Hsm;
 import dev.keywarden.hsm.HsmAead;
 import dev.keywarden.hsm.HsmInfo;
 import dev.keywarden.hsm.HsmKeyId;
+import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.KekIdentity;
 import dev.keywarden.hsm.KeyEncryptionKey;
+import dev.keywarden.hsm.KeyPairAlgorithm;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -37,6 +41,7 @@ public final class Pkcs11Hsm implements Hsm {
   private static final int KEK_ID_BYTES = 16;
   private static final int AES_KEY_BYTES = 32;
   private static final int AES_KEY_ID_BYTES = 16;
+  private static final int KEY_PAIR_ID_BYTES = 16;
 
   private final HsmInfo info;
   private final PKCS11Token token;
@@ -67,10 +72,7 @@ public final class Pkcs11Hsm implements Hsm {
       throw KeywardenException.invalid("KEK label is empty");
     }
     try (Use use = use()) {
-      if (findSecretKeys(new AttributeVector().class_(CKO_SECRET_KEY).label(label)).length > 0) {
-        throw KeywardenException.alreadyExists("token '" + info.tokenLabel() + "' already holds a key labelled '"
-            + label + "'");
-      }
+      requireLabelFree(label);
       byte[] id = new byte[KEK_ID_BYTES];
       random.nextBytes(id);
       AttributeVector template = AttributeVector.newSecretKey(CKK_AES)
@@ -93,7 +95,7 @@ public final class Pkcs11Hsm implements Hsm {
   public KeyEncryptionKey kek(KekIdentity identity) {
     try (Use use = use()) {
       byte[] id = HexFormat.of().parseHex(identity.idHex());
-      long[] found = findSecretKeys(new AttributeVector().class_(CKO_SECRET_KEY).label(identity.label()).id(id));
+      long[] found = findObjects(new AttributeVector().class_(CKO_SECRET_KEY).label(identity.label()).id(id));
       if (found.length == 0) {
         throw KeywardenException.precondition("the HSM token '" + info.tokenLabel() + "' no longer holds KEK '"
             + identity.label() + "' (id " + identity.idHex() + ")");
@@ -108,10 +110,7 @@ public final class Pkcs11Hsm implements Hsm {
       throw KeywardenException.invalid("key label is empty");
     }
     try (Use use = use()) {
-      if (findSecretKeys(new AttributeVector().class_(CKO_SECRET_KEY).label(label)).length > 0) {
-        throw KeywardenException.alreadyExists("token '" + info.tokenLabel() + "' already holds a key labelled '"
-            + label + "'");
-      }
+      requireLabelFree(label);
       byte[] id = new byte[AES_KEY_ID_BYTES];
       random.nextBytes(id);
       AttributeVector template = AttributeVector.newSecretKey(CKK_AES)
@@ -133,7 +132,7 @@ public final class Pkcs11Hsm implements Hsm {
   @Override
   public HsmAead aesKey(HsmKeyId id) {
     try (Use use = use()) {
-      long[] found = findSecretKeys(aesKeyTemplate(id));
+      long[] found = findObjects(aesKeyTemplate(id));
       if (found.length == 0) {
         throw noLongerHolds(id);
       }
@@ -142,9 +141,54 @@ public final class Pkcs11Hsm implements Hsm {
   }
 
   @Override
+  public HsmKeyId generateKeyPair(String label, KeyPairAlgorithm algorithm) {
+    if (label == null || label.isBlank()) {
+      throw KeywardenException.invalid("key label is empty");
+    }
+    if (algorithm == null) {
+      throw KeywardenException.invalid("key pair algorithm is missing");
+    }
+    try (Use use = use()) {
+      requireLabelFree(label);
+      byte[] id = new byte[KEY_PAIR_ID_BYTES];
+      random.nextBytes(id);
+      try {
+        token.generateKeyPair(Pkcs11KeyPairs.generation(algorithm), Pkcs11KeyPairs.template(algorithm, label, id));
+      } catch (TokenException e) {
+        throw Pkcs11Failures.unavailable("generating " + algorithm + " key pair '" + label + "' on token '"
+            + info.tokenLabel() + "'", e);
+      }
+      HsmKeyId keyId = new HsmKeyId(label, HexFormat.of().formatHex(id));
+      LOG.info("generated {} key pair '{}' (id {}) on token '{}'", algorithm, label, keyId.idHex(),
+          info.tokenLabel());
+      return keyId;
+    }
+  }
+
+  @Override
+  public HsmSigner signer(HsmKeyId id) {
+    try (Use use = use()) {
+      long[] privateKeys = findObjects(privateKeyTemplate(id));
+      long[] publicKeys = findObjects(publicKeyTemplate(id));
+      if (privateKeys.length == 0 || publicKeys.length == 0) {
+        throw noLongerHolds(id);
+      }
+      Pkcs11KeyPairs.PublicHalf publicHalf;
+      try {
+        publicHalf = Pkcs11KeyPairs.readPublicKey(token, publicKeys[0], id);
+      } catch (TokenException e) {
+        throw Pkcs11Failures.unavailable("reading the public key '" + id.label() + "' from token '"
+            + info.tokenLabel() + "'", e);
+      }
+      return new Pkcs11Signer(this, id, publicHalf.algorithm(), publicHalf.key(), privateKeys[0]);
+    }
+  }
+
+  @Override
   public void destroyKey(HsmKeyId id) {
     try (Use use = use()) {
-      long[] found = findSecretKeys(aesKeyTemplate(id));
+      long[] found = concat(findObjects(aesKeyTemplate(id)), findObjects(privateKeyTemplate(id)),
+          findObjects(publicKeyTemplate(id)));
       if (found.length == 0) {
         throw KeywardenException.notFound("token '" + info.tokenLabel() + "' holds no key '" + id.label()
             + "' (id " + id.idHex() + ")");
@@ -160,7 +204,7 @@ public final class Pkcs11Hsm implements Hsm {
           }
         }
       }
-      LOG.info("destroyed AES key '{}' (id {}) on token '{}'", id.label(), id.idHex(), info.tokenLabel());
+      LOG.info("destroyed key '{}' (id {}) on token '{}'", id.label(), id.idHex(), info.tokenLabel());
     }
   }
 
@@ -210,12 +254,12 @@ public final class Pkcs11Hsm implements Hsm {
 
   /** True when the token still holds the key named by {@code id} under this handle; only valid inside {@link #use()}. */
   boolean holds(HsmKeyId id, long handle) {
-    for (long found : findSecretKeys(aesKeyTemplate(id))) {
-      if (found == handle) {
-        return true;
-      }
-    }
-    return false;
+    return contains(findObjects(aesKeyTemplate(id)), handle);
+  }
+
+  /** True when the token still holds the private key named by {@code id} under this handle; inside {@link #use()}. */
+  boolean holdsPrivateKey(HsmKeyId id, long handle) {
+    return contains(findObjects(privateKeyTemplate(id)), handle);
   }
 
   KeywardenException noLongerHolds(HsmKeyId id) {
@@ -229,7 +273,40 @@ public final class Pkcs11Hsm implements Hsm {
         .label(id.label()).id(HexFormat.of().parseHex(id.idHex()));
   }
 
-  private long[] findSecretKeys(AttributeVector template) {
+  /** Matches only private keys that may sign: the half {@link #signer} uses. */
+  private static AttributeVector privateKeyTemplate(HsmKeyId id) {
+    return new AttributeVector().class_(CKO_PRIVATE_KEY).sign(true)
+        .label(id.label()).id(HexFormat.of().parseHex(id.idHex()));
+  }
+
+  private static AttributeVector publicKeyTemplate(HsmKeyId id) {
+    return new AttributeVector().class_(CKO_PUBLIC_KEY).label(id.label()).id(HexFormat.of().parseHex(id.idHex()));
+  }
+
+  /** ALREADY_EXISTS when any key (a KEK, an AES key, either half of a key pair) has this label. */
+  private void requireLabelFree(String label) {
+    for (long keyClass : new long[] {CKO_SECRET_KEY, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+      if (findObjects(new AttributeVector().class_(keyClass).label(label)).length > 0) {
+        throw KeywardenException.alreadyExists("token '" + info.tokenLabel() + "' already holds a key labelled '"
+            + label + "'");
+      }
+    }
+  }
+
+  private static boolean contains(long[] handles, long handle) {
+    for (long found : handles) {
+      if (found == handle) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static long[] concat(long[]... parts) {
+    return Arrays.stream(parts).flatMapToLong(Arrays::stream).toArray();
+  }
+
+  private long[] findObjects(AttributeVector template) {
     try {
       return token.findObjects(template, 2);
     } catch (TokenException e) {

@@ -5,11 +5,18 @@ import dev.keywarden.hsm.Hsm;
 import dev.keywarden.hsm.HsmAead;
 import dev.keywarden.hsm.HsmInfo;
 import dev.keywarden.hsm.HsmKeyId;
+import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.KekIdentity;
 import dev.keywarden.hsm.KeyEncryptionKey;
+import dev.keywarden.hsm.KeyPairAlgorithm;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.security.spec.ECGenParameterSpec;
+import java.security.spec.RSAKeyGenParameterSpec;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Map;
@@ -30,6 +37,12 @@ final class SoftwareHsm implements Hsm {
 
   private static final String KEK_DERIVATION_PREFIX = "keywarden-software-kek|";
   private static final String AES_DERIVATION_PREFIX = "keywarden-software-aes|";
+  private static final String KEY_PAIR_DERIVATION_PREFIX = "keywarden-software-keypair|";
+  private static final String KEY_PAIR_ID_PREFIX = "keywarden-software-keypair-id|";
+  // A key pair id: 11 random bytes, the algorithm's ordinal, and 4 bytes of HMAC over the rest, so the algorithm comes
+  // back from the id alone after a restart and an id this secret never issued is not taken for a key pair.
+  private static final int KEY_PAIR_ID_RANDOM_BYTES = 11;
+  private static final int KEY_PAIR_ID_TAG_BYTES = 4;
 
   private final byte[] secret;
   private final Set<String> generatedLabels;
@@ -39,6 +52,7 @@ final class SoftwareHsm implements Hsm {
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final Map<KekIdentity, SoftwareKek> keks = new ConcurrentHashMap<>();
   private final Map<HsmKeyId, SoftwareAead> aeads = new ConcurrentHashMap<>();
+  private final Map<HsmKeyId, SoftwareSigner> signers = new ConcurrentHashMap<>();
   private boolean closed;
 
   SoftwareHsm(byte[] secret, Set<String> generatedLabels, Set<HsmKeyId> generatedKeys,
@@ -105,6 +119,38 @@ final class SoftwareHsm implements Hsm {
     }
   }
 
+  @Override
+  public HsmKeyId generateKeyPair(String label, KeyPairAlgorithm algorithm) {
+    if (label == null || label.isBlank()) {
+      throw KeywardenException.invalid("key label is empty");
+    }
+    if (algorithm == null) {
+      throw KeywardenException.invalid("key pair algorithm is missing");
+    }
+    try (Use use = use()) {
+      if (!generatedLabels.add(label)) {
+        throw KeywardenException.alreadyExists("the software HSM already holds a key labelled '" + label + "'");
+      }
+      byte[] id = new byte[KEY_PAIR_ID_RANDOM_BYTES + 1 + KEY_PAIR_ID_TAG_BYTES];
+      random.nextBytes(id);
+      id[KEY_PAIR_ID_RANDOM_BYTES] = (byte) algorithm.ordinal();
+      System.arraycopy(keyPairIdTag(label, id), 0, id, KEY_PAIR_ID_RANDOM_BYTES + 1, KEY_PAIR_ID_TAG_BYTES);
+      HsmKeyId keyId = new HsmKeyId(label, HexFormat.of().formatHex(id));
+      generatedKeys.add(keyId);
+      return keyId;
+    }
+  }
+
+  @Override
+  public HsmSigner signer(HsmKeyId id) {
+    try (Use use = use()) {
+      requireHeld(id);
+      KeyPairAlgorithm algorithm = keyPairAlgorithm(id);
+      // One instance per id: RSA generation is slow, and destroyKey() and close() drop them all.
+      return signers.computeIfAbsent(id, k -> new SoftwareSigner(this, k, algorithm, deriveKeyPair(k, algorithm)));
+    }
+  }
+
   /** Takes the write lock so no operation is using the key bytes as they are zeroized. */
   @Override
   public void destroyKey(HsmKeyId id) {
@@ -124,6 +170,7 @@ final class SoftwareHsm implements Hsm {
       if (aead != null) {
         aead.zeroize();
       }
+      signers.remove(id);
     } finally {
       write.unlock();
     }
@@ -148,6 +195,7 @@ final class SoftwareHsm implements Hsm {
       keks.clear();
       aeads.values().forEach(SoftwareAead::zeroize);
       aeads.clear();
+      signers.clear();
     } finally {
       write.unlock();
     }
@@ -164,6 +212,60 @@ final class SoftwareHsm implements Hsm {
       return mac.doFinal((prefix + label + "|" + idHex).getBytes(StandardCharsets.UTF_8));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 is missing from this JDK", e);
+    }
+  }
+
+  /** The algorithm a key pair id of this secret names; FAILED_PRECONDITION for any other id, as for a missing key. */
+  private KeyPairAlgorithm keyPairAlgorithm(HsmKeyId id) {
+    byte[] raw = HexFormat.of().parseHex(id.idHex());
+    KeyPairAlgorithm[] algorithms = KeyPairAlgorithm.values();
+    if (raw.length == KEY_PAIR_ID_RANDOM_BYTES + 1 + KEY_PAIR_ID_TAG_BYTES
+        && MessageDigest.isEqual(Arrays.copyOfRange(raw, KEY_PAIR_ID_RANDOM_BYTES + 1, raw.length),
+            keyPairIdTag(id.label(), raw))
+        && (raw[KEY_PAIR_ID_RANDOM_BYTES] & 0xff) < algorithms.length) {
+      return algorithms[raw[KEY_PAIR_ID_RANDOM_BYTES] & 0xff];
+    }
+    throw KeywardenException.precondition("the software HSM no longer holds key '" + id.label() + "' (id "
+        + id.idHex() + ")");
+  }
+
+  private byte[] keyPairIdTag(String label, byte[] id) {
+    String signed = HexFormat.of().formatHex(id, 0, KEY_PAIR_ID_RANDOM_BYTES + 1);
+    return Arrays.copyOf(derive(KEY_PAIR_ID_PREFIX, label, signed), KEY_PAIR_ID_TAG_BYTES);
+  }
+
+  /**
+   * The key pair generated by the JDK from a SHA1PRNG seeded, before any output, with
+   * HMAC-SHA256(secret, "keywarden-software-keypair|" + label + "|" + idHex + "|" + algorithm): the same secret and id
+   * give the same key pair in every process. The providers are named so an installed Bouncy Castle cannot change it.
+   */
+  private KeyPair deriveKeyPair(HsmKeyId id, KeyPairAlgorithm algorithm) {
+    byte[] seed = derive(KEY_PAIR_DERIVATION_PREFIX, id.label(), id.idHex() + "|" + algorithm);
+    try {
+      SecureRandom deterministic = SecureRandom.getInstance("SHA1PRNG", "SUN");
+      deterministic.setSeed(seed);
+      KeyPairGenerator generator;
+      switch (algorithm.family()) {
+        case EC -> {
+          generator = KeyPairGenerator.getInstance("EC", "SunEC");
+          generator.initialize(new ECGenParameterSpec(algorithm == KeyPairAlgorithm.EC_P256 ? "secp256r1"
+              : "secp384r1"), deterministic);
+        }
+        case EDDSA -> {
+          generator = KeyPairGenerator.getInstance("Ed25519", "SunEC");
+          generator.initialize(255, deterministic);
+        }
+        default -> {
+          generator = KeyPairGenerator.getInstance("RSA", "SunRsaSign");
+          generator.initialize(new RSAKeyGenParameterSpec(algorithm.bits(), RSAKeyGenParameterSpec.F4),
+              deterministic);
+        }
+      }
+      return generator.generateKeyPair();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the JDK cannot generate " + algorithm + " keys", e);
+    } finally {
+      Arrays.fill(seed, (byte) 0);
     }
   }
 
