@@ -41,6 +41,8 @@ final class Pkcs11KeyPairs {
   private static final byte[] P256 = HexFormat.of().parseHex("06082a8648ce3d030107");
   private static final byte[] P384 = HexFormat.of().parseHex("06052b81040022");
   private static final byte[] ED25519 = HexFormat.of().parseHex("06032b6570");
+  /** PrintableString "edwards25519": what pkcs11-tool and older PKCS#11 3.0 drafts put there; read, never written. */
+  private static final byte[] ED25519_BY_NAME = HexFormat.of().parseHex("130c656477617264733235353139");
   /** SubjectPublicKeyInfo of an Ed25519 key up to the 32 key bytes (RFC 8410). */
   private static final byte[] ED25519_SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
   private static final BigInteger RSA_PUBLIC_EXPONENT = BigInteger.valueOf(65537);
@@ -96,7 +98,8 @@ final class Pkcs11KeyPairs {
       AttributeVector attrs = token.getAttrValues(publicKey, CKA_EC_PARAMS, CKA_EC_POINT);
       byte[] params = attrs.ecParams();
       byte[] point = attrs.ecPoint();
-      if (keyType == CKK_EC_EDWARDS && Arrays.equals(params, ED25519)) {
+      if (keyType == CKK_EC_EDWARDS
+          && (Arrays.equals(params, ED25519) || Arrays.equals(params, ED25519_BY_NAME))) {
         byte[] raw = unwrapOctetString(point, 32);
         byte[] spki = Arrays.copyOf(ED25519_SPKI_PREFIX, ED25519_SPKI_PREFIX.length + raw.length);
         System.arraycopy(raw, 0, spki, ED25519_SPKI_PREFIX.length, raw.length);
