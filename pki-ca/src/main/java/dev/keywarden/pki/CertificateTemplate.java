@@ -1,0 +1,253 @@
+package dev.keywarden.pki;
+
+import dev.keywarden.failure.KeywardenException;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.URI;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Optional;
+import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.AccessDescription;
+import org.bouncycastle.asn1.x509.AuthorityInformationAccess;
+import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.CRLDistPoint;
+import org.bouncycastle.asn1.x509.DistributionPoint;
+import org.bouncycastle.asn1.x509.DistributionPointName;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.cert.CertIOException;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.bc.BcX509ExtensionUtils;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+
+/**
+ * Certificate contents: leaves for a role, self-signed roots and intermediates. Signing goes through the
+ * {@link ContentSigner} given, so this class does not know where the issuer's key lives (HSM or software); every
+ * certificate is verified with the issuer's public key before it is returned, which catches a signer that does not
+ * hold the issuer's key.
+ */
+public final class CertificateTemplate {
+  private static final BouncyCastleProvider BC = new BouncyCastleProvider();
+  private static final BcX509ExtensionUtils EXT = new BcX509ExtensionUtils();
+
+  private final Clock clock;
+  private final SecureRandom random;
+
+  public CertificateTemplate(Clock clock, SecureRandom random) {
+    this.clock = clock;
+    this.random = random;
+  }
+
+  /**
+   * A positive serial of 20 octets: 159 bits with the top bit clear and the next one set, so it always encodes in
+   * 20 DER octets and carries 158 random bits.
+   */
+  public BigInteger newSerial() {
+    byte[] b = new byte[20];
+    random.nextBytes(b);
+    b[0] = (byte) ((b[0] & 0x7f) | 0x40);
+    return new BigInteger(1, b);
+  }
+
+  /**
+   * Issues a leaf for names already checked against {@code role} ({@link NameRules#check} or {@link CsrCheck}).
+   * The lifetime is {@code ttl} (role.ttl if empty), refused above role.max_ttl, and cut to the issuer's notAfter.
+   */
+  public X509CertificateHolder issueLeaf(Issuer issuer, Role role, SubjectPublicKeyInfo key, boolean rsaKey,
+      RequestedNames names, Optional<Duration> ttl, ContentSigner signer) {
+    Duration lifetime = ttl.orElse(role.ttl());
+    if (lifetime.isNegative() || lifetime.isZero()) {
+      throw KeywardenException.invalid("ttl must be positive");
+    }
+    if (lifetime.compareTo(role.maxTtl()) > 0) {
+      throw KeywardenException.invalid("requested ttl " + DurationText.format(lifetime) + " is above role '"
+          + role.name() + "' max_ttl " + DurationText.format(role.maxTtl()));
+    }
+    names = NameRules.check(role, names); // cheap, and a caller that forgot cannot widen the role
+    Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+    Validity v = validity(issuer, now, now.minus(role.notBeforeDuration()), now.plus(lifetime));
+
+    X500NameBuilder subject = new X500NameBuilder(BCStyle.INSTANCE);
+    role.country().forEach(c -> subject.addRDN(BCStyle.C, c));
+    role.province().forEach(p -> subject.addRDN(BCStyle.ST, p));
+    role.locality().forEach(l -> subject.addRDN(BCStyle.L, l));
+    role.organization().forEach(o -> subject.addRDN(BCStyle.O, o));
+    role.organizationalUnit().forEach(ou -> subject.addRDN(BCStyle.OU, ou));
+    RequestedNames checked = names;
+    checked.commonName().ifPresent(cn -> subject.addRDN(BCStyle.CN, cn));
+    X500Name subjectName = subject.build();
+
+    List<GeneralName> sans = new ArrayList<>();
+    List<String> dns = new ArrayList<>(checked.dnsNames());
+    List<InetAddress> ips = new ArrayList<>(checked.ipAddresses());
+    // As Vault does, the CN is also a SAN: TLS clients match only SANs.
+    checked.commonName().ifPresent(cn -> {
+      InetAddress ip = IpLiterals.parse(cn);
+      if (ip != null) {
+        if (!ips.contains(ip)) {
+          ips.add(0, ip);
+        }
+      } else if (!dns.contains(cn)) {
+        dns.add(0, cn);
+      }
+    });
+    dns.forEach(d -> sans.add(new GeneralName(GeneralName.dNSName, d)));
+    ips.forEach(a -> sans.add(new GeneralName(GeneralName.iPAddress, new DEROctetString(a.getAddress()))));
+    for (URI u : checked.uris()) {
+      sans.add(new GeneralName(GeneralName.uniformResourceIdentifier, u.toString()));
+    }
+    if (sans.isEmpty()) {
+      throw KeywardenException.invalid("the request names nothing: give a common name or a DNS, IP or URI SAN");
+    }
+
+    X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuer.certificate().getSubject(), newSerial(),
+        Date.from(v.notBefore()), Date.from(v.notAfter()), subjectName, key);
+    try {
+      // RFC 5280 4.2.1.6: with an empty subject the SAN extension is critical.
+      b.addExtension(Extension.subjectAlternativeName, subjectName.getRDNs().length == 0,
+          new GeneralNames(sans.toArray(GeneralName[]::new)));
+      b.addExtension(Extension.keyUsage, true,
+          new KeyUsage(KeyUsage.digitalSignature | (rsaKey ? KeyUsage.keyEncipherment : 0)));
+      List<KeyPurposeId> ekus = new ArrayList<>();
+      if (role.serverFlag()) {
+        ekus.add(KeyPurposeId.id_kp_serverAuth);
+      }
+      if (role.clientFlag()) {
+        ekus.add(KeyPurposeId.id_kp_clientAuth);
+      }
+      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(ekus.toArray(KeyPurposeId[]::new)));
+      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      addKeyIdentifiersAndUrls(b, key, issuer);
+    } catch (CertIOException e) {
+      throw new IllegalStateException("certificate extensions always encode", e);
+    }
+    return sign(b, signer, issuer.certificate().getSubjectPublicKeyInfo());
+  }
+
+  /** A self-signed root: CA=true with {@code pathLen} (empty: unlimited), keyCertSign and cRLSign. */
+  public X509CertificateHolder selfSignedRoot(X500Name subject, SubjectPublicKeyInfo key, Duration ttl,
+      Optional<Integer> pathLen, ContentSigner signer) {
+    Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+    X509v3CertificateBuilder b = new X509v3CertificateBuilder(subject, newSerial(), Date.from(now),
+        Date.from(now.plus(positive(ttl))), subject, key);
+    try {
+      addCaExtensions(b, pathLen);
+      b.addExtension(Extension.subjectKeyIdentifier, false, EXT.createSubjectKeyIdentifier(key));
+    } catch (CertIOException e) {
+      throw new IllegalStateException("certificate extensions always encode", e);
+    }
+    return sign(b, signer, key);
+  }
+
+  /** An intermediate CA under {@code parent}, its lifetime cut to the parent's notAfter. */
+  public X509CertificateHolder intermediate(Issuer parent, X500Name subject, SubjectPublicKeyInfo key, Duration ttl,
+      Optional<Integer> pathLen, ContentSigner signer) {
+    Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+    Validity v = validity(parent, now, now, now.plus(positive(ttl)));
+    X509v3CertificateBuilder b = new X509v3CertificateBuilder(parent.certificate().getSubject(), newSerial(),
+        Date.from(v.notBefore()), Date.from(v.notAfter()), subject, key);
+    try {
+      addCaExtensions(b, pathLen);
+      addKeyIdentifiersAndUrls(b, key, parent);
+    } catch (CertIOException e) {
+      throw new IllegalStateException("certificate extensions always encode", e);
+    }
+    return sign(b, signer, parent.certificate().getSubjectPublicKeyInfo());
+  }
+
+  private record Validity(Instant notBefore, Instant notAfter) {}
+
+  private static Validity validity(Issuer issuer, Instant now, Instant notBefore, Instant notAfter) {
+    Instant issuerNotBefore = issuer.certificate().getNotBefore().toInstant();
+    Instant issuerNotAfter = issuer.certificate().getNotAfter().toInstant();
+    if (!issuerNotAfter.isAfter(now)) {
+      throw KeywardenException.precondition("issuer '" + issuer.id() + "' expired at " + issuerNotAfter
+          + "; issue from a newer issuer");
+    }
+    // Nest inside the issuer's validity: never before it starts, never after it ends.
+    Instant nb = notBefore.isBefore(issuerNotBefore) ? issuerNotBefore : notBefore;
+    Instant na = notAfter.isAfter(issuerNotAfter) ? issuerNotAfter : notAfter;
+    return new Validity(nb, na);
+  }
+
+  private static void addCaExtensions(X509v3CertificateBuilder b, Optional<Integer> pathLen) throws CertIOException {
+    if (pathLen.isPresent() && pathLen.get() < 0) {
+      throw KeywardenException.invalid("path_len may not be negative");
+    }
+    b.addExtension(Extension.basicConstraints, true,
+        pathLen.map(BasicConstraints::new).orElseGet(() -> new BasicConstraints(true)));
+    b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+  }
+
+  private static void addKeyIdentifiersAndUrls(X509v3CertificateBuilder b, SubjectPublicKeyInfo key, Issuer issuer)
+      throws CertIOException {
+    b.addExtension(Extension.subjectKeyIdentifier, false, EXT.createSubjectKeyIdentifier(key));
+    // Use the issuer's own SKI when it has one, so path building matches byte for byte.
+    Extension issuerSki = issuer.certificate().getExtension(Extension.subjectKeyIdentifier);
+    AuthorityKeyIdentifier aki = issuerSki != null
+        ? new AuthorityKeyIdentifier(SubjectKeyIdentifier.getInstance(issuerSki.getParsedValue()).getKeyIdentifier())
+        : EXT.createAuthorityKeyIdentifier(issuer.certificate().getSubjectPublicKeyInfo());
+    b.addExtension(Extension.authorityKeyIdentifier, false, aki);
+    if (issuer.baseUrl().isPresent()) {
+      GeneralName crl = new GeneralName(GeneralName.uniformResourceIdentifier, issuer.crlUrl().orElseThrow());
+      b.addExtension(Extension.cRLDistributionPoints, false, new CRLDistPoint(new DistributionPoint[] {
+          new DistributionPoint(new DistributionPointName(new GeneralNames(crl)), null, null)}));
+      b.addExtension(Extension.authorityInfoAccess, false, new AuthorityInformationAccess(new AccessDescription[] {
+          new AccessDescription(AccessDescription.id_ad_ocsp,
+              new GeneralName(GeneralName.uniformResourceIdentifier, issuer.ocspUrl().orElseThrow())),
+          new AccessDescription(AccessDescription.id_ad_caIssuers,
+              new GeneralName(GeneralName.uniformResourceIdentifier, issuer.caIssuersUrl().orElseThrow()))}));
+    }
+  }
+
+  private static X509CertificateHolder sign(X509v3CertificateBuilder b, ContentSigner signer,
+      SubjectPublicKeyInfo issuerKey) {
+    X509CertificateHolder cert = b.build(signer);
+    boolean ok;
+    try {
+      ok = cert.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(BC).build(issuerKey));
+    } catch (Exception e) {
+      ok = false;
+    }
+    if (!ok) {
+      throw new IllegalStateException("the issuer's signer made a signature its certificate's key does not verify");
+    }
+    return cert;
+  }
+
+  private static Duration positive(Duration ttl) {
+    if (ttl == null || ttl.isNegative() || ttl.isZero()) {
+      throw KeywardenException.invalid("ttl must be positive");
+    }
+    return ttl;
+  }
+
+  static byte[] der(X509CertificateHolder cert) {
+    try {
+      return cert.getEncoded();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
