@@ -28,8 +28,18 @@ deps:
 	@command -v java >/dev/null || { echo "a JDK 17+ is required"; exit 1; }
 	@command -v $(MVN) >/dev/null || { echo "Maven is required"; exit 1; }
 
+# Without BENCH: the transit JMH run, its Markdown table and the gRPC load run, all into benchmarks/results/ (~8 min;
+# run it on an otherwise idle machine). BENCH=regex runs only the matching JMH benchmarks and writes nothing.
 bench: jar
+	@test -f benchmarks/target/benchmarks.jar || $(MVN) $(MVN_FLAGS) -q -DskipTests install
+ifeq ($(strip $(BENCH)),)
+	java -jar benchmarks/target/benchmarks.jar 'TransitBenchmark' -rf json -rff benchmarks/results/transit-jmh.json
+	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
+	  benchmarks/results/transit-jmh.json benchmarks/results/transit-jmh.md
+	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcLoadBenchmark benchmarks/results/grpc-load.md
+else
 	java -jar benchmarks/target/benchmarks.jar $(BENCH)
+endif
 
 clean:
 	$(MVN) $(MVN_FLAGS) -q clean

@@ -1,0 +1,114 @@
+package dev.keywarden.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Turns JMH's JSON results ({@code -rf json}) into a Markdown table: benchmark, size, ops/s ± error, and for each
+ * engine operation its rate relative to the raw JDK operation at the same size (rewrap against raw decrypt followed by
+ * raw encrypt). Usage: {@code ResultsTable IN.json OUT.md}.
+ */
+public final class ResultsTable {
+  /** Engine benchmark → the raw JDK benchmark(s) it is compared with; two names mean "one after the other". */
+  private static final Map<String, List<String>> BASELINES = Map.of(
+      "encrypt", List.of("rawJdkAesGcmEncrypt"),
+      "decrypt", List.of("rawJdkAesGcmDecrypt"),
+      "rewrap", List.of("rawJdkAesGcmDecrypt", "rawJdkAesGcmEncrypt"),
+      "signEcdsaP256", List.of("rawJdkSha256WithEcdsa"),
+      "signEd25519", List.of("rawJdkEd25519"));
+  /** The engine signs with Bouncy Castle; a second ratio shows how close it is to BC called directly. */
+  private static final Map<String, String> BC_BASELINES = Map.of(
+      "signEcdsaP256", "rawBcSha256WithEcdsa",
+      "signEd25519", "rawBcEd25519");
+  private static final double TARGET_ENCRYPT_RATIO = 0.8;
+
+  private record Row(String benchmark, String size, double score, double error, String unit, int threads) {}
+
+  private ResultsTable() {
+  }
+
+  public static void main(String[] args) throws IOException {
+    if (args.length != 2) {
+      System.err.println("usage: ResultsTable JMH_RESULTS.json OUT.md");
+      System.exit(2);
+    }
+    JsonNode root = new ObjectMapper().readTree(Path.of(args[0]).toFile());
+    List<Row> rows = new ArrayList<>();
+    for (JsonNode r : root) {
+      String fullName = r.get("benchmark").asText();
+      JsonNode size = r.path("params").path("size");
+      JsonNode metric = r.get("primaryMetric");
+      rows.add(new Row(fullName.substring(fullName.lastIndexOf('.') + 1), size.isMissingNode() ? "" : size.asText(),
+          metric.get("score").asDouble(), metric.get("scoreError").asDouble(), metric.get("scoreUnit").asText(),
+          r.get("threads").asInt()));
+    }
+    String md = markdown(rows);
+    Path out = Path.of(args[1]);
+    Files.writeString(out, md);
+    System.out.print(md);
+    System.out.println("written to " + out);
+  }
+
+  private static String markdown(List<Row> rows) {
+    Map<String, Row> byKey = new LinkedHashMap<>();
+    for (Row r : rows) {
+      byKey.put(r.benchmark() + "/" + r.size(), r);
+    }
+    StringBuilder s = new StringBuilder("# Transit engine: JMH results\n\n");
+    s.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
+    s.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ')
+        .append(System.getProperty("java.runtime.version")).append("; cores available: ")
+        .append(Runtime.getRuntime().availableProcessors()).append('\n');
+    s.append("- Threads: ").append(rows.isEmpty() ? "?" : rows.get(0).threads())
+        .append("; throughput summed over threads. Signing: 64-byte input.\n");
+    s.append("- Ratio: engine rate ÷ raw JDK rate at the same size (rewrap: ÷ raw decrypt then encrypt). ")
+        .append("Target: engine encrypt ≥ ").append(TARGET_ENCRYPT_RATIO).append("× raw JDK AES-GCM at 1 KiB.\n\n");
+    s.append("| Benchmark | Size (B) | ops/s | ± error | MB/s | vs raw JDK | vs raw BC |\n");
+    s.append("|---|---:|---:|---:|---:|---:|---:|\n");
+    for (Row r : rows) {
+      String ratio = "";
+      List<String> base = BASELINES.get(r.benchmark());
+      if (base != null) {
+        double inverse = 0;
+        boolean found = true;
+        for (String b : base) {
+          Row br = byKey.get(b + "/" + r.size());
+          if (br == null) {
+            found = false;
+            break;
+          }
+          inverse += 1 / br.score();
+        }
+        if (found) {
+          double x = r.score() * inverse;
+          ratio = String.format(Locale.ROOT, "%.2f×", x);
+          if (r.benchmark().equals("encrypt") && r.size().equals("1024")) {
+            ratio += x >= TARGET_ENCRYPT_RATIO ? " (target met)" : " (**target missed**)";
+          }
+        }
+      }
+      String bc = "";
+      Row bcRow = BC_BASELINES.containsKey(r.benchmark())
+          ? byKey.get(BC_BASELINES.get(r.benchmark()) + "/" + r.size()) : null;
+      if (bcRow != null) {
+        bc = String.format(Locale.ROOT, "%.2f×", r.score() / bcRow.score());
+      }
+      String mbs = r.size().isEmpty() || !r.unit().equals("ops/s") ? ""
+          : String.format(Locale.ROOT, "%,.0f", r.score() * Integer.parseInt(r.size()) / 1e6);
+      String error = Double.isNaN(r.error()) ? "—" : String.format(Locale.ROOT, "%,.0f", r.error());
+      s.append(String.format(Locale.ROOT, "| %s | %s | %,.0f | %s | %s | %s | %s |%n", r.benchmark(),
+          r.size().isEmpty() ? "64" : r.size(), r.score(), error, mbs, ratio, bc));
+    }
+    return s.toString();
+  }
+}
