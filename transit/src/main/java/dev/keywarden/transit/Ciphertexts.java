@@ -1,6 +1,7 @@
 package dev.keywarden.transit;
 
 import dev.keywarden.failure.KeywardenException;
+import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
 /** The self-describing ciphertext string `kw:v<version>:<base64>`. */
@@ -14,7 +15,14 @@ public final class Ciphertexts {
 
   /** Formats AEAD output under a version. */
   public static String format(int version, byte[] bytes) {
-    return PREFIX + version + ":" + Base64.getEncoder().encodeToString(bytes);
+    // One pass on the hot path: encode into the final buffer, slide it past the prefix, build the (Latin-1) String.
+    byte[] prefix = (PREFIX + version + ":").getBytes(StandardCharsets.US_ASCII);
+    int encoded = 4 * ((bytes.length + 2) / 3);
+    byte[] out = new byte[prefix.length + encoded];
+    Base64.getEncoder().encode(bytes, out);
+    System.arraycopy(out, 0, out, prefix.length, encoded);
+    System.arraycopy(prefix, 0, out, 0, prefix.length);
+    return new String(out, StandardCharsets.ISO_8859_1);
   }
 
   /** Parses `kw:v<version>:<base64>`; INVALID_ARGUMENT says what is malformed. */

@@ -56,6 +56,8 @@ public final class TransitEngine {
   private final ConcurrentHashMap<String, LoadedKeyring> cache = new ConcurrentHashMap<>();
   private final long nonceBlock;
   private final long rotateAt;
+  /** Nonces a thread takes at a time (a small fraction of a reserved block). */
+  private final long nonceChunk;
 
   public TransitEngine(Core core, Clock clock, SecureRandom random) {
     this(core, clock, random, NONCE_BLOCK, ROTATE_AT);
@@ -68,6 +70,7 @@ public final class TransitEngine {
     this.random = random;
     this.nonceBlock = nonceBlock;
     this.rotateAt = rotateAt;
+    this.nonceChunk = Math.max(1, Math.min(1024, nonceBlock / 4));
     core.addSealListener(this::dropCache);
   }
 
@@ -434,7 +437,7 @@ public final class TransitEngine {
    * storage, so restarts never lose count; past {@link #ROTATE_AT} reserved the key rotates.
    */
   private void countNonce(String name, VersionKey key) {
-    long used = key.encryptions.incrementAndGet();
+    long used = key.takeNonce(nonceChunk);
     if (used <= key.allowance) {
       return;
     }
@@ -442,17 +445,19 @@ public final class TransitEngine {
       if (used <= key.allowance) {
         return;
       }
+      // Reserve whole blocks until the reservation covers everything counted so far.
+      long add = ((used - key.allowance + nonceBlock - 1) / nonceBlock) * nonceBlock;
       long[] reserved = new long[1];
       change(name, k -> {
         KeyVersion v = k.version(key.version);
-        reserved[0] = v.encryptionsReserved() + nonceBlock;
+        reserved[0] = v.encryptionsReserved() + add;
         if (reserved[0] > HARD_LIMIT) {
           throw KeywardenException.precondition("version " + key.version + " of key '" + name
               + "' has used up its safe number of random-nonce encryptions; rotate the key");
         }
         return k.replacing(v.withEncryptionsReserved(reserved[0]));
       });
-      key.allowance += nonceBlock;
+      key.allowance += add;
       if (reserved[0] >= rotateAt && loaded(name).keyring.latestVersion() == key.version) {
         log.info("transit key '{}' version {} reached {} reserved encryptions: rotating", name, key.version,
             reserved[0]);

@@ -22,8 +22,10 @@ final class VersionKey {
   private final SigningKey signing;
   private final VerifyingKey verifying;
   private final HsmAead hsmAead;
-  /** Random-nonce encryptions done since this process loaded the version. */
+  /** Random-nonce encryptions this process has handed out for the version, in per-thread chunks. */
   final AtomicLong encryptions = new AtomicLong();
+  /** How many nonces of the current chunk this thread may still use; saves a contended atomic per encryption. */
+  private final ThreadLocal<long[]> chunk = ThreadLocal.withInitial(() -> new long[1]);
   /** How many of them this process has reserved in storage; guarded by this. */
   volatile long allowance;
 
@@ -52,6 +54,21 @@ final class VersionKey {
   /** A version whose key lives in the HSM: nothing secret is held here. */
   static VersionKey inHsm(int version, HsmAead aead) {
     return new VersionKey(version, KeyType.AES256_GCM96_HSM, new byte[0], null, null, null, aead);
+  }
+
+  /**
+   * Takes one nonce from this thread's chunk. Returns 0 while the chunk lasts; when it is used up, takes a new chunk
+   * and returns the process-wide count it reaches, which the caller checks against its reservation. A chunk is
+   * counted whole when taken, so the count never under-states what was used.
+   */
+  long takeNonce(long chunkSize) {
+    long[] left = chunk.get();
+    if (left[0] > 0) {
+      left[0]--;
+      return 0;
+    }
+    left[0] = chunkSize - 1;
+    return encryptions.addAndGet(chunkSize);
   }
 
   /** Encrypts with a random nonce (or the HSM). */
