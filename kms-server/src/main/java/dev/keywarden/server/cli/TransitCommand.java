@@ -23,13 +23,10 @@ import picocli.CommandLine.Parameters;
         TransitCommand.Verify.class, TransitCommand.Hmac.class, TransitCommand.VerifyHmac.class})
 final class TransitCommand {
 
-  /** Input bytes and context shared by data commands. */
-  static final class Input {
+  /** The input bytes of a data command: a file given with --in, or standard input. */
+  static class InputData {
     @Option(names = "--in", description = "Read the input from this file instead of standard input.")
     Path in;
-
-    @Option(names = "--context", description = "Associated data (encryption context), as text; must match on decrypt.")
-    String context;
 
     byte[] bytes() throws IOException {
       if (in != null) {
@@ -39,6 +36,12 @@ final class TransitCommand {
         return stdin.readAllBytes();
       }
     }
+  }
+
+  /** Input bytes plus the context (associated data) of an encryption. */
+  static final class Input extends InputData {
+    @Option(names = "--context", description = "Associated data (encryption context), as text; must match on decrypt.")
+    String context;
 
     ByteString context() {
       return context == null ? ByteString.EMPTY : ByteString.copyFromUtf8(context);
@@ -311,15 +314,15 @@ final class TransitCommand {
     @Parameters(paramLabel = "NAME")
     String name;
 
-    @Option(names = "--in", description = "Read the input from this file.")
-    Path in;
+    @picocli.CommandLine.Mixin
+    InputData input;
 
     @picocli.CommandLine.Mixin
     SignOptions options;
 
     @Override
     Integer run() throws Exception {
-      byte[] data = in != null ? Files.readAllBytes(in) : System.in.readAllBytes();
+      byte[] data = input.bytes();
       SignResponse r = transit().sign(SignRequest.newBuilder().setName(name).setParams(options.params())
           .addItems(SignItem.newBuilder().setInput(ByteString.copyFrom(data))).build());
       if (r.getResults(0).hasError()) {
@@ -338,15 +341,15 @@ final class TransitCommand {
     @Parameters(index = "1", paramLabel = "SIGNATURE")
     String signature;
 
-    @Option(names = "--in", description = "Read the input from this file.")
-    Path in;
+    @picocli.CommandLine.Mixin
+    InputData input;
 
     @picocli.CommandLine.Mixin
     SignOptions options;
 
     @Override
     Integer run() throws Exception {
-      byte[] data = in != null ? Files.readAllBytes(in) : System.in.readAllBytes();
+      byte[] data = input.bytes();
       VerifyResponse r = transit().verify(VerifyRequest.newBuilder().setName(name).setParams(options.params())
           .addItems(VerifyItem.newBuilder().setInput(ByteString.copyFrom(data)).setSignature(signature)).build());
       if (r.getResults(0).hasError()) {
@@ -363,15 +366,15 @@ final class TransitCommand {
     @Parameters(paramLabel = "NAME")
     String name;
 
-    @Option(names = "--in", description = "Read the input from this file.")
-    Path in;
+    @picocli.CommandLine.Mixin
+    InputData input;
 
     @Option(names = "--hash", description = "sha2-256 (default), sha2-384, sha2-512.")
     String hash = "";
 
     @Override
     Integer run() throws Exception {
-      byte[] data = in != null ? Files.readAllBytes(in) : System.in.readAllBytes();
+      byte[] data = input.bytes();
       HmacResponse r = transit().hmac(HmacRequest.newBuilder().setName(name).setHash(hash)
           .addItems(SignItem.newBuilder().setInput(ByteString.copyFrom(data))).build());
       if (r.getResults(0).hasError()) {
@@ -390,15 +393,15 @@ final class TransitCommand {
     @Parameters(index = "1", paramLabel = "HMAC")
     String mac;
 
-    @Option(names = "--in", description = "Read the input from this file.")
-    Path in;
+    @picocli.CommandLine.Mixin
+    InputData input;
 
     @Option(names = "--hash", description = "sha2-256 (default), sha2-384, sha2-512.")
     String hash = "";
 
     @Override
     Integer run() throws Exception {
-      byte[] data = in != null ? Files.readAllBytes(in) : System.in.readAllBytes();
+      byte[] data = input.bytes();
       VerifyHmacResponse r = transit().verifyHmac(VerifyHmacRequest.newBuilder().setName(name).setHash(hash)
           .addItems(VerifyItem.newBuilder().setInput(ByteString.copyFrom(data)).setSignature(mac)).build());
       if (r.getResults(0).hasError()) {
