@@ -41,6 +41,7 @@ import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
+import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.CRLNumber;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
@@ -51,6 +52,8 @@ import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v2CRLBuilder;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The CA engine over {@link Core}: issuers whose keys live in the HSM, roles, issuance, revocation and CRLs, all
@@ -65,6 +68,7 @@ public final class PkiEngine {
   /** How long a CRL is valid after it is built. */
   public static final Duration CRL_LIFETIME = Duration.ofHours(12);
 
+  private static final Logger log = LoggerFactory.getLogger(PkiEngine.class);
   private static final BouncyCastleProvider BC = new BouncyCastleProvider();
   private static final ObjectMapper JSON = new ObjectMapper()
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -142,6 +146,11 @@ public final class PkiEngine {
     X500Name subject = subject(commonName);
     KeyType type = keyType == null ? KeyType.EC_P256 : keyType;
     StoredIssuer parent = storedIssuer(parentIssuerId);
+    BasicConstraints bc = BasicConstraints.fromExtensions(parent.holder().getExtensions());
+    if (bc != null && bc.getPathLenConstraint() != null && bc.getPathLenConstraint().signum() == 0) {
+      throw KeywardenException.precondition("issuer '" + parent.id() + "' has path length 0 and may sign only leaf"
+          + " certificates; sign the intermediate with a root");
+    }
     return createIssuer(type, Optional.ofNullable(parent.baseUrl()), parent.id(), (id, signer) ->
         template.intermediate(parent.issuer(), subject, spki(signer), ttl, Optional.of(0), contentSigner(parent)));
   }
@@ -159,7 +168,7 @@ public final class PkiEngine {
       X509CertificateHolder cert = maker.make(id, hsm.signer(keyId));
       StoredIssuer stored = new StoredIssuer(id, CertificateTemplate.der(cert), keyId.label(), keyId.idHex(), type,
           parentId, url.orElse(null), 1);
-      boolean isDefault = core.storage().atomically(ops -> {
+      boolean isDefault = store().atomically(ops -> {
         if (!ops.compareAndSet(ISSUERS + id, 0, json(stored))) {
           throw new IllegalStateException("issuer id collision: " + id);
         }
@@ -185,8 +194,8 @@ public final class PkiEngine {
   public List<IssuerInfo> issuers() {
     String def = defaultIssuerId().orElse(null);
     List<IssuerInfo> out = new ArrayList<>();
-    for (String key : core.storage().list(ISSUERS)) {
-      core.storage().get(key).ifPresent(e -> {
+    for (String key : store().list(ISSUERS)) {
+      store().get(key).ifPresent(e -> {
         StoredIssuer s = read(e.value(), StoredIssuer.class);
         out.add(info(s, s.id().equals(def)));
       });
@@ -203,11 +212,11 @@ public final class PkiEngine {
   /** Makes {@code id} the issuer used when a request names none. */
   public void setDefault(String id) {
     storedIssuer(id);
-    core.storage().put(DEFAULT_ISSUER, id.getBytes(UTF_8));
+    store().put(DEFAULT_ISSUER, id.getBytes(UTF_8));
   }
 
   private Optional<String> defaultIssuerId() {
-    return core.storage().get(DEFAULT_ISSUER).map(e -> new String(e.value(), UTF_8));
+    return store().get(DEFAULT_ISSUER).map(e -> new String(e.value(), UTF_8));
   }
 
   private StoredIssuer resolveIssuer(Optional<String> issuerId) {
@@ -223,7 +232,7 @@ public final class PkiEngine {
     if (id == null || id.isEmpty() || id.contains("/")) {
       throw KeywardenException.invalid("issuer id is missing or malformed");
     }
-    return core.storage().get(ISSUERS + id).map(e -> read(e.value(), StoredIssuer.class))
+    return store().get(ISSUERS + id).map(e -> read(e.value(), StoredIssuer.class))
         .orElseThrow(() -> KeywardenException.notFound("issuer '" + NameRules.shown(id)
             + "' not found; list the issuers to see the known ids"));
   }
@@ -266,7 +275,7 @@ public final class PkiEngine {
     if (role == null) {
       throw KeywardenException.invalid("role is missing");
     }
-    core.storage().put(ROLES + role.name(), role.toJson().getBytes(UTF_8));
+    store().put(ROLES + role.name(), role.toJson().getBytes(UTF_8));
   }
 
   /** One role; NOT_FOUND when there is none by that name. */
@@ -274,7 +283,7 @@ public final class PkiEngine {
     if (name == null || name.isEmpty() || name.contains("/")) {
       throw KeywardenException.invalid("role name is missing or malformed");
     }
-    return core.storage().get(ROLES + name)
+    return store().get(ROLES + name)
         .map(e -> Role.fromJson(new String(e.value(), UTF_8)))
         .orElseThrow(() -> KeywardenException.notFound("role '" + NameRules.shown(name)
             + "' not found; create it first or list the roles"));
@@ -282,13 +291,13 @@ public final class PkiEngine {
 
   /** Role names, sorted. */
   public List<String> listRoles() {
-    return core.storage().list(ROLES).stream().map(k -> k.substring(ROLES.length())).toList();
+    return store().list(ROLES).stream().map(k -> k.substring(ROLES.length())).toList();
   }
 
   /** Deletes a role; NOT_FOUND when there is none. Certificates already issued stay valid. */
   public void deleteRole(String name) {
     role(name);
-    core.storage().delete(ROLES + name);
+    store().delete(ROLES + name);
   }
 
   // ---- issuance ----
@@ -335,7 +344,7 @@ public final class PkiEngine {
         return issued;
       }
       StoredCertificate stored = new StoredCertificate(serial, issuer.id(), der, notAfter.getEpochSecond(), 0, 0);
-      if (core.storage().compareAndSet(CERTS + serial, 0, json(stored))) {
+      if (store().compareAndSet(CERTS + serial, 0, json(stored))) {
         return issued;
       }
       // A 158-bit random serial collided: issue again with a fresh one rather than overwrite.
@@ -379,17 +388,17 @@ public final class PkiEngine {
   }
 
   private List<byte[]> chainIfKnown(String issuerId) {
-    return core.storage().get(ISSUERS + issuerId).map(e -> chain(read(e.value(), StoredIssuer.class)))
+    return store().get(ISSUERS + issuerId).map(e -> chain(read(e.value(), StoredIssuer.class)))
         .orElse(List.of());
   }
 
   /** Serials of the stored certificates, sorted. */
   public List<String> listCertificates() {
-    return core.storage().list(CERTS).stream().map(k -> k.substring(CERTS.length())).toList();
+    return store().list(CERTS).stream().map(k -> k.substring(CERTS.length())).toList();
   }
 
   private Optional<StoredCertificate> storedCertificate(String serial) {
-    return core.storage().get(CERTS + serial).map(e -> read(e.value(), StoredCertificate.class));
+    return store().get(CERTS + serial).map(e -> read(e.value(), StoredCertificate.class));
   }
 
   // ---- revocation and CRL ----
@@ -401,8 +410,7 @@ public final class PkiEngine {
     }
     String serial = normalizeSerial(serialHex);
     long now = clock.instant().getEpochSecond();
-    Storage storage = core.storage();
-    RevokedCertificate result = storage.atomically(ops -> {
+    RevokedCertificate result = store().atomically(ops -> {
       StoredEntry e = ops.get(CERTS + serial).orElseThrow(() -> KeywardenException.notFound(
           "no stored certificate with serial " + serial + "; only stored certificates can be revoked"));
       StoredCertificate c = read(e.value(), StoredCertificate.class);
@@ -419,8 +427,11 @@ public final class PkiEngine {
       return r;
     });
     crls.remove(result.issuerId());
-    if (storage.get(ISSUERS + result.issuerId()).isPresent()) {
-      crl(result.issuerId());
+    try {
+      rebuildCrl(result.issuerId());
+    } catch (KeywardenException e) {
+      // The revocation is stored; the next crl() call rebuilds (and reports why it cannot).
+      log.warn("issuer '{}': CRL not rebuilt after revoking {}: {}", result.issuerId(), serial, e.getMessage());
     }
     return result;
   }
@@ -430,8 +441,8 @@ public final class PkiEngine {
     storedIssuer(issuerId);
     List<RevokedCertificate> out = new ArrayList<>();
     String prefix = REVOKED + issuerId + "/";
-    for (String key : core.storage().list(prefix)) {
-      core.storage().get(key).ifPresent(e -> out.add(read(e.value(), RevokedCertificate.class)));
+    for (String key : store().list(prefix)) {
+      store().get(key).ifPresent(e -> out.add(read(e.value(), RevokedCertificate.class)));
     }
     return out;
   }
@@ -448,10 +459,15 @@ public final class PkiEngine {
       if (cached != null && !stale(cached)) {
         return cached.clone();
       }
-      byte[] built = buildCrl(issuerId);
-      crls.put(issuerId, built);
-      return built.clone();
+      return rebuildCrl(issuerId);
     }
+  }
+
+  // Builds under the engine lock, so a build that listed revocations earlier can never replace a later one.
+  private synchronized byte[] rebuildCrl(String issuerId) {
+    byte[] built = buildCrl(issuerId);
+    crls.put(issuerId, built);
+    return built.clone();
   }
 
   private boolean stale(byte[] crl) {
@@ -465,7 +481,7 @@ public final class PkiEngine {
 
   private byte[] buildCrl(String issuerId) {
     // Reserve the number first: a crash after this wastes a number, never reuses one.
-    StoredIssuer issuer = core.storage().atomically(ops -> {
+    StoredIssuer issuer = store().atomically(ops -> {
       StoredEntry e = ops.get(ISSUERS + issuerId).orElseThrow(() -> KeywardenException.notFound(
           "issuer '" + issuerId + "' not found"));
       StoredIssuer s = read(e.value(), StoredIssuer.class);
@@ -511,6 +527,12 @@ public final class PkiEngine {
   }
 
   // ---- helpers ----
+
+  /** The storage, once the core is unsealed: a sealed server answers nothing, as transit does. */
+  private Storage store() {
+    core.unsealed();
+    return core.storage();
+  }
 
   static String serialHex(BigInteger serial) {
     return serial.toString(16);

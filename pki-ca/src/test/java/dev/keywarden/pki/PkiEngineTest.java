@@ -372,4 +372,22 @@ class PkiEngineTest {
       pool.shutdownNow();
     }
   }
+
+  @Test
+  void aSealedEngineRefusesEverything() {
+    pki.writeRole(WEB);
+    core.seal();
+    assertEquals(Kind.FAILED_PRECONDITION, refusal(() -> pki.listRoles()).kind());
+    assertEquals(Kind.FAILED_PRECONDITION, refusal(() -> pki.issuers()).kind());
+  }
+
+  @Test
+  void anIntermediateWithPathLengthZeroSignsNoFurtherCa() {
+    IssuerInfo root = pki.generateRoot("Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
+    IssuerInfo inter = pki.generateIntermediate("Inter", KeyType.EC_P256, Duration.ofDays(1), root.id());
+    KeywardenException e = refusal(() -> pki.generateIntermediate("Deeper", KeyType.EC_P256, Duration.ofDays(1),
+        inter.id()));
+    assertEquals(Kind.FAILED_PRECONDITION, e.kind());
+    assertTrue(e.getMessage().contains(inter.id()), e.getMessage());
+  }
 }
