@@ -12,7 +12,6 @@ import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.KeyPairAlgorithm;
 import dev.keywarden.hsm.SignatureAlgorithm;
 import dev.keywarden.storage.Storage;
-import dev.keywarden.storage.StorageOps;
 import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.unseal.Core;
 import java.io.IOException;
@@ -30,13 +29,16 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Date;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
+import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -44,13 +46,27 @@ import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.CRLNumber;
 import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.CertIOException;
 import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v2CRLBuilder;
+import org.bouncycastle.cert.ocsp.BasicOCSPResp;
+import org.bouncycastle.cert.ocsp.BasicOCSPRespBuilder;
+import org.bouncycastle.cert.ocsp.CertificateID;
+import org.bouncycastle.cert.ocsp.CertificateStatus;
+import org.bouncycastle.cert.ocsp.OCSPException;
+import org.bouncycastle.cert.ocsp.OCSPReq;
+import org.bouncycastle.cert.ocsp.OCSPRespBuilder;
+import org.bouncycastle.cert.ocsp.Req;
+import org.bouncycastle.cert.ocsp.RevokedStatus;
+import org.bouncycastle.cert.ocsp.UnknownStatus;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.operator.DigestCalculatorProvider;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.bc.BcDigestCalculatorProvider;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -524,6 +540,148 @@ public final class PkiEngine {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  // ---- OCSP ----
+
+  /** How long an OCSP response may be cached by relying parties. */
+  public static final Duration OCSP_LIFETIME = Duration.ofHours(1);
+
+  /**
+   * Answers a DER OCSP request (RFC 6960) for certificates of one issuer, signed in the HSM by that issuer itself:
+   * good, revoked (with time and reason) or unknown. A request that does not parse gets a malformedRequest response;
+   * one naming no issuer of this CA gets unauthorized. Certificates of no_store roles are unknown: the CA keeps no
+   * record of them.
+   */
+  public byte[] ocsp(byte[] ocspRequestDer) {
+    store();
+    OCSPReq request;
+    try {
+      request = new OCSPReq(ocspRequestDer);
+    } catch (IOException | RuntimeException e) {
+      return ocspError(OCSPRespBuilder.MALFORMED_REQUEST);
+    }
+    Req[] items = request.getRequestList();
+    if (items.length == 0) {
+      return ocspError(OCSPRespBuilder.MALFORMED_REQUEST);
+    }
+    try {
+      DigestCalculatorProvider digests = new BcDigestCalculatorProvider();
+      StoredIssuer responder = null;
+      for (Req item : items) {
+        responder = matchIssuer(item.getCertID(), digests);
+        if (responder != null) {
+          break;
+        }
+      }
+      if (responder == null) {
+        return ocspError(OCSPRespBuilder.UNAUTHORIZED);
+      }
+      X509CertificateHolder ca = responder.holder();
+      BasicOCSPRespBuilder b = new BasicOCSPRespBuilder(ca.getSubjectPublicKeyInfo(),
+          digests.get(CertificateID.HASH_SHA1));
+      Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+      Date nextUpdate = Date.from(now.plus(OCSP_LIFETIME));
+      for (Req item : items) {
+        CertificateID id = item.getCertID();
+        b.addResponse(id, status(responder, ca, id, digests), Date.from(now), nextUpdate, null);
+      }
+      Extension nonce = request.getExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce);
+      if (nonce != null) {
+        b.setResponseExtensions(new Extensions(nonce));
+      }
+      BasicOCSPResp basic = b.build(contentSigner(responder), new X509CertificateHolder[] {ca}, Date.from(now));
+      return new OCSPRespBuilder().build(OCSPRespBuilder.SUCCESSFUL, basic).getEncoded();
+    } catch (OCSPException | OperatorCreationException | IOException e) {
+      throw new IllegalStateException("an OCSP response always builds", e);
+    }
+  }
+
+  private StoredIssuer matchIssuer(CertificateID id, DigestCalculatorProvider digests) throws OCSPException {
+    for (String key : store().list(ISSUERS)) {
+      Optional<StoredEntry> e = store().get(key);
+      if (e.isPresent()) {
+        StoredIssuer s = read(e.get().value(), StoredIssuer.class);
+        if (id.matchesIssuer(s.holder(), digests)) {
+          return s;
+        }
+      }
+    }
+    return null;
+  }
+
+  private CertificateStatus status(StoredIssuer responder, X509CertificateHolder ca, CertificateID id,
+      DigestCalculatorProvider digests) throws OCSPException {
+    if (!id.matchesIssuer(ca, digests)) {
+      return new UnknownStatus();
+    }
+    Optional<StoredCertificate> c = storedCertificate(serialHex(id.getSerialNumber()));
+    if (c.isEmpty() || !c.get().issuerId().equals(responder.id())) {
+      return new UnknownStatus();
+    }
+    if (c.get().revokedAt() != 0) {
+      return new RevokedStatus(Date.from(Instant.ofEpochSecond(c.get().revokedAt())), c.get().reason());
+    }
+    return CertificateStatus.GOOD;
+  }
+
+  private static byte[] ocspError(int status) {
+    try {
+      return new OCSPRespBuilder().build(status, null).getEncoded();
+    } catch (OCSPException | IOException e) {
+      throw new IllegalStateException("an OCSP error response always builds", e);
+    }
+  }
+
+  // ---- tidy ----
+
+  /**
+   * What {@link #tidy} removed.
+   *
+   * @param certificates stored certificates expired before the given time
+   * @param revocations revocation entries of those certificates
+   */
+  public record Tidied(int certificates, int revocations) {}
+
+  /** Drops certificates that expired before {@code now} and their revocations; CRLs are rebuilt without them. */
+  public Tidied tidy(Instant now) {
+    long cutoff = now.getEpochSecond();
+    int certs = 0;
+    int revocations = 0;
+    Set<String> touched = new HashSet<>();
+    for (String key : store().list(CERTS)) {
+      Optional<StoredEntry> e = store().get(key);
+      if (e.isEmpty()) {
+        continue;
+      }
+      StoredCertificate c = read(e.get().value(), StoredCertificate.class);
+      if (c.notAfter() >= cutoff) {
+        continue;
+      }
+      String revokedKey = REVOKED + c.issuerId() + "/" + c.serialHex();
+      boolean hadRevocation = store().atomically(ops -> {
+        ops.delete(key);
+        return ops.delete(revokedKey);
+      });
+      certs++;
+      if (hadRevocation) {
+        revocations++;
+        touched.add(c.issuerId());
+      }
+    }
+    // Revocations whose certificate record is gone already (or never matched) still expire with the certificate.
+    for (String key : store().list(REVOKED)) {
+      Optional<StoredEntry> e = store().get(key);
+      if (e.isPresent()) {
+        RevokedCertificate r = read(e.get().value(), RevokedCertificate.class);
+        if (r.notAfter() < cutoff && store().delete(key)) {
+          revocations++;
+          touched.add(r.issuerId());
+        }
+      }
+    }
+    touched.forEach(crls::remove);
+    return new Tidied(certs, revocations);
   }
 
   // ---- helpers ----

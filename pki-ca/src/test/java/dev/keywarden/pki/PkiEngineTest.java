@@ -390,4 +390,73 @@ class PkiEngineTest {
     assertEquals(Kind.FAILED_PRECONDITION, e.kind());
     assertTrue(e.getMessage().contains(inter.id()), e.getMessage());
   }
+
+  @Test
+  void ocspAnswersGoodRevokedAndUnknownSignedByTheIssuerForOpenssl() throws Exception {
+    IssuerInfo root = pki.generateRoot("Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
+    pki.writeRole(WEB);
+    IssuedCertificate leaf = pki.signCsr("web", csr("a.example.com"), Optional.empty(), Optional.empty());
+    Path rootPem = write("root.pem", root.certificatePem());
+    Path leafPem = write("leaf.pem", leaf.certificatePem());
+    Path req = dir.resolve("req.der");
+    Run made = openssl("ocsp", "-issuer", rootPem.toString(), "-cert", leafPem.toString(), "-reqout", req.toString());
+    assertEquals(0, made.exit(), made.out());
+
+    Path resp = dir.resolve("resp.der");
+    Files.write(resp, pki.ocsp(Files.readAllBytes(req)));
+    Run good = openssl("ocsp", "-respin", resp.toString(), "-no_nonce", "-issuer", rootPem.toString(),
+        "-cert", leafPem.toString(), "-CAfile", rootPem.toString());
+    assertTrue(good.out().contains("Response verify OK"), good.out());
+    assertTrue(good.out().contains(leafPem + ": good"), good.out());
+    // OpenSSL makes a fresh request (fresh nonce) when given -cert, so the echo is checked here.
+    Extension sent = new org.bouncycastle.cert.ocsp.OCSPReq(Files.readAllBytes(req))
+        .getExtension(org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers.id_pkix_ocsp_nonce);
+    assertNotNull(sent, "openssl sends a nonce by default");
+    org.bouncycastle.cert.ocsp.BasicOCSPResp basic = (org.bouncycastle.cert.ocsp.BasicOCSPResp)
+        new org.bouncycastle.cert.ocsp.OCSPResp(Files.readAllBytes(resp)).getResponseObject();
+    assertEquals(sent, basic.getExtension(org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers.id_pkix_ocsp_nonce));
+
+    pki.revoke(leaf.serialHex(), 1);
+    Files.write(resp, pki.ocsp(Files.readAllBytes(req)));
+    Run revoked = openssl("ocsp", "-respin", resp.toString(), "-no_nonce", "-issuer",
+        rootPem.toString(), "-cert", leafPem.toString(), "-CAfile", rootPem.toString());
+    assertTrue(revoked.out().contains("Response verify OK"), revoked.out());
+    assertTrue(revoked.out().contains(leafPem + ": revoked"), revoked.out());
+    assertTrue(revoked.out().contains("keyCompromise"), revoked.out());
+
+    pki.writeRole(Role.builder("ephemeral").allowedDomains("example.com").allowSubdomains(true).serverFlag(true)
+        .noStore(true).build());
+    Path unstored = write("unstored.pem", pki.signCsr("ephemeral", csr("x.example.com"), Optional.empty(),
+        Optional.empty()).certificatePem());
+    Path req2 = dir.resolve("req2.der");
+    assertEquals(0, openssl("ocsp", "-issuer", rootPem.toString(), "-cert", unstored.toString(), "-reqout",
+        req2.toString()).exit());
+    Files.write(resp, pki.ocsp(Files.readAllBytes(req2)));
+    Run unknown = openssl("ocsp", "-respin", resp.toString(), "-no_nonce", "-issuer",
+        rootPem.toString(), "-cert", unstored.toString(), "-CAfile", rootPem.toString());
+    assertTrue(unknown.out().contains(unstored + ": unknown"), unknown.out());
+
+    Files.write(resp, pki.ocsp("not ocsp".getBytes(UTF_8)));
+    Run malformed = openssl("ocsp", "-respin", resp.toString(), "-resp_text", "-noverify");
+    assertTrue(malformed.out().contains("malformedrequest"), malformed.out());
+  }
+
+  @Test
+  void tidyDropsExpiredCertificatesAndTheirRevocations() throws Exception {
+    IssuerInfo root = pki.generateRoot("Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
+    pki.writeRole(WEB);
+    IssuedCertificate a = pki.signCsr("web", csr("a.example.com"), Optional.empty(), Optional.empty());
+    IssuedCertificate b = pki.signCsr("web", csr("b.example.com"), Optional.empty(), Optional.empty());
+    pki.revoke(a.serialHex(), 0);
+    assertEquals(new PkiEngine.Tidied(0, 0), pki.tidy(java.time.Instant.now()));
+    assertEquals(2, pki.listCertificates().size());
+
+    assertEquals(new PkiEngine.Tidied(2, 1), pki.tidy(java.time.Instant.now().plus(Duration.ofHours(3))));
+    assertEquals(List.of(), pki.listCertificates());
+    assertEquals(List.of(), pki.listRevoked(root.id()));
+    X509CRL crl = (X509CRL) CertificateFactory.getInstance("X.509")
+        .generateCRL(new ByteArrayInputStream(pki.crl(root.id())));
+    assertNull(crl.getRevokedCertificates(), "the rebuilt CRL no longer lists the expired certificate");
+    assertEquals(Kind.NOT_FOUND, refusal(() -> pki.certificate(b.serialHex())).kind());
+  }
 }
