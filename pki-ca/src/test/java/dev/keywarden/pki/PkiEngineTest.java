@@ -3,8 +3,8 @@ package dev.keywarden.pki;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
+import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.testing.SoftHsmToken;
 import dev.keywarden.storage.SqliteStorage;
@@ -25,6 +25,7 @@ import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -35,11 +36,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.cert.X509CRLHolder;
+import org.bouncycastle.cert.ocsp.BasicOCSPResp;
+import org.bouncycastle.cert.ocsp.OCSPReq;
+import org.bouncycastle.cert.ocsp.OCSPResp;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -91,7 +97,7 @@ class PkiEngineTest {
   }
 
   byte[] csr(String cn, String... dns) throws Exception {
-    List<org.bouncycastle.asn1.x509.GeneralName> sans = new ArrayList<>();
+    List<GeneralName> sans = new ArrayList<>();
     for (String d : dns) {
       sans.add(TestKeys.dns(d));
     }
@@ -409,12 +415,12 @@ class PkiEngineTest {
     assertTrue(good.out().contains("Response verify OK"), good.out());
     assertTrue(good.out().contains(leafPem + ": good"), good.out());
     // OpenSSL makes a fresh request (fresh nonce) when given -cert, so the echo is checked here.
-    Extension sent = new org.bouncycastle.cert.ocsp.OCSPReq(Files.readAllBytes(req))
-        .getExtension(org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers.id_pkix_ocsp_nonce);
+    Extension sent = new OCSPReq(Files.readAllBytes(req))
+        .getExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce);
     assertNotNull(sent, "openssl sends a nonce by default");
-    org.bouncycastle.cert.ocsp.BasicOCSPResp basic = (org.bouncycastle.cert.ocsp.BasicOCSPResp)
-        new org.bouncycastle.cert.ocsp.OCSPResp(Files.readAllBytes(resp)).getResponseObject();
-    assertEquals(sent, basic.getExtension(org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers.id_pkix_ocsp_nonce));
+    BasicOCSPResp basic = (BasicOCSPResp)
+        new OCSPResp(Files.readAllBytes(resp)).getResponseObject();
+    assertEquals(sent, basic.getExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce));
 
     pki.revoke(leaf.serialHex(), 1);
     Files.write(resp, pki.ocsp(Files.readAllBytes(req)));
@@ -448,15 +454,50 @@ class PkiEngineTest {
     IssuedCertificate a = pki.signCsr("web", csr("a.example.com"), Optional.empty(), Optional.empty());
     IssuedCertificate b = pki.signCsr("web", csr("b.example.com"), Optional.empty(), Optional.empty());
     pki.revoke(a.serialHex(), 0);
-    assertEquals(new PkiEngine.Tidied(0, 0), pki.tidy(java.time.Instant.now()));
+    assertEquals(new PkiEngine.Tidied(0, 0), pki.tidy(Instant.now()));
     assertEquals(2, pki.listCertificates().size());
 
-    assertEquals(new PkiEngine.Tidied(2, 1), pki.tidy(java.time.Instant.now().plus(Duration.ofHours(3))));
+    assertEquals(new PkiEngine.Tidied(2, 1), pki.tidy(Instant.now().plus(Duration.ofHours(3))));
     assertEquals(List.of(), pki.listCertificates());
     assertEquals(List.of(), pki.listRevoked(root.id()));
     X509CRL crl = (X509CRL) CertificateFactory.getInstance("X.509")
         .generateCRL(new ByteArrayInputStream(pki.crl(root.id())));
     assertNull(crl.getRevokedCertificates(), "the rebuilt CRL no longer lists the expired certificate");
     assertEquals(Kind.NOT_FOUND, refusal(() -> pki.certificate(b.serialHex())).kind());
+  }
+
+  private String privateKeysOnToken() {
+    return token.run(List.of("pkcs11-tool", "--module", token.library().toString(), "--token-label",
+        token.label(), "--login", "--pin", new String(token.pin()), "--list-objects", "--type", "privkey"));
+  }
+
+  @Test
+  void aFailedIssuerLeavesNoKeyOnTheToken() {
+    IssuerInfo root = pki.generateRoot("Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
+    long before = privateKeysOnToken().lines().filter(l -> l.contains("pki-issuer-")).count();
+    assertEquals(Kind.INVALID_ARGUMENT, refusal(() -> pki.generateRoot("Bad URL", KeyType.EC_P256,
+        Duration.ofDays(1), Optional.of("ftp://x"))).kind());
+    assertEquals(Kind.INVALID_ARGUMENT, refusal(() -> pki.generateIntermediate("Zero", KeyType.EC_P256,
+        Duration.ZERO, root.id())).kind());
+    assertEquals(before, privateKeysOnToken().lines().filter(l -> l.contains("pki-issuer-")).count(),
+        privateKeysOnToken());
+    assertEquals(1, pki.issuers().size());
+  }
+
+  @Test
+  void issueRefusesNamesOutsideTheRoleAndSignCsrTakesPemOrDer() throws Exception {
+    pki.generateRoot("Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
+    pki.writeRole(WEB);
+    KeywardenException e = refusal(() -> pki.issue("web", RequestedNames.commonName("evil.org"), Optional.empty(),
+        Optional.empty()));
+    assertEquals(Kind.INVALID_ARGUMENT, e.kind());
+    assertTrue(e.getMessage().contains("example.com"), e.getMessage());
+    byte[] der = csr("d.example.com");
+    assertEquals(0x30, der[0], "a DER SEQUENCE");
+    IssuedCertificate c = pki.signCsr("web", der, Optional.empty(), Optional.empty());
+    assertTrue(x509(c.certificateDer()).getSubjectAlternativeNames().toString().contains("d.example.com"));
+    byte[] pem = Pem.block("CERTIFICATE REQUEST", csr("p.example.com")).getBytes(UTF_8);
+    IssuedCertificate p = pki.signCsr("web", pem, Optional.empty(), Optional.empty());
+    assertTrue(x509(p.certificateDer()).getSubjectAlternativeNames().toString().contains("p.example.com"));
   }
 }
