@@ -17,7 +17,20 @@ public record IssuedCertificate(String serialHex, String issuerId, byte[] certif
     Instant notAfter) {
 
   public IssuedCertificate {
-    chainDer = List.copyOf(chainDer);
+    certificateDer = certificateDer.clone();
+    chainDer = chainDer.stream().map(byte[]::clone).toList();
+  }
+
+  /** The chain (DER), issuing CA first; copies. */
+  @Override
+  public List<byte[]> chainDer() {
+    return chainDer.stream().map(byte[]::clone).toList();
+  }
+
+  /** The certificate (DER); a copy, so callers cannot change this value. */
+  @Override
+  public byte[] certificateDer() {
+    return certificateDer.clone();
   }
 
   /** The certificate as PEM. */

@@ -18,6 +18,16 @@ import java.util.Optional;
 public record IssuerInfo(String id, String subject, byte[] certificateDer, KeyType keyType, Optional<String> parentId,
     Optional<String> baseUrl, Instant notAfter, boolean isDefault) {
 
+  public IssuerInfo {
+    certificateDer = certificateDer.clone();
+  }
+
+  /** The certificate (DER); a copy, so callers cannot change this value. */
+  @Override
+  public byte[] certificateDer() {
+    return certificateDer.clone();
+  }
+
   /** The certificate as PEM. */
   public String certificatePem() {
     return Pem.certificate(certificateDer);
