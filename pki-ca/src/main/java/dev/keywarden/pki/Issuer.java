@@ -21,11 +21,17 @@ public record Issuer(String id, X509CertificateHolder certificate, Optional<Stri
     if (certificate == null) {
       throw KeywardenException.invalid("issuer '" + id + "': a certificate is required");
     }
+    baseUrl = checkBaseUrl(id, baseUrl);
+  }
+
+  /** The base URL without a trailing '/'; INVALID_ARGUMENT unless it is http(s)://host[:port][/path]. */
+  static Optional<String> checkBaseUrl(String id, Optional<String> baseUrl) {
     baseUrl = baseUrl == null ? Optional.empty() : baseUrl.map(u -> u.endsWith("/") ? u.substring(0, u.length() - 1) : u);
     if (baseUrl.isPresent() && !BASE.matcher(baseUrl.get()).matches()) {
       throw KeywardenException.invalid("issuer '" + id + "': base_url must be http(s)://host[:port][/path] with no"
           + " query; got '" + NameRules.shown(baseUrl.get()) + "'");
     }
+    return baseUrl;
   }
 
   /** Where the CRL of this issuer is published. */

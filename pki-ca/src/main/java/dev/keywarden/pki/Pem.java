@@ -1,0 +1,19 @@
+package dev.keywarden.pki;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+
+/** PEM text for DER blocks the engine hands out. */
+final class Pem {
+  private static final Base64.Encoder MIME = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII));
+
+  private Pem() {}
+
+  static String certificate(byte[] der) {
+    return block("CERTIFICATE", der);
+  }
+
+  static String block(String type, byte[] der) {
+    return "-----BEGIN " + type + "-----\n" + MIME.encodeToString(der) + "\n-----END " + type + "-----\n";
+  }
+}
