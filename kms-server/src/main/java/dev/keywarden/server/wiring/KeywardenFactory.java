@@ -8,6 +8,7 @@ import dev.keywarden.server.auth.PolicyStore;
 import dev.keywarden.server.auth.TokenStore;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.storage.SqliteStorage;
+import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.transit.TransitEngine;
 import dev.keywarden.unseal.Core;
@@ -64,6 +65,11 @@ public class KeywardenFactory {
   @Singleton
   TransitEngine transitEngine(Core core, SecureRandom random) {
     return new TransitEngine(core, Clock.systemUTC(), random);
+  }
+
+  @Singleton
+  PkiEngine pkiEngine(Core core, SecureRandom random) {
+    return new PkiEngine(core, Clock.systemUTC(), random);
   }
 
   @Singleton
