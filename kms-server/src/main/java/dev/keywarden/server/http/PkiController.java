@@ -1,0 +1,148 @@
+package dev.keywarden.server.http;
+
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.pki.IssuerInfo;
+import dev.keywarden.pki.PkiEngine;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Consumes;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The PKI's public endpoints (no token: relying parties fetch them): CA certificates and chains, CRLs and the OCSP
+ * responder (RFC 6960, GET and POST). Paths match the CRL distribution point and AIA URLs in issued certificates.
+ */
+@Controller("/v1/pki")
+public class PkiController {
+  static final String PKIX_CERT = "application/pkix-cert";
+  static final String PKIX_CRL = "application/pkix-crl";
+  static final String PEM = "application/x-pem-file";
+  static final String OCSP_REQUEST = "application/ocsp-request";
+  static final String OCSP_RESPONSE = "application/ocsp-response";
+  private static final int MAX_OCSP_REQUEST = 16 * 1024;
+  private final PkiEngine pki;
+
+  public PkiController(PkiEngine pki) {
+    this.pki = pki;
+  }
+
+  /** The default issuer's chain, PEM, leaf-most first. */
+  @Get("/ca")
+  public HttpResponse<?> defaultChain() {
+    return respond(() -> pem(chain(defaultIssuer())), PEM);
+  }
+
+  /** The default issuer's CRL, DER. */
+  @Get("/crl")
+  public HttpResponse<?> defaultCrl() {
+    return respond(() -> pki.crl(defaultIssuer().id()), PKIX_CRL);
+  }
+
+  /** The default issuer's CRL, PEM. */
+  @Get("/crl.pem")
+  public HttpResponse<?> defaultCrlPem() {
+    return respond(() -> pem("X509 CRL", pki.crl(defaultIssuer().id())), PEM);
+  }
+
+  /** An issuer's certificate, DER (the AIA caIssuers URL). */
+  @Get("/issuer/{id}/der")
+  public HttpResponse<?> issuerDer(@PathVariable String id) {
+    return respond(() -> pki.issuer(id).certificateDer(), PKIX_CERT);
+  }
+
+  /** An issuer's chain, PEM. */
+  @Get("/issuer/{id}/pem")
+  public HttpResponse<?> issuerPem(@PathVariable String id) {
+    return respond(() -> pem(chain(pki.issuer(id))), PEM);
+  }
+
+  /** An issuer's CRL, DER (the CRL distribution point). */
+  @Get("/issuer/{id}/crl")
+  public HttpResponse<?> issuerCrl(@PathVariable String id) {
+    return respond(() -> pki.crl(id), PKIX_CRL);
+  }
+
+  /** An issuer's CRL, PEM. */
+  @Get("/issuer/{id}/crl.pem")
+  public HttpResponse<?> issuerCrlPem(@PathVariable String id) {
+    return respond(() -> pem("X509 CRL", pki.crl(id)), PEM);
+  }
+
+  /** OCSP over POST: the body is the DER request. */
+  @Post("/ocsp")
+  @Consumes({OCSP_REQUEST, MediaType.APPLICATION_OCTET_STREAM})
+  public HttpResponse<?> ocspPost(@Body byte[] request) {
+    if (request == null || request.length == 0 || request.length > MAX_OCSP_REQUEST) {
+      return HttpResponse.badRequest("an OCSP request is a DER body of 1.." + MAX_OCSP_REQUEST + " bytes");
+    }
+    return respond(() -> pki.ocsp(request), OCSP_RESPONSE);
+  }
+
+  /** OCSP over GET: the request is base64 (and URL-encoded) in the path, RFC 6960 appendix A.1. */
+  @Get("/ocsp/{+request}")
+  public HttpResponse<?> ocspGet(@PathVariable String request) {
+    byte[] der;
+    try {
+      der = Base64.getDecoder().decode(URLDecoder.decode(request, StandardCharsets.US_ASCII));
+    } catch (IllegalArgumentException e) {
+      return HttpResponse.badRequest("the OCSP request in the path is not base64");
+    }
+    return respond(() -> pki.ocsp(der), OCSP_RESPONSE);
+  }
+
+  private IssuerInfo defaultIssuer() {
+    return pki.issuers().stream().filter(IssuerInfo::isDefault).findFirst()
+        .orElseThrow(() -> KeywardenException.notFound("no issuer yet: generate a root first"));
+  }
+
+  private List<byte[]> chain(IssuerInfo issuer) {
+    List<byte[]> chain = new ArrayList<>();
+    IssuerInfo current = issuer;
+    while (true) {
+      chain.add(current.certificateDer());
+      if (current.parentId().isEmpty() || chain.size() > 16) {
+        return chain;
+      }
+      current = pki.issuer(current.parentId().get());
+    }
+  }
+
+  private static byte[] pem(List<byte[]> certificates) {
+    StringBuilder out = new StringBuilder();
+    certificates.forEach(der -> out.append(new String(pem("CERTIFICATE", der), StandardCharsets.US_ASCII)));
+    return out.toString().getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static byte[] pem(String type, byte[] der) {
+    return ("-----BEGIN " + type + "-----\n"
+        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+        + "\n-----END " + type + "-----\n").getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** Runs {@code body}; engine errors become the matching HTTP status with the engine's message. */
+  private static HttpResponse<?> respond(Supplier<byte[]> body, String contentType) {
+    try {
+      return HttpResponse.ok(body.get()).contentType(contentType);
+    } catch (KeywardenException e) {
+      HttpStatus status = switch (e.kind()) {
+        case NOT_FOUND -> HttpStatus.NOT_FOUND;
+        case INVALID_ARGUMENT -> HttpStatus.BAD_REQUEST;
+        case FAILED_PRECONDITION, UNAVAILABLE -> HttpStatus.SERVICE_UNAVAILABLE;
+        case PERMISSION_DENIED, UNAUTHENTICATED -> HttpStatus.FORBIDDEN;
+        default -> HttpStatus.BAD_REQUEST;
+      };
+      return HttpResponse.status(status).body(e.getMessage() + "\n").contentType(MediaType.TEXT_PLAIN);
+    }
+  }
+}

@@ -1,0 +1,134 @@
+package dev.keywarden.server.e2e;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.keywarden.hsm.testing.SoftHsmToken;
+import dev.keywarden.pki.IssuedWithKey;
+import dev.keywarden.pki.KeyType;
+import dev.keywarden.pki.PkiEngine;
+import dev.keywarden.pki.RequestedNames;
+import dev.keywarden.pki.Role;
+import dev.keywarden.server.auth.TokenStore;
+import dev.keywarden.server.config.ServerSettings;
+import dev.keywarden.server.config.ServerSettings.HostPort;
+import dev.keywarden.server.wiring.ServerRuntime;
+import dev.keywarden.unseal.Core;
+import dev.keywarden.unseal.InitResult;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.bouncycastle.cert.ocsp.OCSPResp;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The PKI's public HTTP endpoints as relying parties use them, with OpenSSL as the client: the CA chain, the CRL it
+ * checks a revoked certificate against, and the OCSP responder (POST by OpenSSL, GET by path), keys in SoftHSM2.
+ */
+class PkiHttpIT {
+  @TempDir
+  Path dir;
+
+  @Test
+  void opensslChecksCertificatesAgainstTheCrlAndTheOcspResponder() throws Exception {
+    SoftHsmToken token = SoftHsmToken.create();
+    int http = KeywardenProcesses.freePort();
+    String base = "http://127.0.0.1:" + http;
+    ServerSettings settings = new ServerSettings(dir.resolve("data"),
+        new HostPort("127.0.0.1", KeywardenProcesses.freePort()), new HostPort("127.0.0.1", http),
+        token.library(), token.label(), 4, null, null).validate();
+    try (ServerRuntime server = ServerRuntime.start(settings)) {
+      HttpClient client = HttpClient.newHttpClient();
+      assertEquals(503, get(client, base + "/v1/pki/crl").statusCode(), "sealed (not initialized)");
+
+      Core core = server.bean(Core.class);
+      InitResult init = core.initialize(1, 1, token.pin(), false, server.bean(TokenStore.class)::initialize);
+      core.submitUnsealShare(init.shares().get(0));
+      PkiEngine pki = server.bean(PkiEngine.class);
+      assertEquals(404, get(client, base + "/v1/pki/ca").statusCode(), "no issuer yet");
+      pki.generateRoot("Keywarden Test Root", KeyType.EC_P256, Duration.ofDays(2), Optional.of(base));
+      pki.writeRole(Role.fromJson("{\"name\":\"web\",\"allowed_domains\":[\"example.com\"],"
+          + "\"allow_subdomains\":true,\"server_flag\":true,\"client_flag\":true,\"ttl\":\"1h\",\"max_ttl\":\"2h\"}"));
+      IssuedWithKey leaf = pki.issue("web", new RequestedNames(Optional.of("api.example.com"),
+          List.of("api.example.com"), List.of(), List.of()), Optional.empty(), Optional.empty());
+
+      HttpResponse<byte[]> ca = get(client, base + "/v1/pki/ca");
+      assertEquals(200, ca.statusCode());
+      assertEquals("application/x-pem-file", ca.headers().firstValue("content-type").orElse(""));
+      Path root = Files.write(dir.resolve("root.pem"), ca.body());
+      Path leafPem = Files.writeString(dir.resolve("leaf.pem"), pem(leaf.certificate().certificateDer()));
+      String issuerId = pki.issuers().get(0).id();
+      assertArrayEquals(pki.issuers().get(0).certificateDer(),
+          get(client, base + "/v1/pki/issuer/" + issuerId + "/der").body(), "the AIA caIssuers URL serves the CA");
+      assertTrue(openssl("x509", "-in", leafPem.toString(), "-noout", "-text")
+          .contains(base + "/v1/pki/issuer/" + issuerId + "/crl"), "the leaf points at our CRL");
+
+      String ocspUrl = base + "/v1/pki/ocsp";
+      assertTrue(openssl("ocsp", "-issuer", root.toString(), "-cert", leafPem.toString(), "-url", ocspUrl,
+          "-CAfile", root.toString(), "-no_nonce").contains(leafPem + ": good"));
+      assertTrue(openssl("verify", "-crl_check", "-CAfile", bundle(client, base, root).toString(),
+          leafPem.toString()).contains("OK"));
+
+      pki.revoke(leaf.certificate().serialHex(), 1);
+      String revoked = openssl("ocsp", "-issuer", root.toString(), "-cert", leafPem.toString(), "-url", ocspUrl,
+          "-CAfile", root.toString(), "-no_nonce");
+      assertTrue(revoked.contains(leafPem + ": revoked"), revoked);
+      Process verify = new ProcessBuilder("openssl", "verify", "-crl_check", "-CAfile",
+          bundle(client, base, root).toString(), leafPem.toString()).redirectErrorStream(true).start();
+      String out = new String(verify.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(verify.waitFor(30, TimeUnit.SECONDS));
+      assertNotEquals(0, verify.exitValue(), out);
+      assertTrue(out.contains("certificate revoked"), out);
+
+      // RFC 6960 GET: the DER request, base64 and URL-encoded, in the path.
+      Path req = dir.resolve("req.der");
+      openssl("ocsp", "-issuer", root.toString(), "-cert", leafPem.toString(), "-no_nonce", "-reqout", req.toString());
+      String encoded = URLEncoder.encode(Base64.getEncoder().encodeToString(Files.readAllBytes(req)),
+          StandardCharsets.US_ASCII);
+      HttpResponse<byte[]> byGet = get(client, ocspUrl + "/" + encoded);
+      assertEquals(200, byGet.statusCode());
+      assertEquals(OCSPResp.SUCCESSFUL, new OCSPResp(byGet.body()).getStatus());
+
+      core.seal();
+      assertEquals(503, get(client, base + "/v1/pki/crl").statusCode());
+    }
+  }
+
+  private Path bundle(HttpClient client, String base, Path root) throws Exception {
+    HttpResponse<byte[]> crl = get(client, base + "/v1/pki/crl.pem");
+    assertEquals(200, crl.statusCode());
+    Path bundle = dir.resolve("root-and-crl.pem");
+    Files.write(bundle, Files.readAllBytes(root));
+    Files.write(bundle, crl.body(), java.nio.file.StandardOpenOption.APPEND);
+    return bundle;
+  }
+
+  private static HttpResponse<byte[]> get(HttpClient client, String url) throws Exception {
+    return client.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  private static String pem(byte[] der) {
+    return "-----BEGIN CERTIFICATE-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
+        + "\n-----END CERTIFICATE-----\n";
+  }
+
+  private static String openssl(String... args) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(List.of("openssl"));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), String.join(" ", cmd) + "\n" + out);
+    return out;
+  }
+}
