@@ -34,6 +34,12 @@ bench: jar
 	@test -f benchmarks/target/benchmarks.jar || $(MVN) $(MVN_FLAGS) -q -DskipTests install
 ifeq ($(strip $(BENCH)),)
 	java -jar benchmarks/target/benchmarks.jar 'TransitBenchmark' -rf json -rff benchmarks/results/transit-jmh.json
+	mkdir -p benchmarks/target/softhsm/tokens
+	echo "directories.tokendir = $(CURDIR)/benchmarks/target/softhsm/tokens" > benchmarks/target/softhsm/softhsm2.conf
+	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -jar benchmarks/target/benchmarks.jar \
+	  'PkiSignBenchmark' -rf json -rff benchmarks/results/pki-jmh.json
+	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
+	  benchmarks/results/pki-jmh.json benchmarks/results/pki-jmh.md
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
 	  benchmarks/results/transit-jmh.json benchmarks/results/transit-jmh.md
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcLoadBenchmark benchmarks/results/grpc-load.md

@@ -96,6 +96,8 @@ public final class PkiEngine {
   private final SecureRandom random;
   private final CertificateTemplate template;
   private final Map<String, byte[]> crls = new ConcurrentHashMap<>();
+  /** Issuer signers, found once per unseal: on SoftHSM2 every lookup of a token object reads files. */
+  private final Map<String, HsmSigner> signers = new ConcurrentHashMap<>();
 
   /** An engine over {@code core}; it drops its cached CRLs when the core seals. */
   public PkiEngine(Core core, Clock clock, SecureRandom random) {
@@ -104,6 +106,7 @@ public final class PkiEngine {
     this.random = random;
     this.template = new CertificateTemplate(clock, random);
     core.addSealListener(crls::clear);
+    core.addSealListener(signers::clear);
   }
 
   // ---- stored JSON ----
@@ -260,18 +263,50 @@ public final class PkiEngine {
   }
 
   private HsmContentSigner contentSigner(StoredIssuer issuer) {
-    HsmSigner signer;
+    String cacheKey = issuer.id() + "/" + issuer.hsmId();
+    HsmSigner cached;
     try {
-      signer = core.unsealed().hsm().signer(issuer.keyId());
+      cached = signers.computeIfAbsent(cacheKey, k -> core.unsealed().hsm().signer(issuer.keyId()));
     } catch (KeywardenException e) {
-      if (e.kind() == KeywardenException.Kind.FAILED_PRECONDITION || e.kind() == KeywardenException.Kind.NOT_FOUND) {
-        throw new KeywardenException(KeywardenException.Kind.FAILED_PRECONDITION, "issuer '" + issuer.id()
-            + "': its key '" + issuer.hsmLabel() + "' is no longer in the HSM; restore the token or generate a new"
-            + " issuer and make it the default", e);
-      }
-      throw e;
+      throw keyGone(issuer, e);
     }
-    return new HsmContentSigner(signer, signatureAlgorithm(issuer.keyType()));
+    // A key removed from the token after it was cached fails at signing: forget it and say which issuer it was.
+    HsmSigner guarded = new HsmSigner() {
+      @Override
+      public dev.keywarden.hsm.HsmKeyId id() {
+        return cached.id();
+      }
+
+      @Override
+      public dev.keywarden.hsm.KeyPairAlgorithm algorithm() {
+        return cached.algorithm();
+      }
+
+      @Override
+      public java.security.PublicKey publicKey() {
+        return cached.publicKey();
+      }
+
+      @Override
+      public byte[] sign(SignatureAlgorithm algorithm, byte[] message) {
+        try {
+          return cached.sign(algorithm, message);
+        } catch (KeywardenException e) {
+          signers.remove(cacheKey, cached);
+          throw keyGone(issuer, e);
+        }
+      }
+    };
+    return new HsmContentSigner(guarded, signatureAlgorithm(issuer.keyType()));
+  }
+
+  private static KeywardenException keyGone(StoredIssuer issuer, KeywardenException e) {
+    if (e.kind() == KeywardenException.Kind.FAILED_PRECONDITION || e.kind() == KeywardenException.Kind.NOT_FOUND) {
+      return new KeywardenException(KeywardenException.Kind.FAILED_PRECONDITION, "issuer '" + issuer.id()
+          + "': its key '" + issuer.hsmLabel() + "' is no longer in the HSM; restore the token or generate a new"
+          + " issuer and make it the default", e);
+    }
+    return e;
   }
 
   private List<byte[]> chain(StoredIssuer issuer) {

@@ -1,0 +1,114 @@
+package dev.keywarden.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keywarden.hsm.HsmKeyId;
+import dev.keywarden.hsm.HsmSigner;
+import dev.keywarden.hsm.SignatureAlgorithm;
+import dev.keywarden.hsm.pkcs11.Pkcs11HsmProvider;
+import dev.keywarden.pki.IssuedCertificate;
+import dev.keywarden.pki.IssuerInfo;
+import dev.keywarden.pki.KeyType;
+import dev.keywarden.pki.PkiEngine;
+import dev.keywarden.pki.Role;
+import dev.keywarden.storage.SqliteStorage;
+import dev.keywarden.storage.Storage;
+import dev.keywarden.unseal.Core;
+import dev.keywarden.unseal.InitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.SecureRandom;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+import org.openjdk.jmh.annotations.*;
+
+/**
+ * SignCsr with an ec-p256 issuer whose key is in SoftHSM2, beside the raw PKCS#11 signature rate of the same key, in
+ * one run. Issuance should cost little more than its one signature (target ≥ 0.7× the raw rate). The stored variant
+ * adds the certificate's durable write; no_store shows issuance alone. Needs SOFTHSM2_CONF (make bench sets it).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 3, time = 3)
+@Fork(1)
+@Threads(2)
+public class PkiSignBenchmark {
+  private static final Path LIBRARY = Path.of("/usr/lib/softhsm/libsofthsm2.so");
+  private Path dir;
+  private Storage storage;
+  private Core core;
+  private PkiEngine pki;
+  private HsmSigner issuerKey;
+  private byte[] csr;
+  private byte[] tbsSizedMessage;
+
+  @Setup
+  public void setUp() throws Exception {
+    dir = Files.createTempDirectory("kw-bench-pki-");
+    String label = "bench-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
+    char[] pin = "bench-pin-1234".toCharArray();
+    Process init = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", label, "--pin",
+        new String(pin), "--so-pin", "bench-so-1234").redirectErrorStream(true).start();
+    String out = new String(init.getInputStream().readAllBytes());
+    if (init.waitFor() != 0) {
+      throw new IllegalStateException("softhsm2-util failed (is SOFTHSM2_CONF set?): " + out);
+    }
+    storage = SqliteStorage.open(dir);
+    SecureRandom random = new SecureRandom();
+    core = new Core(storage, new Pkcs11HsmProvider(LIBRARY, label, 8), random, 100);
+    InitResult result = core.initialize(1, 1, pin, false, (tx, kek) -> "root");
+    core.submitUnsealShare(result.shares().get(0));
+    pki = new PkiEngine(core, Clock.systemUTC(), random);
+    IssuerInfo root = pki.generateRoot("Bench Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
+    for (boolean noStore : new boolean[] {false, true}) {
+      pki.writeRole(Role.fromJson("{\"name\":\"" + (noStore ? "ephemeral" : "stored")
+          + "\",\"allowed_domains\":[\"example.com\"],\"allow_subdomains\":true,\"server_flag\":true,"
+          + "\"ttl\":\"1h\",\"max_ttl\":\"1h\",\"no_store\":" + noStore + "}"));
+    }
+    JsonNode stored = new ObjectMapper().readTree(storage.get("pki/issuers/" + root.id()).orElseThrow().value());
+    issuerKey = core.unsealed().hsm().signer(new HsmKeyId(stored.get("hsm_label").asText(),
+        stored.get("hsm_id").asText()));
+    KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+    g.initialize(new ECGenParameterSpec("secp256r1"));
+    KeyPair key = g.generateKeyPair();
+    csr = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=api.example.com"), key.getPublic())
+        .build(new JcaContentSignerBuilder("SHA256withECDSA").build(key.getPrivate())).getEncoded();
+    tbsSizedMessage = new byte[400];
+    random.nextBytes(tbsSizedMessage);
+  }
+
+  @TearDown
+  public void tearDown() {
+    core.shutdown();
+    storage.close();
+  }
+
+  /** The raw rate: one ECDSA P-256 signature by the issuer's key through PKCS#11. */
+  @Benchmark
+  public byte[] rawPkcs11Sign() {
+    return issuerKey.sign(SignatureAlgorithm.ECDSA_SHA256, tbsSizedMessage);
+  }
+
+  /** SignCsr end to end without storing: parse and check the CSR, build, sign in the HSM, verify. */
+  @Benchmark
+  public IssuedCertificate signCsrNoStore() {
+    return pki.signCsr("ephemeral", csr, Optional.empty(), Optional.empty());
+  }
+
+  /** SignCsr with the certificate stored (a durable SQLite write per certificate). */
+  @Benchmark
+  public IssuedCertificate signCsrStored() {
+    return pki.signCsr("stored", csr, Optional.empty(), Optional.empty());
+  }
+}
