@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.URI;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -39,6 +40,8 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.bc.BcX509ExtensionUtils;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.openssl.PEMException;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 
 /**
@@ -53,6 +56,10 @@ public final class CertificateTemplate {
 
   private final Clock clock;
   private final SecureRandom random;
+
+  /** Issuer keys parsed once (few: one per issuer). */
+  private final java.util.Map<SubjectPublicKeyInfo, PublicKey> issuerKeys =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public CertificateTemplate(Clock clock, SecureRandom random) {
     this.clock = clock;
@@ -221,12 +228,18 @@ public final class CertificateTemplate {
     }
   }
 
-  private static X509CertificateHolder sign(X509v3CertificateBuilder b, ContentSigner signer,
+  /**
+   * Builds and signs, then checks the signature against the issuer's key before anything is handed out (a signer
+   * that does not hold that key must never produce a certificate). The issuer's key is parsed once and kept, so
+   * Bouncy Castle reuses its precomputed tables for it: the check is the costliest step of issuance otherwise.
+   */
+  private X509CertificateHolder sign(X509v3CertificateBuilder b, ContentSigner signer,
       SubjectPublicKeyInfo issuerKey) {
     X509CertificateHolder cert = b.build(signer);
     boolean ok;
     try {
-      ok = cert.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(BC).build(issuerKey));
+      PublicKey key = issuerKeys.computeIfAbsent(issuerKey, CertificateTemplate::parse);
+      ok = cert.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(BC).build(key));
     } catch (Exception e) {
       ok = false;
     }
@@ -234,6 +247,14 @@ public final class CertificateTemplate {
       throw new IllegalStateException("the issuer's signer made a signature its certificate's key does not verify");
     }
     return cert;
+  }
+
+  private static PublicKey parse(SubjectPublicKeyInfo spki) {
+    try {
+      return new JcaPEMKeyConverter().setProvider(BC).getPublicKey(spki);
+    } catch (PEMException e) {
+      throw new IllegalStateException("issuer key does not parse", e);
+    }
   }
 
   private static Duration positive(Duration ttl) {
