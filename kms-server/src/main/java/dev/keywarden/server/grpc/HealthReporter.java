@@ -22,7 +22,7 @@ public final class HealthReporter {
     ServingStatus status = core.isSealed() ? ServingStatus.NOT_SERVING : ServingStatus.SERVING;
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, status);
     for (String service : new String[] {"keywarden.v1.SystemService", "keywarden.v1.TokenService",
-        "keywarden.v1.PolicyService", "keywarden.v1.TransitService"}) {
+        "keywarden.v1.PolicyService", "keywarden.v1.TransitService", "keywarden.v1.PkiService"}) {
       health.setStatus(service, status);
     }
   }

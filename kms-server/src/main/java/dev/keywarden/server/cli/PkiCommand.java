@@ -1,0 +1,377 @@
+package dev.keywarden.server.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.util.Durations;
+import com.google.protobuf.util.Timestamps;
+import dev.keywarden.api.v1.*;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.TypeConversionException;
+
+/** `keywarden pki …`: a certificate authority whose CA keys are in the HSM. */
+@Command(name = "pki", description = "Run a certificate authority: issuers, roles, certificates, revocation.",
+    subcommands = {PkiCommand.GenerateRoot.class, PkiCommand.GenerateIntermediate.class, PkiCommand.Issuers.class,
+        PkiCommand.CreateRole.class, PkiCommand.GetRole.class, PkiCommand.Roles.class, PkiCommand.DeleteRole.class,
+        PkiCommand.SignCsr.class, PkiCommand.Issue.class, PkiCommand.Revoke.class, PkiCommand.Cert.class,
+        PkiCommand.ListCerts.class, PkiCommand.Revoked.class, PkiCommand.Tidy.class})
+final class PkiCommand {
+  private static final List<String> REASONS = List.of("unspecified", "key-compromise", "ca-compromise",
+      "affiliation-changed", "superseded", "cessation-of-operation", "certificate-hold", "", "remove-from-crl",
+      "privilege-withdrawn", "aa-compromise");
+
+  static com.google.protobuf.Duration duration(Duration d) {
+    return Durations.fromSeconds(d.getSeconds());
+  }
+
+  static String describe(Issuer i) {
+    return "Issuer " + i.getId() + (i.getIsDefault() ? " (default)" : "") + "\n"
+        + "  subject:   " + i.getSubject() + "\n"
+        + "  key type:  " + i.getKeyType() + "\n"
+        + "  parent:    " + (i.getParentId().isEmpty() ? "(root)" : i.getParentId()) + "\n"
+        + "  not after: " + Timestamps.toString(i.getNotAfter());
+  }
+
+  static String reasonName(int code) {
+    return code >= 0 && code < REASONS.size() && !REASONS.get(code).isEmpty() ? REASONS.get(code)
+        : String.valueOf(code);
+  }
+
+  /** A CRLReason given as a name (key-compromise, keyCompromise) or a number. */
+  static final class ReasonConverter implements picocli.CommandLine.ITypeConverter<Integer> {
+    @Override
+    public Integer convert(String value) {
+      if (value.matches("\\d+")) {
+        return Integer.parseInt(value);
+      }
+      String norm = value.replaceAll("([a-z])([A-Z])", "$1-$2").replace('_', '-').toLowerCase(Locale.ROOT);
+      int i = REASONS.indexOf(norm);
+      if (i < 0 || norm.isEmpty()) {
+        throw new TypeConversionException("unknown reason '" + value + "'; known: "
+            + String.join(", ", REASONS.stream().filter(r -> !r.isEmpty()).toList()) + ", or a number");
+      }
+      return i;
+    }
+  }
+
+  @Command(name = "generate-root", description = "Generate a root CA (key pair in the HSM).")
+  static final class GenerateRoot extends ClientCommand {
+    @Option(names = "--common-name", required = true)
+    String commonName;
+
+    @Option(names = "--key-type", description = "ec-p256 (default), ec-p384, ed25519, rsa-2048, rsa-3072, rsa-4096.")
+    String keyType = "";
+
+    @Option(names = "--ttl", converter = DurationConverter.class, description = "e.g. 87600h (the default).")
+    Duration ttl;
+
+    @Option(names = "--base-url", description = "Base for CRL, OCSP and CA-issuers URLs.")
+    String baseUrl = "";
+
+    @Override
+    Integer run() throws Exception {
+      GenerateRootRequest.Builder b = GenerateRootRequest.newBuilder().setCommonName(commonName).setKeyType(keyType)
+          .setBaseUrl(baseUrl);
+      if (ttl != null) {
+        b.setTtl(duration(ttl));
+      }
+      GenerateRootResponse r = pki().generateRoot(b.build());
+      print(r, describe(r.getIssuer()));
+      return 0;
+    }
+  }
+
+  @Command(name = "generate-intermediate", description = "Generate an intermediate CA signed by an issuer.")
+  static final class GenerateIntermediate extends ClientCommand {
+    @Option(names = "--common-name", required = true)
+    String commonName;
+
+    @Option(names = "--issuer", description = "The signing issuer's id; default: the default issuer.")
+    String issuer = "";
+
+    @Option(names = "--key-type", description = "ec-p256 (default), ec-p384, ed25519, rsa-2048, rsa-3072, rsa-4096.")
+    String keyType = "";
+
+    @Option(names = "--ttl", converter = DurationConverter.class, description = "e.g. 43800h (the default).")
+    Duration ttl;
+
+    @Override
+    Integer run() throws Exception {
+      GenerateIntermediateRequest.Builder b = GenerateIntermediateRequest.newBuilder().setCommonName(commonName)
+          .setKeyType(keyType).setParentIssuerId(issuer);
+      if (ttl != null) {
+        b.setTtl(duration(ttl));
+      }
+      GenerateIntermediateResponse r = pki().generateIntermediate(b.build());
+      print(r, describe(r.getIssuer()));
+      return 0;
+    }
+  }
+
+  @Command(name = "issuers", description = "List the issuers.")
+  static final class Issuers extends ClientCommand {
+    @Override
+    Integer run() throws Exception {
+      ListIssuersResponse r = pki().listIssuers(ListIssuersRequest.getDefaultInstance());
+      print(r, String.join("\n", r.getIssuersList().stream().map(PkiCommand::describe).toList()));
+      return 0;
+    }
+  }
+
+  @Command(name = "create-role", description = "Create or replace a role.")
+  static final class CreateRole extends ClientCommand {
+    @Parameters(paramLabel = "NAME")
+    String name;
+
+    @Option(names = "--allowed-domains", split = ",", description = "Domains names may be in, comma-separated.")
+    List<String> allowedDomains = new ArrayList<>();
+
+    @Option(names = "--allow-subdomains")
+    boolean allowSubdomains;
+
+    @Option(names = "--allow-bare-domains")
+    boolean allowBareDomains;
+
+    @Option(names = "--allow-glob")
+    boolean allowGlob;
+
+    @Option(names = "--allow-wildcard")
+    boolean allowWildcard;
+
+    @Option(names = "--allow-localhost")
+    boolean allowLocalhost;
+
+    @Option(names = "--allow-ip-sans")
+    boolean allowIpSans;
+
+    @Option(names = "--allowed-uri-sans", split = ",", description = "URI SAN globs, comma-separated.")
+    List<String> allowedUriSans = new ArrayList<>();
+
+    @Option(names = "--server", description = "Certificates for TLS servers.")
+    boolean server;
+
+    @Option(names = "--client", description = "Certificates for TLS clients.")
+    boolean client;
+
+    @Option(names = "--ttl", converter = DurationConverter.class)
+    Duration ttl;
+
+    @Option(names = "--max-ttl", converter = DurationConverter.class)
+    Duration maxTtl;
+
+    @Option(names = "--key-type", description = "Key type of issued keys: ec-p256 (default), ec-p384, ed25519, rsa-*.")
+    String keyType;
+
+    @Option(names = "--no-store", description = "Do not store issued certificates (they cannot be revoked).")
+    boolean noStore;
+
+    @Override
+    Integer run() throws Exception {
+      Map<String, Object> role = new LinkedHashMap<>();
+      role.put("name", name);
+      role.put("allowed_domains", allowedDomains);
+      role.put("allow_subdomains", allowSubdomains);
+      role.put("allow_bare_domains", allowBareDomains);
+      role.put("allow_glob_domains", allowGlob);
+      role.put("allow_wildcard", allowWildcard);
+      role.put("allow_localhost", allowLocalhost);
+      role.put("allow_ip_sans", allowIpSans);
+      role.put("allowed_uri_sans", allowedUriSans);
+      role.put("server_flag", server);
+      role.put("client_flag", client);
+      if (ttl != null) {
+        role.put("ttl", ttl.getSeconds() + "s");
+      }
+      if (maxTtl != null) {
+        role.put("max_ttl", maxTtl.getSeconds() + "s");
+      }
+      if (keyType != null) {
+        role.put("key_type", keyType);
+      }
+      role.put("no_store", noStore);
+      WriteRoleResponse r = pki().writeRole(WriteRoleRequest.newBuilder().setName(name)
+          .setRoleJson(new ObjectMapper().writeValueAsString(role)).build());
+      print(r, r.getRoleJson());
+      return 0;
+    }
+  }
+
+  @Command(name = "role", description = "Show a role as JSON.")
+  static final class GetRole extends ClientCommand {
+    @Parameters(paramLabel = "NAME")
+    String name;
+
+    @Override
+    Integer run() throws Exception {
+      GetRoleResponse r = pki().getRole(GetRoleRequest.newBuilder().setName(name).build());
+      print(r, r.getRoleJson());
+      return 0;
+    }
+  }
+
+  @Command(name = "roles", description = "List role names.")
+  static final class Roles extends ClientCommand {
+    @Override
+    Integer run() throws Exception {
+      ListRolesResponse r = pki().listRoles(ListRolesRequest.getDefaultInstance());
+      print(r, String.join("\n", r.getNamesList()));
+      return 0;
+    }
+  }
+
+  @Command(name = "delete-role", description = "Delete a role.")
+  static final class DeleteRole extends ClientCommand {
+    @Parameters(paramLabel = "NAME")
+    String name;
+
+    @Override
+    Integer run() throws Exception {
+      DeleteRoleResponse r = pki().deleteRole(DeleteRoleRequest.newBuilder().setName(name).build());
+      print(r, "Role '" + name + "' deleted.");
+      return 0;
+    }
+  }
+
+  @Command(name = "sign-csr", description = "Sign a CSR under a role; prints the certificate (PEM).")
+  static final class SignCsr extends ClientCommand {
+    @Parameters(paramLabel = "ROLE")
+    String role;
+
+    @Option(names = "--csr", required = true, description = "The CSR file (PEM).")
+    Path csr;
+
+    @Option(names = "--ttl", converter = DurationConverter.class)
+    Duration ttl;
+
+    @Option(names = "--issuer", description = "The issuer's id; default: the default issuer.")
+    String issuer = "";
+
+    @Override
+    Integer run() throws Exception {
+      SignCsrRequest.Builder b = SignCsrRequest.newBuilder().setRole(role).setIssuerId(issuer)
+          .setCsrPem(Files.readString(csr, StandardCharsets.US_ASCII));
+      if (ttl != null) {
+        b.setTtl(duration(ttl));
+      }
+      SignCsrResponse r = pki().signCsr(b.build());
+      print(r, r.getCertificatePem().stripTrailing());
+      return 0;
+    }
+  }
+
+  @Command(name = "issue", description = "Issue a certificate with a new key; prints certificate, chain, private key.")
+  static final class Issue extends ClientCommand {
+    @Parameters(paramLabel = "ROLE")
+    String role;
+
+    @Option(names = "--common-name", required = true)
+    String commonName;
+
+    @Option(names = "--alt-names", split = ",", description = "DNS SANs, comma-separated.")
+    List<String> altNames = new ArrayList<>();
+
+    @Option(names = "--ip-sans", split = ",", description = "IP SANs, comma-separated.")
+    List<String> ipSans = new ArrayList<>();
+
+    @Option(names = "--uri-sans", split = ",", description = "URI SANs, comma-separated.")
+    List<String> uriSans = new ArrayList<>();
+
+    @Option(names = "--ttl", converter = DurationConverter.class)
+    Duration ttl;
+
+    @Option(names = "--issuer", description = "The issuer's id; default: the default issuer.")
+    String issuer = "";
+
+    @Override
+    Integer run() throws Exception {
+      IssueRequest.Builder b = IssueRequest.newBuilder().setRole(role).setCommonName(commonName)
+          .addAllAltNames(altNames).addAllIpSans(ipSans).addAllUriSans(uriSans).setIssuerId(issuer);
+      if (ttl != null) {
+        b.setTtl(duration(ttl));
+      }
+      IssueResponse r = pki().issue(b.build());
+      print(r, (r.getCertificatePem() + String.join("", r.getChainPemList()) + r.getPrivateKeyPem()).stripTrailing());
+      return 0;
+    }
+  }
+
+  @Command(name = "revoke", description = "Revoke a stored certificate.")
+  static final class Revoke extends ClientCommand {
+    @Parameters(paramLabel = "SERIAL")
+    String serial;
+
+    @Option(names = "--reason", converter = ReasonConverter.class,
+        description = "A name like key-compromise or superseded, or an RFC 5280 code; default unspecified.")
+    Integer reason = 0;
+
+    @Override
+    Integer run() throws Exception {
+      RevokeResponse r = pki().revoke(RevokeRequest.newBuilder().setSerial(serial).setReason(reason).build());
+      print(r, "Certificate " + r.getRevocation().getSerial() + " revoked at "
+          + Timestamps.toString(r.getRevocationTime()) + " (" + reasonName(r.getRevocation().getReason()) + ").");
+      return 0;
+    }
+  }
+
+  @Command(name = "cert", description = "Show a stored certificate and whether it is revoked.")
+  static final class Cert extends ClientCommand {
+    @Parameters(paramLabel = "SERIAL")
+    String serial;
+
+    @Override
+    Integer run() throws Exception {
+      GetCertificateResponse r = pki().getCertificate(GetCertificateRequest.newBuilder().setSerial(serial).build());
+      String status = r.getRevoked()
+          ? "revoked at " + Timestamps.toString(r.getRevocation().getRevocationTime()) + " ("
+              + reasonName(r.getRevocation().getReason()) + ")"
+          : "valid";
+      print(r, "Serial:    " + r.getSerial() + "\nIssuer:    " + r.getIssuerId() + "\nNot after: "
+          + Timestamps.toString(r.getNotAfter()) + "\nStatus:    " + status + "\n" + r.getCertificatePem().stripTrailing());
+      return 0;
+    }
+  }
+
+  @Command(name = "list", description = "List the serials of stored certificates.")
+  static final class ListCerts extends ClientCommand {
+    @Override
+    Integer run() throws Exception {
+      ListCertificatesResponse r = pki().listCertificates(ListCertificatesRequest.getDefaultInstance());
+      print(r, String.join("\n", r.getSerialsList()));
+      return 0;
+    }
+  }
+
+  @Command(name = "revoked", description = "List an issuer's revocations.")
+  static final class Revoked extends ClientCommand {
+    @Option(names = "--issuer", description = "The issuer's id; default: the default issuer.")
+    String issuer = "";
+
+    @Override
+    Integer run() throws Exception {
+      ListRevokedResponse r = pki().listRevoked(ListRevokedRequest.newBuilder().setIssuerId(issuer).build());
+      print(r, String.join("\n", r.getRevocationsList().stream().map(v -> v.getSerial() + " "
+          + Timestamps.toString(v.getRevocationTime()) + " " + reasonName(v.getReason())).toList()));
+      return 0;
+    }
+  }
+
+  @Command(name = "tidy", description = "Remove expired certificates and their revocations.")
+  static final class Tidy extends ClientCommand {
+    @Override
+    Integer run() throws Exception {
+      TidyResponse r = pki().tidy(TidyRequest.getDefaultInstance());
+      print(r, "Removed " + r.getCertificatesRemoved() + " certificates and " + r.getRevocationsRemoved()
+          + " revocations.");
+      return 0;
+    }
+  }
+}

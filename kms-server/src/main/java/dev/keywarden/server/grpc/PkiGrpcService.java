@@ -1,0 +1,300 @@
+package dev.keywarden.server.grpc;
+
+import static dev.keywarden.server.grpc.SystemGrpcService.reply;
+
+import com.google.protobuf.Timestamp;
+import com.google.protobuf.util.Durations;
+import dev.keywarden.api.v1.*;
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.server.auth.AccessControl;
+import dev.keywarden.pki.IssuedCertificate;
+import dev.keywarden.pki.IssuedWithKey;
+import dev.keywarden.pki.IssuerInfo;
+import dev.keywarden.pki.KeyType;
+import dev.keywarden.pki.PkiEngine;
+import dev.keywarden.pki.RequestedNames;
+import dev.keywarden.pki.RevokedCertificate;
+import dev.keywarden.pki.Role;
+import io.grpc.stub.StreamObserver;
+import jakarta.inject.Singleton;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/** gRPC PkiService: validate, authorize `pki/issuers`, `pki/roles/NAME` or `pki/certs`, call the engine, shape. */
+@Singleton
+public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
+  static final Duration ROOT_TTL = Duration.ofDays(3650);
+  static final Duration INTERMEDIATE_TTL = Duration.ofDays(1825);
+  static final int MAX_NAMES = 100;
+  private static final Pattern IP_LITERAL = Pattern.compile("[0-9a-fA-F:.]+");
+  private final PkiEngine engine;
+  private final AccessControl access;
+
+  public PkiGrpcService(PkiEngine engine, AccessControl access) {
+    this.engine = engine;
+    this.access = access;
+  }
+
+  private void authorize(String resource, String capability) {
+    access.require(BearerTokenInterceptor.current(), resource, capability);
+  }
+
+  // ---- issuers ----
+
+  @Override
+  public void generateRoot(GenerateRootRequest r, StreamObserver<GenerateRootResponse> out) {
+    requireText(r.getCommonName(), "common_name");
+    authorize("pki/issuers", "create");
+    IssuerInfo i = engine.generateRoot(r.getCommonName(), keyType(r.getKeyType()),
+        r.hasTtl() ? duration(r.getTtl(), "ttl") : ROOT_TTL,
+        r.getBaseUrl().isEmpty() ? Optional.empty() : Optional.of(r.getBaseUrl()));
+    reply(out, GenerateRootResponse.newBuilder().setIssuer(issuer(i)).build());
+  }
+
+  @Override
+  public void generateIntermediate(GenerateIntermediateRequest r, StreamObserver<GenerateIntermediateResponse> out) {
+    requireText(r.getCommonName(), "common_name");
+    authorize("pki/issuers", "create");
+    String parent = r.getParentIssuerId().isEmpty() ? defaultIssuerId() : r.getParentIssuerId();
+    IssuerInfo i = engine.generateIntermediate(r.getCommonName(), keyType(r.getKeyType()),
+        r.hasTtl() ? duration(r.getTtl(), "ttl") : INTERMEDIATE_TTL, parent);
+    reply(out, GenerateIntermediateResponse.newBuilder().setIssuer(issuer(i)).build());
+  }
+
+  @Override
+  public void listIssuers(ListIssuersRequest r, StreamObserver<ListIssuersResponse> out) {
+    authorize("pki/issuers", "list");
+    ListIssuersResponse.Builder b = ListIssuersResponse.newBuilder();
+    engine.issuers().forEach(i -> b.addIssuers(issuer(i)));
+    reply(out, b.build());
+  }
+
+  @Override
+  public void getIssuer(GetIssuerRequest r, StreamObserver<GetIssuerResponse> out) {
+    requireText(r.getId(), "id");
+    authorize("pki/issuers", "read");
+    reply(out, GetIssuerResponse.newBuilder().setIssuer(issuer(engine.issuer(r.getId()))).build());
+  }
+
+  @Override
+  public void setDefaultIssuer(SetDefaultIssuerRequest r, StreamObserver<SetDefaultIssuerResponse> out) {
+    requireText(r.getId(), "id");
+    authorize("pki/issuers", "update");
+    engine.setDefault(r.getId());
+    reply(out, SetDefaultIssuerResponse.getDefaultInstance());
+  }
+
+  // ---- roles ----
+
+  @Override
+  public void writeRole(WriteRoleRequest r, StreamObserver<WriteRoleResponse> out) {
+    requireText(r.getName(), "name");
+    requireText(r.getRoleJson(), "role_json");
+    boolean exists = engine.listRoles().contains(r.getName());
+    authorize("pki/roles/" + r.getName(), exists ? "update" : "create");
+    Role role = Role.fromJson(r.getRoleJson());
+    if (!r.getName().equals(role.name())) {
+      throw KeywardenException.invalid("name: '" + r.getName() + "' differs from the name in role_json ('"
+          + role.name() + "')");
+    }
+    engine.writeRole(role);
+    reply(out, WriteRoleResponse.newBuilder().setRoleJson(engine.role(role.name()).toJson()).build());
+  }
+
+  @Override
+  public void getRole(GetRoleRequest r, StreamObserver<GetRoleResponse> out) {
+    requireText(r.getName(), "name");
+    authorize("pki/roles/" + r.getName(), "read");
+    reply(out, GetRoleResponse.newBuilder().setRoleJson(engine.role(r.getName()).toJson()).build());
+  }
+
+  @Override
+  public void listRoles(ListRolesRequest r, StreamObserver<ListRolesResponse> out) {
+    authorize("pki/roles", "list");
+    reply(out, ListRolesResponse.newBuilder().addAllNames(engine.listRoles()).build());
+  }
+
+  @Override
+  public void deleteRole(DeleteRoleRequest r, StreamObserver<DeleteRoleResponse> out) {
+    requireText(r.getName(), "name");
+    authorize("pki/roles/" + r.getName(), "delete");
+    engine.deleteRole(r.getName());
+    reply(out, DeleteRoleResponse.getDefaultInstance());
+  }
+
+  // ---- certificates ----
+
+  @Override
+  public void signCsr(SignCsrRequest r, StreamObserver<SignCsrResponse> out) {
+    requireText(r.getRole(), "role");
+    requireText(r.getCsrPem(), "csr_pem");
+    authorize("pki/roles/" + r.getRole(), "sign");
+    IssuedCertificate c = engine.signCsr(r.getRole(), r.getCsrPem().getBytes(StandardCharsets.US_ASCII),
+        ttl(r.hasTtl(), r.getTtl()), optional(r.getIssuerId()));
+    reply(out, SignCsrResponse.newBuilder().setCertificatePem(c.certificatePem()).addAllChainPem(chain(c))
+        .setSerial(c.serialHex()).setIssuerId(c.issuerId()).setNotAfter(timestamp(c.notAfter())).build());
+  }
+
+  @Override
+  public void issue(IssueRequest r, StreamObserver<IssueResponse> out) {
+    requireText(r.getRole(), "role");
+    int names = r.getAltNamesCount() + r.getIpSansCount() + r.getUriSansCount();
+    if (names > MAX_NAMES) {
+      throw KeywardenException.invalid("too many SANs: " + names + "; the limit is " + MAX_NAMES);
+    }
+    List<InetAddress> ips = new ArrayList<>();
+    for (String ip : r.getIpSansList()) {
+      ips.add(ip(ip));
+    }
+    List<URI> uris = new ArrayList<>();
+    for (String u : r.getUriSansList()) {
+      uris.add(uri(u));
+    }
+    authorize("pki/roles/" + r.getRole(), "issue");
+    IssuedWithKey k = engine.issue(r.getRole(), new RequestedNames(optional(r.getCommonName()),
+        r.getAltNamesList(), ips, uris), ttl(r.hasTtl(), r.getTtl()), optional(r.getIssuerId()));
+    IssuedCertificate c = k.certificate();
+    reply(out, IssueResponse.newBuilder().setCertificatePem(c.certificatePem()).setPrivateKeyPem(k.privateKeyPem())
+        .addAllChainPem(chain(c)).setSerial(c.serialHex()).setIssuerId(c.issuerId())
+        .setNotAfter(timestamp(c.notAfter())).setKeyType(k.keyType().typeName()).build());
+  }
+
+  @Override
+  public void getCertificate(GetCertificateRequest r, StreamObserver<GetCertificateResponse> out) {
+    requireText(r.getSerial(), "serial");
+    authorize("pki/certs", "read");
+    IssuedCertificate c = engine.certificate(r.getSerial());
+    GetCertificateResponse.Builder b = GetCertificateResponse.newBuilder().setCertificatePem(c.certificatePem())
+        .addAllChainPem(chain(c)).setSerial(c.serialHex()).setIssuerId(c.issuerId())
+        .setNotAfter(timestamp(c.notAfter()));
+    if (!c.chainDer().isEmpty()) {
+      engine.listRevoked(c.issuerId()).stream().filter(v -> v.serialHex().equals(c.serialHex())).findFirst()
+          .ifPresent(v -> b.setRevoked(true).setRevocation(revocation(v)));
+    }
+    reply(out, b.build());
+  }
+
+  @Override
+  public void listCertificates(ListCertificatesRequest r, StreamObserver<ListCertificatesResponse> out) {
+    authorize("pki/certs", "list");
+    reply(out, ListCertificatesResponse.newBuilder().addAllSerials(engine.listCertificates()).build());
+  }
+
+  @Override
+  public void revoke(RevokeRequest r, StreamObserver<RevokeResponse> out) {
+    requireText(r.getSerial(), "serial");
+    authorize("pki/certs", "revoke");
+    RevokedCertificate v = engine.revoke(r.getSerial(), r.getReason());
+    reply(out, RevokeResponse.newBuilder().setRevocationTime(Timestamp.newBuilder().setSeconds(v.revokedAt()))
+        .setRevocation(revocation(v)).build());
+  }
+
+  @Override
+  public void listRevoked(ListRevokedRequest r, StreamObserver<ListRevokedResponse> out) {
+    authorize("pki/certs", "list");
+    String issuer = r.getIssuerId().isEmpty() ? defaultIssuerId() : r.getIssuerId();
+    ListRevokedResponse.Builder b = ListRevokedResponse.newBuilder();
+    engine.listRevoked(issuer).forEach(v -> b.addRevocations(revocation(v)));
+    reply(out, b.build());
+  }
+
+  @Override
+  public void tidy(TidyRequest r, StreamObserver<TidyResponse> out) {
+    authorize("pki/certs", "delete");
+    PkiEngine.Tidied t = engine.tidy(Instant.now());
+    reply(out, TidyResponse.newBuilder().setCertificatesRemoved(t.certificates())
+        .setRevocationsRemoved(t.revocations()).build());
+  }
+
+  // ---- validation and shaping ----
+
+  private String defaultIssuerId() {
+    return engine.issuers().stream().filter(IssuerInfo::isDefault).map(IssuerInfo::id).findFirst()
+        .orElseThrow(() -> KeywardenException.precondition("no issuer yet: generate a root issuer first"));
+  }
+
+  private static void requireText(String value, String field) {
+    if (value.isEmpty()) {
+      throw KeywardenException.invalid(field + " is required");
+    }
+  }
+
+  private static Optional<String> optional(String value) {
+    return value.isEmpty() ? Optional.empty() : Optional.of(value);
+  }
+
+  private static KeyType keyType(String name) {
+    return name.isEmpty() ? KeyType.EC_P256 : KeyType.parse(name);
+  }
+
+  private static Duration duration(com.google.protobuf.Duration d, String field) {
+    if (!Durations.isValid(d) || d.getSeconds() <= 0 || d.getNanos() != 0) {
+      throw KeywardenException.invalid(field + " must be a positive whole number of seconds");
+    }
+    return Duration.ofSeconds(d.getSeconds());
+  }
+
+  private static Optional<Duration> ttl(boolean has, com.google.protobuf.Duration d) {
+    return has ? Optional.of(duration(d, "ttl")) : Optional.empty();
+  }
+
+  private static InetAddress ip(String text) {
+    // Only literals: InetAddress.getByName would otherwise resolve host names.
+    if (text.isEmpty() || !IP_LITERAL.matcher(text).matches() || (!text.contains(":") && text.split("\\.").length != 4)) {
+      throw KeywardenException.invalid("ip_sans: '" + shown(text) + "' is not an IP address");
+    }
+    try {
+      return InetAddress.getByName(text);
+    } catch (UnknownHostException e) {
+      throw KeywardenException.invalid("ip_sans: '" + shown(text) + "' is not an IP address");
+    }
+  }
+
+  private static URI uri(String text) {
+    try {
+      return new URI(text);
+    } catch (URISyntaxException e) {
+      throw KeywardenException.invalid("uri_sans: '" + shown(text) + "' is not a URI");
+    }
+  }
+
+  private static String shown(String s) {
+    return s.length() > 80 ? s.substring(0, 80) + "…" : s;
+  }
+
+  private static List<String> chain(IssuedCertificate c) {
+    return c.chainDer().stream().map(PkiGrpcService::pem).toList();
+  }
+
+  static String pem(byte[] der) {
+    return "-----BEGIN CERTIFICATE-----\n"
+        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+        + "\n-----END CERTIFICATE-----\n";
+  }
+
+  static dev.keywarden.api.v1.Issuer issuer(IssuerInfo i) {
+    return dev.keywarden.api.v1.Issuer.newBuilder().setId(i.id()).setSubject(i.subject())
+        .setCertificatePem(i.certificatePem()).setKeyType(i.keyType().typeName()).setParentId(i.parentId().orElse(""))
+        .setBaseUrl(i.baseUrl().orElse("")).setNotAfter(timestamp(i.notAfter())).setIsDefault(i.isDefault()).build();
+  }
+
+  static Revocation revocation(RevokedCertificate v) {
+    return Revocation.newBuilder().setSerial(v.serialHex()).setIssuerId(v.issuerId())
+        .setRevocationTime(Timestamp.newBuilder().setSeconds(v.revokedAt())).setReason(v.reason())
+        .setNotAfter(Timestamp.newBuilder().setSeconds(v.notAfter())).build();
+  }
+
+  private static Timestamp timestamp(Instant t) {
+    return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+  }
+}
