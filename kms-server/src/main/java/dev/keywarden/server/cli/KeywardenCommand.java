@@ -17,6 +17,7 @@ public final class KeywardenCommand {
   /** Runs the CLI; returns the exit code. */
   public static int run(String[] args) {
     CommandLine cli = new CommandLine(new KeywardenCommand());
+    addHelp(cli);
     cli.setExecutionExceptionHandler((error, cmd, parsed) -> {
       cmd.getErr().println("Error: " + describe(error));
       return EXIT_ERROR;
@@ -24,6 +25,12 @@ public final class KeywardenCommand {
     return cli.execute(args);
   }
 
+
+  /** Every command answers --help and --version, not only the top one. */
+  private static void addHelp(CommandLine command) {
+    command.getCommandSpec().mixinStandardHelpOptions(true);
+    command.getSubcommands().values().forEach(KeywardenCommand::addHelp);
+  }
 
   static String describe(Throwable error) {
     if (error instanceof StatusRuntimeException s) {
