@@ -92,13 +92,33 @@ public class PkiController {
   /** OCSP over GET: the request is base64 (and URL-encoded) in the path, RFC 6960 appendix A.1. */
   @Get("/ocsp/{+request}")
   public HttpResponse<?> ocspGet(@PathVariable String request) {
-    byte[] der;
-    try {
-      der = Base64.getDecoder().decode(URLDecoder.decode(request, StandardCharsets.US_ASCII));
-    } catch (IllegalArgumentException e) {
+    byte[] der = ocspRequestFromPath(request);
+    if (der == null) {
       return HttpResponse.badRequest("the OCSP request in the path is not base64");
     }
     return respond(() -> pki.ocsp(der), OCSP_RESPONSE);
+  }
+
+  /**
+   * The DER request from the GET path. The router may already have decoded percent-escapes, and '+' is a base64
+   * character here, never a space: decode only escapes, then base64 (standard, or URL-safe from lenient clients).
+   */
+  static byte[] ocspRequestFromPath(String path) {
+    String text;
+    try {
+      text = URLDecoder.decode(path.replace("+", "%2B"), StandardCharsets.US_ASCII);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    try {
+      return Base64.getDecoder().decode(text);
+    } catch (IllegalArgumentException standard) {
+      try {
+        return Base64.getUrlDecoder().decode(text);
+      } catch (IllegalArgumentException urlSafe) {
+        return null;
+      }
+    }
   }
 
   private IssuerInfo defaultIssuer() {
