@@ -7,6 +7,7 @@ import com.google.protobuf.util.Durations;
 import dev.keywarden.api.v1.*;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.server.auth.AccessControl;
+import dev.keywarden.server.auth.Caller;
 import dev.keywarden.pki.IssuedCertificate;
 import dev.keywarden.pki.IssuedWithKey;
 import dev.keywarden.pki.IssuerInfo;
@@ -100,8 +101,15 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   public void writeRole(WriteRoleRequest r, StreamObserver<WriteRoleResponse> out) {
     requireText(r.getName(), "name");
     requireText(r.getRoleJson(), "role_json");
+    // Refuse callers with neither right before looking at storage, so a denial never tells whether the role exists.
+    String resource = "pki/roles/" + r.getName();
+    Caller caller = access.authenticate(BearerTokenInterceptor.current());
+    if (!access.allows(caller, resource, "create") && !access.allows(caller, resource, "update")) {
+      throw new KeywardenException(KeywardenException.Kind.PERMISSION_DENIED, "permission denied: the token's policies "
+          + caller.policies() + " grant neither 'create' nor 'update' on '" + resource + "'");
+    }
     boolean exists = engine.listRoles().contains(r.getName());
-    authorize("pki/roles/" + r.getName(), exists ? "update" : "create");
+    authorize(resource, exists ? "update" : "create");
     Role role = Role.fromJson(r.getRoleJson());
     if (!r.getName().equals(role.name())) {
       throw KeywardenException.invalid("name: '" + r.getName() + "' differs from the name in role_json ('"
