@@ -429,6 +429,14 @@ public final class PkiEngine {
     }
   }
 
+  /** The revocation of a stored certificate, read from its own record; empty while it is not revoked. */
+  public Optional<RevokedCertificate> revocation(String serialHex) {
+    StoredCertificate c = storedCertificate(normalizeSerial(serialHex)).orElseThrow(() -> KeywardenException.notFound(
+        "no stored certificate with serial " + NameRules.shown(String.valueOf(serialHex))));
+    return c.revokedAt() == 0 ? Optional.empty()
+        : Optional.of(new RevokedCertificate(c.serialHex(), c.issuerId(), c.revokedAt(), c.reason(), c.notAfter()));
+  }
+
   /** A stored certificate by serial (hex, colons and case ignored); NOT_FOUND when none. */
   public IssuedCertificate certificate(String serialHex) {
     StoredCertificate c = storedCertificate(normalizeSerial(serialHex)).orElseThrow(() -> KeywardenException.notFound(

@@ -48,6 +48,22 @@ final class TransitCommand {
     }
   }
 
+  /** The hash of signatures and HMACs (sign, verify, hmac, verify-hmac). */
+  static final class HashOption {
+    @Option(names = "--hash", description = "sha2-256 (default), sha2-384, sha2-512.")
+    String name = "";
+  }
+
+  /** Prints valid/invalid for a verification; exit 0 when valid, 1 when not; an item error fails the command. */
+  static int verdict(ClientCommand command, com.google.protobuf.MessageOrBuilder response, VerifyResult result)
+      throws Exception {
+    if (result.hasError()) {
+      failOn(result.getError());
+    }
+    command.print(response, result.getValid() ? "valid" : "invalid");
+    return result.getValid() ? 0 : 1;
+  }
+
   static void failOn(ItemError error) {
     throw io.grpc.Status.fromCode(io.grpc.Status.Code.valueOf(error.getCode()))
         .withDescription(error.getMessage()).asRuntimeException();
@@ -291,8 +307,8 @@ final class TransitCommand {
 
   /** Signature options shared by sign and verify. */
   static final class SignOptions {
-    @Option(names = "--hash", description = "sha2-256 (default), sha2-384, sha2-512.")
-    String hash = "";
+    @picocli.CommandLine.Mixin
+    HashOption hash;
 
     @Option(names = "--prehashed", description = "The input is already the digest.")
     boolean prehashed;
@@ -304,7 +320,7 @@ final class TransitCommand {
     String encoding = "";
 
     SignatureParams params() {
-      return SignatureParams.newBuilder().setHash(hash).setPrehashed(prehashed).setRsaPadding(rsaPadding)
+      return SignatureParams.newBuilder().setHash(hash.name).setPrehashed(prehashed).setRsaPadding(rsaPadding)
           .setSignatureEncoding(encoding).build();
     }
   }
@@ -352,12 +368,7 @@ final class TransitCommand {
       byte[] data = input.bytes();
       VerifyResponse r = transit().verify(VerifyRequest.newBuilder().setName(name).setParams(options.params())
           .addItems(VerifyItem.newBuilder().setInput(ByteString.copyFrom(data)).setSignature(signature)).build());
-      if (r.getResults(0).hasError()) {
-        failOn(r.getResults(0).getError());
-      }
-      boolean valid = r.getResults(0).getValid();
-      print(r, valid ? "valid" : "invalid");
-      return valid ? 0 : 1;
+      return verdict(this, r, r.getResults(0));
     }
   }
 
@@ -369,13 +380,13 @@ final class TransitCommand {
     @picocli.CommandLine.Mixin
     InputData input;
 
-    @Option(names = "--hash", description = "sha2-256 (default), sha2-384, sha2-512.")
-    String hash = "";
+    @picocli.CommandLine.Mixin
+    HashOption hash;
 
     @Override
     Integer run() throws Exception {
       byte[] data = input.bytes();
-      HmacResponse r = transit().hmac(HmacRequest.newBuilder().setName(name).setHash(hash)
+      HmacResponse r = transit().hmac(HmacRequest.newBuilder().setName(name).setHash(hash.name)
           .addItems(SignItem.newBuilder().setInput(ByteString.copyFrom(data))).build());
       if (r.getResults(0).hasError()) {
         failOn(r.getResults(0).getError());
@@ -396,20 +407,15 @@ final class TransitCommand {
     @picocli.CommandLine.Mixin
     InputData input;
 
-    @Option(names = "--hash", description = "sha2-256 (default), sha2-384, sha2-512.")
-    String hash = "";
+    @picocli.CommandLine.Mixin
+    HashOption hash;
 
     @Override
     Integer run() throws Exception {
       byte[] data = input.bytes();
-      VerifyHmacResponse r = transit().verifyHmac(VerifyHmacRequest.newBuilder().setName(name).setHash(hash)
+      VerifyHmacResponse r = transit().verifyHmac(VerifyHmacRequest.newBuilder().setName(name).setHash(hash.name)
           .addItems(VerifyItem.newBuilder().setInput(ByteString.copyFrom(data)).setSignature(mac)).build());
-      if (r.getResults(0).hasError()) {
-        failOn(r.getResults(0).getError());
-      }
-      boolean valid = r.getResults(0).getValid();
-      print(r, valid ? "valid" : "invalid");
-      return valid ? 0 : 1;
+      return verdict(this, r, r.getResults(0));
     }
   }
 

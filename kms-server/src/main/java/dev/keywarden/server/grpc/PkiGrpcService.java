@@ -185,10 +185,7 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
     GetCertificateResponse.Builder b = GetCertificateResponse.newBuilder().setCertificatePem(c.certificatePem())
         .addAllChainPem(chain(c)).setSerial(c.serialHex()).setIssuerId(c.issuerId())
         .setNotAfter(timestamp(c.notAfter()));
-    if (!c.chainDer().isEmpty()) {
-      engine.listRevoked(c.issuerId()).stream().filter(v -> v.serialHex().equals(c.serialHex())).findFirst()
-          .ifPresent(v -> b.setRevoked(true).setRevocation(revocation(v)));
-    }
+    engine.revocation(c.serialHex()).ifPresent(v -> b.setRevoked(true).setRevocation(revocation(v)));
     reply(out, b.build());
   }
 
