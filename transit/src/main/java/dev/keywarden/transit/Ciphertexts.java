@@ -1,7 +1,9 @@
 package dev.keywarden.transit;
 
 import dev.keywarden.failure.KeywardenException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Base64;
 
 /** The self-describing ciphertext string `kw:v<version>:<base64>`. */
@@ -44,7 +46,15 @@ public final class Ciphertexts {
       throw KeywardenException.invalid("malformed ciphertext: version must be 1 or more");
     }
     try {
-      return new Parsed(version, Base64.getDecoder().decode(text.substring(colon + 1)));
+      // One copy of the text (Latin-1 bytes), decoded in place: no substring, no second getBytes inside decode.
+      byte[] ascii = text.getBytes(StandardCharsets.ISO_8859_1);
+      ByteBuffer decoded = Base64.getDecoder().decode(ByteBuffer.wrap(ascii, colon + 1, ascii.length - colon - 1));
+      byte[] bytes = decoded.array();
+      if (decoded.arrayOffset() != 0 || decoded.remaining() != bytes.length) {
+        bytes = Arrays.copyOfRange(bytes, decoded.arrayOffset() + decoded.position(),
+            decoded.arrayOffset() + decoded.limit());
+      }
+      return new Parsed(version, bytes);
     } catch (IllegalArgumentException e) {
       throw KeywardenException.invalid("malformed ciphertext: the part after the version is not base64");
     }
