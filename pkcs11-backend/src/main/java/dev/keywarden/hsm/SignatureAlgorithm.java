@@ -42,6 +42,11 @@ public enum SignatureAlgorithm {
     return jcaName;
   }
 
+  /** The key family that makes this signature. */
+  public KeyPairAlgorithm.Family family() {
+    return family;
+  }
+
   /** True when this signature algorithm can be made with a key of {@code key}. */
   public boolean fits(KeyPairAlgorithm key) {
     return key != null && key.family() == family;

@@ -1,11 +1,12 @@
 package dev.keywarden.pki;
 
 import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.hsm.HsmKeyId;
+import dev.keywarden.hsm.KeyPairAlgorithm;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.URI;
-import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,6 +28,7 @@ import org.bouncycastle.asn1.x509.CRLDistPoint;
 import org.bouncycastle.asn1.x509.DistributionPoint;
 import org.bouncycastle.asn1.x509.DistributionPointName;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
@@ -38,11 +40,7 @@ import org.bouncycastle.cert.CertIOException;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.bc.BcX509ExtensionUtils;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.ContentSigner;
-import org.bouncycastle.openssl.PEMException;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 
 /**
  * Certificate contents: leaves for a role, self-signed roots and intermediates. Signing goes through the
@@ -51,15 +49,18 @@ import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
  * hold the issuer's key.
  */
 public final class CertificateTemplate {
-  private static final BouncyCastleProvider BC = new BouncyCastleProvider();
   private static final BcX509ExtensionUtils EXT = new BcX509ExtensionUtils();
 
   private final Clock clock;
   private final SecureRandom random;
 
   /** Issuer keys parsed once (few: one per issuer). */
-  private final java.util.Map<SubjectPublicKeyInfo, PublicKey> issuerKeys =
+  private final java.util.Map<SubjectPublicKeyInfo, SignatureCheck.Key> issuerKeys =
       new java.util.concurrent.ConcurrentHashMap<>();
+  /** HSM signers whose first signature verified under the issuer key they sign for. */
+  private final java.util.Set<ProvenSigner> provenSigners = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  private record ProvenSigner(SubjectPublicKeyInfo issuerKey, HsmKeyId keyId) {}
 
   public CertificateTemplate(Clock clock, SecureRandom random) {
     this.clock = clock;
@@ -229,32 +230,42 @@ public final class CertificateTemplate {
   }
 
   /**
-   * Builds and signs, then checks the signature against the issuer's key before anything is handed out (a signer
-   * that does not hold that key must never produce a certificate). The issuer's key is parsed once and kept, so
-   * Bouncy Castle reuses its precomputed tables for it: the check is the costliest step of issuance otherwise.
+   * Builds and signs, then checks the signature against the issuer's key before anything is handed out: a signer
+   * that does not hold that key must never produce a certificate. RSA signatures are checked every time (a faulty
+   * RSA-CRT signature would give the key away); an HSM signer of any other algorithm is checked on its first
+   * signature, which proves it holds the issuer's key, and trusted after that until {@link #forgetProvenSigners()}
+   * (on seal). Software signers are checked every time. Each check is a full signature verification, as costly here
+   * as the HSM's signature itself.
    */
   private X509CertificateHolder sign(X509v3CertificateBuilder b, ContentSigner signer,
       SubjectPublicKeyInfo issuerKey) {
     X509CertificateHolder cert = b.build(signer);
+    ProvenSigner proof = signer instanceof HsmContentSigner h
+        && h.algorithm().family() != KeyPairAlgorithm.Family.RSA
+        ? new ProvenSigner(issuerKey, h.keyId()) : null;
+    if (proof != null && provenSigners.contains(proof)) {
+      return cert;
+    }
     boolean ok;
     try {
-      PublicKey key = issuerKeys.computeIfAbsent(issuerKey, CertificateTemplate::parse);
-      ok = cert.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(BC).build(key));
-    } catch (Exception e) {
+      SignatureCheck.Key key = issuerKeys.computeIfAbsent(issuerKey, SignatureCheck::key);
+      ok = SignatureCheck.verify(key, cert.getSignatureAlgorithm(),
+          cert.toASN1Structure().getTBSCertificate().getEncoded(ASN1Encoding.DER), cert.getSignature());
+    } catch (IOException | RuntimeException e) {
       ok = false;
     }
     if (!ok) {
       throw new IllegalStateException("the issuer's signer made a signature its certificate's key does not verify");
     }
+    if (proof != null) {
+      provenSigners.add(proof);
+    }
     return cert;
   }
 
-  private static PublicKey parse(SubjectPublicKeyInfo spki) {
-    try {
-      return new JcaPEMKeyConverter().setProvider(BC).getPublicKey(spki);
-    } catch (PEMException e) {
-      throw new IllegalStateException("issuer key does not parse", e);
-    }
+  /** Forgets which HSM signers have proven their key, so each is checked again on its next signature. */
+  public void forgetProvenSigners() {
+    provenSigners.clear();
   }
 
   private static Duration positive(Duration ttl) {

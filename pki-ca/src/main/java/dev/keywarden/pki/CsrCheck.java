@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1String;
@@ -28,11 +29,8 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
-import org.bouncycastle.pkcs.PKCSException;
 
 /**
  * Reads and checks a PKCS#10 CSR against a role. Only the CSR's key, subject CN and SANs are used: the subject's
@@ -40,7 +38,6 @@ import org.bouncycastle.pkcs.PKCSException;
  * because the CA decides them. SAN types other than DNS, IP and URI are refused.
  */
 public final class CsrCheck {
-  private static final BouncyCastleProvider BC = new BouncyCastleProvider();
   private static final int MAX_CSR_BYTES = 64 * 1024;
   private static final int MAX_RSA_BITS = 8192;
 
@@ -49,8 +46,8 @@ public final class CsrCheck {
   /** Parses, verifies and checks a CSR (PEM or DER) against {@code role}; INVALID_ARGUMENT says what to fix. */
   public static CheckedCsr check(Role role, byte[] csr) {
     PKCS10CertificationRequest req = parse(csr);
+    boolean rsa = checkKey(role, req.getSubjectPublicKeyInfo()); // first, so an unusable key is named as such
     verifySignature(req);
-    boolean rsa = checkKey(role, req.getSubjectPublicKeyInfo());
     RequestedNames names = NameRules.check(role, requestedNames(req));
     if (names.count() == 0) {
       throw KeywardenException.invalid("the CSR names nothing: give a common name or a DNS, IP or URI SAN");
@@ -89,10 +86,10 @@ public final class CsrCheck {
   private static void verifySignature(PKCS10CertificationRequest req) {
     boolean ok;
     try {
-      ok = req.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(BC)
-          .build(req.getSubjectPublicKeyInfo()));
-    } catch (Exception e) {
-      // Unknown or mismatched algorithms and unreadable keys all mean the same to the client.
+      byte[] info = req.toASN1Structure().getCertificationRequestInfo().getEncoded(ASN1Encoding.DER);
+      ok = SignatureCheck.verify(SignatureCheck.key(req.getSubjectPublicKeyInfo()), req.getSignatureAlgorithm(), info,
+          req.getSignature());
+    } catch (IOException | RuntimeException e) {
       ok = false;
     }
     if (!ok) {

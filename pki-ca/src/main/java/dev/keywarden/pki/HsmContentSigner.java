@@ -1,5 +1,6 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.SignatureAlgorithm;
 import java.io.ByteArrayOutputStream;
@@ -23,6 +24,16 @@ public final class HsmContentSigner implements ContentSigner {
     this.signer = signer;
     this.algorithm = algorithm;
     this.identifier = new DefaultSignatureAlgorithmIdentifierFinder().find(algorithm.jcaName());
+  }
+
+  /** The HSM key that signs. */
+  public HsmKeyId keyId() {
+    return signer.id();
+  }
+
+  /** The signature algorithm. */
+  public SignatureAlgorithm algorithm() {
+    return algorithm;
   }
 
   @Override

@@ -96,6 +96,10 @@ public final class PkiEngine {
   private final SecureRandom random;
   private final CertificateTemplate template;
   private final Map<String, byte[]> crls = new ConcurrentHashMap<>();
+  /** Roles as last read, so issuance reads no storage for them; changed only through this engine. */
+  private final Map<String, Role> roles = new ConcurrentHashMap<>();
+  /** Bumped on every role change; a read that raced with a change does not cache what it read. */
+  private long roleChanges;
   /** Issuer signers, found once per unseal: on SoftHSM2 every lookup of a token object reads files. */
   private final Map<String, HsmSigner> signers = new ConcurrentHashMap<>();
 
@@ -107,6 +111,8 @@ public final class PkiEngine {
     this.template = new CertificateTemplate(clock, random);
     core.addSealListener(crls::clear);
     core.addSealListener(signers::clear);
+    core.addSealListener(this::forgetRoles);
+    core.addSealListener(template::forgetProvenSigners);
   }
 
   // ---- stored JSON ----
@@ -327,6 +333,7 @@ public final class PkiEngine {
       throw KeywardenException.invalid("role is missing");
     }
     store().put(ROLES + role.name(), role.toJson().getBytes(UTF_8));
+    forgetRoles();
   }
 
   /** One role; NOT_FOUND when there is none by that name. */
@@ -334,10 +341,32 @@ public final class PkiEngine {
     if (name == null || name.isEmpty() || name.contains("/")) {
       throw KeywardenException.invalid("role name is missing or malformed");
     }
-    return store().get(ROLES + name)
+    Storage storage = store();
+    Role cached = roles.get(name);
+    if (cached != null) {
+      return cached;
+    }
+    long changes;
+    synchronized (roles) {
+      changes = roleChanges;
+    }
+    Role read = storage.get(ROLES + name)
         .map(e -> Role.fromJson(new String(e.value(), UTF_8)))
         .orElseThrow(() -> KeywardenException.notFound("role '" + NameRules.shown(name)
             + "' not found; create it first or list the roles"));
+    synchronized (roles) {
+      if (changes == roleChanges) {
+        roles.put(name, read);
+      }
+    }
+    return read;
+  }
+
+  private void forgetRoles() {
+    synchronized (roles) {
+      roleChanges++;
+      roles.clear();
+    }
   }
 
   /** Role names, sorted. */
@@ -349,6 +378,7 @@ public final class PkiEngine {
   public void deleteRole(String name) {
     role(name);
     store().delete(ROLES + name);
+    forgetRoles();
   }
 
   // ---- issuance ----

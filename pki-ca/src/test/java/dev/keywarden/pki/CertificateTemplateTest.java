@@ -179,6 +179,104 @@ class CertificateTemplateTest {
         Optional.empty(), signer(ec("secp256r1"))));
   }
 
+  /** An HsmSigner over a software key whose signatures can be made faulty (a flipped bit) from a given call on. */
+  private static final class FaultyHsmSigner implements dev.keywarden.hsm.HsmSigner {
+    final KeyPair key;
+    final dev.keywarden.hsm.KeyPairAlgorithm algorithm;
+    volatile boolean faulty;
+    final java.util.concurrent.atomic.AtomicInteger signatures = new java.util.concurrent.atomic.AtomicInteger();
+
+    FaultyHsmSigner(KeyPair key, dev.keywarden.hsm.KeyPairAlgorithm algorithm) {
+      this.key = key;
+      this.algorithm = algorithm;
+    }
+
+    @Override
+    public dev.keywarden.hsm.HsmKeyId id() {
+      return new dev.keywarden.hsm.HsmKeyId("test-" + algorithm, "0a0b");
+    }
+
+    @Override
+    public dev.keywarden.hsm.KeyPairAlgorithm algorithm() {
+      return algorithm;
+    }
+
+    @Override
+    public java.security.PublicKey publicKey() {
+      return key.getPublic();
+    }
+
+    @Override
+    public byte[] sign(dev.keywarden.hsm.SignatureAlgorithm alg, byte[] message) {
+      signatures.incrementAndGet();
+      try {
+        java.security.Signature s = java.security.Signature.getInstance(alg.jcaName(), BC);
+        s.initSign(key.getPrivate());
+        s.update(message);
+        byte[] sig = s.sign();
+        if (faulty) {
+          sig[sig.length / 2] ^= 1;
+        }
+        return sig;
+      } catch (java.security.GeneralSecurityException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  private static Issuer issuerOf(KeyPair k, String id) throws Exception {
+    return new Issuer(id, TEMPLATE.selfSignedRoot(new X500Name("CN=" + id), spki(k), Duration.ofHours(1),
+        Optional.empty(), signer(k)), Optional.empty());
+  }
+
+  @Test
+  void anHsmSignerWithoutTheIssuersKeyIsCaughtOnItsFirstSignature() throws Exception {
+    CertificateTemplate template = new CertificateTemplate(Clock.systemUTC(), new SecureRandom());
+    Issuer is = issuerOf(ec("secp256r1"), "hsm-ec-wrong");
+    FaultyHsmSigner other = new FaultyHsmSigner(ec("secp256r1"), dev.keywarden.hsm.KeyPairAlgorithm.EC_P256);
+    SubjectPublicKeyInfo leafKey = spki(ec("secp256r1"));
+    for (int i = 0; i < 3; i++) { // never proven, so checked again every time
+      assertThrows(IllegalStateException.class, () -> template.issueLeaf(is, WEB, leafKey, false,
+          names(), Optional.empty(), new HsmContentSigner(other, dev.keywarden.hsm.SignatureAlgorithm.ECDSA_SHA256)));
+    }
+  }
+
+  @Test
+  void anEcHsmSignerIsCheckedUntilProvenAndAgainAfterTheTemplateForgetsIt() throws Exception {
+    CertificateTemplate template = new CertificateTemplate(Clock.systemUTC(), new SecureRandom());
+    KeyPair k = ec("secp256r1");
+    Issuer is = issuerOf(k, "hsm-ec");
+    FaultyHsmSigner hsm = new FaultyHsmSigner(k, dev.keywarden.hsm.KeyPairAlgorithm.EC_P256);
+    java.util.function.Supplier<X509CertificateHolder> issue = () -> template.issueLeaf(is, WEB,
+        spki(k), false, names(), Optional.empty(),
+        new HsmContentSigner(hsm, dev.keywarden.hsm.SignatureAlgorithm.ECDSA_SHA256));
+    hsm.faulty = true;
+    assertThrows(IllegalStateException.class, issue::get); // a faulty first signature never proves the signer
+    hsm.faulty = false;
+    X509CertificateHolder first = issue.get();
+    assertTrue(first.isSignatureValid(new org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder()
+        .setProvider(BC).build(k.getPublic())));
+    template.forgetProvenSigners(); // as on seal
+    hsm.faulty = true;
+    assertThrows(IllegalStateException.class, issue::get);
+  }
+
+  @Test
+  void everyRsaHsmSignatureIsChecked() throws Exception {
+    CertificateTemplate template = new CertificateTemplate(Clock.systemUTC(), new SecureRandom());
+    KeyPair k = rsa(2048);
+    Issuer is = issuerOf(k, "hsm-rsa");
+    FaultyHsmSigner hsm = new FaultyHsmSigner(k, dev.keywarden.hsm.KeyPairAlgorithm.RSA_2048);
+    SubjectPublicKeyInfo leafKey = spki(ec("secp256r1"));
+    java.util.function.Supplier<X509CertificateHolder> issue = () -> template.issueLeaf(is, WEB,
+        leafKey, false, names(), Optional.empty(),
+        new HsmContentSigner(hsm, dev.keywarden.hsm.SignatureAlgorithm.RSA_PKCS1_SHA256));
+    issue.get();
+    issue.get();
+    hsm.faulty = true; // a faulty RSA-CRT signature would reveal the key: refused even from a proven signer
+    assertThrows(IllegalStateException.class, issue::get);
+  }
+
   @Test
   void intermediateChainsToTheRootForOpenssl() throws Exception {
     KeyPair interKey = ec("secp384r1");

@@ -201,6 +201,37 @@ class PkiEngineTest {
   }
 
   @Test
+  void roleChangesRacingWithReadsAreNeverLostToTheRoleCache() throws Exception {
+    java.util.function.IntFunction<Role> version = i -> Role.builder("race").allowedDomains("example.com")
+        .serverFlag(true).maxTtl(Duration.ofHours(i)).build();
+    pki.writeRole(version.apply(1));
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+    List<Thread> readers = new java.util.ArrayList<>();
+    for (int t = 0; t < 3; t++) {
+      Thread r = new Thread(() -> {
+        while (!done.get()) {
+          pki.role("race");
+        }
+      });
+      r.start();
+      readers.add(r);
+    }
+    for (int i = 2; i <= 200; i++) {
+      pki.writeRole(version.apply(i));
+      assertEquals(Duration.ofHours(i), pki.role("race").maxTtl(), "a read right after write " + i);
+    }
+    done.set(true);
+    for (Thread r : readers) {
+      r.join();
+    }
+    assertEquals(Duration.ofHours(200), pki.role("race").maxTtl());
+    pki.deleteRole("race");
+    assertEquals(Kind.NOT_FOUND, refusal(() -> pki.role("race")).kind());
+    restart();
+    assertEquals(Kind.NOT_FOUND, refusal(() -> pki.role("race")).kind());
+  }
+
+  @Test
   void signCsrRefusesNamesOutsideTheRoleAndTtlAboveMaxAndStoresWhatItIssues() throws Exception {
     pki.generateRoot("Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
     pki.writeRole(WEB);
