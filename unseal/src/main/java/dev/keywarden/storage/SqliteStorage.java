@@ -17,6 +17,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -30,9 +34,12 @@ import org.sqlite.SQLiteDataSource;
 /**
  * {@link Storage} in one SQLite file, {@code <dataDir>/keywarden.db}, in WAL mode with an fsync on every commit.
  *
- * <p>One connection serves all callers, one at a time, behind a lock: the service's write rate is small, and this
- * way no caller ever sees SQLITE_BUSY from its own process. The busy timeout covers other processes (e.g. an
- * operator tool) opening the same file.
+ * <p>Writes go through one connection, one group at a time, so no caller ever sees SQLITE_BUSY from its own process,
+ * and they are committed in groups: a writer queues its work; if no group is running it leads one, running every
+ * queued piece of work in one transaction (each in its own savepoint, so one failing rolls back only itself) and
+ * paying one fsync for all of them, otherwise it waits to be told its work is done. Concurrent writers therefore share the fsync instead of queueing for one each. Reads use a small pool
+ * of their own connections; in WAL mode they see every committed write and never wait for a commit's fsync. The busy
+ * timeout covers other processes (e.g. an operator tool) opening the same file.
  */
 public final class SqliteStorage implements Storage {
 
@@ -43,14 +50,33 @@ public final class SqliteStorage implements Storage {
   private static final int BUSY_TIMEOUT_MILLIS = 30_000;
   private static final String MIGRATIONS = "classpath:db/migration/sqlite";
 
+  /** Read connections kept open; more concurrent readers wait for one. */
+  private static final int READERS = 4;
+  /** The most queued writes one commit takes, so a commit's latency stays bounded under load. */
+  private static final int MAX_GROUP = 256;
+
+  /** Guards the write connection: held while a group runs, by close() and by tests' pragma reads. */
   private final ReentrantLock lock = new ReentrantLock();
+  /** Monitor for group leadership; writers wait on it for their work to be done. */
+  private final Object groups = new Object();
+  /** True while a writer leads a group; guarded by {@link #groups}. */
+  private boolean leading;
+  /** The thread running writers' work, so a call to this Storage from inside that work is refused. */
+  private volatile Thread runner;
   private final Path databaseFile;
+  private final SQLiteDataSource dataSource;
   private final Connection connection;
   private final StorageOps direct;
-  private boolean closed;
+  private final ConcurrentLinkedQueue<Write<?>> queued = new ConcurrentLinkedQueue<>();
+  private final BlockingQueue<ConnectionOps> idleReaders = new ArrayBlockingQueue<>(READERS);
+  private final AtomicInteger readers = new AtomicInteger();
+  private volatile boolean closed;
+  /** Commits made, for tests that show concurrent writes share them. */
+  final AtomicInteger commits = new AtomicInteger();
 
-  private SqliteStorage(Path databaseFile, Connection connection) {
+  private SqliteStorage(Path databaseFile, SQLiteDataSource dataSource, Connection connection) {
     this.databaseFile = databaseFile;
+    this.dataSource = dataSource;
     this.connection = connection;
     this.direct = new ConnectionOps(connection);
   }
@@ -78,7 +104,7 @@ public final class SqliteStorage implements Storage {
       throw storageError("opening " + file, e);
     }
     log.info("opened SQLite storage at {}", file);
-    return new SqliteStorage(file, connection);
+    return new SqliteStorage(file, dataSource, connection);
   }
 
   private static SQLiteDataSource dataSource(Path file) {
@@ -137,60 +163,238 @@ public final class SqliteStorage implements Storage {
 
   @Override
   public Optional<StoredEntry> get(String key) {
-    return outside(() -> direct.get(key));
+    return read(ops -> ops.get(key));
   }
 
   @Override
   public void put(String key, byte[] value) {
-    outside(() -> {
-      direct.put(key, value);
+    write(ops -> {
+      ops.put(key, value);
       return null;
     });
   }
 
   @Override
   public boolean compareAndSet(String key, long expectedVersion, byte[] value) {
-    return outside(() -> direct.compareAndSet(key, expectedVersion, value));
+    return write(ops -> ops.compareAndSet(key, expectedVersion, value));
   }
 
   @Override
   public List<String> list(String prefix) {
-    return outside(() -> direct.list(prefix));
+    return read(ops -> ops.list(prefix));
   }
 
   @Override
   public boolean delete(String key) {
-    return outside(() -> direct.delete(key));
+    return write(ops -> ops.delete(key));
   }
 
   @Override
   public <T> T atomically(Function<StorageOps, T> work) {
     Objects.requireNonNull(work, "work");
+    return write(work);
+  }
+
+  /** One caller's queued write and, once a group has run it, its outcome. */
+  private static final class Write<T> {
+    final Function<StorageOps, T> work;
+    /** Written last by the thread that ran the group, so a caller that sees it also sees the outcome. */
+    volatile boolean done;
+    T result;
+    Throwable failure;
+
+    Write(Function<StorageOps, T> work) {
+      this.work = work;
+    }
+
+    T outcome() {
+      if (failure instanceof RuntimeException e) {
+        throw e;
+      }
+      if (failure instanceof Error e) {
+        throw e;
+      }
+      if (failure != null) {
+        throw new IllegalStateException(failure);
+      }
+      return result;
+    }
+  }
+
+  /**
+   * Queues {@code work}; leads a group commit when none is running, else waits until the running group (or the next)
+   * has done it. A leader runs groups until its own work is done, then hands leadership to a waiting writer.
+   */
+  private <T> T write(Function<StorageOps, T> work) {
     refuseNesting();
-    lock.lock();
+    Write<T> mine = new Write<>(work);
+    queued.add(mine);
+    boolean interrupted = false;
+    boolean lead = false;
+    synchronized (groups) {
+      while (!mine.done && !lead) {
+        if (!leading) {
+          leading = true;
+          lead = true;
+        } else {
+          try {
+            groups.wait();
+          } catch (InterruptedException e) {
+            interrupted = true; // the work is queued and will run: the caller must still learn how it went
+          }
+        }
+      }
+    }
+    if (lead) {
+      try {
+        lock.lock();
+        try {
+          runner = Thread.currentThread();
+          while (!mine.done) {
+            runGroup();
+          }
+        } finally {
+          runner = null;
+          lock.unlock();
+        }
+      } finally {
+        synchronized (groups) {
+          leading = false;
+          groups.notifyAll();
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    return mine.outcome();
+  }
+
+  /** Runs up to MAX_GROUP queued writes in one transaction, each in a savepoint; one COMMIT (one fsync) for all. */
+  private void runGroup() {
+    List<Write<?>> group = new ArrayList<>();
+    for (Write<?> w = queued.poll(); w != null; w = group.size() < MAX_GROUP ? queued.poll() : null) {
+      group.add(w);
+    }
+    if (group.isEmpty()) {
+      return;
+    }
+    try {
+      commitGroup(group);
+    } catch (Throwable unexpected) {
+      // whatever went wrong, no caller may wait forever: each write not yet decided fails with it
+      rollbackQuietly();
+      group.stream().filter(w -> !w.done).forEach(w -> finish(w, null, unexpected));
+    }
+  }
+
+  private void commitGroup(List<Write<?>> group) {
     try {
       checkOpen();
       // IMMEDIATE takes the write lock up front, so the transaction never fails half-way with SQLITE_BUSY
       execute("BEGIN IMMEDIATE", "starting a transaction");
-      TransactionOps ops = new TransactionOps();
-      T result;
+    } catch (RuntimeException e) {
+      group.forEach(w -> finish(w, null, e));
+      return;
+    }
+    List<Write<?>> succeeded = new ArrayList<>(group.size());
+    for (Write<?> w : group) {
       try {
-        result = work.apply(ops);
-      } catch (Throwable t) {
-        ops.active = false;
+        if (runInSavepoint(w)) {
+          succeeded.add(w);
+        }
+      } catch (KeywardenException lost) {
+        // A failed write could not be undone alone (SQLite may have rolled back the whole transaction, e.g. when the
+        // disk is full): nothing of this group is committed, so every write in it fails.
         rollbackQuietly();
-        throw t;
+        group.forEach(g -> finish(g, null, lost));
+        return;
       }
+    }
+    try {
+      execute("COMMIT", "committing");
+    } catch (KeywardenException e) {
+      rollbackQuietly();
+      succeeded.forEach(w -> finish(w, null, e));
+      return;
+    }
+    commits.incrementAndGet();
+    succeeded.forEach(w -> w.done = true);
+  }
+
+  /**
+   * Runs one write; on failure rolls back to before it and records the failure. True when it succeeded; throws when
+   * the failed write could not be undone on its own.
+   */
+  private <T> boolean runInSavepoint(Write<T> w) {
+    TransactionOps ops = new TransactionOps();
+    try {
+      execute("SAVEPOINT w", "starting a write");
+      T result = w.work.apply(ops);
       ops.active = false;
-      try {
-        execute("COMMIT", "committing");
-      } catch (KeywardenException e) {
-        rollbackQuietly();
-        throw e;
+      execute("RELEASE w", "finishing a write");
+      w.result = result;
+      return true;
+    } catch (Throwable t) {
+      ops.active = false;
+      if (t instanceof KeywardenException k && k.getCause() instanceof SQLException) {
+        // the statement itself failed: SQLite may have ended the transaction, so give up the group
+        throw k;
       }
-      return result;
+      execute("ROLLBACK TO w", "undoing a failed write");
+      execute("RELEASE w", "undoing a failed write");
+      finish(w, null, t);
+      return false;
+    }
+  }
+
+  private static <T> void finish(Write<T> w, T result, Throwable failure) {
+    w.result = result;
+    w.failure = failure;
+    w.done = true; // last: publishes result and failure
+  }
+
+  /** Runs a read on a pooled read connection: it sees every committed write and never waits for a commit. */
+  private <T> T read(Function<StorageOps, T> work) {
+    refuseNesting();
+    checkOpen();
+    ConnectionOps reader = borrowReader();
+    try {
+      return work.apply(reader);
     } finally {
-      lock.unlock();
+      returnReader(reader);
+    }
+  }
+
+  private ConnectionOps borrowReader() {
+    ConnectionOps reader = idleReaders.poll();
+    if (reader != null) {
+      return reader;
+    }
+    if (readers.incrementAndGet() <= READERS) {
+      try {
+        return new ConnectionOps(dataSource.getConnection());
+      } catch (SQLException e) {
+        readers.decrementAndGet();
+        throw storageError("opening a read connection to " + databaseFile, e);
+      }
+    }
+    readers.decrementAndGet();
+    try {
+      return idleReaders.take();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new KeywardenException(KeywardenException.Kind.UNAVAILABLE, "storage error: interrupted waiting to read");
+    }
+  }
+
+  private void returnReader(ConnectionOps reader) {
+    if (closed || !idleReaders.offer(reader)) {
+      reader.close();
+      return;
+    }
+    if (closed && idleReaders.remove(reader)) {
+      reader.close(); // close() ran while we were returning it
     }
   }
 
@@ -211,6 +415,9 @@ public final class SqliteStorage implements Storage {
         connection.close();
       } catch (SQLException e) {
         log.warn("closing SQLite storage at {} failed", databaseFile, e);
+      }
+      for (ConnectionOps reader = idleReaders.poll(); reader != null; reader = idleReaders.poll()) {
+        reader.close();
       }
     } finally {
       lock.unlock();
@@ -236,6 +443,7 @@ public final class SqliteStorage implements Storage {
     });
   }
 
+  /** Runs {@code operation} on the write connection, alone; for tests' pragma reads. */
   private <T> T outside(Supplier<T> operation) {
     refuseNesting();
     lock.lock();
@@ -248,8 +456,8 @@ public final class SqliteStorage implements Storage {
   }
 
   private void refuseNesting() {
-    if (lock.isHeldByCurrentThread()) {
-      // only atomically() runs caller code under the lock, so this is a call from inside its work
+    if (runner == Thread.currentThread()) {
+      // only a group runs caller code on the write connection, so this is a call from inside a write's work
       throw new IllegalStateException("do not call Storage from inside atomically(): use the StorageOps it passes");
     }
   }
@@ -288,7 +496,7 @@ public final class SqliteStorage implements Storage {
     private boolean active = true;
 
     private StorageOps ops() {
-      if (!active || !lock.isHeldByCurrentThread()) {
+      if (!active || runner != Thread.currentThread()) {
         throw new IllegalStateException("these StorageOps belong to an atomically() call that has ended or runs "
             + "on another thread");
       }
@@ -321,12 +529,20 @@ public final class SqliteStorage implements Storage {
     }
   }
 
-  /** The SQL of each operation, on one connection; callers hold the lock. */
+  /** The SQL of each operation on one connection, used by one thread at a time. */
   private static final class ConnectionOps implements StorageOps {
     private final Connection connection;
 
     ConnectionOps(Connection connection) {
       this.connection = connection;
+    }
+
+    void close() {
+      try {
+        connection.close();
+      } catch (SQLException e) {
+        log.warn("closing a SQLite read connection failed: {}", e.getMessage());
+      }
     }
 
     @Override

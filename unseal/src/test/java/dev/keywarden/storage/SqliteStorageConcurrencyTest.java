@@ -186,4 +186,78 @@ class SqliteStorageConcurrencyTest {
   private static long decode(StoredEntry entry) {
     return Long.parseLong(new String(entry.value(), UTF_8));
   }
+
+  @Test
+  void concurrentWritersShareCommitsAndEachGetsItsOwnOutcome() throws Exception {
+    int perThread = 20;
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<?>> results = new ArrayList<>();
+    for (int t = 0; t < THREADS; t++) {
+      int thread = t;
+      results.add(pool.submit(() -> {
+        start.await();
+        for (int i = 0; i < perThread; i++) {
+          String key = "w/" + thread + "/" + i;
+          boolean fails = i % 5 == 0;
+          try {
+            storage.atomically(ops -> {
+              ops.put(key, "v".getBytes(UTF_8));
+              sleep(2); // a write that takes a while: others queue behind it and go in the next commit together
+              if (fails) {
+                throw new IllegalArgumentException("refused " + key);
+              }
+              return null;
+            });
+            assertTrue(!fails, key + " should have failed");
+          } catch (IllegalArgumentException e) {
+            assertEquals("refused " + key, e.getMessage(), "each caller gets its own failure");
+          }
+        }
+        return null;
+      }));
+    }
+    start.countDown();
+    for (Future<?> f : results) {
+      f.get();
+    }
+    int writes = THREADS * perThread;
+    for (int t = 0; t < THREADS; t++) {
+      for (int i = 0; i < perThread; i++) {
+        assertEquals(i % 5 != 0, storage.get("w/" + t + "/" + i).isPresent(), "w/" + t + "/" + i);
+      }
+    }
+    assertTrue(storage.commits.get() < writes / 2, storage.commits.get() + " commits for " + writes + " writes");
+  }
+
+  @Test
+  void readsDoNotWaitForAWriteInProgressAndSeeOnlyCommittedValues() throws Exception {
+    storage.put("k", "old".getBytes(UTF_8));
+    CountDownLatch writing = new CountDownLatch(1);
+    CountDownLatch readDone = new CountDownLatch(1);
+    Future<?> writer = pool.submit(() -> storage.atomically(ops -> {
+      ops.put("k", "new".getBytes(UTF_8));
+      writing.countDown();
+      try {
+        // the transaction stays open until the reader has read; if reads waited for writes this would time out
+        assertTrue(readDone.await(30, TimeUnit.SECONDS), "the read never finished while a write was open");
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+      return null;
+    }));
+    assertTrue(writing.await(30, TimeUnit.SECONDS));
+    Future<String> read = pool.submit(() -> new String(storage.get("k").orElseThrow().value(), UTF_8));
+    assertEquals("old", read.get(30, TimeUnit.SECONDS));
+    readDone.countDown();
+    writer.get(30, TimeUnit.SECONDS);
+    assertEquals("new", new String(storage.get("k").orElseThrow().value(), UTF_8));
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
 }
