@@ -3,10 +3,7 @@ package dev.keywarden.pki;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keywarden.failure.KeywardenException;
-import dev.keywarden.hsm.Hsm;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.KeyPairAlgorithm;
@@ -30,7 +27,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Date;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -42,17 +38,10 @@ import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
-import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.CRLNumber;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
-import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
-import org.bouncycastle.cert.CertIOException;
-import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.X509v2CRLBuilder;
 import org.bouncycastle.cert.ocsp.BasicOCSPResp;
 import org.bouncycastle.cert.ocsp.BasicOCSPRespBuilder;
 import org.bouncycastle.cert.ocsp.CertificateID;
@@ -63,17 +52,16 @@ import org.bouncycastle.cert.ocsp.OCSPRespBuilder;
 import org.bouncycastle.cert.ocsp.Req;
 import org.bouncycastle.cert.ocsp.RevokedStatus;
 import org.bouncycastle.cert.ocsp.UnknownStatus;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.DigestCalculatorProvider;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.bc.BcDigestCalculatorProvider;
-import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The CA engine over {@link Core}: issuers whose keys live in the HSM, roles, issuance, revocation and CRLs, all
- * kept in storage under {@code pki/}. Every CA signature is one HSM call through {@link HsmContentSigner}.
+ * kept in storage under {@code pki/}. Every CA signature is one HSM call through {@link HsmContentSigner}. The life
+ * of issuers (external roots, rotation, retirement) is in {@link Issuers}, CRL building and caching in {@link Crls}.
  */
 public final class PkiEngine {
   static final String ISSUERS = "pki/issuers/";
@@ -85,9 +73,6 @@ public final class PkiEngine {
   public static final Duration CRL_LIFETIME = Duration.ofHours(12);
 
   private static final Logger log = LoggerFactory.getLogger(PkiEngine.class);
-  private static final BouncyCastleProvider BC = new BouncyCastleProvider();
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
   private static final Pattern SERIAL = Pattern.compile("[0-9a-f]{1,64}");
   private static final int STORE_ATTEMPTS = 8;
 
@@ -95,7 +80,8 @@ public final class PkiEngine {
   private final Clock clock;
   private final SecureRandom random;
   private final CertificateTemplate template;
-  private final Map<String, byte[]> crls = new ConcurrentHashMap<>();
+  private final Issuers issuers;
+  private final Crls crls;
   /** Roles as last read, so issuance reads no storage for them; changed only through this engine. */
   private final Map<String, Role> roles = new ConcurrentHashMap<>();
   /** Bumped on every role change; a read that raced with a change does not cache what it read. */
@@ -103,12 +89,14 @@ public final class PkiEngine {
   /** Issuer signers, found once per unseal: on SoftHSM2 every lookup of a token object reads files. */
   private final Map<String, HsmSigner> signers = new ConcurrentHashMap<>();
 
-  /** An engine over {@code core}; it drops its cached CRLs when the core seals. */
+  /** An engine over {@code core}; it drops its cached CRLs and signers when the core seals. */
   public PkiEngine(Core core, Clock clock, SecureRandom random) {
     this.core = core;
     this.clock = clock;
     this.random = random;
     this.template = new CertificateTemplate(clock, random);
+    this.issuers = new Issuers(core, clock, random, template, this::contentSigner);
+    this.crls = new Crls(core, clock, issuers, this::contentSigner, this::revocationsOf);
     core.addSealListener(crls::clear);
     core.addSealListener(signers::clear);
     core.addSealListener(this::forgetRoles);
@@ -116,37 +104,6 @@ public final class PkiEngine {
   }
 
   // ---- stored JSON ----
-
-  record StoredIssuer(
-      @JsonProperty("id") String id,
-      @JsonProperty("certificate") byte[] certificate,
-      @JsonProperty("hsm_label") String hsmLabel,
-      @JsonProperty("hsm_id") String hsmId,
-      @JsonProperty("key_type") KeyType keyType,
-      @JsonProperty("parent_id") String parentId,
-      @JsonProperty("base_url") String baseUrl,
-      @JsonProperty("next_crl_number") long nextCrlNumber) {
-
-    X509CertificateHolder holder() {
-      try {
-        return new X509CertificateHolder(certificate);
-      } catch (IOException e) {
-        throw new IllegalStateException("stored issuer '" + id + "' holds an unreadable certificate", e);
-      }
-    }
-
-    Issuer issuer() {
-      return new Issuer(id, holder(), Optional.ofNullable(baseUrl));
-    }
-
-    HsmKeyId keyId() {
-      return new HsmKeyId(hsmLabel, hsmId);
-    }
-
-    StoredIssuer withNextCrlNumber(long n) {
-      return new StoredIssuer(id, certificate, hsmLabel, hsmId, keyType, parentId, baseUrl, n);
-    }
-  }
 
   record StoredCertificate(
       @JsonProperty("serial") String serialHex,
@@ -160,112 +117,83 @@ public final class PkiEngine {
 
   /** Generates a root CA: the key pair in the HSM, the certificate self-signed there. The first issuer is the default. */
   public IssuerInfo generateRoot(String commonName, KeyType keyType, Duration ttl, Optional<String> baseUrl) {
-    X500Name subject = subject(commonName);
-    KeyType type = keyType == null ? KeyType.EC_P256 : keyType;
-    return createIssuer(type, baseUrl, null, (id, signer) -> template.selfSignedRoot(subject,
-        spki(signer), ttl, Optional.empty(), new HsmContentSigner(signer, signatureAlgorithm(type))));
+    return issuers.generateRoot(subject(commonName), keyTypeOrDefault(keyType), ttl, baseUrl);
   }
 
   /** Generates an intermediate CA whose key is in the HSM, signed (in the HSM) by the internal issuer {@code parentId}. */
   public IssuerInfo generateIntermediate(String commonName, KeyType keyType, Duration ttl, String parentIssuerId) {
-    X500Name subject = subject(commonName);
-    KeyType type = keyType == null ? KeyType.EC_P256 : keyType;
-    StoredIssuer parent = storedIssuer(parentIssuerId);
-    BasicConstraints bc = BasicConstraints.fromExtensions(parent.holder().getExtensions());
-    if (bc != null && bc.getPathLenConstraint() != null && bc.getPathLenConstraint().signum() == 0) {
-      throw KeywardenException.precondition("issuer '" + parent.id() + "' has path length 0 and may sign only leaf"
-          + " certificates; sign the intermediate with a root");
-    }
-    return createIssuer(type, Optional.ofNullable(parent.baseUrl()), parent.id(), (id, signer) ->
-        template.intermediate(parent.issuer(), subject, spki(signer), ttl, Optional.of(0), contentSigner(parent)));
+    return generateIntermediate(commonName, keyType, ttl, parentIssuerId, Optional.empty(), false);
   }
 
-  private interface CertificateMaker {
-    X509CertificateHolder make(String id, HsmSigner signer);
+  /**
+   * Generates an intermediate signed by {@code parentIssuerId}, with {@code baseUrl} (the parent's when empty); it
+   * becomes the default when {@code makeDefault} (or when it is the first issuer).
+   */
+  public IssuerInfo generateIntermediate(String commonName, KeyType keyType, Duration ttl, String parentIssuerId,
+      Optional<String> baseUrl, boolean makeDefault) {
+    return issuers.generateIntermediate(subject(commonName), keyTypeOrDefault(keyType), ttl, parentIssuerId,
+        baseUrl, makeDefault);
   }
 
-  private IssuerInfo createIssuer(KeyType type, Optional<String> baseUrl, String parentId, CertificateMaker maker) {
-    String id = HexFormat.of().formatHex(randomBytes(8));
-    Optional<String> url = Issuer.checkBaseUrl(id, baseUrl);
-    Hsm hsm = core.unsealed().hsm();
-    HsmKeyId keyId = hsm.generateKeyPair("pki-issuer-" + id, keyPairAlgorithm(type));
-    try {
-      X509CertificateHolder cert = maker.make(id, hsm.signer(keyId));
-      StoredIssuer stored = new StoredIssuer(id, CertificateTemplate.der(cert), keyId.label(), keyId.idHex(), type,
-          parentId, url.orElse(null), 1);
-      boolean isDefault = store().atomically(ops -> {
-        if (!ops.compareAndSet(ISSUERS + id, 0, json(stored))) {
-          throw new IllegalStateException("issuer id collision: " + id);
-        }
-        if (ops.get(DEFAULT_ISSUER).isEmpty()) {
-          ops.put(DEFAULT_ISSUER, id.getBytes(UTF_8));
-          return true;
-        }
-        return false;
-      });
-      return info(stored, isDefault);
-    } catch (RuntimeException e) {
-      // Nothing half-made: a key pair without a stored issuer would be an orphan on the token.
-      try {
-        hsm.destroyKey(keyId);
-      } catch (RuntimeException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
-    }
+  /**
+   * Generates an intermediate for an external CA to sign: the key pair in the HSM, a CSR signed there (in
+   * {@link IssuerInfo#csrPem}). It stays pending, issuing nothing, until {@link #setSignedIntermediate}; then it
+   * becomes the default if {@code makeDefault} or if there is none.
+   */
+  public IssuerInfo generateExternalIntermediate(String commonName, KeyType keyType, Optional<String> baseUrl,
+      boolean makeDefault) {
+    return issuers.generateExternal(subject(commonName), keyTypeOrDefault(keyType), baseUrl, makeDefault);
+  }
+
+  /**
+   * Sets the certificate an external CA made from a pending issuer's CSR, with that CA's chain (the certificate that
+   * signed it first, PEM); the issuer becomes active. INVALID_ARGUMENT unless it is a CA certificate for the pending
+   * key, valid now, that may sign certificates, and each chain certificate signed the one before.
+   */
+  public IssuerInfo setSignedIntermediate(String issuerId, String certificatePem, List<String> chainPem) {
+    return issuers.setSigned(issuerId, certificatePem, chainPem);
+  }
+
+  /**
+   * Rotates an active issuer: a new key pair and certificate for the same subject under a new id, which replaces it
+   * (and takes over as default) once active. The old one is retired: it issues nothing more but serves its CRL and
+   * OCSP until what it issued has expired, then {@link #tidy} removes it. An external intermediate's successor is
+   * pending (with a CSR) until {@link #setSignedIntermediate}. {@code ttl} empty: the old certificate's lifetime.
+   */
+  public IssuerInfo rotateIssuer(String issuerId, Optional<Duration> ttl) {
+    return issuers.rotate(issuerId, ttl == null ? Optional.empty() : ttl);
   }
 
   /** All issuers, sorted by id. */
   public List<IssuerInfo> issuers() {
-    String def = defaultIssuerId().orElse(null);
-    List<IssuerInfo> out = new ArrayList<>();
-    for (String key : store().list(ISSUERS)) {
-      store().get(key).ifPresent(e -> {
-        StoredIssuer s = read(e.value(), StoredIssuer.class);
-        out.add(info(s, s.id().equals(def)));
-      });
-    }
-    return out;
+    return issuers.list();
   }
 
   /** One issuer; NOT_FOUND lists how to find the known ones. */
   public IssuerInfo issuer(String id) {
-    StoredIssuer s = storedIssuer(id);
-    return info(s, s.id().equals(defaultIssuerId().orElse(null)));
+    return issuers.info(id);
   }
 
-  /** Makes {@code id} the issuer used when a request names none. */
+  /** Makes {@code id} the issuer used when a request names none; it must be active. */
   public void setDefault(String id) {
-    storedIssuer(id);
-    store().put(DEFAULT_ISSUER, id.getBytes(UTF_8));
+    issuers.setDefault(id);
   }
 
-  private Optional<String> defaultIssuerId() {
-    return store().get(DEFAULT_ISSUER).map(e -> new String(e.value(), UTF_8));
+  /** The issuer's certificate and the chain above it (Keywarden parents, then external CAs), DER, issuer first. */
+  public List<byte[]> issuerChain(String id) {
+    return issuers.chain(issuers.publishing(id));
   }
 
   private StoredIssuer resolveIssuer(Optional<String> issuerId) {
-    if (issuerId != null && issuerId.isPresent()) {
-      return storedIssuer(issuerId.get());
-    }
-    String id = defaultIssuerId().orElseThrow(() -> KeywardenException.precondition(
-        "no issuer yet: generate a root (or intermediate) issuer first"));
-    return storedIssuer(id);
+    return issuers.forIssuance(issuerId);
   }
 
   private StoredIssuer storedIssuer(String id) {
-    if (id == null || id.isEmpty() || id.contains("/")) {
-      throw KeywardenException.invalid("issuer id is missing or malformed");
-    }
-    return store().get(ISSUERS + id).map(e -> read(e.value(), StoredIssuer.class))
-        .orElseThrow(() -> KeywardenException.notFound("issuer '" + NameRules.shown(id)
-            + "' not found; list the issuers to see the known ids"));
+    return issuers.stored(id);
   }
 
-  private IssuerInfo info(StoredIssuer s, boolean isDefault) {
-    X509CertificateHolder h = s.holder();
-    return new IssuerInfo(s.id(), h.getSubject().toString(), s.certificate().clone(), s.keyType(),
-        Optional.ofNullable(s.parentId()), Optional.ofNullable(s.baseUrl()), h.getNotAfter().toInstant(), isDefault);
+  private static KeyType keyTypeOrDefault(KeyType keyType) {
+    return keyType == null ? KeyType.EC_P256 : keyType;
   }
 
   private HsmContentSigner contentSigner(StoredIssuer issuer) {
@@ -316,13 +244,7 @@ public final class PkiEngine {
   }
 
   private List<byte[]> chain(StoredIssuer issuer) {
-    List<byte[]> out = new ArrayList<>();
-    StoredIssuer at = issuer;
-    for (int depth = 0; at != null && depth < 16; depth++) {
-      out.add(at.certificate().clone());
-      at = at.parentId() == null ? null : storedIssuer(at.parentId());
-    }
-    return out;
+    return issuers.chain(issuer);
   }
 
   // ---- roles ----
@@ -420,6 +342,7 @@ public final class PkiEngine {
       String serial = serialHex(cert.getSerialNumber());
       byte[] der = CertificateTemplate.der(cert);
       Instant notAfter = cert.getNotAfter().toInstant();
+      issuers.recordIssued(issuer, notAfter); // keeps the issuer's CRL and OCSP up while this certificate is valid
       IssuedCertificate issued = new IssuedCertificate(serial, issuer.id(), der, chain(issuer), notAfter);
       if (role.noStore()) {
         return issued;
@@ -477,7 +400,7 @@ public final class PkiEngine {
   }
 
   private List<byte[]> chainIfKnown(String issuerId) {
-    return store().get(ISSUERS + issuerId).map(e -> chain(read(e.value(), StoredIssuer.class)))
+    return store().get(ISSUERS + issuerId).map(e -> chain(StoredJson.read(e.value(), StoredIssuer.class)))
         .orElse(List.of());
   }
 
@@ -515,9 +438,9 @@ public final class PkiEngine {
       ops.put(REVOKED + c.issuerId() + "/" + serial, json(r));
       return r;
     });
-    crls.remove(result.issuerId());
     try {
-      rebuildCrl(result.issuerId());
+      crls.forget(result.issuerId()); // never serve a CRL without this revocation, even if the rebuild fails
+      crls.rebuild(result.issuerId());
     } catch (KeywardenException e) {
       // The revocation is stored; the next crl() call rebuilds (and reports why it cannot).
       log.warn("issuer '{}': CRL not rebuilt after revoking {}: {}", result.issuerId(), serial, e.getMessage());
@@ -528,6 +451,10 @@ public final class PkiEngine {
   /** The revocations of one issuer, sorted by serial. */
   public List<RevokedCertificate> listRevoked(String issuerId) {
     storedIssuer(issuerId);
+    return revocationsOf(issuerId);
+  }
+
+  private List<RevokedCertificate> revocationsOf(String issuerId) {
     List<RevokedCertificate> out = new ArrayList<>();
     String prefix = REVOKED + issuerId + "/";
     for (String key : store().list(prefix)) {
@@ -536,83 +463,20 @@ public final class PkiEngine {
     return out;
   }
 
-  /** The issuer's current CRL (DER), signed in the HSM; built when missing or about to expire, cached otherwise. */
+  /**
+   * The issuer's current CRL (DER), signed in the HSM: the cached or stored one while less than half its life is
+   * gone, a new one otherwise. Retired issuers keep publishing theirs; FAILED_PRECONDITION for a pending one.
+   */
   public byte[] crl(String issuerId) {
-    storedIssuer(issuerId);
-    byte[] cached = crls.get(issuerId);
-    if (cached != null && !stale(cached)) {
-      return cached.clone();
-    }
-    synchronized (this) {
-      cached = crls.get(issuerId);
-      if (cached != null && !stale(cached)) {
-        return cached.clone();
-      }
-      return rebuildCrl(issuerId);
-    }
+    return crls.current(issuerId);
   }
 
-  // Builds under the engine lock, so a build that listed revocations earlier can never replace a later one.
-  private synchronized byte[] rebuildCrl(String issuerId) {
-    byte[] built = buildCrl(issuerId);
-    crls.put(issuerId, built);
-    return built.clone();
-  }
-
-  private boolean stale(byte[] crl) {
-    try {
-      Date next = new X509CRLHolder(crl).getNextUpdate();
-      return next == null || !next.toInstant().isAfter(clock.instant().plus(CRL_LIFETIME.dividedBy(2)));
-    } catch (IOException e) {
-      return true;
-    }
-  }
-
-  private byte[] buildCrl(String issuerId) {
-    // Reserve the number first: a crash after this wastes a number, never reuses one.
-    StoredIssuer issuer = store().atomically(ops -> {
-      StoredEntry e = ops.get(ISSUERS + issuerId).orElseThrow(() -> KeywardenException.notFound(
-          "issuer '" + issuerId + "' not found"));
-      StoredIssuer s = read(e.value(), StoredIssuer.class);
-      if (!ops.compareAndSet(ISSUERS + issuerId, e.version(), json(s.withNextCrlNumber(s.nextCrlNumber() + 1)))) {
-        throw new IllegalStateException("issuer " + issuerId + " changed inside a transaction");
-      }
-      return s;
-    });
-    X509CertificateHolder ca = issuer.holder();
-    Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
-    X509v2CRLBuilder b = new X509v2CRLBuilder(ca.getSubject(), Date.from(now));
-    b.setNextUpdate(Date.from(now.plus(CRL_LIFETIME)));
-    for (RevokedCertificate r : listRevoked(issuerId)) {
-      b.addCRLEntry(new BigInteger(r.serialHex(), 16), Date.from(Instant.ofEpochSecond(r.revokedAt())), r.reason());
-    }
-    try {
-      b.addExtension(Extension.cRLNumber, false, new CRLNumber(BigInteger.valueOf(issuer.nextCrlNumber())));
-      Extension ski = ca.getExtension(Extension.subjectKeyIdentifier);
-      if (ski != null) {
-        b.addExtension(Extension.authorityKeyIdentifier, false, new AuthorityKeyIdentifier(
-            SubjectKeyIdentifier.getInstance(ski.getParsedValue()).getKeyIdentifier()));
-      }
-    } catch (CertIOException e) {
-      throw new IllegalStateException("CRL extensions always encode", e);
-    }
-    X509CRLHolder crl = b.build(contentSigner(issuer));
-    boolean ok;
-    try {
-      ok = crl.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(BC)
-          .build(ca.getSubjectPublicKeyInfo()));
-    } catch (Exception e) {
-      ok = false;
-    }
-    if (!ok) {
-      throw new IllegalStateException("issuer '" + issuerId + "': the HSM made a CRL signature its certificate's key"
-          + " does not verify");
-    }
-    try {
-      return crl.getEncoded();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
+  /**
+   * Rebuilds the CRL of every active or retired issuer whose CRL is missing or past half its life, so relying
+   * parties never see a stale one; returns the ids rebuilt. Nothing while sealed; for the server's schedule.
+   */
+  public List<String> refreshCrls() {
+    return crls.refresh();
   }
 
   // ---- OCSP ----
@@ -675,7 +539,7 @@ public final class PkiEngine {
       Optional<StoredEntry> e = store().get(key);
       if (e.isPresent()) {
         StoredIssuer s = read(e.get().value(), StoredIssuer.class);
-        if (id.matchesIssuer(s.holder(), digests)) {
+        if (s.certificate() != null && id.matchesIssuer(s.holder(), digests)) {
           return s;
         }
       }
@@ -713,10 +577,18 @@ public final class PkiEngine {
    *
    * @param certificates stored certificates expired before the given time
    * @param revocations revocation entries of those certificates
+   * @param issuersRemoved retired issuers removed because nothing they issued is still valid
    */
-  public record Tidied(int certificates, int revocations) {}
+  public record Tidied(int certificates, int revocations, List<String> issuersRemoved) {
+    public Tidied {
+      issuersRemoved = List.copyOf(issuersRemoved);
+    }
+  }
 
-  /** Drops certificates that expired before {@code now} and their revocations; CRLs are rebuilt without them. */
+  /**
+   * Drops certificates that expired before {@code now} and their revocations (CRLs are rebuilt without them), then
+   * retired issuers whose issued_until is before {@code now}, destroying their HSM keys.
+   */
   public Tidied tidy(Instant now) {
     long cutoff = now.getEpochSecond();
     int certs = 0;
@@ -753,8 +625,17 @@ public final class PkiEngine {
         }
       }
     }
-    touched.forEach(crls::remove);
-    return new Tidied(certs, revocations);
+    touched.forEach(crls::forget);
+    return new Tidied(certs, revocations, removeRetiredIssuers(now));
+  }
+
+  private List<String> removeRetiredIssuers(Instant now) {
+    List<String> removed = issuers.removeExpiredRetired(now);
+    for (String id : removed) {
+      crls.forget(id);
+      signers.keySet().removeIf(k -> k.startsWith(id + "/"));
+    }
+    return removed;
   }
 
   // ---- helpers ----
@@ -792,10 +673,6 @@ public final class PkiEngine {
     return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, commonName).build();
   }
 
-  private static SubjectPublicKeyInfo spki(HsmSigner signer) {
-    return SubjectPublicKeyInfo.getInstance(signer.publicKey().getEncoded());
-  }
-
   static KeyPairAlgorithm keyPairAlgorithm(KeyType t) {
     return switch (t) {
       case EC_P256 -> KeyPairAlgorithm.EC_P256;
@@ -816,25 +693,12 @@ public final class PkiEngine {
     };
   }
 
-  private byte[] randomBytes(int n) {
-    byte[] b = new byte[n];
-    random.nextBytes(b);
-    return b;
-  }
-
   private static byte[] json(Object value) {
-    try {
-      return JSON.writeValueAsBytes(value);
-    } catch (IOException e) {
-      throw new IllegalStateException("stored PKI records always serialize", e);
-    }
+    return StoredJson.write(value);
   }
 
   private static <T> T read(byte[] bytes, Class<T> type) {
-    try {
-      return JSON.readValue(bytes, type);
-    } catch (IOException e) {
-      throw new IllegalStateException("a stored " + type.getSimpleName() + " is unreadable", e);
-    }
+    return StoredJson.read(bytes, type);
   }
+
 }

@@ -20,7 +20,9 @@ import picocli.CommandLine.TypeConversionException;
 
 /** `keywarden pki …`: a certificate authority whose CA keys are in the HSM. */
 @Command(name = "pki", description = "Run a certificate authority: issuers, roles, certificates, revocation.",
-    subcommands = {PkiCommand.GenerateRoot.class, PkiCommand.GenerateIntermediate.class, PkiCommand.Issuers.class,
+    subcommands = {PkiCommand.GenerateRoot.class, PkiCommand.GenerateIntermediate.class,
+        PkiCommand.SetSignedIntermediate.class, PkiCommand.RotateIssuer.class, PkiCommand.Issuers.class,
+        PkiCommand.GetIssuer.class,
         PkiCommand.CreateRole.class, PkiCommand.GetRole.class, PkiCommand.Roles.class, PkiCommand.DeleteRole.class,
         PkiCommand.SignCsr.class, PkiCommand.Issue.class, PkiCommand.Revoke.class, PkiCommand.Cert.class,
         PkiCommand.ListCerts.class, PkiCommand.Revoked.class, PkiCommand.Tidy.class})
@@ -34,11 +36,39 @@ final class PkiCommand {
   }
 
   static String describe(Issuer i) {
-    return "Issuer " + i.getId() + (i.getIsDefault() ? " (default)" : "") + "\n"
-        + "  subject:   " + i.getSubject() + "\n"
-        + "  key type:  " + i.getKeyType() + "\n"
-        + "  parent:    " + (i.getParentId().isEmpty() ? "(root)" : i.getParentId()) + "\n"
-        + "  not after: " + Timestamps.toString(i.getNotAfter());
+    StringBuilder b = new StringBuilder("Issuer " + i.getId() + (i.getIsDefault() ? " (default)" : "") + "\n")
+        .append("  state:     ").append(stateName(i.getState())).append("\n")
+        .append("  subject:   ").append(i.getSubject()).append("\n")
+        .append("  key type:  ").append(i.getKeyType()).append("\n")
+        .append("  parent:    ").append(i.getExternal() ? "(external CA)"
+            : i.getParentId().isEmpty() ? "(root)" : i.getParentId());
+    if (i.hasNotAfter()) {
+      b.append("\n  not after: ").append(Timestamps.toString(i.getNotAfter()));
+    }
+    if (!i.getReplaces().isEmpty()) {
+      b.append("\n  replaces:  ").append(i.getReplaces());
+    }
+    if (!i.getReplacedBy().isEmpty()) {
+      b.append("\n  replaced by: ").append(i.getReplacedBy());
+    }
+    if (i.hasIssuedUntil()) {
+      b.append("\n  issued until: ").append(Timestamps.toString(i.getIssuedUntil()));
+    }
+    return b.toString();
+  }
+
+  static String stateName(IssuerState s) {
+    return s.name().replace("ISSUER_STATE_", "").toLowerCase(Locale.ROOT);
+  }
+
+  /** The CSR of a pending issuer on stdout; what to do with it on stderr, so the CSR can be redirected to a file. */
+  static void printCsr(ClientCommand c, Issuer i) {
+    c.out().print(i.getCsrPem());
+    c.out().flush();
+    c.err().println("Issuer " + i.getId() + " is pending. Have the external CA sign this CSR (as a CA: "
+        + "basicConstraints=critical,CA:true), then run: keywarden pki set-signed-intermediate " + i.getId()
+        + " --cert SIGNED.pem [--chain CA-CHAIN.pem]");
+    c.err().flush();
   }
 
   static String reasonName(int code) {
@@ -90,7 +120,8 @@ final class PkiCommand {
     }
   }
 
-  @Command(name = "generate-intermediate", description = "Generate an intermediate CA signed by an issuer.")
+  @Command(name = "generate-intermediate", description = "Generate an intermediate CA signed by an issuer, or with"
+      + " --external a CSR for a CA outside Keywarden to sign (printed as PEM; the issuer id goes to stderr).")
   static final class GenerateIntermediate extends ClientCommand {
     @Option(names = "--common-name", required = true)
     String commonName;
@@ -104,15 +135,97 @@ final class PkiCommand {
     @Option(names = "--ttl", converter = DurationConverter.class, description = "e.g. 43800h (the default).")
     Duration ttl;
 
+    @Option(names = "--external", description = "Make a CSR for an external CA; the issuer is pending until"
+        + " set-signed-intermediate.")
+    boolean external;
+
+    @Option(names = "--base-url", description = "Base for CRL, OCSP and CA-issuers URLs; default: the parent's"
+        + " (none when external).")
+    String baseUrl = "";
+
+    @Option(names = "--default", description = "Make it the default issuer (once its certificate is set).")
+    boolean makeDefault;
+
     @Override
     Integer run() throws Exception {
       GenerateIntermediateRequest.Builder b = GenerateIntermediateRequest.newBuilder().setCommonName(commonName)
-          .setKeyType(keyType).setParentIssuerId(issuer);
+          .setKeyType(keyType).setParentIssuerId(issuer).setExternal(external).setBaseUrl(baseUrl)
+          .setSetDefault(makeDefault);
       if (ttl != null) {
         b.setTtl(duration(ttl));
       }
       GenerateIntermediateResponse r = pki().generateIntermediate(b.build());
+      if (external && !json()) {
+        printCsr(this, r.getIssuer());
+      } else {
+        print(r, describe(r.getIssuer()));
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "set-signed-intermediate", description = "Set the certificate an external CA signed for a pending"
+      + " intermediate; it becomes active.")
+  static final class SetSignedIntermediate extends ClientCommand {
+    @Parameters(paramLabel = "ISSUER_ID")
+    String issuerId;
+
+    @Option(names = "--cert", required = true, description = "The signed certificate (PEM).")
+    Path cert;
+
+    @Option(names = "--chain", description = "The external CA's certificates (PEM, one file, the one that signed"
+        + " the intermediate first), served with the issuer's chain.")
+    Path chain;
+
+    @Override
+    Integer run() throws Exception {
+      SetSignedIntermediateRequest.Builder b = SetSignedIntermediateRequest.newBuilder().setIssuerId(issuerId)
+          .setCertificatePem(Files.readString(cert, StandardCharsets.US_ASCII));
+      if (chain != null) {
+        b.addChainPem(Files.readString(chain, StandardCharsets.US_ASCII));
+      }
+      SetSignedIntermediateResponse r = pki().setSignedIntermediate(b.build());
       print(r, describe(r.getIssuer()));
+      return 0;
+    }
+  }
+
+  @Command(name = "rotate-issuer", description = "Replace an issuer with a new key and certificate under a new id;"
+      + " the old one is retired (still publishing its CRL and OCSP). An external issuer's successor prints a CSR.")
+  static final class RotateIssuer extends ClientCommand {
+    @Parameters(paramLabel = "ISSUER_ID")
+    String issuerId;
+
+    @Option(names = "--ttl", converter = DurationConverter.class,
+        description = "Lifetime of the new certificate; default: the old one's.")
+    Duration ttl;
+
+    @Override
+    Integer run() throws Exception {
+      RotateIssuerRequest.Builder b = RotateIssuerRequest.newBuilder().setIssuerId(issuerId);
+      if (ttl != null) {
+        b.setTtl(duration(ttl));
+      }
+      RotateIssuerResponse r = pki().rotateIssuer(b.build());
+      if (!r.getCsrPem().isEmpty() && !json()) {
+        printCsr(this, r.getIssuer());
+      } else {
+        print(r, describe(r.getIssuer()) + "\n" + describe(r.getPrevious()));
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "issuer", description = "Show an issuer (and its CSR while pending).")
+  static final class GetIssuer extends ClientCommand {
+    @Parameters(paramLabel = "ISSUER_ID")
+    String issuerId;
+
+    @Override
+    Integer run() throws Exception {
+      GetIssuerResponse r = pki().getIssuer(GetIssuerRequest.newBuilder().setId(issuerId).build());
+      String csr = r.getIssuer().getCsrPem();
+      print(r, describe(r.getIssuer()) + (csr.isEmpty() ? "" : "\n" + csr.stripTrailing()));
       return 0;
     }
   }
@@ -364,13 +477,15 @@ final class PkiCommand {
     }
   }
 
-  @Command(name = "tidy", description = "Remove expired certificates and their revocations.")
+  @Command(name = "tidy", description = "Remove expired certificates and their revocations, and retired issuers"
+      + " whose certificates have all expired.")
   static final class Tidy extends ClientCommand {
     @Override
     Integer run() throws Exception {
       TidyResponse r = pki().tidy(TidyRequest.getDefaultInstance());
       print(r, "Removed " + r.getCertificatesRemoved() + " certificates and " + r.getRevocationsRemoved()
-          + " revocations.");
+          + " revocations." + (r.getIssuersRemovedCount() == 0 ? ""
+              : " Removed retired issuers: " + String.join(", ", r.getIssuersRemovedList()) + "."));
       return 0;
     }
   }

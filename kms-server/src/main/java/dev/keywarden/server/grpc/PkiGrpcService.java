@@ -65,11 +65,56 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   @Override
   public void generateIntermediate(GenerateIntermediateRequest r, StreamObserver<GenerateIntermediateResponse> out) {
     requireText(r.getCommonName(), "common_name");
+    if (r.getExternal()) {
+      requireNoParentOrTtl(r);
+    }
     authorize("pki/issuers", "create");
+    IssuerInfo i = r.getExternal() ? externalIntermediate(r) : internalIntermediate(r);
+    reply(out, GenerateIntermediateResponse.newBuilder().setIssuer(issuer(i)).setCsrPem(i.csrPem().orElse(""))
+        .build());
+  }
+
+  private IssuerInfo internalIntermediate(GenerateIntermediateRequest r) {
     String parent = r.getParentIssuerId().isEmpty() ? defaultIssuerId() : r.getParentIssuerId();
-    IssuerInfo i = engine.generateIntermediate(r.getCommonName(), keyType(r.getKeyType()),
-        r.hasTtl() ? duration(r.getTtl(), "ttl") : INTERMEDIATE_TTL, parent);
-    reply(out, GenerateIntermediateResponse.newBuilder().setIssuer(issuer(i)).build());
+    return engine.generateIntermediate(r.getCommonName(), keyType(r.getKeyType()),
+        r.hasTtl() ? duration(r.getTtl(), "ttl") : INTERMEDIATE_TTL, parent, optional(r.getBaseUrl()),
+        r.getSetDefault());
+  }
+
+  private IssuerInfo externalIntermediate(GenerateIntermediateRequest r) {
+    return engine.generateExternalIntermediate(r.getCommonName(), keyType(r.getKeyType()), optional(r.getBaseUrl()),
+        r.getSetDefault());
+  }
+
+  private static void requireNoParentOrTtl(GenerateIntermediateRequest r) {
+    if (!r.getParentIssuerId().isEmpty()) {
+      throw KeywardenException.invalid("parent_issuer_id: an external intermediate is signed by a CA outside"
+          + " Keywarden; leave parent_issuer_id empty");
+    }
+    if (r.hasTtl()) {
+      throw KeywardenException.invalid("ttl: the external CA decides the lifetime of an external intermediate;"
+          + " leave ttl unset");
+    }
+  }
+
+  @Override
+  public void setSignedIntermediate(SetSignedIntermediateRequest r,
+      StreamObserver<SetSignedIntermediateResponse> out) {
+    requireText(r.getIssuerId(), "issuer_id");
+    requireText(r.getCertificatePem(), "certificate_pem");
+    authorize("pki/issuers", "update");
+    IssuerInfo i = engine.setSignedIntermediate(r.getIssuerId(), r.getCertificatePem(), r.getChainPemList());
+    reply(out, SetSignedIntermediateResponse.newBuilder().setIssuer(issuer(i)).build());
+  }
+
+  @Override
+  public void rotateIssuer(RotateIssuerRequest r, StreamObserver<RotateIssuerResponse> out) {
+    requireText(r.getIssuerId(), "issuer_id");
+    authorize("pki/issuers", "create");
+    authorize("pki/issuers", "update");
+    IssuerInfo next = engine.rotateIssuer(r.getIssuerId(), ttl(r.hasTtl(), r.getTtl()));
+    reply(out, RotateIssuerResponse.newBuilder().setIssuer(issuer(next))
+        .setPrevious(issuer(engine.issuer(r.getIssuerId()))).setCsrPem(next.csrPem().orElse("")).build());
   }
 
   @Override
@@ -218,7 +263,7 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
     authorize("pki/certs", "delete");
     PkiEngine.Tidied t = engine.tidy(Instant.now());
     reply(out, TidyResponse.newBuilder().setCertificatesRemoved(t.certificates())
-        .setRevocationsRemoved(t.revocations()).build());
+        .setRevocationsRemoved(t.revocations()).addAllIssuersRemoved(t.issuersRemoved()).build());
   }
 
   // ---- validation and shaping ----
@@ -288,9 +333,22 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   }
 
   static dev.keywarden.api.v1.Issuer issuer(IssuerInfo i) {
-    return dev.keywarden.api.v1.Issuer.newBuilder().setId(i.id()).setSubject(i.subject())
-        .setCertificatePem(i.certificatePem()).setKeyType(i.keyType().typeName()).setParentId(i.parentId().orElse(""))
-        .setBaseUrl(i.baseUrl().orElse("")).setNotAfter(timestamp(i.notAfter())).setIsDefault(i.isDefault()).build();
+    dev.keywarden.api.v1.Issuer.Builder b = dev.keywarden.api.v1.Issuer.newBuilder().setId(i.id())
+        .setState(state(i.state())).setSubject(i.subject()).setCertificatePem(i.certificatePem())
+        .setKeyType(i.keyType().typeName()).setParentId(i.parentId().orElse("")).setExternal(i.external())
+        .setBaseUrl(i.baseUrl().orElse("")).setIsDefault(i.isDefault()).setCsrPem(i.csrPem().orElse(""))
+        .setReplaces(i.replaces().orElse("")).setReplacedBy(i.replacedBy().orElse(""));
+    i.notAfter().ifPresent(t -> b.setNotAfter(timestamp(t)));
+    i.issuedUntil().ifPresent(t -> b.setIssuedUntil(timestamp(t)));
+    return b.build();
+  }
+
+  private static IssuerState state(dev.keywarden.pki.IssuerState s) {
+    return switch (s) {
+      case PENDING -> IssuerState.ISSUER_STATE_PENDING;
+      case ACTIVE -> IssuerState.ISSUER_STATE_ACTIVE;
+      case RETIRED -> IssuerState.ISSUER_STATE_RETIRED;
+    };
   }
 
   static Revocation revocation(RevokedCertificate v) {

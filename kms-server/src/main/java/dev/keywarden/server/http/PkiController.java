@@ -14,7 +14,6 @@ import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.function.Supplier;
@@ -37,10 +36,10 @@ public class PkiController {
     this.pki = pki;
   }
 
-  /** The default issuer's chain, PEM, leaf-most first. */
+  /** The default issuer's chain, PEM, leaf-most first (with an external root's certificates when it has one). */
   @Get("/ca")
   public HttpResponse<?> defaultChain() {
-    return respond(() -> pem(chain(defaultIssuer())), PEM);
+    return respond(() -> pem(pki.issuerChain(defaultIssuer().id())), PEM);
   }
 
   /** The default issuer's CRL, DER. */
@@ -55,16 +54,16 @@ public class PkiController {
     return respond(() -> pem("X509 CRL", pki.crl(defaultIssuer().id())), PEM);
   }
 
-  /** An issuer's certificate, DER (the AIA caIssuers URL). */
+  /** An issuer's certificate, DER (the AIA caIssuers URL); retired issuers' too, pending ones have none. */
   @Get("/issuer/{id}/der")
   public HttpResponse<?> issuerDer(@PathVariable String id) {
-    return respond(() -> pki.issuer(id).certificateDer(), PKIX_CERT);
+    return respond(() -> pki.issuerChain(id).get(0), PKIX_CERT);
   }
 
   /** An issuer's chain, PEM. */
   @Get("/issuer/{id}/pem")
   public HttpResponse<?> issuerPem(@PathVariable String id) {
-    return respond(() -> pem(chain(pki.issuer(id))), PEM);
+    return respond(() -> pem(pki.issuerChain(id)), PEM);
   }
 
   /** An issuer's CRL, DER (the CRL distribution point). */
@@ -124,18 +123,6 @@ public class PkiController {
   private IssuerInfo defaultIssuer() {
     return pki.issuers().stream().filter(IssuerInfo::isDefault).findFirst()
         .orElseThrow(() -> KeywardenException.notFound("no issuer yet: generate a root first"));
-  }
-
-  private List<byte[]> chain(IssuerInfo issuer) {
-    List<byte[]> chain = new ArrayList<>();
-    IssuerInfo current = issuer;
-    while (true) {
-      chain.add(current.certificateDer());
-      if (current.parentId().isEmpty() || chain.size() > 16) {
-        return chain;
-      }
-      current = pki.issuer(current.parentId().get());
-    }
   }
 
   private static byte[] pem(List<byte[]> certificates) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.keywarden.hsm.testing.SoftHsmToken;
 import dev.keywarden.pki.IssuedWithKey;
+import dev.keywarden.pki.IssuerInfo;
 import dev.keywarden.pki.KeyType;
 import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.pki.RequestedNames;
@@ -11,6 +12,7 @@ import dev.keywarden.pki.Role;
 import dev.keywarden.server.auth.TokenStore;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.config.ServerSettings.HostPort;
+import dev.keywarden.server.wiring.CrlRefresh;
 import dev.keywarden.server.wiring.ServerRuntime;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.InitResult;
@@ -100,6 +102,24 @@ class PkiHttpIT {
         assertEquals(200, byGet.statusCode(), "GET " + b64);
         assertEquals(OCSPResp.SUCCESSFUL, new OCSPResp(byGet.body()).getStatus());
       }
+
+      // Rotation: the new root is served as the CA; the retired one keeps answering for what it issued.
+      assertNotNull(server.bean(CrlRefresh.class), "the CRL schedule runs in the server");
+      IssuerInfo next = pki.rotateIssuer(issuerId, Optional.empty());
+      assertArrayEquals(pem(next.certificateDer()).getBytes(StandardCharsets.US_ASCII),
+          get(client, base + "/v1/pki/ca").body(), "the successor is the default");
+      String stillRevoked = openssl("ocsp", "-issuer", root.toString(), "-cert", leafPem.toString(), "-url", ocspUrl,
+          "-CAfile", root.toString(), "-no_nonce");
+      assertTrue(stillRevoked.contains(leafPem + ": revoked"), stillRevoked);
+      HttpResponse<byte[]> oldCrl = get(client, base + "/v1/pki/issuer/" + issuerId + "/crl.pem");
+      assertEquals(200, oldCrl.statusCode());
+      Path oldBundle = Files.write(dir.resolve("old-root-and-crl.pem"), Files.readAllBytes(root));
+      Files.write(oldBundle, oldCrl.body(), java.nio.file.StandardOpenOption.APPEND);
+      Process oldVerify = new ProcessBuilder("openssl", "verify", "-crl_check", "-CAfile", oldBundle.toString(),
+          leafPem.toString()).redirectErrorStream(true).start();
+      String oldOut = new String(oldVerify.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(oldVerify.waitFor(30, TimeUnit.SECONDS));
+      assertTrue(oldOut.contains("certificate revoked"), "the retired root's CRL still lists it: " + oldOut);
 
       core.seal();
       assertEquals(503, get(client, base + "/v1/pki/crl").statusCode());

@@ -155,6 +155,153 @@ class PkiIT {
     }
   }
 
+  /** The README's walkthrough: root, intermediate (made the default), role and an mTLS certificate. */
+  @Test
+  void readmeWalkthroughGivesAnMtlsCertificateWithNoIssuerId() throws Exception {
+    try (Running r = Running.start(work)) {
+      String base = "http://127.0.0.1:" + r.server.httpPort;
+      cli(r.env, null, "pki", "generate-root", "--common-name", "Example Root CA", "--base-url", base).ok();
+      cli(r.env, null, "pki", "generate-intermediate", "--common-name", "Example Issuing CA", "--default").ok();
+      cli(r.env, null, "pki", "create-role", "web", "--allowed-domains", "example.com", "--allow-subdomains",
+          "--server", "--client", "--ttl", "24h", "--max-ttl", "72h").ok();
+      openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "api.key",
+          "-out", "api.csr", "-subj", "/CN=api.example.com", "-addext", "subjectAltName=DNS:api.example.com");
+      Path api = Files.writeString(work.resolve("api.pem"),
+          cli(r.env, null, "pki", "sign-csr", "web", "--csr", work.resolve("api.csr").toString()).ok().out());
+
+      Path chain = Files.write(work.resolve("ca-chain.pem"), http(base + "/v1/pki/ca"));
+      assertEquals(2, Files.readString(chain).split("BEGIN CERTIFICATE").length - 1, "intermediate and root");
+      assertTrue(openssl("verify", "-CAfile", chain.toString(), api.toString()).contains("OK"));
+      String text = openssl("x509", "-in", api.toString(), "-noout", "-text");
+      assertTrue(text.contains("TLS Web Server Authentication") && text.contains("TLS Web Client Authentication"),
+          text);
+    }
+  }
+
+  @Test
+  void anExternalRootSignsTheIntermediateAndRotationRetiresIssuersThroughTheCli() throws Exception {
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
+        "-out", "root.pem", "-subj", "/CN=Corporate Root", "-days", "30");
+    Files.writeString(work.resolve("ca.ext"), "basicConstraints=critical,CA:true,pathlen:0\n"
+        + "keyUsage=critical,keyCertSign,cRLSign\n");
+    try (Running r = Running.start(work)) {
+      String base = "http://127.0.0.1:" + r.server.httpPort;
+      KeywardenProcesses.Result made = cli(r.env, null, "pki", "generate-intermediate", "--common-name",
+          "Keywarden Issuing CA", "--external", "--base-url", base, "--default").ok();
+      assertTrue(made.out().startsWith("-----BEGIN CERTIFICATE REQUEST-----"), made.out());
+      String first = pendingId(made);
+      Files.writeString(work.resolve("first.csr"), made.out());
+      cli(r.env, null, "pki", "create-role", "web", "--allowed-domains", "example.com", "--allow-subdomains",
+          "--server", "--client", "--ttl", "1h", "--max-ttl", "2h").ok();
+      openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "a.key",
+          "-out", "a.csr", "-subj", "/CN=a.example.com");
+      cli(r.env, null, "pki", "sign-csr", "web", "--csr", at("a.csr"), "--issuer", first)
+          .failed("FAILED_PRECONDITION", "SetSignedIntermediate");
+      cli(r.env, null, "pki", "set-signed-intermediate", first, "--cert", at("root.pem"))
+          .failed("INVALID_ARGUMENT", "public key is not the key of pending issuer '" + first + "'");
+      cli(r.env, null, "pki", "set-signed-intermediate", "0123456789abcdef", "--cert", at("root.pem"))
+          .failed("NOT_FOUND", "0123456789abcdef");
+
+      signExternally("first");
+      JsonNode active = cli(r.env, null, "pki", "set-signed-intermediate", first, "--cert", at("first.pem"),
+          "--chain", at("root.pem"), "--format", "json").ok().json().get("issuer");
+      assertEquals("ISSUER_STATE_ACTIVE", active.get("state").asText());
+      assertTrue(active.get("is_default").asBoolean(), active.toString());
+      cli(r.env, null, "pki", "set-signed-intermediate", first, "--cert", at("first.pem"))
+          .failed("FAILED_PRECONDITION", "not pending");
+      Path leaf = Files.writeString(work.resolve("a.pem"),
+          cli(r.env, null, "pki", "sign-csr", "web", "--csr", at("a.csr")).ok().out());
+      assertTrue(openssl("verify", "-CAfile", "root.pem", "-untrusted", "first.pem", leaf.toString())
+          .contains("OK"));
+      assertEquals(2, new String(http(base + "/v1/pki/ca")).split("BEGIN CERTIFICATE").length - 1,
+          "the served chain includes the external root");
+
+      KeywardenProcesses.Result rotated = cli(r.env, null, "pki", "rotate-issuer", first).ok();
+      String second = pendingId(rotated);
+      Files.writeString(work.resolve("second.csr"), rotated.out());
+      JsonNode old = cli(r.env, null, "pki", "issuer", first, "--format", "json").ok().json().get("issuer");
+      assertEquals("ISSUER_STATE_ACTIVE", old.get("state").asText(), "active until the successor is signed");
+      assertEquals(second, old.get("replaced_by").asText());
+      signExternally("second");
+      cli(r.env, null, "pki", "set-signed-intermediate", second, "--cert", at("second.pem"), "--chain",
+          at("root.pem")).ok();
+      JsonNode issuers = cli(r.env, null, "pki", "issuers", "--format", "json").ok().json().get("issuers");
+      for (JsonNode i : issuers) {
+        boolean isFirst = i.get("id").asText().equals(first);
+        assertEquals(isFirst ? "ISSUER_STATE_RETIRED" : "ISSUER_STATE_ACTIVE", i.get("state").asText(), i.toString());
+        assertEquals(!isFirst, i.get("is_default").asBoolean(), i.toString());
+      }
+      cli(r.env, null, "pki", "sign-csr", "web", "--csr", at("a.csr"), "--issuer", first)
+          .failed("FAILED_PRECONDITION", second);
+      JsonNode next = cli(r.env, null, "pki", "sign-csr", "web", "--csr", at("a.csr"), "--format", "json").ok()
+          .json();
+      assertEquals(second, next.get("issuer_id").asText());
+
+      // The retired issuer still publishes a CRL, and OpenSSL verifies it against the external chain.
+      Path crl = Files.write(work.resolve("first.crl.pem"), http(base + "/v1/pki/issuer/" + first + "/crl.pem"));
+      Files.writeString(work.resolve("first-chain.pem"), Files.readString(work.resolve("first.pem"))
+          + Files.readString(work.resolve("root.pem")));
+      openssl("crl", "-in", crl.toString(), "-CAfile", "first-chain.pem", "-noout"); // exits 0 only if it verifies
+
+      Files.writeString(work.resolve("update-only.json"),
+          "{\"rules\":[{\"resource\":\"pki/issuers\",\"capabilities\":[\"update\"]}]}");
+      cli(r.env, null, "policy", "write", "update-only", at("update-only.json")).ok();
+      String limited = cli(r.env, null, "token", "create", "--policy", "update-only", "--format", "json").ok().json()
+          .get("token").asText();
+      cli(env(r.server, limited), null, "pki", "rotate-issuer", second).failed("PERMISSION_DENIED", "'create'");
+    }
+  }
+
+  private String at(String name) {
+    return work.resolve(name).toString();
+  }
+
+  /** OpenSSL, as the corporate root, signs NAME.csr into NAME.pem as a CA. */
+  private void signExternally(String name) throws Exception {
+    openssl("x509", "-req", "-in", name + ".csr", "-CA", "root.pem", "-CAkey", "root.key", "-extfile", "ca.ext",
+        "-days", "10", "-out", name + ".pem");
+  }
+
+  private static String pendingId(KeywardenProcesses.Result r) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("Issuer ([0-9a-f]+) is pending").matcher(r.err());
+    assertTrue(m.find(), r.err());
+    return m.group(1);
+  }
+
+  private static byte[] http(String url) throws Exception {
+    java.net.http.HttpResponse<byte[]> response = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+    assertEquals(200, response.statusCode(), url + ": " + new String(response.body()));
+    return response.body();
+  }
+
+  /** A server on a fresh SoftHSM2 token, initialized and unsealed, with the root token in {@link #env}. */
+  private record Running(Server server, Map<String, String> env) implements AutoCloseable {
+    static Running start(Path work) throws Exception {
+      SoftHsmToken token = SoftHsmToken.create();
+      Path pin = Files.writeString(work.resolve("pin"), new String(token.pin()));
+      Server server = startServer(Map.of("SOFTHSM2_CONF", token.conf().toString()), "--data-dir",
+          work.resolve("data").toString(), "--pkcs11-library", token.library().toString(), "--pkcs11-token",
+          token.label());
+      try {
+        Map<String, String> anon = Map.of("KEYWARDEN_ADDR", server.addr());
+        JsonNode init = cli(anon, null, "operator", "init", "--shares", "1", "--threshold", "1", "--hsm-pin-file",
+            pin.toString(), "--format", "json").ok().json();
+        cli(anon, null, "operator", "unseal", init.get("shares").get(0).asText()).ok();
+        return new Running(server, PkiIT.env(server, init.get("root_token").asText()));
+      } catch (Exception | AssertionError e) {
+        server.close();
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() throws Exception {
+      server.close();
+    }
+  }
+
   private String openssl(String... args) throws Exception {
     List<String> command = new java.util.ArrayList<>(List.of("openssl"));
     command.addAll(List.of(args));
