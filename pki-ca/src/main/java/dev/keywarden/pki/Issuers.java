@@ -18,9 +18,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
@@ -56,6 +59,13 @@ final class Issuers {
   private final SecureRandom random;
   private final CertificateTemplate template;
   private final Function<StoredIssuer, HsmContentSigner> signing;
+  /**
+   * Each issuer's record as last parsed, with its certificate parsed: every issuance reads the record (storage stays
+   * the truth, so another server's change is seen), and only a record whose bytes changed is parsed again.
+   */
+  private final Map<String, Parsed> parsed = new ConcurrentHashMap<>();
+
+  private record Parsed(byte[] bytes, StoredIssuer issuer, Issuer view) {}
 
   Issuers(Core core, Clock clock, SecureRandom random, CertificateTemplate template,
       Function<StoredIssuer, HsmContentSigner> signing) {
@@ -327,7 +337,25 @@ final class Issuers {
     if (id == null || id.isEmpty() || id.contains("/")) {
       throw KeywardenException.invalid("issuer id is missing or malformed");
     }
-    return store().get(ISSUERS + id).map(Issuers::read).orElseThrow(() -> notFound(id));
+    StoredEntry e = store().get(ISSUERS + id).orElseThrow(() -> notFound(id));
+    Parsed p = parsed.get(id);
+    if (p != null && Arrays.equals(p.bytes(), e.value())) {
+      return p.issuer();
+    }
+    StoredIssuer s = read(e);
+    parsed.put(id, new Parsed(e.value(), s, s.certificate() == null ? null : s.issuer()));
+    return s;
+  }
+
+  /** The issuer as certificates see it, parsed once per version of its record. */
+  Issuer view(StoredIssuer s) {
+    Parsed p = parsed.get(s.id());
+    return p != null && p.issuer() == s && p.view() != null ? p.view() : s.issuer();
+  }
+
+  /** Forgets parsed records (on seal). */
+  void forgetParsed() {
+    parsed.clear();
   }
 
   /**

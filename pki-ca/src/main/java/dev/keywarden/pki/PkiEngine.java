@@ -101,6 +101,7 @@ public final class PkiEngine {
     core.addSealListener(signers::clear);
     core.addSealListener(this::forgetRoles);
     core.addSealListener(template::forgetProvenSigners);
+    core.addSealListener(issuers::forgetParsed);
   }
 
   // ---- stored JSON ----
@@ -335,7 +336,7 @@ public final class PkiEngine {
 
   private IssuedCertificate issueAndStore(Role role, StoredIssuer issuer, SubjectPublicKeyInfo key, boolean rsa,
       RequestedNames names, Optional<Duration> ttl) {
-    Issuer is = issuer.issuer();
+    Issuer is = issuers.view(issuer);
     Optional<Duration> lifetime = ttl == null ? Optional.empty() : ttl;
     for (int attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
       X509CertificateHolder cert = template.issueLeaf(is, role, key, rsa, names, lifetime, contentSigner(issuer));
