@@ -42,7 +42,8 @@ ifeq ($(strip $(BENCH)),)
 	  benchmarks/results/pki-jmh.json benchmarks/results/pki-jmh.md
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
 	  benchmarks/results/transit-jmh.json benchmarks/results/transit-jmh.md
-	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcLoadBenchmark benchmarks/results/grpc-load.md
+	java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcLoadBenchmark \
+	  benchmarks/results/grpc-load.md
 else
 	java -jar benchmarks/target/benchmarks.jar $(BENCH)
 endif

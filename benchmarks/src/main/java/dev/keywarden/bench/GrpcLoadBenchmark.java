@@ -314,7 +314,9 @@ public final class GrpcLoadBenchmark {
     s.append("# gRPC load: TransitService.Encrypt\n\n");
     s.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
     s.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ')
-        .append(System.getProperty("java.runtime.version")).append('\n');
+        .append(System.getProperty("java.runtime.version")).append("; JVM options: ")
+        .append(String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()))
+        .append(" (bin/keywarden starts the server with the same GC settings)\n");
     s.append("- OS: ").append(System.getProperty("os.name")).append(' ').append(System.getProperty("os.arch"))
         .append("; CPU: ").append(cpuModel()).append("; cores available: ")
         .append(Runtime.getRuntime().availableProcessors()).append('\n');
