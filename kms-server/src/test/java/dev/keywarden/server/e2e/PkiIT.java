@@ -184,7 +184,8 @@ class PkiIT {
         "-out", "root.pem", "-subj", "/CN=Corporate Root", "-days", "30");
     Files.writeString(work.resolve("ca.ext"), "basicConstraints=critical,CA:true,pathlen:0\n"
         + "keyUsage=critical,keyCertSign,cRLSign\n");
-    try (Running r = Running.start(work)) {
+    Running r = Running.start(work);
+    try {
       String base = "http://127.0.0.1:" + r.server.httpPort;
       KeywardenProcesses.Result made = cli(r.env, null, "pki", "generate-intermediate", "--common-name",
           "Keywarden Issuing CA", "--external", "--base-url", base, "--default").ok();
@@ -243,13 +244,37 @@ class PkiIT {
           + Files.readString(work.resolve("root.pem")));
       openssl("crl", "-in", crl.toString(), "-CAfile", "first-chain.pem", "-noout"); // exits 0 only if it verifies
 
+      // Across a restart: the states, the default and the external chain are kept, and both issuers still sign.
+      r = r.restart();
+      base = "http://127.0.0.1:" + r.server.httpPort;
+      JsonNode reread = cli(r.env, null, "pki", "issuers", "--format", "json").ok().json().get("issuers");
+      assertEquals(withoutIssuedUntil(issuers), withoutIssuedUntil(reread), "issuers after the restart");
+      Path afterRestart = Files.writeString(work.resolve("b.pem"),
+          cli(r.env, null, "pki", "sign-csr", "web", "--csr", at("a.csr")).ok().out());
+      assertTrue(openssl("verify", "-CAfile", "root.pem", "-untrusted", "second.pem", afterRestart.toString())
+          .contains("OK"));
+      assertEquals(2, new String(http(base + "/v1/pki/ca")).split("BEGIN CERTIFICATE").length - 1,
+          "the served chain still includes the external root");
+      Path crlAgain = Files.write(work.resolve("first-again.crl.pem"),
+          http(base + "/v1/pki/issuer/" + first + "/crl.pem"));
+      openssl("crl", "-in", crlAgain.toString(), "-CAfile", "first-chain.pem", "-noout");
+
       Files.writeString(work.resolve("update-only.json"),
           "{\"rules\":[{\"resource\":\"pki/issuers\",\"capabilities\":[\"update\"]}]}");
       cli(r.env, null, "policy", "write", "update-only", at("update-only.json")).ok();
       String limited = cli(r.env, null, "token", "create", "--policy", "update-only", "--format", "json").ok().json()
           .get("token").asText();
       cli(env(r.server, limited), null, "pki", "rotate-issuer", second).failed("PERMISSION_DENIED", "'create'");
+    } finally {
+      r.close();
     }
+  }
+
+  /** The issuer list without issued_until, which the issuance between two listings may move. */
+  private static JsonNode withoutIssuedUntil(JsonNode issuers) {
+    JsonNode copy = issuers.deepCopy();
+    copy.forEach(i -> ((com.fasterxml.jackson.databind.node.ObjectNode) i).remove("issued_until"));
+    return copy;
   }
 
   private String at(String name) {
@@ -277,21 +302,41 @@ class PkiIT {
   }
 
   /** A server on a fresh SoftHSM2 token, initialized and unsealed, with the root token in {@link #env}. */
-  private record Running(Server server, Map<String, String> env) implements AutoCloseable {
+  private record Running(Server server, Map<String, String> env, SoftHsmToken token, Path work, String share)
+      implements AutoCloseable {
     static Running start(Path work) throws Exception {
       SoftHsmToken token = SoftHsmToken.create();
       Path pin = Files.writeString(work.resolve("pin"), new String(token.pin()));
-      Server server = startServer(Map.of("SOFTHSM2_CONF", token.conf().toString()), "--data-dir",
-          work.resolve("data").toString(), "--pkcs11-library", token.library().toString(), "--pkcs11-token",
-          token.label());
+      Server server = launch(token, work);
       try {
         Map<String, String> anon = Map.of("KEYWARDEN_ADDR", server.addr());
         JsonNode init = cli(anon, null, "operator", "init", "--shares", "1", "--threshold", "1", "--hsm-pin-file",
             pin.toString(), "--format", "json").ok().json();
-        cli(anon, null, "operator", "unseal", init.get("shares").get(0).asText()).ok();
-        return new Running(server, PkiIT.env(server, init.get("root_token").asText()));
+        String share = init.get("shares").get(0).asText();
+        cli(anon, null, "operator", "unseal", share).ok();
+        return new Running(server, PkiIT.env(server, init.get("root_token").asText()), token, work, share);
       } catch (Exception | AssertionError e) {
         server.close();
+        throw e;
+      }
+    }
+
+    private static Server launch(SoftHsmToken token, Path work) throws Exception {
+      return startServer(Map.of("SOFTHSM2_CONF", token.conf().toString()), "--data-dir",
+          work.resolve("data").toString(), "--pkcs11-library", token.library().toString(), "--pkcs11-token",
+          token.label());
+    }
+
+    /** Stops this server, starts a new process on the same data and token, and unseals it. */
+    Running restart() throws Exception {
+      server.close();
+      Server next = launch(token, work);
+      try {
+        cli(Map.of("KEYWARDEN_ADDR", next.addr()), null, "operator", "unseal", share).ok();
+        Map<String, String> env = PkiIT.env(next, this.env.get("KEYWARDEN_TOKEN"));
+        return new Running(next, env, token, work, share);
+      } catch (Exception | AssertionError e) {
+        next.close();
         throw e;
       }
     }
