@@ -20,11 +20,12 @@ import java.util.Optional;
  * @param replaces the issuer this one replaced in a rotation
  * @param replacedBy its successor in a rotation (pending while this one is still active)
  * @param issuedUntil the latest notAfter of what it issued, rounded up to the hour; empty for none
+ * @param revokedAt when its parent revoked its certificate; empty unless revoked (it then signs nothing new)
  */
 public record IssuerInfo(String id, IssuerState state, String subject, byte[] certificateDer, KeyType keyType,
     Optional<String> parentId, boolean external, Optional<String> baseUrl, Optional<Instant> notAfter,
     boolean isDefault, Optional<String> csrPem, Optional<String> replaces, Optional<String> replacedBy,
-    Optional<Instant> issuedUntil) {
+    Optional<Instant> issuedUntil, Optional<Instant> revokedAt) {
 
   public IssuerInfo {
     certificateDer = certificateDer == null ? new byte[0] : certificateDer.clone();

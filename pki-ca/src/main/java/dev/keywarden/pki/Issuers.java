@@ -249,7 +249,15 @@ final class Issuers {
   /** Stores an intermediate; its parent's CRL and OCSP must outlive it, and a rotation retires what it replaces. */
   private IssuerInfo commitIntermediate(StoredIssuer fresh, StoredIssuer parent, boolean makeDefault) {
     long notAfter = fresh.holder().getNotAfter().toInstant().getEpochSecond();
+    X509CertificateHolder cert = fresh.holder();
+    String serial = PkiEngine.serialHex(cert.getSerialNumber());
+    byte[] record = StoredJson.write(new PkiEngine.StoredCertificate(serial, parent.id(), fresh.certificate(),
+        notAfter, 0, 0, fresh.id()));
     return commit(fresh, makeDefault, ops -> {
+      // Kept like any certificate the parent issued, so it can be revoked by serial and shows in the parent's CRL.
+      if (!ops.compareAndSet(PkiEngine.CERTS + serial, 0, record)) {
+        throw new IllegalStateException("certificate serial collision: " + serial);
+      }
       StoredIssuer p = ops.get(ISSUERS + parent.id()).map(Issuers::read).orElseThrow(() -> notFound(parent.id()));
       if (p.issuedUntil() < notAfter) {
         ops.put(ISSUERS + parent.id(), StoredJson.write(p.withIssuedUntil(roundUpToHour(notAfter))));
@@ -266,7 +274,7 @@ final class Issuers {
    */
   private StoredIssuer signingParent(String id) {
     StoredIssuer parent = followSuccessors(stored(id));
-    requireActive(parent);
+    requireNotRevoked(requireActive(parent));
     BasicConstraints bc = BasicConstraints.fromExtensions(parent.holder().getExtensions());
     if (bc != null && bc.getPathLenConstraint() != null && bc.getPathLenConstraint().signum() == 0) {
       throw KeywardenException.precondition("issuer '" + parent.id() + "' has path length 0 and may sign only leaf"
@@ -364,11 +372,30 @@ final class Issuers {
    */
   StoredIssuer forIssuance(Optional<String> issuerId) {
     if (issuerId != null && issuerId.isPresent()) {
-      return requireActive(stored(issuerId.get()));
+      return requireNotRevoked(requireActive(stored(issuerId.get())));
     }
     String id = defaultId().orElseThrow(() -> KeywardenException.precondition(
         "no issuer yet: generate a root (or intermediate) issuer first"));
-    return requireActive(followSuccessors(stored(id)));
+    return requireNotRevoked(requireActive(followSuccessors(stored(id))));
+  }
+
+  /** A revoked intermediate signs nothing new: relying parties that check revocation would refuse it. */
+  private static StoredIssuer requireNotRevoked(StoredIssuer s) {
+    if (s.revokedAt() != 0) {
+      throw KeywardenException.precondition("issuer '" + s.id() + "' is revoked: its parent revoked its certificate"
+          + (s.replacedBy() == null ? "; rotate it (a new key, signed again by its parent) or make another issuer the"
+          + " default" : "; its successor is '" + s.replacedBy() + "'"));
+    }
+    return s;
+  }
+
+  /** In the transaction that revokes its certificate: the issuer {@code id} signs nothing from now on. */
+  void markRevoked(StorageOps ops, String id, long at) {
+    ops.get(ISSUERS + id).map(Issuers::read).ifPresent(s -> {
+      if (s.revokedAt() == 0) {
+        ops.put(ISSUERS + id, StoredJson.write(s.revoked(at)));
+      }
+    });
   }
 
   /** An issuer that publishes a CRL and answers OCSP: active or retired, never pending. */
@@ -505,7 +532,8 @@ final class Issuers {
     return new IssuerInfo(s.id(), s.state(), s.subject().toString(), s.certificate(), s.keyType(),
         Optional.ofNullable(s.parentId()), s.external(), Optional.ofNullable(s.baseUrl()), notAfter, isDefault,
         csrPem, Optional.ofNullable(s.replaces()), Optional.ofNullable(s.replacedBy()),
-        s.issuedUntil() == 0 ? Optional.empty() : Optional.of(Instant.ofEpochSecond(s.issuedUntil())));
+        s.issuedUntil() == 0 ? Optional.empty() : Optional.of(Instant.ofEpochSecond(s.issuedUntil())),
+        s.revokedAt() == 0 ? Optional.empty() : Optional.of(Instant.ofEpochSecond(s.revokedAt())));
   }
 
   private String newId() {

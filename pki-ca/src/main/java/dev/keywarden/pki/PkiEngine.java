@@ -106,13 +106,23 @@ public final class PkiEngine {
 
   // ---- stored JSON ----
 
+  /**
+   * An issued certificate under {@code pki/certs/SERIAL}. {@code caIssuerId} is set when the certificate is an
+   * intermediate CA of this Keywarden (its issuer id): revoking it stops that issuer too.
+   */
   record StoredCertificate(
       @JsonProperty("serial") String serialHex,
       @JsonProperty("issuer_id") String issuerId,
       @JsonProperty("certificate") byte[] certificate,
       @JsonProperty("not_after") long notAfter,
       @JsonProperty("revoked_at") long revokedAt,
-      @JsonProperty("reason") int reason) {}
+      @JsonProperty("reason") int reason,
+      @JsonProperty("ca_issuer_id") String caIssuerId) {
+
+    StoredCertificate revokedAt(long at, int reasonCode) {
+      return new StoredCertificate(serialHex, issuerId, certificate, notAfter, at, reasonCode, caIssuerId);
+    }
+  }
 
   // ---- issuers ----
 
@@ -348,7 +358,8 @@ public final class PkiEngine {
       if (role.noStore()) {
         return issued;
       }
-      StoredCertificate stored = new StoredCertificate(serial, issuer.id(), der, notAfter.getEpochSecond(), 0, 0);
+      StoredCertificate stored = new StoredCertificate(serial, issuer.id(), der, notAfter.getEpochSecond(), 0, 0,
+          null);
       if (store().compareAndSet(CERTS + serial, 0, json(stored))) {
         return issued;
       }
@@ -430,10 +441,12 @@ public final class PkiEngine {
       if (c.revokedAt() != 0) {
         return new RevokedCertificate(serial, c.issuerId(), c.revokedAt(), c.reason(), c.notAfter());
       }
-      StoredCertificate marked = new StoredCertificate(c.serialHex(), c.issuerId(), c.certificate(), c.notAfter(), now,
-          reasonCode);
+      StoredCertificate marked = c.revokedAt(now, reasonCode);
       if (!ops.compareAndSet(CERTS + serial, e.version(), json(marked))) {
         throw new IllegalStateException("certificate " + serial + " changed inside a transaction");
+      }
+      if (c.caIssuerId() != null) {
+        issuers.markRevoked(ops, c.caIssuerId(), now); // an intermediate: it signs nothing from now on
       }
       RevokedCertificate r = new RevokedCertificate(serial, c.issuerId(), now, reasonCode, c.notAfter());
       ops.put(REVOKED + c.issuerId() + "/" + serial, json(r));

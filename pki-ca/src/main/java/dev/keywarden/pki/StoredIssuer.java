@@ -22,6 +22,8 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  * @param issuedUntil the latest notAfter of what it issued (epoch seconds, rounded up to the hour); 0 for none
  * @param defaultOnActivation a pending issuer that becomes the default when its certificate is set
  * @param retiredAt when it was retired (epoch seconds); 0 unless retired
+ * @param revokedAt when its parent revoked its certificate (epoch seconds); 0 unless revoked. A revoked issuer
+ *     signs nothing new; its CRL and OCSP stay up for what it already issued.
  */
 record StoredIssuer(
     @JsonProperty("id") String id,
@@ -40,7 +42,8 @@ record StoredIssuer(
     @JsonProperty("replaced_by") String replacedBy,
     @JsonProperty("issued_until") long issuedUntil,
     @JsonProperty("default_on_activation") boolean defaultOnActivation,
-    @JsonProperty("retired_at") long retiredAt) {
+    @JsonProperty("retired_at") long retiredAt,
+    @JsonProperty("revoked_at") long revokedAt) {
 
   StoredIssuer {
     state = state == null ? IssuerState.ACTIVE : state;
@@ -51,14 +54,14 @@ record StoredIssuer(
   static StoredIssuer active(String id, byte[] certificate, HsmKeyId key, KeyType type, String parentId,
       String baseUrl, String replaces) {
     return new StoredIssuer(id, IssuerState.ACTIVE, certificate, key.label(), key.idHex(), type, parentId, baseUrl, 1,
-        false, null, List.of(), replaces, null, 0, false, 0);
+        false, null, List.of(), replaces, null, 0, false, 0, 0);
   }
 
   /** A new external intermediate waiting for the certificate an external CA makes from {@code csr}. */
   static StoredIssuer pending(String id, byte[] csr, HsmKeyId key, KeyType type, String baseUrl, String replaces,
       boolean defaultOnActivation) {
     return new StoredIssuer(id, IssuerState.PENDING, null, key.label(), key.idHex(), type, null, baseUrl, 1, true,
-        csr, List.of(), replaces, null, 0, defaultOnActivation, 0);
+        csr, List.of(), replaces, null, 0, defaultOnActivation, 0, 0);
   }
 
   X509CertificateHolder holder() {
@@ -95,28 +98,34 @@ record StoredIssuer(
 
   StoredIssuer withNextCrlNumber(long n) {
     return new StoredIssuer(id, state, certificate, hsmLabel, hsmId, keyType, parentId, baseUrl, n, external, csr,
-        chain, replaces, replacedBy, issuedUntil, defaultOnActivation, retiredAt);
+        chain, replaces, replacedBy, issuedUntil, defaultOnActivation, retiredAt, revokedAt);
   }
 
   StoredIssuer withIssuedUntil(long until) {
     return new StoredIssuer(id, state, certificate, hsmLabel, hsmId, keyType, parentId, baseUrl, nextCrlNumber,
-        external, csr, chain, replaces, replacedBy, until, defaultOnActivation, retiredAt);
+        external, csr, chain, replaces, replacedBy, until, defaultOnActivation, retiredAt, revokedAt);
   }
 
   /** Marks a rotation as started: {@code successor} replaces this issuer once it is active. */
   StoredIssuer withReplacedBy(String successor) {
     return new StoredIssuer(id, state, certificate, hsmLabel, hsmId, keyType, parentId, baseUrl, nextCrlNumber,
-        external, csr, chain, replaces, successor, issuedUntil, defaultOnActivation, retiredAt);
+        external, csr, chain, replaces, successor, issuedUntil, defaultOnActivation, retiredAt, revokedAt);
   }
 
   StoredIssuer retired(String successor, long at) {
     return new StoredIssuer(id, IssuerState.RETIRED, certificate, hsmLabel, hsmId, keyType, parentId, baseUrl,
-        nextCrlNumber, external, csr, chain, replaces, successor, issuedUntil, false, at);
+        nextCrlNumber, external, csr, chain, replaces, successor, issuedUntil, false, at, revokedAt);
+  }
+
+  /** Marks its certificate revoked by its parent at {@code at}. */
+  StoredIssuer revoked(long at) {
+    return new StoredIssuer(id, state, certificate, hsmLabel, hsmId, keyType, parentId, baseUrl, nextCrlNumber,
+        external, csr, chain, replaces, replacedBy, issuedUntil, defaultOnActivation, retiredAt, at);
   }
 
   /** A pending issuer with the certificate the external CA made, and that CA's chain. */
   StoredIssuer activated(byte[] signed, List<byte[]> externalChain) {
     return new StoredIssuer(id, IssuerState.ACTIVE, signed, hsmLabel, hsmId, keyType, parentId, baseUrl,
-        nextCrlNumber, external, csr, externalChain, replaces, replacedBy, issuedUntil, false, retiredAt);
+        nextCrlNumber, external, csr, externalChain, replaces, replacedBy, issuedUntil, false, retiredAt, revokedAt);
   }
 }

@@ -54,6 +54,9 @@ final class PkiCommand {
     if (i.hasIssuedUntil()) {
       b.append("\n  issued until: ").append(Timestamps.toString(i.getIssuedUntil()));
     }
+    if (i.hasRevokedAt()) {
+      b.append("\n  REVOKED at: ").append(Timestamps.toString(i.getRevokedAt())).append(" (signs nothing new)");
+    }
     return b.toString();
   }
 

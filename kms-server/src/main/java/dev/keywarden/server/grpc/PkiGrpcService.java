@@ -340,6 +340,7 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
         .setReplaces(i.replaces().orElse("")).setReplacedBy(i.replacedBy().orElse(""));
     i.notAfter().ifPresent(t -> b.setNotAfter(timestamp(t)));
     i.issuedUntil().ifPresent(t -> b.setIssuedUntil(timestamp(t)));
+    i.revokedAt().ifPresent(t -> b.setRevokedAt(timestamp(t)));
     return b.build();
   }
 
