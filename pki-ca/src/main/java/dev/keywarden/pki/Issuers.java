@@ -155,6 +155,62 @@ final class Issuers {
         parent, false));
   }
 
+  /**
+   * Deletes a pending issuer that will never get its certificate (an external intermediate, or the successor of a
+   * rotation): its record and the old issuer's link to it in one transaction, so the old one can be rotated again,
+   * then its HSM key pair. Active and retired issuers are refused: one is rotated, the other removed by tidy.
+   */
+  DeletedIssuer deletePending(String id) {
+    stored(id); // a malformed id is INVALID_ARGUMENT and an unknown one NOT_FOUND before any transaction
+    record Removed(StoredIssuer issuer, boolean unlinked) {}
+    // The record goes first, in a transaction that checks the state again, and the key after it. The other order
+    // could destroy the key of an issuer that a concurrent SetSignedIntermediate has just activated, leaving an
+    // active issuer that can sign nothing, not even its CRL. This order at worst leaves a key pair on the token that
+    // no record names: it signs nothing, and the caller and the log get its label to remove it by hand.
+    Removed removed = store().atomically(ops -> {
+      StoredIssuer s = ops.get(ISSUERS + id).map(Issuers::read).orElseThrow(() -> notFound(id));
+      if (s.state() == IssuerState.ACTIVE) {
+        throw KeywardenException.precondition("issuer '" + id + "' is active; only a pending issuer can be deleted."
+            + (s.replacedBy() != null ? " Its rotation to '" + s.replacedBy() + "' is pending: delete '"
+                + s.replacedBy() + "' to cancel it." : " To replace it, rotate it (keywarden pki rotate-issuer "
+                + id + ")."));
+      }
+      if (s.state() == IssuerState.RETIRED) {
+        throw KeywardenException.precondition("issuer '" + id + "' is retired; only a pending issuer can be"
+            + " deleted. It still serves its certificate, CRL and OCSP for what it issued; keywarden pki tidy"
+            + " removes it and destroys its key once that has expired" + (s.issuedUntil() == 0
+                ? " (it issued nothing, so the next tidy does)." : " (after "
+                + Instant.ofEpochSecond(s.issuedUntil()) + ")."));
+      }
+      ops.delete(ISSUERS + id);
+      Optional<StoredIssuer> old = s.replaces() == null ? Optional.empty()
+          : ops.get(ISSUERS + s.replaces()).map(Issuers::read);
+      boolean unlinked = old.isPresent() && id.equals(old.get().replacedBy());
+      if (unlinked) {
+        ops.put(ISSUERS + s.replaces(), StoredJson.write(old.get().withReplacedBy(null)));
+      }
+      return new Removed(s, unlinked);
+    });
+    parsed.remove(id);
+    StoredIssuer gone = removed.issuer();
+    Optional<String> replaces = removed.unlinked() ? Optional.of(gone.replaces()) : Optional.empty();
+    try {
+      core.unsealed().hsm().destroyKey(gone.keyId());
+      return new DeletedIssuer(id, replaces, true, Optional.empty());
+    } catch (RuntimeException e) {
+      // The issuer is deleted whatever happens here: failing the call now would say nothing changed, and a retry
+      // would only find no issuer. Key labels and ids are not secret; a KeywardenException's message never is.
+      String key = "'" + gone.hsmLabel() + "' (id " + gone.hsmId() + ")";
+      log.warn("pending issuer '{}' deleted; its HSM key {} was not destroyed: {}", id, key, e.getMessage());
+      boolean absent = e instanceof KeywardenException k && k.kind() == KeywardenException.Kind.NOT_FOUND;
+      String reason = e instanceof KeywardenException ? e.getMessage() : e.getClass().getSimpleName();
+      return new DeletedIssuer(id, replaces, false, Optional.of(absent
+          ? "its HSM key " + key + " was no longer on the token; nothing is left to remove"
+          : "its HSM key " + key + " could not be destroyed (" + reason + "); no issuer uses it any more: remove it"
+              + " from the token by hand"));
+    }
+  }
+
   private void requireRotatable(StoredIssuer old) {
     requireActive(old);
     if (old.replacedBy() != null) {

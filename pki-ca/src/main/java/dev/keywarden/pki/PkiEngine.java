@@ -175,6 +175,11 @@ public final class PkiEngine {
     return issuers.rotate(issuerId, ttl == null ? Optional.empty() : ttl);
   }
 
+  /** Deletes a pending issuer and destroys its HSM key; FAILED_PRECONDITION for an active or retired one. */
+  public DeletedIssuer deleteIssuer(String issuerId) {
+    return issuers.deletePending(issuerId);
+  }
+
   /** All issuers, sorted by id. */
   public List<IssuerInfo> issuers() {
     return issuers.list();

@@ -225,6 +225,72 @@ class ExternalIntermediateTest {
   }
 
   @Test
+  void deletingAPendingIssuerRemovesItAndDestroysItsKey() throws Exception {
+    IssuerInfo root = pki.generateRoot("Internal Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
+    IssuerInfo pending = pki.generateExternalIntermediate("Abandoned", KeyType.EC_P256, Optional.empty(), true);
+    String label = "pki-issuer-" + pending.id();
+    assertTrue(f.privateKeysOnToken().contains(label));
+
+    assertEquals(new DeletedIssuer(pending.id(), Optional.empty(), true, Optional.empty()),
+        pki.deleteIssuer(pending.id()));
+    assertFalse(f.privateKeysOnToken().contains(label), "its HSM key is destroyed");
+    assertEquals(List.of(root.id()), pki.issuers().stream().map(IssuerInfo::id).toList());
+    assertTrue(pki.issuer(root.id()).isDefault());
+    for (Runnable r : List.<Runnable>of(() -> pki.issuer(pending.id()), () -> pki.deleteIssuer(pending.id()),
+        () -> pki.setSignedIntermediate(pending.id(), "not read", List.of()))) {
+      KeywardenException e = refusal(r);
+      assertEquals(Kind.NOT_FOUND, e.kind(), e.getMessage());
+    }
+    assertEquals(Kind.INVALID_ARGUMENT, refusal(() -> pki.deleteIssuer("a/b")).kind());
+  }
+
+  @Test
+  void aPendingIssuerWhoseKeyIsAlreadyGoneIsDeletedWithANote() throws Exception {
+    IssuerInfo pending = pki.generateExternalIntermediate("Abandoned", KeyType.EC_P256, Optional.empty(), false);
+    StoredIssuer stored = StoredJson.read(f.storage.get(PkiEngine.ISSUERS + pending.id()).orElseThrow().value(),
+        StoredIssuer.class);
+    f.core.unsealed().hsm().destroyKey(stored.keyId()); // an operator cleaned the token by hand
+
+    DeletedIssuer deleted = pki.deleteIssuer(pending.id());
+    assertFalse(deleted.keyDestroyed());
+    assertTrue(deleted.keyNote().orElseThrow().contains("'pki-issuer-" + pending.id() + "'"),
+        deleted.keyNote().orElseThrow());
+    assertEquals(Kind.NOT_FOUND, refusal(() -> pki.issuer(pending.id())).kind(), "deleted all the same");
+  }
+
+  @Test
+  void deletingAPendingSuccessorLetsTheOldIssuerBeRotatedAgain() throws Exception {
+    IssuerInfo first = pki.generateExternalIntermediate("Issuing", KeyType.EC_P256, Optional.empty(), false);
+    String root = Files.readString(rootPem);
+    pki.setSignedIntermediate(first.id(), read(signWithExternalRoot("first", first.csrPem().orElseThrow(),
+        CA_EXTENSIONS, 10)), List.of(root));
+    IssuerInfo abandoned = pki.rotateIssuer(first.id(), Optional.empty());
+    assertEquals(Kind.FAILED_PRECONDITION, refusal(() -> pki.rotateIssuer(first.id(), Optional.empty())).kind(),
+        "already being rotated");
+    KeywardenException active = refusal(() -> pki.deleteIssuer(first.id()));
+    assertEquals(Kind.FAILED_PRECONDITION, active.kind());
+    assertTrue(active.getMessage().contains("delete '" + abandoned.id() + "' to cancel it"), active.getMessage());
+
+    DeletedIssuer deleted = pki.deleteIssuer(abandoned.id());
+    assertEquals(new DeletedIssuer(abandoned.id(), Optional.of(first.id()), true, Optional.empty()), deleted);
+    assertFalse(f.privateKeysOnToken().contains("pki-issuer-" + abandoned.id()), "its HSM key is destroyed");
+    IssuerInfo old = pki.issuer(first.id());
+    assertEquals(IssuerState.ACTIVE, old.state());
+    assertEquals(Optional.empty(), old.replacedBy(), "no longer being rotated");
+    assertTrue(old.isDefault());
+
+    IssuerInfo next = pki.rotateIssuer(first.id(), Optional.empty());
+    assertEquals(Optional.of(next.id()), pki.issuer(first.id()).replacedBy());
+    pki.setSignedIntermediate(next.id(), read(signWithExternalRoot("next", next.csrPem().orElseThrow(),
+        CA_EXTENSIONS, 10)), List.of(root));
+    assertEquals(IssuerState.RETIRED, pki.issuer(first.id()).state());
+    assertEquals(Optional.of(next.id()), pki.issuer(first.id()).replacedBy());
+    assertTrue(pki.issuer(next.id()).isDefault());
+    assertEquals(List.of(first.id(), next.id()).stream().sorted().toList(),
+        pki.issuers().stream().map(IssuerInfo::id).sorted().toList());
+  }
+
+  @Test
   void anExternalIntermediateAskedToBeTheDefaultTakesOverWhenSigned() throws Exception {
     IssuerInfo root = pki.generateRoot("Internal Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
     IssuerInfo pending = pki.generateExternalIntermediate("Issuing", KeyType.EC_P256, Optional.empty(), true);

@@ -172,6 +172,37 @@ class IssuerRotationTest {
   }
 
   @Test
+  void deletingAnActiveOrRetiredIssuerIsRefusedAndChangesNothing() throws Exception {
+    IssuerInfo old = pki.generateRoot("Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
+    pki.signCsr("web", csr("a.example.com"), Optional.empty(), Optional.empty());
+    IssuerInfo next = pki.rotateIssuer(old.id(), Optional.empty());
+    Map<String, Long> before = storedVersions();
+
+    KeywardenException retired = refusal(() -> pki.deleteIssuer(old.id()));
+    assertEquals(Kind.FAILED_PRECONDITION, retired.kind());
+    assertTrue(retired.getMessage().contains("retired") && retired.getMessage().contains("pki tidy"),
+        retired.getMessage());
+    KeywardenException active = refusal(() -> pki.deleteIssuer(next.id()));
+    assertEquals(Kind.FAILED_PRECONDITION, active.kind());
+    assertTrue(active.getMessage().contains("rotate-issuer " + next.id()), active.getMessage());
+    assertEquals(Kind.NOT_FOUND, refusal(() -> pki.deleteIssuer("0123456789abcdef")).kind());
+
+    assertEquals(before, storedVersions(), "nothing written");
+    assertTrue(f.privateKeysOnToken().contains("pki-issuer-" + old.id()), "keys kept");
+    assertTrue(f.privateKeysOnToken().contains("pki-issuer-" + next.id()));
+    assertEquals(next.id(), pki.signCsr("web", csr("b.example.com"), Optional.empty(), Optional.empty())
+        .issuerId());
+    pki.crl(old.id());
+  }
+
+  /** Every PKI storage key with its version. */
+  private Map<String, Long> storedVersions() {
+    Map<String, Long> out = new HashMap<>();
+    f.storage.list("pki/").forEach(k -> out.put(k, f.storage.get(k).orElseThrow().version()));
+    return out;
+  }
+
+  @Test
   void everyCertificateIssuedDuringRotationsVerifiesAgainstTheIssuerItsResponseNames() throws Exception {
     pki.generateRoot("Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
     List<IssuedCertificate> issued = Collections.synchronizedList(new ArrayList<>());

@@ -21,7 +21,8 @@ import picocli.CommandLine.TypeConversionException;
 /** `keywarden pki …`: a certificate authority whose CA keys are in the HSM. */
 @Command(name = "pki", description = "Run a certificate authority: issuers, roles, certificates, revocation.",
     subcommands = {PkiCommand.GenerateRoot.class, PkiCommand.GenerateIntermediate.class,
-        PkiCommand.SetSignedIntermediate.class, PkiCommand.RotateIssuer.class, PkiCommand.Issuers.class,
+        PkiCommand.SetSignedIntermediate.class, PkiCommand.RotateIssuer.class, PkiCommand.DeleteIssuer.class,
+        PkiCommand.Issuers.class,
         PkiCommand.GetIssuer.class,
         PkiCommand.CreateRole.class, PkiCommand.GetRole.class, PkiCommand.Roles.class, PkiCommand.DeleteRole.class,
         PkiCommand.SignCsr.class, PkiCommand.Issue.class, PkiCommand.Revoke.class, PkiCommand.Cert.class,
@@ -215,6 +216,26 @@ final class PkiCommand {
       } else {
         print(r, describe(r.getIssuer()) + "\n" + describe(r.getPrevious()));
       }
+      return 0;
+    }
+  }
+
+  @Command(name = "delete-issuer", description = "Delete a pending issuer that will never get its certificate, and"
+      + " destroy its HSM key; a rotation it was the successor of is cancelled.")
+  static final class DeleteIssuer extends ClientCommand {
+    @Parameters(paramLabel = "ISSUER_ID")
+    String issuerId;
+
+    @Override
+    Integer run() throws Exception {
+      DeleteIssuerResponse r = pki().deleteIssuer(DeleteIssuerRequest.newBuilder().setId(issuerId).build());
+      StringBuilder text = new StringBuilder("Issuer " + r.getId() + " deleted; ")
+          .append(r.getKeyDestroyed() ? "its HSM key was destroyed." : r.getKeyNote() + ".");
+      if (!r.getReplaces().isEmpty()) {
+        text.append(" Issuer ").append(r.getReplaces()).append(" is no longer being rotated and can be rotated"
+            + " again.");
+      }
+      print(r, text.toString());
       return 0;
     }
   }

@@ -8,6 +8,7 @@ import dev.keywarden.api.v1.*;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.server.auth.AccessControl;
 import dev.keywarden.server.auth.Caller;
+import dev.keywarden.pki.DeletedIssuer;
 import dev.keywarden.pki.IssuedCertificate;
 import dev.keywarden.pki.IssuedWithKey;
 import dev.keywarden.pki.IssuerInfo;
@@ -115,6 +116,15 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
     IssuerInfo next = engine.rotateIssuer(r.getIssuerId(), ttl(r.hasTtl(), r.getTtl()));
     reply(out, RotateIssuerResponse.newBuilder().setIssuer(issuer(next))
         .setPrevious(issuer(engine.issuer(r.getIssuerId()))).setCsrPem(next.csrPem().orElse("")).build());
+  }
+
+  @Override
+  public void deleteIssuer(DeleteIssuerRequest r, StreamObserver<DeleteIssuerResponse> out) {
+    requireText(r.getId(), "id");
+    authorize("pki/issuers", "delete");
+    DeletedIssuer d = engine.deleteIssuer(r.getId());
+    reply(out, DeleteIssuerResponse.newBuilder().setId(d.id()).setReplaces(d.replaces().orElse(""))
+        .setKeyDestroyed(d.keyDestroyed()).setKeyNote(d.keyNote().orElse("")).build());
   }
 
   @Override

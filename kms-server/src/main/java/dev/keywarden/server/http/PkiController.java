@@ -2,6 +2,7 @@ package dev.keywarden.server.http;
 
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.pki.IssuerInfo;
+import dev.keywarden.pki.IssuerState;
 import dev.keywarden.pki.PkiEngine;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -54,28 +55,28 @@ public class PkiController {
     return respond(() -> pem("X509 CRL", pki.crl(defaultIssuer().id())), PEM);
   }
 
-  /** An issuer's certificate, DER (the AIA caIssuers URL); retired issuers' too, pending ones have none. */
+  /** An issuer's certificate, DER (the AIA caIssuers URL); retired issuers' too, pending ones have none (404). */
   @Get("/issuer/{id}/der")
   public HttpResponse<?> issuerDer(@PathVariable String id) {
-    return respond(() -> pki.issuerChain(id).get(0), PKIX_CERT);
+    return respondForIssuer(id, () -> pki.issuerChain(id).get(0), PKIX_CERT);
   }
 
   /** An issuer's chain, PEM. */
   @Get("/issuer/{id}/pem")
   public HttpResponse<?> issuerPem(@PathVariable String id) {
-    return respond(() -> pem(pki.issuerChain(id)), PEM);
+    return respondForIssuer(id, () -> pem(pki.issuerChain(id)), PEM);
   }
 
   /** An issuer's CRL, DER (the CRL distribution point). */
   @Get("/issuer/{id}/crl")
   public HttpResponse<?> issuerCrl(@PathVariable String id) {
-    return respond(() -> pki.crl(id), PKIX_CRL);
+    return respondForIssuer(id, () -> pki.crl(id), PKIX_CRL);
   }
 
   /** An issuer's CRL, PEM. */
   @Get("/issuer/{id}/crl.pem")
   public HttpResponse<?> issuerCrlPem(@PathVariable String id) {
-    return respond(() -> pem("X509 CRL", pki.crl(id)), PEM);
+    return respondForIssuer(id, () -> pem("X509 CRL", pki.crl(id)), PEM);
   }
 
   /** OCSP over POST: the body is the DER request. */
@@ -142,14 +143,44 @@ public class PkiController {
     try {
       return HttpResponse.ok(body.get()).contentType(contentType);
     } catch (KeywardenException e) {
-      HttpStatus status = switch (e.kind()) {
-        case NOT_FOUND -> HttpStatus.NOT_FOUND;
-        case INVALID_ARGUMENT -> HttpStatus.BAD_REQUEST;
-        case FAILED_PRECONDITION, UNAVAILABLE -> HttpStatus.SERVICE_UNAVAILABLE;
-        case PERMISSION_DENIED, UNAUTHENTICATED -> HttpStatus.FORBIDDEN;
-        default -> HttpStatus.BAD_REQUEST;
-      };
-      return HttpResponse.status(status).body(e.getMessage() + "\n").contentType(MediaType.TEXT_PLAIN);
+      return error(status(e), e);
     }
+  }
+
+  /**
+   * {@link #respond} for one issuer's certificate or CRL. A pending issuer has neither yet: that is 404 (nothing to
+   * fetch here), not the 503 of FAILED_PRECONDITION (a sealed server, a key the HSM lost: try again later). The
+   * issuer's state is read only once the engine has refused, so serving costs nothing more; while sealed that read
+   * is refused too and the answer stays 503.
+   */
+  private HttpResponse<?> respondForIssuer(String id, Supplier<byte[]> body, String contentType) {
+    try {
+      return HttpResponse.ok(body.get()).contentType(contentType);
+    } catch (KeywardenException e) {
+      boolean notYet = e.kind() == KeywardenException.Kind.FAILED_PRECONDITION && pending(id);
+      return error(notYet ? HttpStatus.NOT_FOUND : status(e), e);
+    }
+  }
+
+  private boolean pending(String id) {
+    try {
+      return pki.issuer(id).state() == IssuerState.PENDING;
+    } catch (KeywardenException e) {
+      return false; // sealed, or deleted meanwhile: the engine's first answer stands
+    }
+  }
+
+  private static HttpStatus status(KeywardenException e) {
+    return switch (e.kind()) {
+      case NOT_FOUND -> HttpStatus.NOT_FOUND;
+      case INVALID_ARGUMENT -> HttpStatus.BAD_REQUEST;
+      case FAILED_PRECONDITION, UNAVAILABLE -> HttpStatus.SERVICE_UNAVAILABLE;
+      case PERMISSION_DENIED, UNAUTHENTICATED -> HttpStatus.FORBIDDEN;
+      default -> HttpStatus.BAD_REQUEST;
+    };
+  }
+
+  private static HttpResponse<?> error(HttpStatus status, KeywardenException e) {
+    return HttpResponse.status(status).body(e.getMessage() + "\n").contentType(MediaType.TEXT_PLAIN);
   }
 }

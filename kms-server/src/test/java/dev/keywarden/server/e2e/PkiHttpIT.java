@@ -121,8 +121,20 @@ class PkiHttpIT {
       assertTrue(oldVerify.waitFor(30, TimeUnit.SECONDS));
       assertTrue(oldOut.contains("certificate revoked"), "the retired root's CRL still lists it: " + oldOut);
 
+      // A pending issuer has no certificate or CRL yet: 404, not the 503 of a server that cannot answer now.
+      IssuerInfo pending = pki.generateExternalIntermediate("Pending CA", KeyType.EC_P256, Optional.empty(), false);
+      for (String part : List.of("der", "pem", "crl", "crl.pem")) {
+        HttpResponse<byte[]> notYet = get(client, base + "/v1/pki/issuer/" + pending.id() + "/" + part);
+        assertEquals(404, notYet.statusCode(), part);
+        assertTrue(new String(notYet.body(), StandardCharsets.UTF_8).contains("SetSignedIntermediate"), part);
+      }
+      assertEquals(404, get(client, base + "/v1/pki/issuer/0123456789abcdef/der").statusCode(), "unknown id");
+
       core.seal();
       assertEquals(503, get(client, base + "/v1/pki/crl").statusCode());
+      assertEquals(503, get(client, base + "/v1/pki/issuer/" + pending.id() + "/der").statusCode(),
+          "sealed, even for a pending issuer");
+      assertEquals(503, get(client, base + "/v1/pki/issuer/" + next.id() + "/crl").statusCode());
     }
   }
 

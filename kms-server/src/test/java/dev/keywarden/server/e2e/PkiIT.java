@@ -217,6 +217,16 @@ class PkiIT {
       assertEquals(2, new String(http(base + "/v1/pki/ca")).split("BEGIN CERTIFICATE").length - 1,
           "the served chain includes the external root");
 
+      cli(r.env, null, "pki", "delete-issuer", first).failed("FAILED_PRECONDITION", "rotate-issuer " + first);
+
+      // A rotation whose successor the external CA never signs: deleting the successor lets the issuer rotate again.
+      String abandoned = pendingId(cli(r.env, null, "pki", "rotate-issuer", first).ok());
+      JsonNode deleted = cli(r.env, null, "pki", "delete-issuer", abandoned, "--format", "json").ok().json();
+      assertEquals(abandoned, deleted.get("id").asText(), deleted.toString());
+      assertEquals(first, deleted.get("replaces").asText(), deleted.toString());
+      assertTrue(deleted.get("key_destroyed").asBoolean(), deleted.toString());
+      cli(r.env, null, "pki", "delete-issuer", abandoned).failed("NOT_FOUND", abandoned);
+
       KeywardenProcesses.Result rotated = cli(r.env, null, "pki", "rotate-issuer", first).ok();
       String second = pendingId(rotated);
       Files.writeString(work.resolve("second.csr"), rotated.out());
@@ -234,6 +244,7 @@ class PkiIT {
       }
       cli(r.env, null, "pki", "sign-csr", "web", "--csr", at("a.csr"), "--issuer", first)
           .failed("FAILED_PRECONDITION", second);
+      cli(r.env, null, "pki", "delete-issuer", first).failed("FAILED_PRECONDITION", "pki tidy");
       JsonNode next = cli(r.env, null, "pki", "sign-csr", "web", "--csr", at("a.csr"), "--format", "json").ok()
           .json();
       assertEquals(second, next.get("issuer_id").asText());
@@ -265,6 +276,7 @@ class PkiIT {
       String limited = cli(r.env, null, "token", "create", "--policy", "update-only", "--format", "json").ok().json()
           .get("token").asText();
       cli(env(r.server, limited), null, "pki", "rotate-issuer", second).failed("PERMISSION_DENIED", "'create'");
+      cli(env(r.server, limited), null, "pki", "delete-issuer", second).failed("PERMISSION_DENIED", "'delete'");
     } finally {
       r.close();
     }
