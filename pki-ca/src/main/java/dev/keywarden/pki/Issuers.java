@@ -558,6 +558,7 @@ final class Issuers {
         return true;
       });
       if (gone) {
+        parsed.remove(s.id());
         destroyKey(s);
         removed.add(s.id());
       }
