@@ -48,7 +48,19 @@ final class Crls {
   private final Issuers issuers;
   private final Function<StoredIssuer, HsmContentSigner> signing;
   private final Function<String, List<RevokedCertificate>> revocations;
-  private final Map<String, byte[]> cache = new ConcurrentHashMap<>();
+  /** Each issuer's current CRL with its nextUpdate, read once: a large CRL is not parsed again per request. */
+  private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+
+  private record Cached(byte[] der, Instant nextUpdate) {
+    static Cached of(byte[] der) {
+      try {
+        Date next = new X509CRLHolder(der).getNextUpdate();
+        return new Cached(der, next == null ? Instant.MIN : next.toInstant());
+      } catch (IOException e) {
+        return new Cached(der, Instant.MIN); // unreadable: stale, so it is rebuilt
+      }
+    }
+  }
 
   Crls(Core core, Clock clock, Issuers issuers, Function<StoredIssuer, HsmContentSigner> signing,
       Function<String, List<RevokedCertificate>> revocations) {
@@ -62,9 +74,9 @@ final class Crls {
   /** The issuer's current CRL (DER); FAILED_PRECONDITION for a pending issuer. */
   byte[] current(String issuerId) {
     issuers.publishing(issuerId);
-    byte[] cached = cache.get(issuerId);
+    Cached cached = cache.get(issuerId);
     if (cached != null && !stale(cached)) {
-      return cached.clone();
+      return cached.der().clone();
     }
     synchronized (this) {
       byte[] fresh = fresh(issuerId);
@@ -74,14 +86,14 @@ final class Crls {
 
   /** The cached or stored CRL while it is not stale; null otherwise. Callers hold the lock. */
   private byte[] fresh(String issuerId) {
-    byte[] cached = cache.get(issuerId);
+    Cached cached = cache.get(issuerId);
     if (cached != null && !stale(cached)) {
-      return cached;
+      return cached.der();
     }
-    Optional<byte[]> stored = store().get(CRLS + issuerId).map(StoredEntry::value);
+    Optional<Cached> stored = store().get(CRLS + issuerId).map(e -> Cached.of(e.value()));
     if (stored.isPresent() && !stale(stored.get())) {
       cache.put(issuerId, stored.get());
-      return stored.get();
+      return stored.get().der();
     }
     return null;
   }
@@ -93,7 +105,7 @@ final class Crls {
   synchronized byte[] rebuild(String issuerId) {
     byte[] built = build(issuerId);
     store().put(CRLS + issuerId, built);
-    cache.put(issuerId, built);
+    cache.put(issuerId, Cached.of(built));
     return built.clone();
   }
 
@@ -139,13 +151,8 @@ final class Crls {
     cache.clear();
   }
 
-  private boolean stale(byte[] crl) {
-    try {
-      Date next = new X509CRLHolder(crl).getNextUpdate();
-      return next == null || !next.toInstant().isAfter(clock.instant().plus(CRL_LIFETIME.dividedBy(2)));
-    } catch (IOException e) {
-      return true;
-    }
+  private boolean stale(Cached crl) {
+    return !crl.nextUpdate().isAfter(clock.instant().plus(CRL_LIFETIME.dividedBy(2)));
   }
 
   private byte[] build(String issuerId) {
