@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -216,6 +217,11 @@ public final class TransitEngine {
 
   /** Encrypts under the latest version; returns `kw:v<version>:<base64>`. */
   public String encrypt(String name, byte[] plaintext, byte[] context) {
+    return new String(encryptAscii(name, plaintext, context), StandardCharsets.ISO_8859_1);
+  }
+
+  /** {@link #encrypt}, returning the ciphertext text as US-ASCII bytes (what the server puts on the wire). */
+  public byte[] encryptAscii(String name, byte[] plaintext, byte[] context) {
     checkInput("plaintext", plaintext);
     LoadedKeyring l = requireFamily(name, KeyType.Family.AEAD, "encrypt");
     Keyring k = l.keyring;
@@ -239,14 +245,24 @@ public final class TransitEngine {
       countNonce(name, key);
       out = key.encrypt(plaintext, aad);
     }
-    return Ciphertexts.format(kv.version(), out);
+    return Ciphertexts.formatAscii(kv.version(), out);
   }
 
   /** Decrypts a ciphertext of any version ≥ min_decryption_version; the caller zeroizes the result. */
   public byte[] decrypt(String name, String ciphertext, byte[] context) {
     checkContext(context);
     LoadedKeyring l = requireFamily(name, KeyType.Family.AEAD, "decrypt");
-    Ciphertexts.Parsed parsed = Ciphertexts.parse(ciphertext);
+    return decrypt(l, Ciphertexts.parse(ciphertext), context);
+  }
+
+  /** {@link #decrypt} of the ciphertext text's US-ASCII bytes (as it comes off the wire). */
+  public byte[] decryptAscii(String name, byte[] ciphertext, byte[] context) {
+    checkContext(context);
+    LoadedKeyring l = requireFamily(name, KeyType.Family.AEAD, "decrypt");
+    return decrypt(l, Ciphertexts.parseAscii(ciphertext), context);
+  }
+
+  private byte[] decrypt(LoadedKeyring l, Ciphertexts.Parsed parsed, byte[] context) {
     Keyring k = l.keyring;
     VersionKey key = versionKey(l, k.version(parsed.version()));
     byte[] aad = context(k, context);
@@ -258,6 +274,16 @@ public final class TransitEngine {
     byte[] plaintext = decrypt(name, ciphertext, context);
     try {
       return encrypt(name, plaintext, context);
+    } finally {
+      Arrays.fill(plaintext, (byte) 0);
+    }
+  }
+
+  /** {@link #rewrap} on US-ASCII ciphertext text, in and out. */
+  public byte[] rewrapAscii(String name, byte[] ciphertext, byte[] context) {
+    byte[] plaintext = decryptAscii(name, ciphertext, context);
+    try {
+      return encryptAscii(name, plaintext, context);
     } finally {
       Arrays.fill(plaintext, (byte) 0);
     }

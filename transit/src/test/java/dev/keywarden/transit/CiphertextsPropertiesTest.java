@@ -42,6 +42,37 @@ class CiphertextsPropertiesTest {
     assertArrayEquals(expected, Ciphertexts.parse(text).bytes());
   }
 
+  /** The bytes the server takes off the wire parse exactly as the String would, and refuse exactly the same. */
+  @Property(tries = 2000)
+  void asciiAndStringParsingAgree(@ForAll("headers") String header, @ForAll("tails") String tail) {
+    String text = header + tail;
+    byte[] utf8 = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    Ciphertexts.Parsed fromString;
+    try {
+      fromString = Ciphertexts.parse(text);
+    } catch (KeywardenException e) {
+      KeywardenException bytes = assertThrows(KeywardenException.class, () -> Ciphertexts.parseAscii(utf8));
+      assertEquals(e.getMessage(), bytes.getMessage());
+      return;
+    }
+    Ciphertexts.Parsed fromBytes = Ciphertexts.parseAscii(utf8);
+    assertEquals(fromString.version(), fromBytes.version());
+    assertArrayEquals(fromString.bytes(), fromBytes.bytes());
+  }
+
+  @Property
+  void formatAsciiIsTheStringsBytes(@ForAll @IntRange(min = 1) int version, @ForAll @Size(max = 256) byte[] bytes) {
+    assertArrayEquals(Ciphertexts.format(version, bytes).getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+        Ciphertexts.formatAscii(version, bytes));
+  }
+
+  @Provide
+  Arbitrary<String> headers() {
+    return Arbitraries.oneOf(Arbitraries.of("kw:v1:", "kw:v12:", "kw:v0:", "kw:v-1:", "kw:v+1:", "kw:v:", "kw:v1",
+        "kw:vx:", "kw:v99999999999:", "kw:v2147483647:", "kw:v2147483648:", "kw:v01:", "kx:v1:", "", "kw",
+        "kw:v\u00e9:", "kw:v1\u20ac:"), Arbitraries.strings().ofMaxLength(8).map(x -> "kw:v" + x + ":"));
+  }
+
   @Provide
   Arbitrary<String> tails() {
     Arbitrary<String> base64 = Arbitraries.bytes().array(byte[].class).ofMaxSize(64)

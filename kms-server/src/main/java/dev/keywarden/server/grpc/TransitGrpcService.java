@@ -3,6 +3,7 @@ package dev.keywarden.server.grpc;
 import static dev.keywarden.server.grpc.SystemGrpcService.reply;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import com.google.protobuf.Duration;
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.util.Durations;
@@ -96,7 +97,7 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
     checkBatch(r.getItemsCount());
     EncryptResponse.Builder b = EncryptResponse.newBuilder();
     for (EncryptItem item : r.getItemsList()) {
-      b.addResults(encryptResult(() -> engine.encrypt(r.getName(), item.getPlaintext().toByteArray(),
+      b.addResults(encryptResult(() -> engine.encryptAscii(r.getName(), item.getPlaintext().toByteArray(),
           item.getContext().toByteArray())));
     }
     reply(out, b.build());
@@ -109,7 +110,8 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
     DecryptResponse.Builder b = DecryptResponse.newBuilder();
     for (DecryptItem item : r.getItemsList()) {
       try {
-        byte[] plain = engine.decrypt(r.getName(), item.getCiphertext(), item.getContext().toByteArray());
+        byte[] plain = engine.decryptAscii(r.getName(), item.getCiphertextBytes().toByteArray(),
+            item.getContext().toByteArray());
         b.addResults(DecryptResult.newBuilder().setPlaintext(ByteString.copyFrom(plain)));
         Arrays.fill(plain, (byte) 0);
       } catch (KeywardenException e) {
@@ -125,7 +127,7 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
     checkBatch(r.getItemsCount());
     RewrapResponse.Builder b = RewrapResponse.newBuilder();
     for (DecryptItem item : r.getItemsList()) {
-      b.addResults(encryptResult(() -> engine.rewrap(r.getName(), item.getCiphertext(),
+      b.addResults(encryptResult(() -> engine.rewrapAscii(r.getName(), item.getCiphertextBytes().toByteArray(),
           item.getContext().toByteArray())));
     }
     reply(out, b.build());
@@ -202,9 +204,13 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
     T run();
   }
 
-  private static EncryptResult encryptResult(Op<String> op) {
+  /**
+   * The ciphertext text's US-ASCII bytes go into the string field as they are: no Java String, no UTF-8 pass. The
+   * array is fresh and not kept anywhere else, so wrapping it without a copy is safe.
+   */
+  private static EncryptResult encryptResult(Op<byte[]> op) {
     try {
-      return EncryptResult.newBuilder().setCiphertext(op.run()).build();
+      return EncryptResult.newBuilder().setCiphertextBytes(UnsafeByteOperations.unsafeWrap(op.run())).build();
     } catch (KeywardenException e) {
       return EncryptResult.newBuilder().setError(error(e)).build();
     }
