@@ -102,6 +102,9 @@ public final class PkiEngine {
     core.addSealListener(this::forgetRoles);
     core.addSealListener(template::forgetProvenSigners);
     core.addSealListener(issuers::forgetParsed);
+    log.info("PKI: CSR signatures are verified with {}", SignatureCheck.nativeProvider().equals("none")
+        ? "Bouncy Castle (AWS-LC through ACCP did not load on this platform)"
+        : SignatureCheck.nativeProvider() + " (AWS-LC), Bouncy Castle for other algorithms");
   }
 
   // ---- stored JSON ----
