@@ -672,6 +672,14 @@ public final class PkiEngine {
     return serial.toString(16);
   }
 
+  /**
+   * The canonical form of a serial (lower-case hex, no colons, no leading zeros), as stored and as named in policy
+   * resources {@code pki/certs/SERIAL}; INVALID_ARGUMENT unless it is a hex serial.
+   */
+  public static String canonicalSerial(String serialHex) {
+    return normalizeSerial(serialHex);
+  }
+
   static String normalizeSerial(String serialHex) {
     if (serialHex == null) {
       throw KeywardenException.invalid("serial is missing");

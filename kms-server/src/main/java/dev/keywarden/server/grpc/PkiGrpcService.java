@@ -42,6 +42,8 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   private final PkiEngine engine;
   private final AccessControl access;
 
+  private static final Pattern ISSUER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
+
   public PkiGrpcService(PkiEngine engine, AccessControl access) {
     this.engine = engine;
     this.access = access;
@@ -49,6 +51,20 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
 
   private void authorize(String resource, String capability) {
     access.require(BearerTokenInterceptor.current(), resource, capability);
+  }
+
+  /** {@code pki/issuers/ID}, once ID is a well-formed issuer id (so no pattern in a policy can be steered by it). */
+  private static String issuerResource(String id, String field) {
+    if (!ISSUER_ID.matcher(id).matches()) {
+      throw KeywardenException.invalid(field + ": not an issuer id (1 to 64 letters, digits, '_' or '-'); list the"
+          + " issuers to see theirs");
+    }
+    return "pki/issuers/" + id;
+  }
+
+  /** {@code pki/certs/SERIAL} with the serial in its canonical form, however the caller wrote it. */
+  private static String certResource(String serial) {
+    return "pki/certs/" + PkiEngine.canonicalSerial(serial);
   }
 
   // ---- issuers ----
@@ -103,7 +119,7 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
       StreamObserver<SetSignedIntermediateResponse> out) {
     requireText(r.getIssuerId(), "issuer_id");
     requireText(r.getCertificatePem(), "certificate_pem");
-    authorize("pki/issuers", "update");
+    authorize(issuerResource(r.getIssuerId(), "issuer_id"), "update");
     IssuerInfo i = engine.setSignedIntermediate(r.getIssuerId(), r.getCertificatePem(), r.getChainPemList());
     reply(out, SetSignedIntermediateResponse.newBuilder().setIssuer(issuer(i)).build());
   }
@@ -112,7 +128,7 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   public void rotateIssuer(RotateIssuerRequest r, StreamObserver<RotateIssuerResponse> out) {
     requireText(r.getIssuerId(), "issuer_id");
     authorize("pki/issuers", "create");
-    authorize("pki/issuers", "update");
+    authorize(issuerResource(r.getIssuerId(), "issuer_id"), "update");
     IssuerInfo next = engine.rotateIssuer(r.getIssuerId(), ttl(r.hasTtl(), r.getTtl()));
     reply(out, RotateIssuerResponse.newBuilder().setIssuer(issuer(next))
         .setPrevious(issuer(engine.issuer(r.getIssuerId()))).setCsrPem(next.csrPem().orElse("")).build());
@@ -121,7 +137,7 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   @Override
   public void deleteIssuer(DeleteIssuerRequest r, StreamObserver<DeleteIssuerResponse> out) {
     requireText(r.getId(), "id");
-    authorize("pki/issuers", "delete");
+    authorize(issuerResource(r.getId(), "id"), "delete");
     DeletedIssuer d = engine.deleteIssuer(r.getId());
     reply(out, DeleteIssuerResponse.newBuilder().setId(d.id()).setReplaces(d.replaces().orElse(""))
         .setKeyDestroyed(d.keyDestroyed()).setKeyNote(d.keyNote().orElse("")).build());
@@ -138,7 +154,7 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   @Override
   public void getIssuer(GetIssuerRequest r, StreamObserver<GetIssuerResponse> out) {
     requireText(r.getId(), "id");
-    authorize("pki/issuers", "read");
+    authorize(issuerResource(r.getId(), "id"), "read");
     reply(out, GetIssuerResponse.newBuilder().setIssuer(issuer(engine.issuer(r.getId()))).build());
   }
 
@@ -235,7 +251,7 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   @Override
   public void getCertificate(GetCertificateRequest r, StreamObserver<GetCertificateResponse> out) {
     requireText(r.getSerial(), "serial");
-    authorize("pki/certs", "read");
+    authorize(certResource(r.getSerial()), "read");
     IssuedCertificate c = engine.certificate(r.getSerial());
     GetCertificateResponse.Builder b = GetCertificateResponse.newBuilder().setCertificatePem(c.certificatePem())
         .addAllChainPem(chain(c)).setSerial(c.serialHex()).setIssuerId(c.issuerId())
@@ -253,7 +269,7 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   @Override
   public void revoke(RevokeRequest r, StreamObserver<RevokeResponse> out) {
     requireText(r.getSerial(), "serial");
-    authorize("pki/certs", "revoke");
+    authorize(certResource(r.getSerial()), "revoke");
     RevokedCertificate v = engine.revoke(r.getSerial(), r.getReason());
     reply(out, RevokeResponse.newBuilder().setRevocationTime(Timestamp.newBuilder().setSeconds(v.revokedAt()))
         .setRevocation(revocation(v)).build());

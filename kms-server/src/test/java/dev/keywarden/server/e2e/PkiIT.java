@@ -131,6 +131,25 @@ class PkiIT {
       cli(asApp, null, "pki", "sign-csr", "web", "--csr", csr.toString()).ok();
       cli(asApp, null, "pki", "issue", "web", "--common-name", "x.example.com").failed("PERMISSION_DENIED", "'issue'");
       cli(asApp, null, "pki", "generate-root", "--common-name", "rogue").failed("PERMISSION_DENIED", "pki/issuers");
+
+      // Policies name one issuer or one certificate: this token may read the root and revoke one certificate only.
+      String other = signed.get("serial").asText();
+      String mine = cli(env, null, "pki", "issue", "web", "--common-name", "mine.example.com", "--format", "json").ok()
+          .json().get("serial").asText();
+      Path scoped = work.resolve("scoped.json");
+      Files.writeString(scoped, "{\"rules\":[{\"resource\":\"pki/issuers/" + rootId + "\",\"capabilities\":[\"read\"]},"
+          + "{\"resource\":\"pki/certs/" + mine + "\",\"capabilities\":[\"read\",\"revoke\"]}]}");
+      cli(env, null, "policy", "write", "scoped", scoped.toString()).ok();
+      Map<String, String> asTeam = env(server, cli(env, null, "token", "create", "--policy", "scoped", "--format",
+          "json").ok().json().get("token").asText());
+      cli(asTeam, null, "pki", "issuer", rootId).ok();
+      cli(asTeam, null, "pki", "issuer", intermediateId).failed("PERMISSION_DENIED", "pki/issuers/" + intermediateId);
+      // The serial however written (colons, upper case) is the same resource.
+      String spelled = mine.toUpperCase(java.util.Locale.ROOT).replaceAll("(..)(?=.)", "$1:");
+      cli(asTeam, null, "pki", "revoke", other).failed("PERMISSION_DENIED", "pki/certs/" + other);
+      cli(asTeam, null, "pki", "revoke", spelled, "--reason", "superseded").ok();
+      assertTrue(cli(asTeam, null, "pki", "cert", mine, "--format", "json").ok().json().get("revoked").asBoolean());
+      cli(asTeam, null, "pki", "issuer", "../" + rootId).failed("INVALID_ARGUMENT", "not an issuer id");
     } finally {
       server.close();
     }
