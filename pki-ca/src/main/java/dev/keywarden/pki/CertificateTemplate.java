@@ -28,7 +28,6 @@ import org.bouncycastle.asn1.x509.CRLDistPoint;
 import org.bouncycastle.asn1.x509.DistributionPoint;
 import org.bouncycastle.asn1.x509.DistributionPointName;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
-import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
@@ -246,14 +245,8 @@ public final class CertificateTemplate {
     if (proof != null && provenSigners.contains(proof)) {
       return cert;
     }
-    boolean ok;
-    try {
-      SignatureCheck.Key key = issuerKeys.computeIfAbsent(issuerKey, SignatureCheck::key);
-      ok = SignatureCheck.verify(key, cert.getSignatureAlgorithm(),
-          cert.toASN1Structure().getTBSCertificate().getEncoded(ASN1Encoding.DER), cert.getSignature());
-    } catch (IOException | RuntimeException e) {
-      ok = false;
-    }
+    boolean ok = SignatureCheck.certificateSignedBy(cert, issuerKeys.computeIfAbsent(issuerKey,
+        SignatureCheck::key));
     if (!ok) {
       throw new IllegalStateException("the issuer's signer made a signature its certificate's key does not verify");
     }

@@ -27,8 +27,6 @@ import org.bouncycastle.cert.CertIOException;
 import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v2CRLBuilder;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
-import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +39,6 @@ final class Crls {
   static final String CRLS = "pki/crls/";
 
   private static final Logger log = LoggerFactory.getLogger(Crls.class);
-  private static final BouncyCastleProvider BC = new BouncyCastleProvider();
 
   private final Core core;
   private final Clock clock;
@@ -201,18 +198,12 @@ final class Crls {
   }
 
   private static void requireSignedBy(String issuerId, X509CRLHolder crl, X509CertificateHolder ca) {
-    boolean ok;
-    try {
-      ok = crl.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(BC)
-          .build(ca.getSubjectPublicKeyInfo()));
-    } catch (Exception e) {
-      ok = false;
-    }
-    if (!ok) {
+    if (!SignatureCheck.crlSignedBy(crl, SignatureCheck.key(ca.getSubjectPublicKeyInfo()))) {
       throw new IllegalStateException("issuer '" + issuerId + "': the HSM made a CRL signature its certificate's key"
           + " does not verify");
     }
   }
+
 
   private Storage store() {
     core.unsealed();

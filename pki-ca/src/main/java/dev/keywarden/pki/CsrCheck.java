@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.bouncycastle.asn1.ASN1Encodable;
-import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1String;
@@ -84,15 +83,7 @@ public final class CsrCheck {
   }
 
   private static void verifySignature(PKCS10CertificationRequest req) {
-    boolean ok;
-    try {
-      byte[] info = req.toASN1Structure().getCertificationRequestInfo().getEncoded(ASN1Encoding.DER);
-      ok = SignatureCheck.verify(SignatureCheck.key(req.getSubjectPublicKeyInfo()), req.getSignatureAlgorithm(), info,
-          req.getSignature());
-    } catch (IOException | RuntimeException e) {
-      ok = false;
-    }
-    if (!ok) {
+    if (!SignatureCheck.csrSelfSigned(req)) {
       throw KeywardenException.invalid("the CSR's signature does not verify; sign the CSR with the private key of"
           + " the public key it holds");
     }

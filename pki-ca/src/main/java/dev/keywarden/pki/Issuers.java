@@ -34,12 +34,8 @@ import org.bouncycastle.asn1.x509.ExtensionsGenerator;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder;
-import org.bouncycastle.pkcs.PKCSException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +46,6 @@ import org.slf4j.LoggerFactory;
  */
 final class Issuers {
   private static final Logger log = LoggerFactory.getLogger(Issuers.class);
-  private static final BouncyCastleProvider BC = new BouncyCastleProvider();
   private static final int CAS_ATTEMPTS = 8;
   private static final long HOUR = 3600;
 
@@ -358,11 +353,11 @@ final class Issuers {
       PKCS10CertificationRequest csr = new PKCS10CertificationRequestBuilder(subject, k.spki())
           .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, ext.generate())
           .build(k.contentSigner());
-      if (!csr.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(BC).build(k.spki()))) {
+      if (!SignatureCheck.csrSelfSigned(csr)) {
         throw new IllegalStateException("the HSM made a CSR signature the key's public half does not verify");
       }
       return csr.getEncoded();
-    } catch (IOException | OperatorCreationException | PKCSException e) {
+    } catch (IOException e) {
       throw new IllegalStateException("a CSR always encodes", e);
     }
   }

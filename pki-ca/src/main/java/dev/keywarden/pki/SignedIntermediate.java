@@ -14,7 +14,6 @@ import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 
 /**
  * The certificate an external CA made from a pending issuer's CSR, with that CA's chain, checked before anything is
@@ -118,13 +117,9 @@ record SignedIntermediate(X509CertificateHolder certificate, List<X509Certificat
   }
 
   private static boolean signedBy(X509CertificateHolder child, X509CertificateHolder parent) {
-    try {
-      return child.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(BC)
-          .build(parent.getSubjectPublicKeyInfo()));
-    } catch (Exception e) {
-      return false;
-    }
+    return SignatureCheck.certificateSignedBy(child, SignatureCheck.key(parent.getSubjectPublicKeyInfo()));
   }
+
 
   private static PublicKey publicKey(SubjectPublicKeyInfo spki) {
     try {

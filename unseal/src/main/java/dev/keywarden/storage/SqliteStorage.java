@@ -284,7 +284,7 @@ public final class SqliteStorage implements Storage {
     } catch (Throwable unexpected) {
       // whatever went wrong, no caller may wait forever: each write not yet decided fails with it
       rollbackQuietly();
-      group.stream().filter(w -> !w.done).forEach(w -> finish(w, null, unexpected));
+      group.stream().filter(w -> !w.done).forEach(w -> fail(w, unexpected));
     }
   }
 
@@ -294,7 +294,7 @@ public final class SqliteStorage implements Storage {
       // IMMEDIATE takes the write lock up front, so the transaction never fails half-way with SQLITE_BUSY
       execute("BEGIN IMMEDIATE", "starting a transaction");
     } catch (RuntimeException e) {
-      group.forEach(w -> finish(w, null, e));
+      group.forEach(w -> fail(w, e));
       return;
     }
     List<Write<?>> succeeded = new ArrayList<>(group.size());
@@ -307,7 +307,7 @@ public final class SqliteStorage implements Storage {
         // A failed write could not be undone alone (SQLite may have rolled back the whole transaction, e.g. when the
         // disk is full): nothing of this group is committed, so every write in it fails.
         rollbackQuietly();
-        group.forEach(g -> finish(g, null, lost));
+        group.forEach(g -> fail(g, lost));
         return;
       }
     }
@@ -315,7 +315,7 @@ public final class SqliteStorage implements Storage {
       execute("COMMIT", "committing");
     } catch (KeywardenException e) {
       rollbackQuietly();
-      succeeded.forEach(w -> finish(w, null, e));
+      succeeded.forEach(w -> fail(w, e));
       return;
     }
     commits.incrementAndGet();
@@ -343,15 +343,15 @@ public final class SqliteStorage implements Storage {
       }
       execute("ROLLBACK TO w", "undoing a failed write");
       execute("RELEASE w", "undoing a failed write");
-      finish(w, null, t);
+      fail(w, t);
       return false;
     }
   }
 
-  private static <T> void finish(Write<T> w, T result, Throwable failure) {
-    w.result = result;
+  private static void fail(Write<?> w, Throwable failure) {
+    w.result = null;
     w.failure = failure;
-    w.done = true; // last: publishes result and failure
+    w.done = true; // last: publishes the failure
   }
 
   /** Runs a read on a pooled read connection: it sees every committed write and never waits for a commit. */
