@@ -1,0 +1,74 @@
+package dev.keywarden.failure;
+
+import java.util.regex.Pattern;
+
+/**
+ * The one place caller input is bounded and quoted. Every engine and the server check names, text fields and byte
+ * fields here, so a limit is the same on every operation that takes the field, and a message never echoes more than
+ * {@link #QUOTE_LIMIT} characters of what the caller sent (a long echo overflows the HTTP/2 trailer a status rides in).
+ */
+public final class Inputs {
+  /** The most characters of caller input a message shows. */
+  public static final int QUOTE_LIMIT = 64;
+  /** Names of keys, roles, policies: 1..128 of these characters, and never "." or "..". */
+  public static final int MAX_NAME = 128;
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1," + MAX_NAME + "}");
+
+  private Inputs() {}
+
+  /**
+   * Caller input made safe to put in a message: printable ASCII as it is, anything else as a \\uXXXX escape, cut
+   * after {@link #QUOTE_LIMIT} characters with the number left out said. Never null.
+   */
+  public static String quoted(CharSequence s) {
+    if (s == null) {
+      return "";
+    }
+    int shown = Math.min(s.length(), QUOTE_LIMIT);
+    StringBuilder b = new StringBuilder(shown + 24);
+    for (int i = 0; i < shown; i++) {
+      char c = s.charAt(i);
+      if (c >= 0x20 && c < 0x7f) {
+        b.append(c);
+      } else {
+        b.append(String.format("\\u%04x", (int) c));
+      }
+    }
+    if (s.length() > shown) {
+      b.append("… (").append(s.length() - shown).append(" more characters)");
+    }
+    return b.toString();
+  }
+
+  /** Checks a name ({@code what} says of what, e.g. "a transit key name"); INVALID_ARGUMENT says what is allowed. */
+  public static String name(String what, String value) {
+    if (value == null || !NAME.matcher(value).matches() || value.equals(".") || value.equals("..")) {
+      throw KeywardenException.invalid(what + " is 1.." + MAX_NAME + " letters, digits, '.', '_' or '-' (not '.' or"
+          + " '..'), got '" + quoted(value) + "'");
+    }
+    return value;
+  }
+
+  /** Checks that a text field has at most {@code max} characters. */
+  public static String maxChars(String field, String value, int max) {
+    if (value != null && value.length() > max) {
+      throw KeywardenException.invalid(field + " is " + value.length() + " characters; the limit is " + max);
+    }
+    return value;
+  }
+
+  /** Checks that a byte field has at most {@code max} bytes. */
+  public static byte[] maxBytes(String field, byte[] value, int max) {
+    if (value != null && value.length > max) {
+      throw KeywardenException.invalid(field + " is " + value.length + " bytes; the limit is " + max + " bytes");
+    }
+    return value;
+  }
+
+  /** Checks a byte count without the bytes (e.g. a protobuf field's size before copying it). */
+  public static void maxBytes(String field, int size, int max) {
+    if (size > max) {
+      throw KeywardenException.invalid(field + " is " + size + " bytes; the limit is " + max + " bytes");
+    }
+  }
+}
