@@ -2,6 +2,7 @@ package dev.keywarden.bench;
 
 import dev.keywarden.hsm.software.SoftwareHsmProvider;
 import dev.keywarden.server.auth.AccessControl;
+import dev.keywarden.server.auth.Capabilities;
 import dev.keywarden.server.auth.Caller;
 import dev.keywarden.server.auth.PolicyStore;
 import dev.keywarden.server.auth.TokenStore;
@@ -33,6 +34,7 @@ public class AccessControlBenchmark {
   private Storage storage;
   private Core core;
   private AccessControl access;
+  private TokenStore tokens;
   private String token;
 
   @Setup
@@ -42,12 +44,13 @@ public class AccessControlBenchmark {
     SecureRandom random = new SecureRandom();
     core = new Core(storage, new SoftwareHsmProvider(), random, 1000);
     TokenStore tokens = new TokenStore(core, Clock.systemUTC(), random);
-    PolicyStore policies = new PolicyStore(storage);
+    PolicyStore policies = new PolicyStore(storage, () -> new Capabilities(List.of("encrypt")));
     InitResult init = core.initialize(1, 1, null, false, tokens::initialize);
     core.submitUnsealShare(init.shares().get(0));
     policies.write("app", "{\"rules\":[{\"resource\":\"transit/keys/orders-*\",\"capabilities\":[\"encrypt\"]},"
         + "{\"resource\":\"transit/keys/orders-secret\",\"capabilities\":[\"deny\"]}]}");
-    access = new AccessControl(core, tokens, policies);
+    access = new AccessControl(policies);
+    this.tokens = tokens;
     token = tokens.create(List.of("app"), Duration.ofHours(1), "bench").token();
   }
 
@@ -60,7 +63,9 @@ public class AccessControlBenchmark {
   @Benchmark
   @Threads(2)
   public Caller authorize() {
-    return access.require(token, "transit/keys/orders-eu", "encrypt");
+    Caller caller = tokens.resolve(token);
+    access.require(caller, "transit/keys/orders-eu", "encrypt");
+    return caller;
   }
 
   @Benchmark

@@ -1,5 +1,6 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.net.InetAddress;
 import java.util.Arrays;
@@ -9,7 +10,7 @@ record Cidr(byte[] network, int prefix, String text) {
 
   /** Parses "10.0.0.0/8" or "2001:db8::/32"; host bits must be zero. INVALID_ARGUMENT starts with {@code where}. */
   static Cidr parse(String where, String text) {
-    String shown = "'" + NameRules.shown(text) + "'";
+    String shown = "'" + Inputs.quoted(text) + "'";
     int slash = text.indexOf('/');
     InetAddress a = slash < 0 ? null : IpLiterals.parse(text.substring(0, slash));
     String bits = slash < 0 ? "" : text.substring(slash + 1);

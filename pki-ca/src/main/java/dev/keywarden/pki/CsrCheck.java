@@ -1,5 +1,6 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.io.IOException;
 import java.io.StringReader;
@@ -202,7 +203,7 @@ public final class CsrCheck {
             try {
               uris.add(new URI(u));
             } catch (URISyntaxException e) {
-              throw KeywardenException.invalid("the CSR's URI SAN '" + NameRules.shown(u) + "' is not a valid URI");
+              throw KeywardenException.invalid("the CSR's URI SAN '" + Inputs.quoted(u) + "' is not a valid URI");
             }
           }
           default -> throw KeywardenException.invalid("the CSR asks for a " + sanType(n.getTagNo())

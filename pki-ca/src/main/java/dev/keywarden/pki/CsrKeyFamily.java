@@ -2,6 +2,7 @@ package dev.keywarden.pki;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 
 /** Key algorithms a role may accept in a CSR; the strength floor is in the role (min_rsa_bits, min_ec_bits). */
@@ -30,7 +31,7 @@ public enum CsrKeyFamily {
         return f;
       }
     }
-    throw KeywardenException.invalid("csr_key_types: unknown key family '" + NameRules.shown(String.valueOf(name))
+    throw KeywardenException.invalid("csr_key_types: unknown key family '" + Inputs.quoted(String.valueOf(name))
         + "'; known: ec, ed25519, rsa");
   }
 }

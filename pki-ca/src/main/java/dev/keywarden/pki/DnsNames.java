@@ -1,5 +1,6 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.net.IDN;
 import java.util.regex.Pattern;
@@ -22,7 +23,7 @@ final class DnsNames {
     String lower = Role.lower(name);
     String problem = problem(name, false);
     if (problem != null) {
-      throw KeywardenException.invalid(prefix + "'" + NameRules.shown(name) + "' is not a valid DNS name: " + problem);
+      throw KeywardenException.invalid(prefix + "'" + Inputs.quoted(name) + "' is not a valid DNS name: " + problem);
     }
     return lower;
   }
@@ -30,7 +31,7 @@ final class DnsNames {
   /** Validates a role glob (a '*' matches within one label) and returns it lower-cased. */
   static String checkGlob(String prefix, String pattern) {
     String lower = Role.lower(pattern);
-    String shown = "'" + NameRules.shown(pattern) + "'";
+    String shown = "'" + Inputs.quoted(pattern) + "'";
     if (!isAscii(pattern) || lower.isEmpty() || lower.length() > 253 || lower.endsWith(".")) {
       throw KeywardenException.invalid(prefix + shown + " is not a valid domain glob");
     }
@@ -84,10 +85,10 @@ final class DnsNames {
         continue;
       }
       if (l.length() > 63) {
-        return "label '" + NameRules.shown(l) + "' is longer than 63 characters";
+        return "label '" + Inputs.quoted(l) + "' is longer than 63 characters";
       }
       if (!LDH.matcher(l).matches()) {
-        return "label '" + NameRules.shown(l)
+        return "label '" + Inputs.quoted(l)
             + "' must be letters, digits and hyphens, not starting or ending with a hyphen";
       }
       if (l.length() >= 4 && l.charAt(2) == '-' && l.charAt(3) == '-') {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.SerializerProvider;
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.io.IOException;
 import java.time.Duration;
@@ -32,7 +33,7 @@ public final class DurationText {
       return Duration.ofSeconds(Long.parseLong(text));
     }
     if (!WHOLE.matcher(text).matches()) {
-      throw KeywardenException.invalid(field + ": '" + NameRules.shown(text)
+      throw KeywardenException.invalid(field + ": '" + Inputs.quoted(text)
           + "' is not a duration; use whole units like \"24h\", \"1h30m\", \"30s\", \"7d\" or a number of seconds");
     }
     Duration d = Duration.ZERO;

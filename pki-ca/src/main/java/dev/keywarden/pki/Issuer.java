@@ -1,5 +1,6 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -16,7 +17,7 @@ public record Issuer(String id, X509CertificateHolder certificate, Optional<Stri
   public Issuer {
     if (id == null || !ID.matcher(id).matches()) {
       throw KeywardenException.invalid("issuer id: 1 to 64 letters, digits, '_' or '-'; got '"
-          + NameRules.shown(String.valueOf(id)) + "'");
+          + Inputs.quoted(String.valueOf(id)) + "'");
     }
     if (certificate == null) {
       throw KeywardenException.invalid("issuer '" + id + "': a certificate is required");
@@ -29,7 +30,7 @@ public record Issuer(String id, X509CertificateHolder certificate, Optional<Stri
     baseUrl = baseUrl == null ? Optional.empty() : baseUrl.map(u -> u.endsWith("/") ? u.substring(0, u.length() - 1) : u);
     if (baseUrl.isPresent() && !BASE.matcher(baseUrl.get()).matches()) {
       throw KeywardenException.invalid("issuer '" + id + "': base_url must be http(s)://host[:port][/path] with no"
-          + " query; got '" + NameRules.shown(baseUrl.get()) + "'");
+          + " query; got '" + Inputs.quoted(baseUrl.get()) + "'");
     }
     return baseUrl;
   }

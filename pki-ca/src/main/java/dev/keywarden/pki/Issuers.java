@@ -4,6 +4,7 @@ import static dev.keywarden.pki.PkiEngine.DEFAULT_ISSUER;
 import static dev.keywarden.pki.PkiEngine.ISSUERS;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.Hsm;
 import dev.keywarden.hsm.HsmKeyId;
@@ -599,7 +600,7 @@ final class Issuers {
   }
 
   private static KeywardenException notFound(String id) {
-    return KeywardenException.notFound("issuer '" + NameRules.shown(id)
+    return KeywardenException.notFound("issuer '" + Inputs.quoted(id)
         + "' not found; list the issuers to see the known ids");
   }
 

@@ -2,6 +2,7 @@ package dev.keywarden.pki;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -40,7 +41,7 @@ public enum KeyType {
         return t;
       }
     }
-    throw KeywardenException.invalid("key_type: unknown key type '" + NameRules.shown(String.valueOf(name))
+    throw KeywardenException.invalid("key_type: unknown key type '" + Inputs.quoted(String.valueOf(name))
         + "'; known: " + Arrays.stream(values()).map(KeyType::typeName).collect(Collectors.joining(", ")));
   }
 }

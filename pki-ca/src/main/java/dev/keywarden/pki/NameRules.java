@@ -1,5 +1,6 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.net.InetAddress;
 import java.net.URI;
@@ -176,26 +177,12 @@ public final class NameRules {
         + " ('*' matches within one host label or path segment)");
   }
 
-  /** User input made safe to show in a message: printable ASCII, at most 256 characters. */
-  static String shown(String s) {
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < s.length() && b.length() < 256; i++) {
-      char c = s.charAt(i);
-      if (c >= 0x20 && c < 0x7f) {
-        b.append(c);
-      } else {
-        b.append(String.format("\\u%04x", (int) c));
-      }
-    }
-    return s.length() > 256 ? b + "..." : b.toString();
-  }
-
   private static KeywardenException refused(Role role, String name, String rule) {
     return KeywardenException.invalid(prefix(role, name) + rule);
   }
 
   private static String prefix(Role role, String name) {
-    return "'" + shown(name) + "' is not allowed by role '" + role.name() + "': ";
+    return "'" + Inputs.quoted(name) + "' is not allowed by role '" + role.name() + "': ";
   }
 
   private static String onOff(boolean b) {

@@ -3,6 +3,7 @@ package dev.keywarden.pki;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.HsmSigner;
@@ -293,7 +294,7 @@ public final class PkiEngine {
     }
     Role read = storage.get(ROLES + name)
         .map(e -> Role.fromJson(new String(e.value(), UTF_8)))
-        .orElseThrow(() -> KeywardenException.notFound("role '" + NameRules.shown(name)
+        .orElseThrow(() -> KeywardenException.notFound("role '" + Inputs.quoted(name)
             + "' not found; create it first or list the roles"));
     synchronized (roles) {
       if (changes == roleChanges) {
@@ -405,7 +406,7 @@ public final class PkiEngine {
   /** The revocation of a stored certificate, read from its own record; empty while it is not revoked. */
   public Optional<RevokedCertificate> revocation(String serialHex) {
     StoredCertificate c = storedCertificate(normalizeSerial(serialHex)).orElseThrow(() -> KeywardenException.notFound(
-        "no stored certificate with serial " + NameRules.shown(String.valueOf(serialHex))));
+        "no stored certificate with serial " + Inputs.quoted(String.valueOf(serialHex))));
     return c.revokedAt() == 0 ? Optional.empty()
         : Optional.of(new RevokedCertificate(c.serialHex(), c.issuerId(), c.revokedAt(), c.reason(), c.notAfter()));
   }
@@ -413,7 +414,7 @@ public final class PkiEngine {
   /** A stored certificate by serial (hex, colons and case ignored); NOT_FOUND when none. */
   public IssuedCertificate certificate(String serialHex) {
     StoredCertificate c = storedCertificate(normalizeSerial(serialHex)).orElseThrow(() -> KeywardenException.notFound(
-        "no stored certificate with serial " + NameRules.shown(String.valueOf(serialHex))
+        "no stored certificate with serial " + Inputs.quoted(String.valueOf(serialHex))
             + " (certificates of no_store roles are never stored)"));
     return new IssuedCertificate(c.serialHex(), c.issuerId(), c.certificate(), chainIfKnown(c.issuerId()),
         Instant.ofEpochSecond(c.notAfter()));
@@ -689,7 +690,7 @@ public final class PkiEngine {
       s = s.substring(1);
     }
     if (!SERIAL.matcher(s).matches()) {
-      throw KeywardenException.invalid("serial: '" + NameRules.shown(serialHex) + "' is not a hex serial number");
+      throw KeywardenException.invalid("serial: '" + Inputs.quoted(serialHex) + "' is not a hex serial number");
     }
     return s;
   }
@@ -698,7 +699,7 @@ public final class PkiEngine {
     if (commonName == null || commonName.isBlank() || commonName.length() > 64
         || commonName.chars().anyMatch(Character::isISOControl)) {
       throw KeywardenException.invalid("common_name: 1 to 64 printable characters; got '"
-          + NameRules.shown(String.valueOf(commonName)) + "'");
+          + Inputs.quoted(String.valueOf(commonName)) + "'");
     }
     return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, commonName).build();
   }

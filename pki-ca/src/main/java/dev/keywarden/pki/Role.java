@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -66,11 +67,17 @@ public record Role(
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-  public Role {
+  /** Checks a role name (before it names a resource a policy is matched against); returns it. */
+  public static String checkName(String name) {
     if (name == null || !ROLE_NAME.matcher(name).matches()) {
       throw KeywardenException.invalid("name: a role name is 1 to 64 letters, digits, '_' or '-', starting with a"
-          + " letter or digit; got '" + NameRules.shown(String.valueOf(name)) + "'");
+          + " letter or digit; got '" + Inputs.quoted(name) + "'");
     }
+    return name;
+  }
+
+  public Role {
+    checkName(name);
     String r = "role '" + name + "': ";
     allowedDomains = normalizeDomains(r, allowedDomains, allowGlobDomains);
     allowedIpCidrs = list(allowedIpCidrs);
@@ -122,7 +129,7 @@ public record Role(
     country = attribute(r, "country", country);
     for (String c : country) {
       if (!COUNTRY.matcher(c).matches()) {
-        throw KeywardenException.invalid(r + "country: '" + NameRules.shown(c)
+        throw KeywardenException.invalid(r + "country: '" + Inputs.quoted(c)
             + "' is not a two-letter upper-case ISO 3166 code");
       }
     }
@@ -135,7 +142,7 @@ public record Role(
     try {
       return JSON.readValue(json, Role.class);
     } catch (UnrecognizedPropertyException e) {
-      throw KeywardenException.invalid("unknown role field '" + NameRules.shown(e.getPropertyName()) + "'; known: "
+      throw KeywardenException.invalid("unknown role field '" + Inputs.quoted(e.getPropertyName()) + "'; known: "
           + e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", ")));
     } catch (JsonMappingException e) {
       for (Throwable t = e; t != null; t = t.getCause()) {
@@ -183,7 +190,7 @@ public record Role(
       String prefix = r + "allowed_domains: ";
       if (d.indexOf('*') >= 0) {
         if (!glob) {
-          throw KeywardenException.invalid(prefix + "'" + NameRules.shown(d)
+          throw KeywardenException.invalid(prefix + "'" + Inputs.quoted(d)
               + "' is a glob but allow_glob_domains is off");
         }
         out.add(DnsNames.checkGlob(prefix, d));
@@ -197,7 +204,7 @@ public record Role(
   private static List<String> attribute(String r, String field, List<String> values) {
     for (String v : list(values)) {
       if (v.isBlank() || v.length() > 64 || v.chars().anyMatch(Character::isISOControl)) {
-        throw KeywardenException.invalid(r + field + ": '" + NameRules.shown(v)
+        throw KeywardenException.invalid(r + field + ": '" + Inputs.quoted(v)
             + "' must be 1 to 64 printable characters");
       }
     }

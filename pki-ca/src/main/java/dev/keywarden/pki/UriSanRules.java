@@ -1,5 +1,6 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.util.regex.Pattern;
 
@@ -32,7 +33,7 @@ final class UriSanRules {
   static String checkPattern(String prefix, String pattern) {
     String problem = problem(pattern, true);
     if (problem != null) {
-      throw KeywardenException.invalid(prefix + "'" + NameRules.shown(pattern) + "' is not a valid URI SAN pattern: "
+      throw KeywardenException.invalid(prefix + "'" + Inputs.quoted(pattern) + "' is not a valid URI SAN pattern: "
           + problem);
     }
     return lowerSchemeAndHost(pattern);
@@ -79,7 +80,7 @@ final class UriSanRules {
     }
     String scheme = Role.lower(uri.substring(0, sep));
     if (!SCHEME.matcher(scheme).matches()) {
-      return "the scheme '" + NameRules.shown(scheme) + "' is not valid";
+      return "the scheme '" + Inputs.quoted(scheme) + "' is not valid";
     }
     if (uri.indexOf('?') >= 0 || uri.indexOf('#') >= 0) {
       return "a URI SAN here takes no query or fragment";
@@ -95,7 +96,7 @@ final class UriSanRules {
     String host = Role.lower(colon < 0 ? authority : authority.substring(0, colon));
     String hostChecked = isPattern ? host.replace('*', 'x') : host;
     if (!HOST.matcher(hostChecked).matches()) {
-      return "the host '" + NameRules.shown(host) + "' is not a DNS name";
+      return "the host '" + Inputs.quoted(host) + "' is not a DNS name";
     }
     boolean spiffe = scheme.equals("spiffe");
     if (colon >= 0) {
@@ -104,7 +105,7 @@ final class UriSanRules {
       }
       String port = authority.substring(colon + 1);
       if (!PORT.matcher(port).matches() || Integer.parseInt(port) > 65535) {
-        return "the port '" + NameRules.shown(port) + "' is not valid";
+        return "the port '" + Inputs.quoted(port) + "' is not valid";
       }
     }
     if (path.isEmpty() || path.equals("/")) {
@@ -123,7 +124,7 @@ final class UriSanRules {
       }
       if (!(spiffe ? SPIFFE_SEGMENT : SEGMENT).matcher(isPattern ? s.replace('*', 'x') : s).matches()) {
         return spiffe ? "a SPIFFE ID path segment is letters, digits, '.', '_' and '-'"
-            : "the path segment '" + NameRules.shown(s) + "' has characters a URI may not hold";
+            : "the path segment '" + Inputs.quoted(s) + "' has characters a URI may not hold";
       }
     }
     return null;

@@ -1,5 +1,6 @@
 package dev.keywarden.transit;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -49,7 +50,7 @@ public enum KeyType {
         return t;
       }
     }
-    throw KeywardenException.invalid("unknown key type '" + name + "'; known: "
+    throw KeywardenException.invalid("unknown key type '" + Inputs.quoted(name) + "'; known: "
         + Arrays.stream(values()).map(KeyType::typeName).collect(Collectors.joining(", ")));
   }
 }

@@ -1,6 +1,7 @@
 package dev.keywarden.transit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.storage.StoredEntry;
@@ -24,7 +25,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,9 +36,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class TransitEngine {
   /** Largest plaintext (or input to sign/HMAC) per item. */
-  public static final int MAX_INPUT_BYTES = 1 << 20;
+  public static final int MAX_INPUT_BYTES = TransitLimits.MAX_INPUT_BYTES;
   /** Largest context (associated data) per item. */
-  public static final int MAX_CONTEXT_BYTES = 64 << 10;
+  public static final int MAX_CONTEXT_BYTES = TransitLimits.MAX_CONTEXT_BYTES;
   /** Random-nonce encryptions reserved (and persisted) at a time per version. */
   static final long NONCE_BLOCK = 1L << 24;
   /** Rotate once a version's reserved random-nonce encryptions reach this (GCM's bound is 2^32). */
@@ -47,7 +47,6 @@ public final class TransitEngine {
   static final long HARD_LIMIT = 1L << 32;
   static final String PREFIX = "transit/keys/";
   private static final Logger log = LoggerFactory.getLogger(TransitEngine.class);
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final byte[] NO_CONTEXT = new byte[0];
 
@@ -223,6 +222,7 @@ public final class TransitEngine {
   /** {@link #encrypt}, returning the ciphertext text as US-ASCII bytes (what the server puts on the wire). */
   public byte[] encryptAscii(String name, byte[] plaintext, byte[] context) {
     checkInput("plaintext", plaintext);
+    TransitLimits.context(context);
     LoadedKeyring l = requireFamily(name, KeyType.Family.AEAD, "encrypt");
     Keyring k = l.keyring;
     KeyVersion kv = k.encryptionVersion();
@@ -250,14 +250,16 @@ public final class TransitEngine {
 
   /** Decrypts a ciphertext of any version ≥ min_decryption_version; the caller zeroizes the result. */
   public byte[] decrypt(String name, String ciphertext, byte[] context) {
-    checkContext(context);
+    TransitLimits.context(context);
+    TransitLimits.ciphertext("ciphertext", ciphertext == null ? 0 : ciphertext.length());
     LoadedKeyring l = requireFamily(name, KeyType.Family.AEAD, "decrypt");
     return decrypt(l, Ciphertexts.parse(ciphertext), context);
   }
 
   /** {@link #decrypt} of the ciphertext text's US-ASCII bytes (as it comes off the wire). */
   public byte[] decryptAscii(String name, byte[] ciphertext, byte[] context) {
-    checkContext(context);
+    TransitLimits.context(context);
+    TransitLimits.ciphertext("ciphertext", ciphertext == null ? 0 : ciphertext.length);
     LoadedKeyring l = requireFamily(name, KeyType.Family.AEAD, "decrypt");
     return decrypt(l, Ciphertexts.parseAscii(ciphertext), context);
   }
@@ -324,6 +326,7 @@ public final class TransitEngine {
   /** Verifies a signature made by any version ≥ min_decryption_version. */
   public boolean verify(String name, byte[] input, String signature, SignatureOptions options) {
     checkInput("input", input);
+    TransitLimits.ciphertext("signature", signature == null ? 0 : signature.length());
     LoadedKeyring l = requireFamily(name, KeyType.Family.SIGNING, "verify");
     Ciphertexts.Parsed parsed = parseTagged(signature, "signature");
     return versionKey(l, l.keyring.version(parsed.version())).verifying().verify(input, parsed.bytes(), options);
@@ -346,6 +349,7 @@ public final class TransitEngine {
   /** Checks an HMAC made by any version ≥ min_decryption_version (constant time). */
   public boolean verifyHmac(String name, byte[] input, String mac, HashAlgorithm hash) {
     checkInput("input", input);
+    TransitLimits.ciphertext("hmac", mac == null ? 0 : mac.length());
     LoadedKeyring l = requireFamily(name, KeyType.Family.MAC, "verify an HMAC with");
     Ciphertexts.Parsed parsed = parseTagged(mac, "hmac");
     return Macs.verify(versionKey(l, l.keyring.version(parsed.version())).macKey(), hash, input, parsed.bytes());
@@ -504,17 +508,7 @@ public final class TransitEngine {
     if (input == null) {
       throw KeywardenException.invalid(what + " is missing");
     }
-    if (input.length > MAX_INPUT_BYTES) {
-      throw new KeywardenException(KeywardenException.Kind.INVALID_ARGUMENT, what + " is " + input.length
-          + " bytes; the limit is " + MAX_INPUT_BYTES + " bytes per item");
-    }
-  }
-
-  private static void checkContext(byte[] context) {
-    if (context != null && context.length > MAX_CONTEXT_BYTES) {
-      throw KeywardenException.invalid("context is " + context.length + " bytes; the limit is "
-          + MAX_CONTEXT_BYTES);
-    }
+    TransitLimits.input(what, input);
   }
 
   private static Ciphertexts.Parsed parseTagged(String value, String what) {
@@ -525,10 +519,13 @@ public final class TransitEngine {
     }
   }
 
+  /** Checks a transit key name (before it names a resource a policy is matched against); returns it. */
+  public static String checkName(String name) {
+    return Inputs.name("a transit key name", name);
+  }
+
   private static void validateName(String name) {
-    if (name == null || !NAME.matcher(name).matches()) {
-      throw KeywardenException.invalid("a transit key name is 1..128 letters, digits, '.', '_' or '-'");
-    }
+    checkName(name);
   }
 
   private static byte[] encode(Keyring k) {

@@ -1,44 +1,41 @@
 package dev.keywarden.server.auth;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
-import dev.keywarden.unseal.Core;
 import java.util.List;
 
 /**
- * The one gate every authenticated request passes: sealed? token valid? policy allows? Deny by default; a "deny" rule
- * in any of the token's policies wins over every grant.
+ * Policy decisions for an authenticated {@link Caller}. Deny by default; a "deny" rule in any of the caller's policies
+ * wins over every grant. The gate calls it once per RPC from the service's table; handlers never do.
  */
 public final class AccessControl {
-  private final Core core;
-  private final TokenStore tokens;
   private final PolicyStore policies;
 
-  public AccessControl(Core core, TokenStore tokens, PolicyStore policies) {
-    this.core = core;
-    this.tokens = tokens;
+  public AccessControl(PolicyStore policies) {
     this.policies = policies;
   }
 
-  /** Resolves the bearer token and checks {@code capability} on {@code resource}. */
-  public Caller require(String bearer, String resource, String capability) {
-    Caller caller = authenticate(bearer);
+  /** PERMISSION_DENIED unless the caller's policies grant {@code capability} on {@code resource}. */
+  public void require(Caller caller, String resource, String capability) {
     if (!allows(caller, resource, capability)) {
-      throw new KeywardenException(Kind.PERMISSION_DENIED,
-          "permission denied: the token's policies " + caller.policies() + " do not grant '" + capability + "' on '"
-              + resource + "'");
+      throw denied(caller, resource, "'" + capability + "'");
     }
-    return caller;
   }
 
-  /** Resolves the bearer token only (for calls every token may make on itself). */
-  public Caller authenticate(String bearer) {
-    core.unsealed();
-    if (bearer == null || bearer.isEmpty()) {
-      throw new KeywardenException(Kind.UNAUTHENTICATED,
-          "missing token: send 'authorization: Bearer <token>' (CLI: KEYWARDEN_TOKEN or --token)");
+  /** PERMISSION_DENIED unless the caller's policies grant at least one of {@code capabilities} on {@code resource}. */
+  public void requireAny(Caller caller, String resource, List<String> capabilities) {
+    for (String c : capabilities) {
+      if (allows(caller, resource, c)) {
+        return;
+      }
     }
-    return tokens.resolve(bearer);
+    throw denied(caller, resource, "any of " + capabilities);
+  }
+
+  private static KeywardenException denied(Caller caller, String resource, String what) {
+    return new KeywardenException(Kind.PERMISSION_DENIED, "permission denied: the policies " + caller.policies()
+        + " do not grant " + what + " on '" + Inputs.quoted(resource) + "'");
   }
 
   /** Whether the caller's policies grant {@code capability} on {@code resource}. */
@@ -81,7 +78,7 @@ public final class AccessControl {
       }
       if (!caller.isRoot() && !caller.policies().contains(name)) {
         throw new KeywardenException(Kind.PERMISSION_DENIED,
-            "a token can only hand out policies it has itself; '" + name + "' is not among " + caller.policies());
+            "a caller can only hand out policies it has itself; '" + name + "' is not among " + caller.policies());
       }
     }
   }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,18 +37,18 @@ public record Policy(String name, List<PolicyRule> rules) {
   public static void validateName(String name) {
     if (name == null || !NAME.matcher(name).matches()) {
       throw KeywardenException.invalid("policy name must be 1..128 letters, digits, '.', '_' or '-', got '"
-          + (name == null ? "" : name.length() > 64 ? name.substring(0, 64) + "…" : name) + "'");
+          + Inputs.quoted(name) + "'");
     }
   }
 
   /** Parses and validates a policy document; INVALID_ARGUMENT names the field that is wrong. */
-  public static Policy parse(String name, String json) {
+  public static Policy parse(String name, String json, Capabilities capabilities) {
     validateName(name);
     Document doc;
     try {
       doc = JSON.readValue(json, Document.class);
     } catch (UnrecognizedPropertyException e) {
-      throw KeywardenException.invalid("policy document: unknown field '" + e.getPropertyName()
+      throw KeywardenException.invalid("policy document: unknown field '" + Inputs.quoted(e.getPropertyName())
           + "'; a document is {\"rules\": [{\"resource\": \"...\", \"capabilities\": [\"...\"]}]}");
     } catch (JsonProcessingException e) {
       throw KeywardenException.invalid("policy document is not valid JSON (line "
@@ -64,16 +65,16 @@ public record Policy(String name, List<PolicyRule> rules) {
         throw KeywardenException.invalid(where + ".resource is missing");
       }
       if (!RESOURCE.matcher(r.resource()).matches()) {
-        throw KeywardenException.invalid(where + ".resource '" + r.resource()
+        throw KeywardenException.invalid(where + ".resource '" + Inputs.quoted(r.resource())
             + "' has characters other than letters, digits and / _ . * + : @ = -");
       }
       if (r.capabilities() == null || r.capabilities().isEmpty()) {
         throw KeywardenException.invalid(where + ".capabilities is missing or empty");
       }
       for (String c : r.capabilities()) {
-        if (c == null || !Capabilities.KNOWN.contains(c)) {
-          throw KeywardenException.invalid(where + ".capabilities: unknown capability '" + c + "'; known: "
-              + Capabilities.known());
+        if (c == null || !capabilities.isKnown(c)) {
+          throw KeywardenException.invalid(where + ".capabilities: unknown capability '" + Inputs.quoted(c)
+              + "'; known: " + capabilities.known());
         }
       }
       rules.add(PolicyRule.of(r.resource(), r.capabilities()));

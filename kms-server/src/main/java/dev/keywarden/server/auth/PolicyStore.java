@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * Named policies in storage under {@code sys/policies/}, parsed once and kept in memory so the request path does not
@@ -15,10 +16,12 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class PolicyStore {
   static final String PREFIX = "sys/policies/";
   private final Storage storage;
+  private final Supplier<Capabilities> capabilities;
   private final ConcurrentHashMap<String, Optional<Policy>> cache = new ConcurrentHashMap<>();
 
-  public PolicyStore(Storage storage) {
+  public PolicyStore(Storage storage, Supplier<Capabilities> capabilities) {
     this.storage = storage;
+    this.capabilities = capabilities;
   }
 
   /** Creates or replaces a policy from its JSON document; returns the parsed policy. */
@@ -27,7 +30,7 @@ public final class PolicyStore {
     if (Policy.ROOT.equals(name)) {
       throw KeywardenException.invalid("'root' is the built-in policy and cannot be written");
     }
-    Policy policy = Policy.parse(name, document);
+    Policy policy = Policy.parse(name, document, capabilities.get());
     byte[] normalized = policy.toJson().getBytes(StandardCharsets.UTF_8);
     cache.compute(name, (n, old) -> {
       storage.put(PREFIX + n, normalized);
@@ -40,8 +43,7 @@ public final class PolicyStore {
   public Policy read(String name) {
     Policy.validateName(name);
     if (Policy.ROOT.equals(name)) {
-      return new Policy(Policy.ROOT, List.of(PolicyRule.of("*", List.copyOf(Capabilities.KNOWN).stream()
-          .filter(c -> !c.equals(Capabilities.DENY)).toList())));
+      return new Policy(Policy.ROOT, List.of(PolicyRule.of("*", List.copyOf(capabilities.get().grantable()))));
     }
     return find(name).orElseThrow(() -> KeywardenException.notFound("no policy named '" + name + "'"));
   }
@@ -49,7 +51,7 @@ public final class PolicyStore {
   /** The named policy if it exists (cached). */
   Optional<Policy> find(String name) {
     return cache.computeIfAbsent(name, n -> storage.get(PREFIX + n)
-        .map(e -> Policy.parse(n, new String(e.value(), StandardCharsets.UTF_8))));
+        .map(e -> Policy.parse(n, new String(e.value(), StandardCharsets.UTF_8), capabilities.get())));
   }
 
   /** Policy names, sorted, with "root" first. */

@@ -5,6 +5,7 @@ import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
 import dev.keywarden.hsm.KeyEncryptionKey;
 import dev.keywarden.storage.StorageOps;
+import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.Unsealed;
 import java.io.IOException;
@@ -13,10 +14,13 @@ import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
@@ -36,7 +40,10 @@ public final class TokenStore {
   private static final String TOKEN_PREFIX = "kwt_";
   private static final Pattern TOKEN_SHAPE = Pattern.compile("kwt_[A-Za-z0-9_-]{43}");
   private static final Pattern ACCESSOR_SHAPE = Pattern.compile("[0-9a-f]{32}");
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** The index of the token tree: {@code sys/token-children/PARENT/CHILD}, empty values. */
+  static final String CHILDREN = "sys/token-children/";
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
   private static final int CACHE_LIMIT = 100_000;
 
   private final Core core;
@@ -96,7 +103,8 @@ public final class TokenStore {
     try {
       tx.put(TOKEN_KEY, kek.wrap(tokenKey));
       String token = newToken();
-      TokenRecord root = new TokenRecord(accessor(tokenKey, token), List.of(Policy.ROOT), "root", clock.millis(), 0);
+      TokenRecord root = new TokenRecord(accessor(tokenKey, token), List.of(Policy.ROOT), "root", clock.millis(), 0,
+          null, null);
       tx.put(PREFIX + root.accessor(), encode(root));
       return token;
     } finally {
@@ -104,13 +112,45 @@ public final class TokenStore {
     }
   }
 
-  /** Makes a token with these policies and lifetime (zero: until revoked). */
+  /** Makes a token with these policies and lifetime (zero: until revoked), with no parent. */
   public Issued create(List<String> policies, Duration ttl, String displayName) {
+    return create(policies, ttl, displayName, null, Map.of());
+  }
+
+  /**
+   * Makes a token below {@code parent} (a token caller's accessor, or null for none): its lifetime is cut to what the
+   * parent has left, and revoking the parent revokes it. The record and its place in the tree are written in one
+   * transaction that also checks the parent still exists, so a token is never created below a revoked one.
+   */
+  public Issued create(List<String> policies, Duration ttl, String displayName, Caller parent,
+      Map<String, String> metadata) {
     String token = newToken();
     long now = clock.millis();
-    TokenRecord record = new TokenRecord(accessorOf(token), List.copyOf(policies), displayName, now,
-        ttl.isZero() ? 0 : now + ttl.toMillis());
-    core.storage().put(PREFIX + record.accessor(), encode(record));
+    long expire = ttl.isZero() ? 0 : now + ttl.toMillis();
+    String parentAccessor = null;
+    if (parent != null && !parent.accessor().isEmpty()) {
+      parentAccessor = parent.accessor();
+      if (parent.expireTime() != 0 && (expire == 0 || expire > parent.expireTime())) {
+        expire = parent.expireTime();
+      }
+      if (expire != 0 && expire <= now) {
+        throw new KeywardenException(Kind.UNAUTHENTICATED, "the token has expired");
+      }
+    }
+    TokenRecord record = new TokenRecord(accessorOf(token), List.copyOf(policies), displayName, now, expire,
+        parentAccessor, metadata.isEmpty() ? null : Map.copyOf(metadata));
+    byte[] encoded = encode(record);
+    String p = parentAccessor;
+    core.storage().atomically(tx -> {
+      if (p != null) {
+        if (tx.get(PREFIX + p).isEmpty()) {
+          throw new KeywardenException(Kind.UNAUTHENTICATED, "the token is not valid (unknown or revoked)");
+        }
+        tx.put(CHILDREN + p + "/" + record.accessor(), new byte[0]);
+      }
+      tx.put(PREFIX + record.accessor(), encoded);
+      return null;
+    });
     return new Issued(token, record);
   }
 
@@ -149,16 +189,42 @@ public final class TokenStore {
     return bound.hasher().accessor(token);
   }
 
-  /** Revokes at once; NOT_FOUND when there is no such token. */
-  public void revoke(String accessor) {
-    boolean[] existed = new boolean[1];
-    cache.compute(accessor, (a, old) -> {
-      existed[0] = core.storage().delete(PREFIX + a);
-      return null;
+  /**
+   * Revokes a token and every token below it in one transaction; NOT_FOUND when there is no such token. Returns how
+   * many tokens were revoked.
+   */
+  public int revoke(String accessor) {
+    if (accessor == null || !ACCESSOR_SHAPE.matcher(accessor).matches()) {
+      throw KeywardenException.invalid("an accessor is 32 lowercase hex characters");
+    }
+    List<String> gone = core.storage().atomically(tx -> {
+      Optional<StoredEntry> self = tx.get(PREFIX + accessor);
+      if (self.isEmpty()) {
+        return List.<String>of();
+      }
+      String parent = decode(self.get().value()).parent();
+      if (parent != null) {
+        tx.delete(CHILDREN + parent + "/" + accessor);
+      }
+      List<String> all = new ArrayList<>();
+      ArrayDeque<String> todo = new ArrayDeque<>(List.of(accessor));
+      while (!todo.isEmpty()) {
+        String a = todo.poll();
+        all.add(a);
+        for (String edge : tx.list(CHILDREN + a + "/")) {
+          todo.add(edge.substring(edge.lastIndexOf('/') + 1));
+          tx.delete(edge);
+        }
+        tx.delete(PREFIX + a);
+      }
+      return all;
     });
-    if (!existed[0]) {
+    if (gone.isEmpty()) {
       throw KeywardenException.notFound("no token with accessor " + accessor);
     }
+    // After the commit, so a cache fill racing with this one reads storage without the tokens.
+    gone.forEach(cache::remove);
+    return gone.size();
   }
 
   private TokenRecord lookup(String accessor, Kind missing) {

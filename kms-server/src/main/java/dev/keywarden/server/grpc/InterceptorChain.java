@@ -9,13 +9,14 @@ import jakarta.inject.Singleton;
 
 /**
  * Every RPC passes these, in this order: metrics (outermost, so it sees the final status of every call, errors
- * included), error mapping, then the bearer token. One chain, so the order is written here rather than implied.
+ * included), then error mapping. One chain, so the order is written here rather than implied. The request gate
+ * (parsing, authentication, authorization) sits inside, on each Keywarden service: see {@link
+ * dev.keywarden.server.gate.Gate}.
  */
 @Singleton
 public final class InterceptorChain implements ServerInterceptor {
   private final MetricsInterceptor metrics;
   private final ErrorMappingInterceptor errors = new ErrorMappingInterceptor();
-  private final BearerTokenInterceptor bearer = new BearerTokenInterceptor();
 
   public InterceptorChain(MeterRegistry registry) {
     this.metrics = new MetricsInterceptor(registry);
@@ -25,7 +26,6 @@ public final class InterceptorChain implements ServerInterceptor {
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
       ServerCallHandler<Q, R> next) {
     return metrics.interceptCall(call, headers,
-        (c1, h1) -> errors.interceptCall(c1, h1,
-            (c2, h2) -> bearer.interceptCall(c2, h2, next)));
+        (c1, h1) -> errors.interceptCall(c1, h1, next));
   }
 }

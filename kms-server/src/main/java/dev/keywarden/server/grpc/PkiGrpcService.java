@@ -5,9 +5,12 @@ import static dev.keywarden.server.grpc.SystemGrpcService.reply;
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.util.Durations;
 import dev.keywarden.api.v1.*;
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
-import dev.keywarden.server.auth.AccessControl;
-import dev.keywarden.server.auth.Caller;
+import dev.keywarden.server.gate.Check;
+import dev.keywarden.server.gate.Gate;
+import dev.keywarden.server.gate.GuardedService;
+import dev.keywarden.server.gate.ServiceRules;
 import dev.keywarden.pki.DeletedIssuer;
 import dev.keywarden.pki.IssuedCertificate;
 import dev.keywarden.pki.IssuedWithKey;
@@ -17,6 +20,7 @@ import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.pki.RequestedNames;
 import dev.keywarden.pki.RevokedCertificate;
 import dev.keywarden.pki.Role;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
 import jakarta.inject.Singleton;
 import java.net.InetAddress;
@@ -30,27 +34,70 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 
-/** gRPC PkiService: validate, authorize `pki/issuers`, `pki/roles/NAME` or `pki/certs`, call the engine, shape. */
+/**
+ * gRPC PkiService: the gate authorizes `pki/issuers[/ID]`, `pki/roles/NAME` or `pki/certs[/SERIAL]` from the table
+ * below; each handler validates, calls the engine and shapes the result.
+ */
 @Singleton
-public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
+public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, GuardedService {
   static final Duration ROOT_TTL = Duration.ofDays(3650);
   static final Duration INTERMEDIATE_TTL = Duration.ofDays(1825);
   static final int MAX_NAMES = 100;
   private static final Pattern IP_LITERAL = Pattern.compile("[0-9a-fA-F:.]+");
+  private static final String ISSUERS = "pki/issuers";
+  private static final String CERTS = "pki/certs";
   private final PkiEngine engine;
-  private final AccessControl access;
+  private final Gate gate;
 
   private static final Pattern ISSUER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
 
-  public PkiGrpcService(PkiEngine engine, AccessControl access) {
+  public PkiGrpcService(PkiEngine engine, Gate gate) {
     this.engine = engine;
-    this.access = access;
+    this.gate = gate;
   }
 
-  private void authorize(String resource, String capability) {
-    access.require(BearerTokenInterceptor.current(), resource, capability);
+  @Override
+  public ServerServiceDefinition bindService() {
+    return gate.bind(PkiServiceGrpc.bindService(this), rules());
+  }
+
+  @Override
+  public ServiceRules rules() {
+    return ServiceRules.of(PkiServiceGrpc.getServiceDescriptor())
+        .allow(PkiServiceGrpc.getGenerateRootMethod(), r -> ISSUERS, "create")
+        .allow(PkiServiceGrpc.getGenerateIntermediateMethod(), r -> ISSUERS, "create")
+        .allow(PkiServiceGrpc.getSetSignedIntermediateMethod(), r -> issuerResource(r.getIssuerId(), "issuer_id"),
+            "update")
+        .checks(PkiServiceGrpc.getRotateIssuerMethod(), Check.on(r -> ISSUERS, "create"),
+            Check.on(r -> issuerResource(r.getIssuerId(), "issuer_id"), "update"))
+        .allow(PkiServiceGrpc.getDeleteIssuerMethod(), r -> issuerResource(r.getId(), "id"), "delete")
+        .allow(PkiServiceGrpc.getListIssuersMethod(), r -> ISSUERS, "list")
+        .allow(PkiServiceGrpc.getGetIssuerMethod(), r -> issuerResource(r.getId(), "id"), "read")
+        .allow(PkiServiceGrpc.getSetDefaultIssuerMethod(), r -> ISSUERS, "update")
+        // Callers with neither right are refused before storage is read, so a denial never tells whether the role
+        // exists; then the one the write needs: create for a new role, update for an existing one.
+        .checks(PkiServiceGrpc.getWriteRoleMethod(), Check.anyOf(r -> role(r.getName()), "create", "update"),
+            Check.chosen(r -> role(r.getName()), r -> engine.listRoles().contains(r.getName()) ? "update" : "create",
+                Set.of("create", "update")))
+        .allow(PkiServiceGrpc.getGetRoleMethod(), r -> role(r.getName()), "read")
+        .allow(PkiServiceGrpc.getListRolesMethod(), r -> "pki/roles", "list")
+        .allow(PkiServiceGrpc.getDeleteRoleMethod(), r -> role(r.getName()), "delete")
+        .allow(PkiServiceGrpc.getSignCsrMethod(), r -> role(r.getRole()), "sign")
+        .allow(PkiServiceGrpc.getIssueMethod(), r -> role(r.getRole()), "issue")
+        .allow(PkiServiceGrpc.getGetCertificateMethod(), r -> certResource(r.getSerial()), "read")
+        .allow(PkiServiceGrpc.getListCertificatesMethod(), r -> CERTS, "list")
+        .allow(PkiServiceGrpc.getRevokeMethod(), r -> certResource(r.getSerial()), "revoke")
+        .allow(PkiServiceGrpc.getListRevokedMethod(), r -> CERTS, "list")
+        .allow(PkiServiceGrpc.getTidyMethod(), r -> CERTS, "delete")
+        .build();
+  }
+
+  /** {@code pki/roles/NAME}, once NAME is a valid role name. */
+  private static String role(String name) {
+    return "pki/roles/" + Role.checkName(name);
   }
 
   /** {@code pki/issuers/ID}, once ID is a well-formed issuer id (so no pattern in a policy can be steered by it). */
@@ -72,7 +119,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   @Override
   public void generateRoot(GenerateRootRequest r, StreamObserver<GenerateRootResponse> out) {
     requireText(r.getCommonName(), "common_name");
-    authorize("pki/issuers", "create");
     IssuerInfo i = engine.generateRoot(r.getCommonName(), keyType(r.getKeyType()),
         r.hasTtl() ? duration(r.getTtl(), "ttl") : ROOT_TTL,
         r.getBaseUrl().isEmpty() ? Optional.empty() : Optional.of(r.getBaseUrl()));
@@ -85,7 +131,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
     if (r.getExternal()) {
       requireNoParentOrTtl(r);
     }
-    authorize("pki/issuers", "create");
     IssuerInfo i = r.getExternal() ? externalIntermediate(r) : internalIntermediate(r);
     reply(out, GenerateIntermediateResponse.newBuilder().setIssuer(issuer(i)).setCsrPem(i.csrPem().orElse(""))
         .build());
@@ -119,7 +164,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
       StreamObserver<SetSignedIntermediateResponse> out) {
     requireText(r.getIssuerId(), "issuer_id");
     requireText(r.getCertificatePem(), "certificate_pem");
-    authorize(issuerResource(r.getIssuerId(), "issuer_id"), "update");
     IssuerInfo i = engine.setSignedIntermediate(r.getIssuerId(), r.getCertificatePem(), r.getChainPemList());
     reply(out, SetSignedIntermediateResponse.newBuilder().setIssuer(issuer(i)).build());
   }
@@ -127,8 +171,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   @Override
   public void rotateIssuer(RotateIssuerRequest r, StreamObserver<RotateIssuerResponse> out) {
     requireText(r.getIssuerId(), "issuer_id");
-    authorize("pki/issuers", "create");
-    authorize(issuerResource(r.getIssuerId(), "issuer_id"), "update");
     IssuerInfo next = engine.rotateIssuer(r.getIssuerId(), ttl(r.hasTtl(), r.getTtl()));
     reply(out, RotateIssuerResponse.newBuilder().setIssuer(issuer(next))
         .setPrevious(issuer(engine.issuer(r.getIssuerId()))).setCsrPem(next.csrPem().orElse("")).build());
@@ -137,7 +179,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   @Override
   public void deleteIssuer(DeleteIssuerRequest r, StreamObserver<DeleteIssuerResponse> out) {
     requireText(r.getId(), "id");
-    authorize(issuerResource(r.getId(), "id"), "delete");
     DeletedIssuer d = engine.deleteIssuer(r.getId());
     reply(out, DeleteIssuerResponse.newBuilder().setId(d.id()).setReplaces(d.replaces().orElse(""))
         .setKeyDestroyed(d.keyDestroyed()).setKeyNote(d.keyNote().orElse("")).build());
@@ -145,7 +186,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
 
   @Override
   public void listIssuers(ListIssuersRequest r, StreamObserver<ListIssuersResponse> out) {
-    authorize("pki/issuers", "list");
     ListIssuersResponse.Builder b = ListIssuersResponse.newBuilder();
     engine.issuers().forEach(i -> b.addIssuers(issuer(i)));
     reply(out, b.build());
@@ -154,14 +194,12 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   @Override
   public void getIssuer(GetIssuerRequest r, StreamObserver<GetIssuerResponse> out) {
     requireText(r.getId(), "id");
-    authorize(issuerResource(r.getId(), "id"), "read");
     reply(out, GetIssuerResponse.newBuilder().setIssuer(issuer(engine.issuer(r.getId()))).build());
   }
 
   @Override
   public void setDefaultIssuer(SetDefaultIssuerRequest r, StreamObserver<SetDefaultIssuerResponse> out) {
     requireText(r.getId(), "id");
-    authorize("pki/issuers", "update");
     engine.setDefault(r.getId());
     reply(out, SetDefaultIssuerResponse.getDefaultInstance());
   }
@@ -172,15 +210,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   public void writeRole(WriteRoleRequest r, StreamObserver<WriteRoleResponse> out) {
     requireText(r.getName(), "name");
     requireText(r.getRoleJson(), "role_json");
-    // Refuse callers with neither right before looking at storage, so a denial never tells whether the role exists.
-    String resource = "pki/roles/" + r.getName();
-    Caller caller = access.authenticate(BearerTokenInterceptor.current());
-    if (!access.allows(caller, resource, "create") && !access.allows(caller, resource, "update")) {
-      throw new KeywardenException(KeywardenException.Kind.PERMISSION_DENIED, "permission denied: the token's policies "
-          + caller.policies() + " grant neither 'create' nor 'update' on '" + resource + "'");
-    }
-    boolean exists = engine.listRoles().contains(r.getName());
-    authorize(resource, exists ? "update" : "create");
     Role role = Role.fromJson(r.getRoleJson());
     if (!r.getName().equals(role.name())) {
       throw KeywardenException.invalid("name: '" + r.getName() + "' differs from the name in role_json ('"
@@ -193,20 +222,17 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   @Override
   public void getRole(GetRoleRequest r, StreamObserver<GetRoleResponse> out) {
     requireText(r.getName(), "name");
-    authorize("pki/roles/" + r.getName(), "read");
     reply(out, GetRoleResponse.newBuilder().setRoleJson(engine.role(r.getName()).toJson()).build());
   }
 
   @Override
   public void listRoles(ListRolesRequest r, StreamObserver<ListRolesResponse> out) {
-    authorize("pki/roles", "list");
     reply(out, ListRolesResponse.newBuilder().addAllNames(engine.listRoles()).build());
   }
 
   @Override
   public void deleteRole(DeleteRoleRequest r, StreamObserver<DeleteRoleResponse> out) {
     requireText(r.getName(), "name");
-    authorize("pki/roles/" + r.getName(), "delete");
     engine.deleteRole(r.getName());
     reply(out, DeleteRoleResponse.getDefaultInstance());
   }
@@ -217,7 +243,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   public void signCsr(SignCsrRequest r, StreamObserver<SignCsrResponse> out) {
     requireText(r.getRole(), "role");
     requireText(r.getCsrPem(), "csr_pem");
-    authorize("pki/roles/" + r.getRole(), "sign");
     IssuedCertificate c = engine.signCsr(r.getRole(), r.getCsrPem().getBytes(StandardCharsets.US_ASCII),
         ttl(r.hasTtl(), r.getTtl()), optional(r.getIssuerId()));
     reply(out, SignCsrResponse.newBuilder().setCertificatePem(c.certificatePem()).addAllChainPem(chain(c))
@@ -239,7 +264,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
     for (String u : r.getUriSansList()) {
       uris.add(uri(u));
     }
-    authorize("pki/roles/" + r.getRole(), "issue");
     IssuedWithKey k = engine.issue(r.getRole(), new RequestedNames(optional(r.getCommonName()),
         r.getAltNamesList(), ips, uris), ttl(r.hasTtl(), r.getTtl()), optional(r.getIssuerId()));
     IssuedCertificate c = k.certificate();
@@ -251,7 +275,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   @Override
   public void getCertificate(GetCertificateRequest r, StreamObserver<GetCertificateResponse> out) {
     requireText(r.getSerial(), "serial");
-    authorize(certResource(r.getSerial()), "read");
     IssuedCertificate c = engine.certificate(r.getSerial());
     GetCertificateResponse.Builder b = GetCertificateResponse.newBuilder().setCertificatePem(c.certificatePem())
         .addAllChainPem(chain(c)).setSerial(c.serialHex()).setIssuerId(c.issuerId())
@@ -262,14 +285,12 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
 
   @Override
   public void listCertificates(ListCertificatesRequest r, StreamObserver<ListCertificatesResponse> out) {
-    authorize("pki/certs", "list");
     reply(out, ListCertificatesResponse.newBuilder().addAllSerials(engine.listCertificates()).build());
   }
 
   @Override
   public void revoke(RevokeRequest r, StreamObserver<RevokeResponse> out) {
     requireText(r.getSerial(), "serial");
-    authorize(certResource(r.getSerial()), "revoke");
     RevokedCertificate v = engine.revoke(r.getSerial(), r.getReason());
     reply(out, RevokeResponse.newBuilder().setRevocationTime(Timestamp.newBuilder().setSeconds(v.revokedAt()))
         .setRevocation(revocation(v)).build());
@@ -277,7 +298,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
 
   @Override
   public void listRevoked(ListRevokedRequest r, StreamObserver<ListRevokedResponse> out) {
-    authorize("pki/certs", "list");
     String issuer = r.getIssuerId().isEmpty() ? defaultIssuerId() : r.getIssuerId();
     ListRevokedResponse.Builder b = ListRevokedResponse.newBuilder();
     engine.listRevoked(issuer).forEach(v -> b.addRevocations(revocation(v)));
@@ -286,7 +306,6 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
 
   @Override
   public void tidy(TidyRequest r, StreamObserver<TidyResponse> out) {
-    authorize("pki/certs", "delete");
     PkiEngine.Tidied t = engine.tidy(Instant.now());
     reply(out, TidyResponse.newBuilder().setCertificatesRemoved(t.certificates())
         .setRevocationsRemoved(t.revocations()).addAllIssuersRemoved(t.issuersRemoved()).build());
@@ -327,12 +346,12 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
   private static InetAddress ip(String text) {
     // Only literals: InetAddress.getByName would otherwise resolve host names.
     if (text.isEmpty() || !IP_LITERAL.matcher(text).matches() || (!text.contains(":") && text.split("\\.").length != 4)) {
-      throw KeywardenException.invalid("ip_sans: '" + shown(text) + "' is not an IP address");
+      throw KeywardenException.invalid("ip_sans: '" + Inputs.quoted(text) + "' is not an IP address");
     }
     try {
       return InetAddress.getByName(text);
     } catch (UnknownHostException e) {
-      throw KeywardenException.invalid("ip_sans: '" + shown(text) + "' is not an IP address");
+      throw KeywardenException.invalid("ip_sans: '" + Inputs.quoted(text) + "' is not an IP address");
     }
   }
 
@@ -340,12 +359,8 @@ public final class PkiGrpcService extends PkiServiceGrpc.PkiServiceImplBase {
     try {
       return new URI(text);
     } catch (URISyntaxException e) {
-      throw KeywardenException.invalid("uri_sans: '" + shown(text) + "' is not a URI");
+      throw KeywardenException.invalid("uri_sans: '" + Inputs.quoted(text) + "' is not a URI");
     }
-  }
-
-  private static String shown(String s) {
-    return s.length() > 80 ? s.substring(0, 80) + "…" : s;
   }
 
   private static List<String> chain(IssuedCertificate c) {

@@ -2,34 +2,60 @@ package dev.keywarden.server.grpc;
 
 import dev.keywarden.api.v1.*;
 import dev.keywarden.hsm.HsmInfo;
-import dev.keywarden.server.auth.AccessControl;
 import dev.keywarden.server.auth.PolicyStore;
 import dev.keywarden.server.auth.TokenStore;
 import dev.keywarden.server.config.Version;
+import dev.keywarden.server.gate.Gate;
+import dev.keywarden.server.gate.GuardedService;
+import dev.keywarden.server.gate.ServiceRules;
 import dev.keywarden.unseal.CeremonyProgress;
 import dev.keywarden.unseal.CeremonyStarted;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.CoreStatus;
 import dev.keywarden.unseal.InitResult;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
 import jakarta.inject.Singleton;
 
-/** gRPC SystemService: status, init, unseal, seal, rekey, generate-root. */
+/**
+ * gRPC SystemService: status, init, unseal, seal, rekey, generate-root. The ceremonies that bring a server up (or mint
+ * a root token from K shares) need no credentials: the shares are the credential.
+ */
 @Singleton
-public final class SystemGrpcService extends SystemServiceGrpc.SystemServiceImplBase {
+public final class SystemGrpcService implements SystemServiceGrpc.AsyncService, GuardedService {
   private final Core core;
   private final TokenStore tokens;
   private final PolicyStore policies;
-  private final AccessControl access;
+  private final Gate gate;
   private final HealthReporter health;
 
-  public SystemGrpcService(Core core, TokenStore tokens, PolicyStore policies, AccessControl access,
-      HealthReporter health) {
+  public SystemGrpcService(Core core, TokenStore tokens, PolicyStore policies, Gate gate, HealthReporter health) {
     this.core = core;
     this.tokens = tokens;
     this.policies = policies;
-    this.access = access;
+    this.gate = gate;
     this.health = health;
+  }
+
+  @Override
+  public ServerServiceDefinition bindService() {
+    return gate.bind(SystemServiceGrpc.bindService(this), rules());
+  }
+
+  @Override
+  public ServiceRules rules() {
+    return ServiceRules.of(SystemServiceGrpc.getServiceDescriptor())
+        .open(SystemServiceGrpc.getGetStatusMethod())
+        .open(SystemServiceGrpc.getInitializeMethod())
+        .open(SystemServiceGrpc.getUnsealMethod())
+        .allow(SystemServiceGrpc.getSealMethod(), r -> "sys/seal", "update")
+        .allow(SystemServiceGrpc.getStartRekeyMethod(), r -> "sys/rekey", "update")
+        .allow(SystemServiceGrpc.getSubmitRekeyShareMethod(), r -> "sys/rekey", "update")
+        .allow(SystemServiceGrpc.getCancelRekeyMethod(), r -> "sys/rekey", "update")
+        .open(SystemServiceGrpc.getStartGenerateRootMethod())
+        .open(SystemServiceGrpc.getSubmitGenerateRootShareMethod())
+        .open(SystemServiceGrpc.getCancelGenerateRootMethod())
+        .build();
   }
 
   @Override
@@ -64,7 +90,6 @@ public final class SystemGrpcService extends SystemServiceGrpc.SystemServiceImpl
 
   @Override
   public void seal(SealRequest request, StreamObserver<SealResponse> out) {
-    access.require(BearerTokenInterceptor.current(), "sys/seal", "update");
     core.seal(); // the token store drops its cache through a seal listener
     policies.clearCache();
     health.refresh();
@@ -73,7 +98,6 @@ public final class SystemGrpcService extends SystemServiceGrpc.SystemServiceImpl
 
   @Override
   public void startRekey(StartRekeyRequest request, StreamObserver<StartRekeyResponse> out) {
-    access.require(BearerTokenInterceptor.current(), "sys/rekey", "update");
     CeremonyStarted started = core.startRekey(request.getShares(), request.getThreshold(),
         request.getAllowSingleShareThreshold());
     reply(out, StartRekeyResponse.newBuilder().setNonce(started.nonce()).setRequired(started.required())
@@ -82,7 +106,6 @@ public final class SystemGrpcService extends SystemServiceGrpc.SystemServiceImpl
 
   @Override
   public void submitRekeyShare(SubmitRekeyShareRequest request, StreamObserver<SubmitRekeyShareResponse> out) {
-    access.require(BearerTokenInterceptor.current(), "sys/rekey", "update");
     CeremonyProgress p = core.submitRekeyShare(request.getNonce(), request.getShare());
     reply(out, SubmitRekeyShareResponse.newBuilder().setComplete(p.complete()).setProgress(p.progress())
         .setRequired(p.required()).addAllShares(p.shares()).setThreshold(p.threshold()).build());
@@ -90,7 +113,6 @@ public final class SystemGrpcService extends SystemServiceGrpc.SystemServiceImpl
 
   @Override
   public void cancelRekey(CancelRekeyRequest request, StreamObserver<CancelRekeyResponse> out) {
-    access.require(BearerTokenInterceptor.current(), "sys/rekey", "update");
     core.cancelRekey();
     reply(out, CancelRekeyResponse.getDefaultInstance());
   }

@@ -9,39 +9,72 @@ import com.google.protobuf.Timestamp;
 import com.google.protobuf.util.Durations;
 import dev.keywarden.api.v1.*;
 import dev.keywarden.failure.KeywardenException;
-import dev.keywarden.server.auth.AccessControl;
+import dev.keywarden.server.gate.Gate;
+import dev.keywarden.server.gate.GuardedService;
+import dev.keywarden.server.gate.ServiceRules;
 import dev.keywarden.transit.KeyType;
 import dev.keywarden.transit.Keyring;
 import dev.keywarden.transit.KeyringConfig;
 import dev.keywarden.transit.TransitEngine;
+import dev.keywarden.transit.TransitLimits;
 import dev.keywarden.transit.crypto.HashAlgorithm;
 import dev.keywarden.transit.crypto.RsaPadding;
 import dev.keywarden.transit.crypto.SignatureEncoding;
 import dev.keywarden.transit.crypto.SignatureOptions;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
 import jakarta.inject.Singleton;
 import java.util.Arrays;
 import java.util.Base64;
 
-/** gRPC TransitService: validate, authorize `transit/keys/NAME`, call the engine, shape the result. */
+/**
+ * gRPC TransitService: the gate authorizes `transit/keys/NAME` from the table below; each handler validates, calls
+ * the engine and shapes the result.
+ */
 @Singleton
-public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceImplBase {
-  static final int MAX_BATCH = 10_000;
+public final class TransitGrpcService implements TransitServiceGrpc.AsyncService, GuardedService {
+  static final int MAX_BATCH = TransitLimits.MAX_BATCH_ITEMS;
   private final TransitEngine engine;
-  private final AccessControl access;
+  private final Gate gate;
 
-  public TransitGrpcService(TransitEngine engine, AccessControl access) {
+  public TransitGrpcService(TransitEngine engine, Gate gate) {
     this.engine = engine;
-    this.access = access;
+    this.gate = gate;
   }
 
-  private void authorize(String name, String capability) {
-    access.require(BearerTokenInterceptor.current(), "transit/keys/" + name, capability);
+  @Override
+  public ServerServiceDefinition bindService() {
+    return gate.bind(TransitServiceGrpc.bindService(this), rules());
+  }
+
+  @Override
+  public ServiceRules rules() {
+    return ServiceRules.of(TransitServiceGrpc.getServiceDescriptor())
+        .allow(TransitServiceGrpc.getCreateKeyMethod(), r -> key(r.getName()), "create")
+        .allow(TransitServiceGrpc.getGetKeyMethod(), r -> key(r.getName()), "read")
+        .allow(TransitServiceGrpc.getListKeysMethod(), r -> "transit/keys", "list")
+        .allow(TransitServiceGrpc.getRotateKeyMethod(), r -> key(r.getName()), "rotate")
+        .allow(TransitServiceGrpc.getUpdateKeyConfigMethod(), r -> key(r.getName()), "update")
+        .allow(TransitServiceGrpc.getTrimKeyMethod(), r -> key(r.getName()), "update")
+        .allow(TransitServiceGrpc.getDeleteKeyMethod(), r -> key(r.getName()), "delete")
+        .allow(TransitServiceGrpc.getEncryptMethod(), r -> key(r.getName()), "encrypt")
+        .allow(TransitServiceGrpc.getDecryptMethod(), r -> key(r.getName()), "decrypt")
+        .allow(TransitServiceGrpc.getRewrapMethod(), r -> key(r.getName()), "rewrap")
+        .allow(TransitServiceGrpc.getGenerateDataKeyMethod(), r -> key(r.getName()), "datakey")
+        .allow(TransitServiceGrpc.getSignMethod(), r -> key(r.getName()), "sign")
+        .allow(TransitServiceGrpc.getVerifyMethod(), r -> key(r.getName()), "verify")
+        .allow(TransitServiceGrpc.getHmacMethod(), r -> key(r.getName()), "hmac")
+        .allow(TransitServiceGrpc.getVerifyHmacMethod(), r -> key(r.getName()), "hmac")
+        .build();
+  }
+
+  /** {@code transit/keys/NAME}, once NAME is a valid key name (so no policy pattern is matched against junk). */
+  private static String key(String name) {
+    return "transit/keys/" + TransitEngine.checkName(name);
   }
 
   @Override
   public void createKey(CreateKeyRequest r, StreamObserver<CreateKeyResponse> out) {
-    authorize(r.getName(), "create");
     KeyType type = r.getType().isEmpty() ? KeyType.AES256_GCM96 : KeyType.parse(r.getType());
     long period = r.hasAutoRotatePeriod() ? seconds(r.getAutoRotatePeriod(), "auto_rotate_period") : 0;
     Keyring k = engine.createKey(r.getName(), type,
@@ -51,25 +84,21 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
 
   @Override
   public void getKey(GetKeyRequest r, StreamObserver<GetKeyResponse> out) {
-    authorize(r.getName(), "read");
     reply(out, GetKeyResponse.newBuilder().setKey(info(engine.getKey(r.getName()))).build());
   }
 
   @Override
   public void listKeys(ListKeysRequest r, StreamObserver<ListKeysResponse> out) {
-    access.require(BearerTokenInterceptor.current(), "transit/keys", "list");
     reply(out, ListKeysResponse.newBuilder().addAllNames(engine.listKeys()).build());
   }
 
   @Override
   public void rotateKey(RotateKeyRequest r, StreamObserver<RotateKeyResponse> out) {
-    authorize(r.getName(), "rotate");
     reply(out, RotateKeyResponse.newBuilder().setKey(info(engine.rotate(r.getName()))).build());
   }
 
   @Override
   public void updateKeyConfig(UpdateKeyConfigRequest r, StreamObserver<UpdateKeyConfigResponse> out) {
-    authorize(r.getName(), "update");
     Keyring k = engine.updateConfig(r.getName(), new TransitEngine.ConfigChange(
         r.hasMinDecryptionVersion() ? r.getMinDecryptionVersion() : null,
         r.hasMinEncryptionVersion() ? r.getMinEncryptionVersion() : null,
@@ -80,21 +109,27 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
 
   @Override
   public void trimKey(TrimKeyRequest r, StreamObserver<TrimKeyResponse> out) {
-    authorize(r.getName(), "update");
     reply(out, TrimKeyResponse.newBuilder().setKey(info(engine.trim(r.getName()))).build());
   }
 
   @Override
   public void deleteKey(DeleteKeyRequest r, StreamObserver<DeleteKeyResponse> out) {
-    authorize(r.getName(), "delete");
     engine.delete(r.getName());
     reply(out, DeleteKeyResponse.getDefaultInstance());
   }
 
   @Override
   public void encrypt(EncryptRequest r, StreamObserver<EncryptResponse> out) {
-    authorize(r.getName(), "encrypt");
     checkBatch(r.getItemsCount());
+    long total = 0;
+    for (EncryptItem item : r.getItemsList()) {
+      total += item.getPlaintext().size() + item.getContext().size();
+    }
+    if (total > TransitLimits.MAX_BATCH_PLAINTEXT_BYTES) {
+      throw KeywardenException.invalid("items hold " + total + " bytes of plaintext and context; the limit is "
+          + TransitLimits.MAX_BATCH_PLAINTEXT_BYTES + " per call (so that the ciphertexts fit one decrypt call):"
+          + " split the batch");
+    }
     EncryptResponse.Builder b = EncryptResponse.newBuilder();
     for (EncryptItem item : r.getItemsList()) {
       b.addResults(encryptResult(() -> engine.encryptAscii(r.getName(), item.getPlaintext().toByteArray(),
@@ -105,7 +140,6 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
 
   @Override
   public void decrypt(DecryptRequest r, StreamObserver<DecryptResponse> out) {
-    authorize(r.getName(), "decrypt");
     checkBatch(r.getItemsCount());
     DecryptResponse.Builder b = DecryptResponse.newBuilder();
     for (DecryptItem item : r.getItemsList()) {
@@ -123,7 +157,6 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
 
   @Override
   public void rewrap(RewrapRequest r, StreamObserver<RewrapResponse> out) {
-    authorize(r.getName(), "rewrap");
     checkBatch(r.getItemsCount());
     RewrapResponse.Builder b = RewrapResponse.newBuilder();
     for (DecryptItem item : r.getItemsList()) {
@@ -135,7 +168,6 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
 
   @Override
   public void generateDataKey(GenerateDataKeyRequest r, StreamObserver<GenerateDataKeyResponse> out) {
-    authorize(r.getName(), "datakey");
     TransitEngine.DataKey key = engine.dataKey(r.getName(), r.getBits() == 0 ? 256 : r.getBits(),
         r.getContext().toByteArray());
     GenerateDataKeyResponse.Builder b = GenerateDataKeyResponse.newBuilder().setCiphertext(key.ciphertext());
@@ -148,7 +180,6 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
 
   @Override
   public void sign(SignRequest r, StreamObserver<SignResponse> out) {
-    authorize(r.getName(), "sign");
     checkBatch(r.getItemsCount());
     SignatureOptions options = options(r.getParams());
     SignResponse.Builder b = SignResponse.newBuilder();
@@ -161,7 +192,6 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
 
   @Override
   public void verify(VerifyRequest r, StreamObserver<VerifyResponse> out) {
-    authorize(r.getName(), "verify");
     checkBatch(r.getItemsCount());
     SignatureOptions options = options(r.getParams());
     VerifyResponse.Builder b = VerifyResponse.newBuilder();
@@ -174,7 +204,6 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
 
   @Override
   public void hmac(HmacRequest r, StreamObserver<HmacResponse> out) {
-    authorize(r.getName(), "hmac");
     checkBatch(r.getItemsCount());
     HashAlgorithm hash = r.getHash().isEmpty() ? HashAlgorithm.SHA2_256 : HashAlgorithm.parse(r.getHash());
     HmacResponse.Builder b = HmacResponse.newBuilder();
@@ -187,7 +216,6 @@ public final class TransitGrpcService extends TransitServiceGrpc.TransitServiceI
 
   @Override
   public void verifyHmac(VerifyHmacRequest r, StreamObserver<VerifyHmacResponse> out) {
-    authorize(r.getName(), "hmac");
     checkBatch(r.getItemsCount());
     HashAlgorithm hash = r.getHash().isEmpty() ? HashAlgorithm.SHA2_256 : HashAlgorithm.parse(r.getHash());
     VerifyHmacResponse.Builder b = VerifyHmacResponse.newBuilder();

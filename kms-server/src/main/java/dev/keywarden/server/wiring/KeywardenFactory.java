@@ -4,9 +4,14 @@ import dev.keywarden.hsm.HsmProvider;
 import dev.keywarden.hsm.pkcs11.Pkcs11HsmProvider;
 import dev.keywarden.hsm.software.SoftwareHsmProvider;
 import dev.keywarden.server.auth.AccessControl;
+import dev.keywarden.server.auth.Capabilities;
 import dev.keywarden.server.auth.PolicyStore;
 import dev.keywarden.server.auth.TokenStore;
 import dev.keywarden.server.config.ServerSettings;
+import dev.keywarden.server.gate.Gate;
+import dev.keywarden.server.gate.GuardedService;
+import dev.keywarden.server.gate.InboundMessages;
+import dev.keywarden.server.gate.TokenAuthenticator;
 import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.storage.Storage;
@@ -23,9 +28,12 @@ import io.grpc.protobuf.services.ProtoReflectionService;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Factory;
 import jakarta.inject.Named;
+import jakarta.inject.Provider;
 import jakarta.inject.Singleton;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Builds the plain-Java parts from {@link ServerSettings}; the only place that knows which implementations are used. */
 @Factory
@@ -72,14 +80,35 @@ public class KeywardenFactory {
     return new PkiEngine(core, Clock.systemUTC(), random);
   }
 
+  /** Read when the first policy is parsed, after every service has declared its table. */
   @Singleton
-  PolicyStore policyStore(Storage storage) {
-    return new PolicyStore(storage);
+  PolicyStore policyStore(Storage storage, Provider<Capabilities> capabilities) {
+    return new PolicyStore(storage, capabilities::get);
+  }
+
+  /** The generic capabilities and those every service's authorization table declares. */
+  @Singleton
+  Capabilities capabilities(List<GuardedService> services) {
+    List<String> declared = new ArrayList<>();
+    services.forEach(s -> declared.addAll(s.rules().capabilities()));
+    return new Capabilities(declared);
   }
 
   @Singleton
-  AccessControl accessControl(Core core, TokenStore tokens, PolicyStore policies) {
-    return new AccessControl(core, tokens, policies);
+  AccessControl accessControl(PolicyStore policies) {
+    return new AccessControl(policies);
+  }
+
+  /** Requests may hold a quarter of the heap at once; past that, RESOURCE_EXHAUSTED rather than OutOfMemoryError. */
+  @Singleton
+  InboundMessages inboundMessages() {
+    return new InboundMessages(Runtime.getRuntime().maxMemory() / 4);
+  }
+
+  /** The ways a caller can authenticate, in the order they are tried. */
+  @Singleton
+  Gate gate(Core core, TokenStore tokens, AccessControl access, InboundMessages inbound) {
+    return new Gate(core, List.of(new TokenAuthenticator(tokens)), access, inbound);
   }
 
   @Singleton

@@ -2,6 +2,7 @@ package dev.keywarden.server.wiring;
 
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.server.config.ServerSettings;
+import dev.keywarden.server.gate.InboundMessages;
 import dev.keywarden.unseal.Core;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.inject.qualifiers.Qualifiers;
@@ -49,6 +50,9 @@ public final class ServerRuntime implements AutoCloseable {
     props.put("grpc.server.host", settings.grpcAddress().host());
     props.put("grpc.server.port", settings.grpcAddress().port());
     props.put("grpc.server.health.enabled", false);
+    // Deliberate, and the same number the README gives: a batch of 10,000 items of 1 KiB, or the ciphertexts of
+    // 16 MiB of plaintext, fit; what the gate refuses beyond it is RESOURCE_EXHAUSTED with the limit named.
+    props.put("grpc.server.max-inbound-message-size", InboundMessages.MAX_MESSAGE_BYTES);
     props.put("micronaut.server.host", settings.httpAddress().host());
     props.put("micronaut.server.port", settings.httpAddress().port());
     if (settings.tlsCert() != null) {

@@ -11,15 +11,16 @@ import org.junit.jupiter.api.Test;
 
 /** Policy documents: strict parsing with field-naming errors, and glob matching. */
 class PolicyTest {
+  static final Capabilities CAPS = new Capabilities(List.of("encrypt", "decrypt", "rotate"));
 
   @Test
   void parsesNormalizesAndRoundTrips() {
     Policy p = Policy.parse("app", "{\"rules\":[{\"resource\":\"transit/keys/orders-*\","
-        + "\"capabilities\":[\"encrypt\",\"decrypt\"]}]}");
+        + "\"capabilities\":[\"encrypt\",\"decrypt\"]}]}", CAPS);
     assertEquals(Policy.Decision.ALLOW, p.decide("transit/keys/orders-eu", "encrypt"));
     assertEquals(Policy.Decision.NONE, p.decide("transit/keys/orders-eu", "rotate"));
     assertEquals(Policy.Decision.NONE, p.decide("transit/keys/billing", "encrypt"));
-    Policy again = Policy.parse("app", p.toJson());
+    Policy again = Policy.parse("app", p.toJson(), CAPS);
     assertEquals(p.toJson(), again.toJson());
   }
 
@@ -33,12 +34,12 @@ class PolicyTest {
         "{\"rules\":[{\"resource\":\"a\",\"capabilities\":[\"read\"]},{\"resource\":\"b\",\"capabilities\":[\"fly\"]}]}");
     assertMessage("rules[0].capabilities is missing or empty", "{\"rules\":[{\"resource\":\"a\",\"capabilities\":[]}]}");
     assertMessage("rules[0].resource 'a b'", "{\"rules\":[{\"resource\":\"a b\",\"capabilities\":[\"read\"]}]}");
-    KeywardenException e = assertThrows(KeywardenException.class, () -> Policy.parse("bad name", "{}"));
+    KeywardenException e = assertThrows(KeywardenException.class, () -> Policy.parse("bad name", "{}", CAPS));
     assertTrue(e.getMessage().contains("policy name"), e.getMessage());
   }
 
   private static void assertMessage(String expected, String json) {
-    KeywardenException e = assertThrows(KeywardenException.class, () -> Policy.parse("p", json));
+    KeywardenException e = assertThrows(KeywardenException.class, () -> Policy.parse("p", json, CAPS));
     assertEquals(KeywardenException.Kind.INVALID_ARGUMENT, e.kind());
     assertTrue(e.getMessage().contains(expected), e.getMessage());
   }
@@ -46,7 +47,7 @@ class PolicyTest {
   @Test
   void denyWinsOverAnyGrantInThePolicy() {
     Policy p = Policy.parse("p", "{\"rules\":[{\"resource\":\"transit/keys/*\",\"capabilities\":[\"encrypt\"]},"
-        + "{\"resource\":\"transit/keys/secret\",\"capabilities\":[\"deny\"]}]}");
+        + "{\"resource\":\"transit/keys/secret\",\"capabilities\":[\"deny\"]}]}", CAPS);
     assertEquals(Policy.Decision.ALLOW, p.decide("transit/keys/public", "encrypt"));
     assertEquals(Policy.Decision.DENY, p.decide("transit/keys/secret", "encrypt"));
   }

@@ -1,5 +1,6 @@
 package dev.keywarden.transit.crypto;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -47,7 +48,7 @@ public enum HashAlgorithm {
         return h;
       }
     }
-    throw KeywardenException.invalid("unknown hash algorithm '" + name + "'; known: "
+    throw KeywardenException.invalid("unknown hash algorithm '" + Inputs.quoted(name) + "'; known: "
         + Arrays.stream(values()).map(HashAlgorithm::wireName).collect(Collectors.joining(", ")));
   }
 

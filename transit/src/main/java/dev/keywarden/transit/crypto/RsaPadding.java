@@ -1,5 +1,6 @@
 package dev.keywarden.transit.crypto;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -27,7 +28,7 @@ public enum RsaPadding {
         return p;
       }
     }
-    throw KeywardenException.invalid("unknown RSA padding '" + name + "'; known: "
+    throw KeywardenException.invalid("unknown RSA padding '" + Inputs.quoted(name) + "'; known: "
         + Arrays.stream(values()).map(RsaPadding::wireName).collect(Collectors.joining(", ")));
   }
 }

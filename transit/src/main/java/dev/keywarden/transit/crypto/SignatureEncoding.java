@@ -1,5 +1,6 @@
 package dev.keywarden.transit.crypto;
 
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -27,7 +28,7 @@ public enum SignatureEncoding {
         return e;
       }
     }
-    throw KeywardenException.invalid("unknown signature encoding '" + name + "'; known: "
+    throw KeywardenException.invalid("unknown signature encoding '" + Inputs.quoted(name) + "'; known: "
         + Arrays.stream(values()).map(SignatureEncoding::wireName).collect(Collectors.joining(", ")));
   }
 }

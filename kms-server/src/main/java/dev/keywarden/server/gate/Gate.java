@@ -1,0 +1,232 @@
+package dev.keywarden.server.gate;
+
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.failure.KeywardenException.Kind;
+import dev.keywarden.server.auth.AccessControl;
+import dev.keywarden.server.auth.Caller;
+import dev.keywarden.server.grpc.ErrorMappingInterceptor;
+import dev.keywarden.unseal.Core;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
+import io.grpc.Status;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The request gate every Keywarden RPC passes, before its handler runs: the request is parsed (malformed bytes get
+ * INVALID_ARGUMENT, a server full of requests RESOURCE_EXHAUSTED); then, unless the method's rule is open, the server
+ * must be unsealed (FAILED_PRECONDITION), the call's credentials must name a caller (UNAUTHENTICATED), and the
+ * caller's policies must grant every permission the service's table asks of this request (PERMISSION_DENIED).
+ * The caller is then in the call's {@link Context} for the handler ({@link #caller()}).
+ */
+public final class Gate {
+  private static final Logger log = LoggerFactory.getLogger(Gate.class);
+  private static final Context.Key<Caller> CALLER = Context.key("keywarden-caller");
+
+  private final Core core;
+  private final List<Authenticator> authenticators;
+  private final AccessControl access;
+  private final InboundMessages inbound;
+
+  public Gate(Core core, List<Authenticator> authenticators, AccessControl access, InboundMessages inbound) {
+    this.core = core;
+    this.authenticators = List.copyOf(authenticators);
+    this.access = access;
+    this.inbound = inbound;
+  }
+
+  /** The caller of the current call; only under a rule that is not open. */
+  public static Caller caller() {
+    Caller c = CALLER.get();
+    if (c == null) {
+      throw new IllegalStateException("no authenticated caller: the method's rule is open");
+    }
+    return c;
+  }
+
+  /**
+   * The service as the server serves it: every method parsed leniently and guarded by its rule. A method without a
+   * rule stops the server from starting.
+   */
+  public ServerServiceDefinition bind(ServerServiceDefinition definition, ServiceRules rules) {
+    List<String> missing = rules.uncovered();
+    if (!missing.isEmpty()) {
+      throw new IllegalStateException("no authorization rule for " + missing);
+    }
+    ServiceDescriptor original = definition.getServiceDescriptor();
+    List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
+    ServiceDescriptor.Builder service = ServiceDescriptor.newBuilder(original.getName())
+        .setSchemaDescriptor(original.getSchemaDescriptor());
+    List<ServerMethodDefinition<Object, ?>> wrapped = new ArrayList<>();
+    for (ServerMethodDefinition<?, ?> m : definition.getMethods()) {
+      wrapped.add(guard(m, rules.rule(m.getMethodDescriptor().getFullMethodName())));
+    }
+    wrapped.forEach(m -> service.addMethod(m.getMethodDescriptor()));
+    ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(service.build());
+    wrapped.forEach(b::addMethod);
+    return b.build();
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private <Q, R> ServerMethodDefinition<Object, R> guard(ServerMethodDefinition<Q, R> m, ServiceRules.Rule rule) {
+    MethodDescriptor<Q, R> d = m.getMethodDescriptor();
+    String messageName = d.getRequestMarshaller() instanceof MethodDescriptor.PrototypeMarshaller<?> p
+        ? p.getMessagePrototype().getClass().getSimpleName() : "request";
+    MethodDescriptor<Object, R> lenient = d.toBuilder(inbound.lenient(d.getRequestMarshaller(), messageName),
+        d.getResponseMarshaller()).build();
+    ServerCallHandler<Q, R> handler = m.getServerCallHandler();
+    ServerCallHandler<Object, R> guarded = (call, headers) -> start(call, headers, (ServerCallHandler) handler, rule);
+    return ServerMethodDefinition.create(lenient, guarded);
+  }
+
+  private <R> ServerCall.Listener<Object> start(ServerCall<Object, R> call, Metadata headers,
+      ServerCallHandler<Object, R> handler, ServiceRules.Rule rule) {
+    Caller caller = null;
+    if (!rule.open()) {
+      try {
+        core.unsealed();
+        caller = authenticate(new CallCredentials(headers, call.getAttributes()));
+      } catch (RuntimeException e) {
+        return refused(call, e);
+      }
+    }
+    Context context = caller == null ? Context.current() : Context.current().withValue(CALLER, caller);
+    return new Guard<>(call, Contexts.interceptCall(context, call, headers, handler), rule, caller);
+  }
+
+  private Caller authenticate(CallCredentials credentials) {
+    for (Authenticator a : authenticators) {
+      Optional<Caller> caller = a.authenticate(credentials);
+      if (caller.isPresent()) {
+        return caller.get();
+      }
+    }
+    throw new KeywardenException(Kind.UNAUTHENTICATED, "no credentials: "
+        + authenticators.stream().map(Authenticator::howToPresent).collect(Collectors.joining("; or ")));
+  }
+
+  /** Closes a call the gate refused; whatever arrives for it afterwards is dropped (its budget given back). */
+  private <R> ServerCall.Listener<Object> refused(ServerCall<Object, R> call, RuntimeException e) {
+    close(call, e);
+    return new ServerCall.Listener<>() {
+      @Override
+      public void onMessage(Object message) {
+        if (message instanceof InboundMessages.Parsed p) {
+          inbound.release(p);
+        }
+      }
+    };
+  }
+
+  private static void close(ServerCall<?, ?> call, RuntimeException e) {
+    Status status = ErrorMappingInterceptor.toStatus(e);
+    try {
+      call.close(status, new Metadata());
+    } catch (IllegalStateException alreadyClosed) {
+      log.debug("call already closed: {}", status.getCode());
+    }
+  }
+
+  /** Unwraps the request, checks the rule against it, and only then hands it to the handler. */
+  private final class Guard<R> extends SimpleForwardingServerCallListener<Object> {
+    private final ServerCall<Object, R> call;
+    private final ServiceRules.Rule rule;
+    private final Caller caller;
+    private InboundMessages.Parsed held;
+    private boolean closed;
+
+    Guard(ServerCall<Object, R> call, ServerCall.Listener<Object> delegate, ServiceRules.Rule rule, Caller caller) {
+      super(delegate);
+      this.call = call;
+      this.rule = rule;
+      this.caller = caller;
+    }
+
+    @Override
+    public void onMessage(Object message) {
+      if (closed) {
+        if (message instanceof InboundMessages.Parsed p) {
+          inbound.release(p);
+        }
+        return;
+      }
+      try {
+        if (message instanceof InboundMessages.Malformed m) {
+          throw KeywardenException.invalid(m.reason());
+        }
+        if (message instanceof InboundMessages.Refused r) {
+          throw new KeywardenException(Kind.RESOURCE_EXHAUSTED, "the server is busy: it is serving "
+              + (r.inFlight() >> 20) + " MiB of requests (its limit is " + (r.budget() >> 20)
+              + " MiB); retry with backoff or send smaller batches");
+        }
+        InboundMessages.Parsed parsed = (InboundMessages.Parsed) message;
+        if (held != null) {
+          inbound.release(held);
+        }
+        held = parsed;
+        authorize(parsed.message());
+        super.onMessage(parsed.message());
+      } catch (RuntimeException e) {
+        closed = true;
+        close(call, e);
+      }
+    }
+
+    private void authorize(Object request) {
+      if (rule.open()) {
+        return;
+      }
+      for (Check<Object> check : rule.checks()) {
+        Optional<Check.Permission> p = check.required(request, caller);
+        if (p.isPresent()) {
+          access.requireAny(caller, p.get().resource(), p.get().anyOf());
+        }
+      }
+    }
+
+    @Override
+    public void onHalfClose() {
+      if (!closed) {
+        super.onHalfClose();
+      }
+    }
+
+    @Override
+    public void onReady() {
+      if (!closed) {
+        super.onReady();
+      }
+    }
+
+    @Override
+    public void onCancel() {
+      giveBack();
+      super.onCancel();
+    }
+
+    @Override
+    public void onComplete() {
+      giveBack();
+      super.onComplete();
+    }
+
+    private void giveBack() {
+      if (held != null) {
+        inbound.release(held);
+        held = null;
+      }
+    }
+  }
+}
