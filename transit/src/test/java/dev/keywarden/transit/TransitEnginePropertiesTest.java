@@ -1,6 +1,9 @@
 package dev.keywarden.transit;
 
+import static dev.keywarden.transit.Generators.byteFlips;
+import static dev.keywarden.transit.Generators.bytes;
 import static org.junit.jupiter.api.Assertions.*;
+import static org.quicktheories.QuickTheory.qt;
 
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.software.SoftwareHsmProvider;
@@ -17,11 +20,12 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.Base64;
-import net.jqwik.api.*;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.constraints.Size;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.quicktheories.core.Gen;
+import org.quicktheories.generators.Generate;
 
 /** Invariants of the engine's ciphertexts, through the same path the service uses. */
 class TransitEnginePropertiesTest {
@@ -31,7 +35,7 @@ class TransitEnginePropertiesTest {
   private static TransitEngine transit;
   private static final MutableClock CLOCK = new MutableClock();
 
-  @BeforeContainer
+  @BeforeAll
   static void start() throws Exception {
     dir = Files.createTempDirectory("kw-transit-props");
     storage = SqliteStorage.open(dir);
@@ -46,48 +50,51 @@ class TransitEnginePropertiesTest {
     }
   }
 
-  @AfterContainer
+  @AfterAll
   static void stop() {
     core.shutdown();
     storage.close();
   }
 
-  @Provide
-  Arbitrary<String> keys() {
-    return Arbitraries.of("aes256-gcm96", "chacha20-poly1305", "aes256-gcm96-derived", "chacha20-poly1305-derived");
+  private static Gen<String> keys() {
+    return Generate.pick(List.of("aes256-gcm96", "chacha20-poly1305", "aes256-gcm96-derived",
+        "chacha20-poly1305-derived"));
   }
 
-  @Property(tries = 300)
-  void decryptOfEncryptIsTheIdentity(@ForAll("keys") String key, @ForAll @Size(max = 4096) byte[] plaintext,
-      @ForAll @Size(min = 1, max = 256) byte[] context) {
-    String ct = transit.encrypt(key, plaintext, context);
-    assertArrayEquals(plaintext, transit.decrypt(key, ct, context));
+  @Test
+  void decryptOfEncryptIsTheIdentity() {
+    qt().withExamples(300).forAll(keys(), bytes(0, 4096), bytes(1, 256)).checkAssert((key, plaintext, context) -> {
+      String ct = transit.encrypt(key, plaintext, context);
+      assertArrayEquals(plaintext, transit.decrypt(key, ct, context));
+    });
   }
 
-  @Property(tries = 300)
-  void anyChangedByteOfTheCiphertextIsRefused(@ForAll("keys") String key, @ForAll @Size(max = 512) byte[] plaintext,
-      @ForAll @IntRange(min = 0, max = 100_000) int where, @ForAll @IntRange(min = 1, max = 255) int flip) {
-    byte[] context = {1, 2, 3};
-    String ct = transit.encrypt(key, plaintext, context);
-    int colon = ct.indexOf(':', 4);
-    byte[] body = Base64.getDecoder().decode(ct.substring(colon + 1));
-    body[where % body.length] ^= (byte) flip;
-    String altered = ct.substring(0, colon + 1) + Base64.getEncoder().encodeToString(body);
-    KeywardenException e = assertThrows(KeywardenException.class, () -> transit.decrypt(key, altered, context));
-    assertEquals(KeywardenException.Kind.INVALID_ARGUMENT, e.kind());
+  @Test
+  void anyChangedByteOfTheCiphertextIsRefused() {
+    qt().withExamples(300).forAll(keys(), bytes(0, 512), byteFlips(100_000)).checkAssert((key, plaintext, change) -> {
+      byte[] context = {1, 2, 3};
+      String ct = transit.encrypt(key, plaintext, context);
+      int colon = ct.indexOf(':', 4);
+      byte[] body = Base64.getDecoder().decode(ct.substring(colon + 1));
+      body[change.where() % body.length] ^= (byte) change.flip();
+      String altered = ct.substring(0, colon + 1) + Base64.getEncoder().encodeToString(body);
+      KeywardenException e = assertThrows(KeywardenException.class, () -> transit.decrypt(key, altered, context));
+      assertEquals(KeywardenException.Kind.INVALID_ARGUMENT, e.kind());
+    });
   }
 
-  @Property(tries = 300)
-  void anyChangedByteOfTheContextIsRefused(@ForAll("keys") String key, @ForAll @Size(max = 512) byte[] plaintext,
-      @ForAll @Size(min = 1, max = 64) byte[] context, @ForAll @IntRange(min = 0, max = 1000) int where,
-      @ForAll @IntRange(min = 1, max = 255) int flip) {
-    String ct = transit.encrypt(key, plaintext, context);
-    byte[] other = context.clone();
-    other[where % other.length] ^= (byte) flip;
-    assertThrows(KeywardenException.class, () -> transit.decrypt(key, ct, other));
+  @Test
+  void anyChangedByteOfTheContextIsRefused() {
+    qt().withExamples(300).forAll(keys(), bytes(0, 512), bytes(1, 64), byteFlips(1000))
+        .checkAssert((key, plaintext, context, change) -> {
+          String ct = transit.encrypt(key, plaintext, context);
+          byte[] other = context.clone();
+          other[change.where() % other.length] ^= (byte) change.flip();
+          assertThrows(KeywardenException.class, () -> transit.decrypt(key, ct, other));
+        });
   }
 
-  @Example
+  @Test
   void autoRotationRotatesOnlyKeysWhoseLatestVersionIsOldEnough() {
     transit.createKey("hourly", KeyType.AES256_GCM96, new KeyringConfig(false, false, false, 3600, 1, 1));
     transit.createKey("never", KeyType.AES256_GCM96, new KeyringConfig(false, false, false, 0, 1, 1));

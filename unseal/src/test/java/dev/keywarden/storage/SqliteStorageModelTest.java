@@ -1,24 +1,28 @@
 package dev.keywarden.storage;
 
+import static dev.keywarden.unseal.Generators.bytes;
+import static dev.keywarden.unseal.Generators.stringsOver;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.booleans;
+import static org.quicktheories.generators.SourceDSL.lists;
+import static org.quicktheories.generators.SourceDSL.longs;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
-import net.jqwik.api.lifecycle.BeforeTry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.quicktheories.api.Pair;
+import org.quicktheories.core.Gen;
+import org.quicktheories.generators.Generate;
 
 /** SqliteStorage must behave exactly like the in-memory model for any sequence of operations. */
 class SqliteStorageModelTest {
@@ -26,13 +30,13 @@ class SqliteStorageModelTest {
   private static Path dataDir;
   private static SqliteStorage storage;
 
-  @BeforeContainer
+  @BeforeAll
   static void open() throws IOException {
     dataDir = Files.createTempDirectory("keywarden-model");
     storage = SqliteStorage.open(dataDir);
   }
 
-  @AfterContainer
+  @AfterAll
   static void close() throws IOException {
     storage.close();
     try (Stream<Path> files = Files.walk(dataDir)) {
@@ -42,8 +46,8 @@ class SqliteStorageModelTest {
     }
   }
 
-  @BeforeTry
-  void empty() {
+  /** Each sequence starts from an empty store. */
+  private static void empty() {
     storage.atomically(ops -> {
       ops.list("").forEach(ops::delete);
       return null;
@@ -60,11 +64,21 @@ class SqliteStorageModelTest {
       s.put(key, value);
       return null;
     }
+
+    @Override
+    public String toString() {
+      return "Put[key=" + key + ", value=0x" + HexFormat.of().formatHex(value) + "]";
+    }
   }
 
   record Cas(String key, long expected, byte[] value) implements Op {
     public Object apply(StorageOps s) {
       return s.compareAndSet(key, expected, value);
+    }
+
+    @Override
+    public String toString() {
+      return "Cas[key=" + key + ", expected=" + expected + ", value=0x" + HexFormat.of().formatHex(value) + "]";
     }
   }
 
@@ -77,7 +91,7 @@ class SqliteStorageModelTest {
   record Get(String key) implements Op {
     public Object apply(StorageOps s) {
       Optional<StoredEntry> e = s.get(key);
-      return e.map(x -> x.version() + ":" + java.util.HexFormat.of().formatHex(x.value())).orElse("absent");
+      return e.map(x -> x.version() + ":" + HexFormat.of().formatHex(x.value())).orElse("absent");
     }
   }
 
@@ -94,66 +108,63 @@ class SqliteStorageModelTest {
     }
   }
 
-  private Arbitrary<String> keys() {
+  private static Gen<String> keys() {
     // a small alphabet so that keys collide, with LIKE wildcards, escapes and characters whose UTF-16 and UTF-8
     // orders differ
-    Arbitrary<Character> chars = Arbitraries.of('a', 'b', '%', '_', '\\', '/', 'é', '\uE000', '\uFFFF')
-        .map(c -> c);
-    Arbitrary<String> plain = chars.list().ofMaxSize(3).map(l -> {
-      StringBuilder b = new StringBuilder();
-      l.forEach(b::append);
-      return b.toString();
-    });
-    return Arbitraries.frequencyOf(
-        net.jqwik.api.Tuple.of(8, plain),
-        net.jqwik.api.Tuple.of(1, Arbitraries.of("😀", "a😀", "😀a", "a\uD83D\uDE00b")));
+    Gen<String> plain = stringsOver("ab%_\\/\u00e9\uE000\uFFFF", 0, 3);
+    return Generate.frequency(
+        Pair.of(8, plain),
+        Pair.of(1, Generate.pick(List.of("\uD83D\uDE00", "a\uD83D\uDE00", "\uD83D\uDE00a", "a\uD83D\uDE00b"))));
   }
 
-  @Provide
-  Arbitrary<List<Op>> sequences() {
-    return ops().list().ofMaxSize(40);
+  private static Gen<List<Op>> sequences() {
+    return lists().of(ops()).ofSizeBetween(0, 40);
   }
 
-  private Arbitrary<Op> ops() {
-    Arbitrary<Op> simple = simpleOps();
-    Arbitrary<Op> tx = Combinators.combine(simple.list().ofMaxSize(5), Arbitraries.of(true, false)).as(Tx::new);
-    return Arbitraries.frequencyOf(
-        net.jqwik.api.Tuple.of(10, simple),
-        net.jqwik.api.Tuple.of(2, tx));
+  private static Gen<Op> ops() {
+    Gen<Op> simple = simpleOps();
+    Gen<Op> tx = lists().of(simple).ofSizeBetween(0, 5).zip(booleans().all(), Tx::new);
+    return Generate.frequency(
+        Pair.of(10, simple),
+        Pair.of(2, tx));
   }
 
-  private Arbitrary<Op> simpleOps() {
-    Arbitrary<String> key = keys();
-    Arbitrary<byte[]> value = Arbitraries.bytes().array(byte[].class).ofMaxSize(6);
-    Arbitrary<Long> version = Arbitraries.longs().between(0, 4);
-    return Arbitraries.oneOf(
-        Combinators.combine(key, value).as(Put::new),
-        Combinators.combine(key, version, value).as(Cas::new),
+  @SuppressWarnings("unchecked")
+  private static Gen<Op> simpleOps() {
+    Gen<String> key = keys();
+    Gen<byte[]> value = bytes(0, 6);
+    Gen<Long> version = longs().between(0, 4);
+    return Generate.oneOf(
+        key.zip(value, Put::new),
+        key.zip(version, value, Cas::new),
         key.map(Delete::new),
         key.map(Get::new),
         key.map(ListPrefix::new));
   }
 
-  @Property(tries = 300)
-  void behavesLikeTheInMemoryModel(@ForAll("sequences") List<Op> ops) {
-    InMemoryStorage model = new InMemoryStorage();
-    for (Op op : ops) {
-      if (op instanceof Tx tx) {
-        Object expected = runTx(model, tx);
-        Object actual = runTx(storage, tx);
-        assertEquals(expected, actual, "transaction " + tx);
-      } else {
-        assertEquals(op.apply(model), op.apply(storage), op.toString());
+  @Test
+  void behavesLikeTheInMemoryModel() {
+    qt().withExamples(300).forAll(sequences()).checkAssert(ops -> {
+      empty();
+      InMemoryStorage model = new InMemoryStorage();
+      for (Op op : ops) {
+        if (op instanceof Tx tx) {
+          Object expected = runTx(model, tx);
+          Object actual = runTx(storage, tx);
+          assertEquals(expected, actual, "transaction " + tx);
+        } else {
+          assertEquals(op.apply(model), op.apply(storage), op.toString());
+        }
       }
-    }
-    List<String> keys = model.list("");
-    assertEquals(keys, storage.list(""));
-    for (String key : keys) {
-      StoredEntry expected = model.get(key).orElseThrow();
-      StoredEntry actual = storage.get(key).orElseThrow();
-      assertEquals(expected.version(), actual.version(), key);
-      assertArrayEquals(expected.value(), actual.value(), key);
-    }
+      List<String> keys = model.list("");
+      assertEquals(keys, storage.list(""));
+      for (String key : keys) {
+        StoredEntry expected = model.get(key).orElseThrow();
+        StoredEntry actual = storage.get(key).orElseThrow();
+        assertEquals(expected.version(), actual.version(), key);
+        assertArrayEquals(expected.value(), actual.value(), key);
+      }
+    });
   }
 
   private static Object runTx(Storage s, Tx tx) {

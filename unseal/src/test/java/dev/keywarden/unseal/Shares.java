@@ -7,7 +7,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 
-/** Deterministic randomness for share tests, so that a failing jqwik seed reproduces. */
+/** Deterministic randomness for share tests, so that a failing QuickTheories seed reproduces. */
 final class Shares {
   private Shares() {}
 

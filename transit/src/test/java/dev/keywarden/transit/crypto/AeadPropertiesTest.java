@@ -1,19 +1,21 @@
 package dev.keywarden.transit.crypto;
 
+import static dev.keywarden.transit.Generators.byteFlips;
+import static dev.keywarden.transit.Generators.bytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
 
 import dev.keywarden.failure.KeywardenException;
 import java.util.Arrays;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.constraints.Size;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
+import org.quicktheories.api.Pair;
+import org.quicktheories.core.Gen;
+import org.quicktheories.generators.Generate;
 
 /** Properties every AEAD of ours keeps, for any input. */
 class AeadPropertiesTest {
@@ -36,102 +38,130 @@ class AeadPropertiesTest {
     abstract Aead make(byte[] key);
   }
 
-  @Provide
-  Arbitrary<byte[]> plaintexts() {
-    return Arbitraries.frequencyOf(
-        net.jqwik.api.Tuple.of(8, Arbitraries.bytes().array(byte[].class).ofMaxSize(2048)),
-        net.jqwik.api.Tuple.of(1, Arbitraries.bytes().array(byte[].class).ofMaxSize(64 * 1024)));
-  }
-
-  @Provide
-  Arbitrary<byte[]> keys() {
-    return Arbitraries.bytes().array(byte[].class).ofSize(32);
-  }
-
-  @Property(tries = 300)
-  void decryptInvertsEncrypt(@ForAll Kind kind, @ForAll("keys") byte[] key, @ForAll("plaintexts") byte[] plaintext,
-      @ForAll @Size(max = 300) byte[] aad) {
-    Aead aead = kind.make(key);
-    byte[] sealed = aead.encrypt(plaintext, aad);
-    assertEquals(12 + plaintext.length + 16, sealed.length);
-    assertArrayEquals(plaintext, aead.decrypt(sealed, aad));
-  }
-
-  @Property(tries = 300)
-  void anyChangedByteOfTheOutputIsRefused(@ForAll Kind kind, @ForAll("keys") byte[] key,
-      @ForAll @Size(max = 512) byte[] plaintext, @ForAll @Size(max = 64) byte[] aad,
-      @ForAll @IntRange(min = 0, max = 100_000) int where, @ForAll @IntRange(min = 1, max = 255) int flip) {
-    Aead aead = kind.make(key);
-    byte[] sealed = aead.encrypt(plaintext, aad);
-    sealed[where % sealed.length] ^= (byte) flip;
-    assertRefused(() -> aead.decrypt(sealed, aad));
-  }
-
-  @Property(tries = 200)
-  void truncatedOutputIsRefused(@ForAll Kind kind, @ForAll("keys") byte[] key,
-      @ForAll @Size(max = 256) byte[] plaintext, @ForAll @IntRange(min = 1, max = 1000) int cut) {
-    Aead aead = kind.make(key);
-    byte[] sealed = aead.encrypt(plaintext, null);
-    byte[] shorter = Arrays.copyOf(sealed, sealed.length - 1 - (cut % sealed.length));
-    assertRefused(() -> aead.decrypt(shorter, null));
-  }
-
-  @Property(tries = 300)
-  void anyChangedByteOfTheAadIsRefused(@ForAll Kind kind, @ForAll("keys") byte[] key,
-      @ForAll @Size(max = 512) byte[] plaintext, @ForAll @Size(min = 1, max = 64) byte[] aad,
-      @ForAll @IntRange(min = 0, max = 1000) int where, @ForAll @IntRange(min = 1, max = 255) int flip) {
-    Aead aead = kind.make(key);
-    byte[] sealed = aead.encrypt(plaintext, aad);
-    byte[] otherAad = aad.clone();
-    otherAad[where % otherAad.length] ^= (byte) flip;
-    assertRefused(() -> aead.decrypt(sealed, otherAad));
-    byte[] longerAad = Arrays.copyOf(aad, aad.length + 1);
-    assertRefused(() -> aead.decrypt(sealed, longerAad));
-  }
-
-  @Property(tries = 200)
-  void aDifferentKeyIsRefused(@ForAll Kind kind, @ForAll("keys") byte[] key, @ForAll("keys") byte[] otherKey,
-      @ForAll @Size(max = 512) byte[] plaintext, @ForAll @Size(max = 64) byte[] aad) {
-    if (Arrays.equals(key, otherKey)) {
-      return;
+  /** One kind of AEAD with one key (generated together: QuickTheories takes at most four generators). */
+  record Keyed(Kind kind, byte[] key) {
+    Aead aead() {
+      return kind.make(key);
     }
-    byte[] sealed = kind.make(key).encrypt(plaintext, aad);
-    assertRefused(() -> kind.make(otherKey).decrypt(sealed, aad));
-  }
 
-  @Property(tries = 200)
-  void convergentEncryptionIsDeterministicPerKeyPlaintextAndAad(@ForAll Kind kind, @ForAll("keys") byte[] key,
-      @ForAll @Size(max = 1024) byte[] plaintext, @ForAll @Size(max = 64) byte[] aad) {
-    Aead aead = kind.make(key);
-    byte[] first = aead.encryptWithNonce(KeyDerivation.convergentNonce(key, plaintext, aad), plaintext, aad);
-    byte[] second = aead.encryptWithNonce(KeyDerivation.convergentNonce(key, plaintext, aad), plaintext, aad);
-    assertArrayEquals(first, second);
-    assertArrayEquals(plaintext, aead.decrypt(first, aad));
-  }
-
-  @Property(tries = 200)
-  void convergentEncryptionOfDifferentPlaintextsDiffers(@ForAll Kind kind, @ForAll("keys") byte[] key,
-      @ForAll @Size(max = 1024) byte[] plaintext, @ForAll @Size(max = 1024) byte[] otherPlaintext,
-      @ForAll @Size(max = 64) byte[] aad) {
-    if (Arrays.equals(plaintext, otherPlaintext)) {
-      return;
+    @Override
+    public String toString() {
+      return kind + " with key 0x" + HexFormat.of().formatHex(key);
     }
-    Aead aead = kind.make(key);
-    byte[] first = aead.encryptWithNonce(KeyDerivation.convergentNonce(key, plaintext, aad), plaintext, aad);
-    byte[] second = aead.encryptWithNonce(KeyDerivation.convergentNonce(key, otherPlaintext, aad), otherPlaintext, aad);
-    assertFalse(Arrays.equals(first, second));
-    assertFalse(Arrays.equals(Arrays.copyOf(first, 12), Arrays.copyOf(second, 12)), "nonces differ");
   }
 
-  @Property(tries = 200)
-  void derivationIsAFunctionOfTheContext(@ForAll("keys") byte[] key, @ForAll @Size(max = 64) byte[] context,
-      @ForAll @Size(max = 64) byte[] otherContext) {
-    byte[] derived = KeyDerivation.derive(key, context);
-    assertEquals(32, derived.length);
-    assertArrayEquals(derived, KeyDerivation.derive(key, context.clone()));
-    if (!Arrays.equals(context, otherContext)) {
-      assertFalse(Arrays.equals(derived, KeyDerivation.derive(key, otherContext)));
-    }
+  @SuppressWarnings("unchecked")
+  private static Gen<byte[]> plaintexts() {
+    return Generate.frequency(
+        Pair.of(8, bytes(0, 2048)),
+        Pair.of(1, bytes(0, 64 * 1024)));
+  }
+
+  private static Gen<byte[]> keys() {
+    return bytes(32);
+  }
+
+  private static Gen<Keyed> keyedAeads() {
+    return Generate.enumValues(Kind.class).zip(keys(), Keyed::new);
+  }
+
+  @Test
+  void decryptInvertsEncrypt() {
+    qt().withExamples(300).forAll(keyedAeads(), plaintexts(), bytes(0, 300)).checkAssert((keyed, plaintext, aad) -> {
+      Aead aead = keyed.aead();
+      byte[] sealed = aead.encrypt(plaintext, aad);
+      assertEquals(12 + plaintext.length + 16, sealed.length);
+      assertArrayEquals(plaintext, aead.decrypt(sealed, aad));
+    });
+  }
+
+  @Test
+  void anyChangedByteOfTheOutputIsRefused() {
+    qt().withExamples(300).forAll(keyedAeads(), bytes(0, 512), bytes(0, 64), byteFlips(100_000))
+        .checkAssert((keyed, plaintext, aad, change) -> {
+          Aead aead = keyed.aead();
+          byte[] sealed = aead.encrypt(plaintext, aad);
+          sealed[change.where() % sealed.length] ^= (byte) change.flip();
+          assertRefused(() -> aead.decrypt(sealed, aad));
+        });
+  }
+
+  @Test
+  void truncatedOutputIsRefused() {
+    qt().withExamples(200).forAll(keyedAeads(), bytes(0, 256), integers().between(1, 1000))
+        .checkAssert((keyed, plaintext, cut) -> {
+          Aead aead = keyed.aead();
+          byte[] sealed = aead.encrypt(plaintext, null);
+          byte[] shorter = Arrays.copyOf(sealed, sealed.length - 1 - (cut % sealed.length));
+          assertRefused(() -> aead.decrypt(shorter, null));
+        });
+  }
+
+  @Test
+  void anyChangedByteOfTheAadIsRefused() {
+    qt().withExamples(300).forAll(keyedAeads(), bytes(0, 512), bytes(1, 64), byteFlips(1000))
+        .checkAssert((keyed, plaintext, aad, change) -> {
+          Aead aead = keyed.aead();
+          byte[] sealed = aead.encrypt(plaintext, aad);
+          byte[] otherAad = aad.clone();
+          otherAad[change.where() % otherAad.length] ^= (byte) change.flip();
+          assertRefused(() -> aead.decrypt(sealed, otherAad));
+          byte[] longerAad = Arrays.copyOf(aad, aad.length + 1);
+          assertRefused(() -> aead.decrypt(sealed, longerAad));
+        });
+  }
+
+  @Test
+  void aDifferentKeyIsRefused() {
+    qt().withExamples(200).forAll(keyedAeads(), keys(), bytes(0, 512), bytes(0, 64))
+        .checkAssert((keyed, otherKey, plaintext, aad) -> {
+          if (Arrays.equals(keyed.key(), otherKey)) {
+            return;
+          }
+          byte[] sealed = keyed.aead().encrypt(plaintext, aad);
+          assertRefused(() -> keyed.kind().make(otherKey).decrypt(sealed, aad));
+        });
+  }
+
+  @Test
+  void convergentEncryptionIsDeterministicPerKeyPlaintextAndAad() {
+    qt().withExamples(200).forAll(keyedAeads(), bytes(0, 1024), bytes(0, 64)).checkAssert((keyed, plaintext, aad) -> {
+      Aead aead = keyed.aead();
+      byte[] key = keyed.key();
+      byte[] first = aead.encryptWithNonce(KeyDerivation.convergentNonce(key, plaintext, aad), plaintext, aad);
+      byte[] second = aead.encryptWithNonce(KeyDerivation.convergentNonce(key, plaintext, aad), plaintext, aad);
+      assertArrayEquals(first, second);
+      assertArrayEquals(plaintext, aead.decrypt(first, aad));
+    });
+  }
+
+  @Test
+  void convergentEncryptionOfDifferentPlaintextsDiffers() {
+    qt().withExamples(200).forAll(keyedAeads(), bytes(0, 1024), bytes(0, 1024), bytes(0, 64))
+        .checkAssert((keyed, plaintext, otherPlaintext, aad) -> {
+          if (Arrays.equals(plaintext, otherPlaintext)) {
+            return;
+          }
+          Aead aead = keyed.aead();
+          byte[] key = keyed.key();
+          byte[] first = aead.encryptWithNonce(KeyDerivation.convergentNonce(key, plaintext, aad), plaintext, aad);
+          byte[] second = aead.encryptWithNonce(KeyDerivation.convergentNonce(key, otherPlaintext, aad),
+              otherPlaintext, aad);
+          assertFalse(Arrays.equals(first, second));
+          assertFalse(Arrays.equals(Arrays.copyOf(first, 12), Arrays.copyOf(second, 12)), "nonces differ");
+        });
+  }
+
+  @Test
+  void derivationIsAFunctionOfTheContext() {
+    qt().withExamples(200).forAll(keys(), bytes(0, 64), bytes(0, 64)).checkAssert((key, context, otherContext) -> {
+      byte[] derived = KeyDerivation.derive(key, context);
+      assertEquals(32, derived.length);
+      assertArrayEquals(derived, KeyDerivation.derive(key, context.clone()));
+      if (!Arrays.equals(context, otherContext)) {
+        assertFalse(Arrays.equals(derived, KeyDerivation.derive(key, otherContext)));
+      }
+    });
   }
 
   static void assertRefused(org.junit.jupiter.api.function.Executable decryption) {
