@@ -30,7 +30,8 @@ public final class AccessControl {
         return;
       }
     }
-    throw denied(caller, resource, "any of " + capabilities);
+    throw denied(caller, resource, capabilities.size() == 1 ? "'" + capabilities.get(0) + "'"
+        : "any of " + capabilities);
   }
 
   private static KeywardenException denied(Caller caller, String resource, String what) {

@@ -32,7 +32,8 @@ public final class ClientOptions {
   ManagedChannel channel() throws SSLException {
     String target = addr != null ? addr : env("KEYWARDEN_ADDR", "127.0.0.1:8400");
     Path ca = caCert != null ? caCert : envPath("KEYWARDEN_CACERT");
-    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target);
+    // Batch responses can be larger than the request (ciphertext is a third longer than plaintext).
+    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target).maxInboundMessageSize(64 << 20);
     if (ca != null) {
       builder.sslContext(GrpcSslContexts.forClient().trustManager(ca.toFile()).build());
     } else {

@@ -16,6 +16,7 @@ public final class ServerRuntime implements AutoCloseable {
   private final ApplicationContext context;
   private final EmbeddedServer grpc;
   private final EmbeddedServer http;
+  private final TransportWarnings transportWarnings = new TransportWarnings();
 
   private ServerRuntime(ApplicationContext context, EmbeddedServer grpc, EmbeddedServer http) {
     this.context = context;

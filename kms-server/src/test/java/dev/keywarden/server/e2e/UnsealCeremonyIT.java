@@ -105,7 +105,7 @@ class UnsealCeremonyIT {
 
       // Tokens and policies: deny by default.
       Map<String, String> asRoot = Map.of("KEYWARDEN_ADDR", server.addr(), "KEYWARDEN_TOKEN", root);
-      cli(anon, null, "policy", "list").failed("UNAUTHENTICATED", "missing token");
+      cli(anon, null, "policy", "list").failed("UNAUTHENTICATED", "no credentials: send 'authorization: Bearer <token>'");
       cli(Map.of("KEYWARDEN_ADDR", server.addr(), "KEYWARDEN_TOKEN", "kwt_nope"), null, "policy", "list")
           .failed("UNAUTHENTICATED", "malformed");
       Path sealerPolicy = work.resolve("sealer.json");
