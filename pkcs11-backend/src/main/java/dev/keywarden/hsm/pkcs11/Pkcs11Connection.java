@@ -93,6 +93,8 @@ final class Pkcs11Connection implements AutoCloseable {
   private final int sessions;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final AtomicLong generation = new AtomicLong();
+  private final AtomicLong reconnects = new AtomicLong();
+  private final AtomicLong attempts = new AtomicLong();
   private final ScheduledExecutorService watcher;
   // guarded by lock: read side to use, write side to change
   private PKCS11Token token;
@@ -181,6 +183,16 @@ final class Pkcs11Connection implements AutoCloseable {
   HsmHealth health() {
     Outage down = outage;
     return down == null ? HsmHealth.REACHABLE : HsmHealth.unreachable(message(down), down.since());
+  }
+
+  /** How many times the sessions were opened again; for tests that must show a failure was not papered over. */
+  long reconnects() {
+    return reconnects.get();
+  }
+
+  /** How many reconnects were tried, successful or not; for tests of the backoff. */
+  long reconnectAttempts() {
+    return attempts.get();
   }
 
   /** Holds the connection open for direct use of {@link #token()} (tests); FAILED_PRECONDITION once closed. */
@@ -303,6 +315,7 @@ final class Pkcs11Connection implements AutoCloseable {
   /** Under the write lock: new sessions, logged in, in a library initialized again when the token needs it. */
   private void reopen(Outage down, String failure) {
     long started = System.nanoTime();
+    attempts.incrementAndGet();
     if (down == null) {
       LOG.warn("HSM token '{}' failed ({}); reconnecting", tokenLabel, failure);
     }
@@ -336,6 +349,7 @@ final class Pkcs11Connection implements AutoCloseable {
         calls.unlock();
       }
       generation.incrementAndGet();
+      reconnects.incrementAndGet();
       outage = null;
       LOG.info("HSM token '{}' reconnected{}", tokenLabel, down == null ? ""
           : " after " + Duration.between(down.since(), Instant.now()).toMillis() + " ms unreachable");

@@ -210,6 +210,16 @@ public final class Pkcs11Hsm implements Hsm {
     return connection.use();
   }
 
+  /** How many times the connection was opened again after a failure (tests). */
+  long reconnects() {
+    return connection.reconnects();
+  }
+
+  /** How many reconnects were tried, successful or not (tests). */
+  long reconnectAttempts() {
+    return connection.reconnectAttempts();
+  }
+
   /** True when the module's CKM_AES_KEY_WRAP_PAD loses the key length; see {@link PaddingDefectFraming}. */
   boolean paddingDefect() {
     return paddingDefect;

@@ -3,7 +3,6 @@ package dev.keywarden.hsm.pkcs11;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.keywarden.hsm.Hsm;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.KeyPairAlgorithm;
 import dev.keywarden.hsm.SignatureAlgorithm;
@@ -32,7 +31,7 @@ class Pkcs11ConcurrentKeyGenerationTest {
   @Test
   void thirtyTwoThreadsGeneratingAndDestroyingTokenKeysThroughSixteenSessionsNeverFail() throws Exception {
     SoftHsmToken softHsm = SoftHsmToken.create();
-    try (Hsm hsm = softHsm.provider(16).open(softHsm.pin())) {
+    try (Pkcs11Hsm hsm = (Pkcs11Hsm) softHsm.provider(16).open(softHsm.pin())) {
       ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
       ConcurrentLinkedQueue<HsmKeyId> made = new ConcurrentLinkedQueue<>();
       ExecutorService pool = Executors.newFixedThreadPool(THREADS);
@@ -65,6 +64,8 @@ class Pkcs11ConcurrentKeyGenerationTest {
       }
       pool.shutdown();
       assertEquals(List.of(), List.copyOf(failures), failures.size() + " of " + THREADS * KEYS_PER_THREAD + " failed");
+      // Not hidden by the recovery either: a CKR_GENERAL_ERROR would have cost a reconnect and a retry.
+      assertEquals(0, hsm.reconnects(), "reconnects");
       // Everything kept is still there and usable once the storm is over.
       for (HsmKeyId id : made) {
         hsm.aesKey(id).encrypt(new byte[] {1}, null);
@@ -75,7 +76,7 @@ class Pkcs11ConcurrentKeyGenerationTest {
   @Test
   void keyPairsGeneratedConcurrentlyAllSign() throws Exception {
     SoftHsmToken softHsm = SoftHsmToken.create();
-    try (Hsm hsm = softHsm.provider(16).open(softHsm.pin())) {
+    try (Pkcs11Hsm hsm = (Pkcs11Hsm) softHsm.provider(16).open(softHsm.pin())) {
       ExecutorService pool = Executors.newFixedThreadPool(16);
       ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
       List<Future<?>> running = new ArrayList<>();
@@ -95,6 +96,7 @@ class Pkcs11ConcurrentKeyGenerationTest {
       }
       pool.shutdown();
       assertEquals(List.of(), List.copyOf(failures));
+      assertEquals(0, hsm.reconnects(), "reconnects");
     }
   }
 }
