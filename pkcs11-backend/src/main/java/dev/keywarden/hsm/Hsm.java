@@ -43,6 +43,14 @@ public interface Hsm extends AutoCloseable {
    */
   void destroyKey(HsmKeyId id);
 
+  /**
+   * Whether the HSM answers right now. Cheap: it reports what the last calls and the reconnect attempts found and never
+   * calls the HSM itself, so health checks may ask it as often as they like.
+   */
+  default HsmHealth health() {
+    return HsmHealth.REACHABLE;
+  }
+
   /** Logs out and closes every session. Idempotent. */
   @Override
   void close();

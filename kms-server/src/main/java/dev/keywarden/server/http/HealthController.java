@@ -1,6 +1,8 @@
 package dev.keywarden.server.http;
 
+import dev.keywarden.hsm.HsmHealth;
 import dev.keywarden.server.config.Version;
+import dev.keywarden.server.grpc.HealthReporter;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.CoreStatus;
 import io.micronaut.http.HttpResponse;
@@ -11,7 +13,10 @@ import io.micronaut.http.annotation.Get;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** GET /v1/sys/health: 200 unsealed, 503 sealed, 501 not initialized (load balancers route on the code). */
+/**
+ * GET /v1/sys/health: 200 unsealed, 503 sealed or HSM unreachable (with the reason), 501 not initialized (load
+ * balancers route on the code). Cheap: the HSM state is what the backend last saw, no HSM call per request.
+ */
 @Controller("/v1/sys")
 public class HealthController {
   private final Core core;
@@ -23,12 +28,21 @@ public class HealthController {
   @Get(uri = "/health", produces = MediaType.APPLICATION_JSON)
   public HttpResponse<Map<String, Object>> health() {
     CoreStatus s = core.status();
+    HsmHealth hsm = s.sealed() ? null : HealthReporter.hsmHealth(core);
+    boolean sealed = s.sealed() || (s.initialized() && hsm == null);
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("initialized", s.initialized());
-    body.put("sealed", s.sealed());
+    body.put("sealed", sealed);
     body.put("version", Version.VALUE);
+    if (hsm != null) {
+      body.put("hsm_reachable", hsm.reachable());
+      if (!hsm.reachable()) {
+        body.put("reason", "the HSM is unreachable: " + hsm.reason());
+        body.put("hsm_unreachable_since", hsm.since().toString());
+      }
+    }
     HttpStatus code = !s.initialized() ? HttpStatus.NOT_IMPLEMENTED
-        : s.sealed() ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.OK;
+        : sealed || !hsm.reachable() ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.OK;
     return HttpResponse.<Map<String, Object>>status(code).body(body);
   }
 }

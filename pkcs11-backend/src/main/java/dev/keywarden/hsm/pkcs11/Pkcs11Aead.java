@@ -4,9 +4,6 @@ import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKM_AES_GCM;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_ENCRYPTED_DATA_INVALID;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_ENCRYPTED_DATA_LEN_RANGE;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_GENERAL_ERROR;
-import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_KEY_HANDLE_INVALID;
-import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_OBJECT_HANDLE_INVALID;
-import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_OPERATION_NOT_INITIALIZED;
 
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.AesGcmLayout;
@@ -30,10 +27,10 @@ final class Pkcs11Aead implements HsmAead {
 
   private final Pkcs11Hsm hsm;
   private final HsmKeyId id;
-  private final long handle;
+  private final KeyHandle handle;
   private final SecureRandom random = new SecureRandom();
 
-  Pkcs11Aead(Pkcs11Hsm hsm, HsmKeyId id, long handle) {
+  Pkcs11Aead(Pkcs11Hsm hsm, HsmKeyId id, KeyHandle handle) {
     this.hsm = hsm;
     this.id = id;
     this.handle = handle;
@@ -44,25 +41,16 @@ final class Pkcs11Aead implements HsmAead {
     AesGcmLayout.requireEncryptable(plaintext);
     byte[] nonce = new byte[AesGcmLayout.NONCE_BYTES];
     random.nextBytes(nonce);
-    try (Pkcs11Hsm.Use use = hsm.use()) {
-      try {
-        return encryptUnder(hsm.token(), handle, nonce, plaintext, aad);
-      } catch (TokenException e) {
-        throw failure("encrypting with", e);
-      }
-    }
+    // A retry reuses the nonce with the same plaintext: the same ciphertext again, never a nonce reused for new data.
+    return hsm.call("encrypting with key '" + id.label() + "'",
+        (token, generation) -> encryptUnder(token, handle.get(token, generation), nonce, plaintext, aad));
   }
 
   @Override
   public byte[] decrypt(byte[] nonceCiphertextTag, byte[] aad) {
     AesGcmLayout.requireDecryptable(nonceCiphertextTag);
-    try (Pkcs11Hsm.Use use = hsm.use()) {
-      try {
-        return decryptUnder(hsm.token(), handle, nonceCiphertextTag, aad);
-      } catch (TokenException e) {
-        throw failure("decrypting with", e);
-      }
-    }
+    return hsm.call("decrypting with key '" + id.label() + "'",
+        (token, generation) -> decryptUnder(token, handle.get(token, generation), nonceCiphertextTag, aad));
   }
 
   @Override
@@ -108,7 +96,7 @@ final class Pkcs11Aead implements HsmAead {
   /**
    * Decrypts nonce || ciphertext || tag under the key {@code key} inside the token; the caller zeroizes the result.
    * Throws the authentication failure for a blob that does not decrypt. SoftHSM2 2.6.1 reports a tag mismatch as
-   * CKR_GENERAL_ERROR, so that code counts as an authentication failure here.
+   * CKR_GENERAL_ERROR, so that code counts as an authentication failure here, unless the token has stopped answering.
    */
   static byte[] decryptUnder(PKCS11Token token, long key, byte[] nonceCiphertextTag, byte[] aad)
       throws TokenException {
@@ -120,6 +108,7 @@ final class Pkcs11Aead implements HsmAead {
       plaintext = token.decrypt(gcm(nonce, aad), key, sealed);
     } catch (TokenException e) {
       if (Pkcs11Failures.hasCode(e, CKR_ENCRYPTED_DATA_INVALID, CKR_ENCRYPTED_DATA_LEN_RANGE, CKR_GENERAL_ERROR)) {
+        Pkcs11Connection.requireReachable(token);
         throw AesGcmLayout.authenticationFailure(null);
       }
       throw e;
@@ -136,18 +125,5 @@ final class Pkcs11Aead implements HsmAead {
     // No AAD goes as a null pointer, which every module takes; some reject a zero-length buffer.
     return new Mechanism(CKM_AES_GCM,
         new GCM_PARAMS(nonce, associated.length == 0 ? null : associated, AesGcmLayout.TAG_BITS));
-  }
-
-  /**
-   * The wrapper (ipkcs11wrapper 1.0.9) drops a failing C_EncryptInit/C_DecryptInit other than CKR_USER_NOT_LOGGED_IN,
-   * so a key destroyed under us shows up as CKR_OPERATION_NOT_INITIALIZED from the next call: the token is asked
-   * whether it still holds the key before that is called a missing key.
-   */
-  private KeywardenException failure(String doing, TokenException e) {
-    if (Pkcs11Failures.hasCode(e, CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_NOT_INITIALIZED)
-        && !hsm.holds(id, handle)) {
-      return hsm.noLongerHolds(id);
-    }
-    return Pkcs11Failures.unavailable(doing + " key '" + id.label() + "'", e);
   }
 }

@@ -20,6 +20,12 @@ final class Pkcs11Failures {
     return null;
   }
 
+  /** The CKR_ name when there is one, else the failure's type: never a message, which may quote what was sent. */
+  static String describe(Throwable failure) {
+    PKCS11Exception p = returnCode(failure);
+    return p != null ? name(p) : failure.getClass().getSimpleName();
+  }
+
   static String name(PKCS11Exception e) {
     return PKCS11Constants.ckrCodeToName(e.getErrorCode());
   }

@@ -9,11 +9,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.locks.Lock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.PKCS11Token;
-import org.xipki.pkcs11.wrapper.Slot;
 import org.xipki.pkcs11.wrapper.Token;
 import org.xipki.pkcs11.wrapper.TokenException;
 
@@ -62,10 +61,24 @@ public final class Pkcs11HsmProvider implements HsmProvider {
           "no PIN given for token '" + tokenLabel + "'");
     }
     Pkcs11Library loaded = Pkcs11Library.lease(library);
-    boolean claimed = false;
-    // The wrapper keeps the PIN to log in again if the token forgets the login; the Hsm zeroizes this copy on close.
+    // The wrapper keeps the PIN to log in again if the token forgets the login, and so does the connection to log in
+    // after a reconnect; the connection zeroizes this copy on close.
     char[] pinCopy = pin.clone();
     try {
+      return openIn(loaded, pinCopy);
+    } catch (RuntimeException e) {
+      Arrays.fill(pinCopy, '\0');
+      loaded.release(); // outside the shared side of calls(): the last release finalizes and needs the exclusive one
+      throw e;
+    }
+  }
+
+  private Hsm openIn(Pkcs11Library loaded, char[] pinCopy) {
+    Lock calls = loaded.calls();
+    calls.lock();
+    boolean claimed = false;
+    try {
+      long generation = loaded.generation();
       Token token = findToken(loaded);
       if (!loaded.claimToken(tokenLabel)) {
         throw KeywardenException.precondition("token '" + tokenLabel + "' is already open in this process");
@@ -89,45 +102,27 @@ public final class Pkcs11HsmProvider implements HsmProvider {
             + "(SoftHSM2 2.6 does); key material whose length is not a multiple of 8 is framed before wrapping",
             library);
       }
-      return new Pkcs11Hsm(describe(), session, pinCopy, paddingDefect, () -> {
+      Pkcs11Connection connection = new Pkcs11Connection(loaded, tokenLabel, session, generation, pinCopy,
+          sessionPoolSize);
+      return new Pkcs11Hsm(describe(), connection, paddingDefect, () -> {
         loaded.unclaimToken(tokenLabel);
         loaded.release();
       });
     } catch (RuntimeException e) {
-      Arrays.fill(pinCopy, '\0');
       if (claimed) {
         loaded.unclaimToken(tokenLabel);
       }
-      loaded.release();
       throw e;
+    } finally {
+      calls.unlock();
     }
   }
 
   private Token findToken(Pkcs11Library loaded) {
-    Slot[] slots;
-    try {
-      slots = loaded.module().getSlotList(true);
-    } catch (PKCS11Exception e) {
-      throw Pkcs11Failures.unavailable("listing the slots of '" + library + "'", e);
-    }
     List<String> present = new ArrayList<>();
-    for (Slot slot : slots) {
-      Token token = slot.getToken();
-      String label;
-      try {
-        label = token.getTokenInfo().getLabel().trim();
-      } catch (PKCS11Exception e) {
-        // A slot whose token cannot describe itself is not the one we want; say so only if nothing matches.
-        present.add("<slot " + slot.getSlotID() + ": " + Pkcs11Failures.name(e) + ">");
-        continue;
-      }
-      if (label.equals(tokenLabel)) {
-        return token;
-      }
-      if (label.isEmpty()) {
-        continue; // SoftHSM2 always offers one free, uninitialized slot
-      }
-      present.add("'" + label + "'");
+    Token token = loaded.findToken(tokenLabel, present);
+    if (token != null) {
+      return token;
     }
     String listed = present.isEmpty() ? "none"
         : String.join(", ", present.subList(0, Math.min(present.size(), MAX_LABELS_LISTED)))

@@ -7,14 +7,9 @@ import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKM_AES_KEY_WRAP_PAD;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_ENCRYPTED_DATA_INVALID;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_GENERAL_ERROR;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_ENCRYPTED_DATA_LEN_RANGE;
-import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_KEY_HANDLE_INVALID;
-import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_OBJECT_HANDLE_INVALID;
-import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_UNWRAPPING_KEY_HANDLE_INVALID;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_WRAPPED_KEY_INVALID;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_WRAPPED_KEY_LEN_RANGE;
-import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_WRAPPING_KEY_HANDLE_INVALID;
 
-import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.KekIdentity;
 import dev.keywarden.hsm.KeyEncryptionKey;
 import dev.keywarden.hsm.KeyMaterialBounds;
@@ -43,9 +38,9 @@ final class Pkcs11Kek implements KeyEncryptionKey {
 
   private final Pkcs11Hsm hsm;
   private final KekIdentity identity;
-  private final long handle;
+  private final KeyHandle handle;
 
-  Pkcs11Kek(Pkcs11Hsm hsm, KekIdentity identity, long handle) {
+  Pkcs11Kek(Pkcs11Hsm hsm, KekIdentity identity, KeyHandle handle) {
     this.hsm = hsm;
     this.identity = identity;
     this.handle = handle;
@@ -54,21 +49,16 @@ final class Pkcs11Kek implements KeyEncryptionKey {
   @Override
   public byte[] wrap(byte[] keyMaterial) {
     KeyMaterialBounds.requireWrappable(keyMaterial);
-    try (Pkcs11Hsm.Use use = hsm.use()) {
-      return wrapUnder(hsm.token(), handle, keyMaterial, hsm.paddingDefect());
-    } catch (TokenException e) {
-      throw failure("wrapping under", e);
-    }
+    // Idempotent: the temporary object of a failed attempt died with its session.
+    return hsm.call("wrapping under KEK '" + identity.label() + "'", (token, generation) ->
+        wrapUnder(token, handle.get(token, generation), keyMaterial, hsm.paddingDefect()));
   }
 
   @Override
   public byte[] unwrap(byte[] wrapped) {
     KeyMaterialBounds.requireUnwrappable(wrapped);
-    try (Pkcs11Hsm.Use use = hsm.use()) {
-      return unwrapUnder(hsm.token(), handle, wrapped, hsm.paddingDefect());
-    } catch (TokenException e) {
-      throw failure("unwrapping under", e);
-    }
+    return hsm.call("unwrapping under KEK '" + identity.label() + "'", (token, generation) ->
+        unwrapUnder(token, handle.get(token, generation), wrapped, hsm.paddingDefect()));
   }
 
   @Override
@@ -105,7 +95,8 @@ final class Pkcs11Kek implements KeyEncryptionKey {
   /**
    * Unwraps an RFC 5649 blob with the key {@code kek} inside the token and returns the plaintext, which the caller
    * zeroizes. Throws the integrity failure for a blob that does not unwrap under this key. SoftHSM2 reports a failed
-   * integrity check as CKR_GENERAL_ERROR, so that code counts as an integrity failure here.
+   * integrity check as CKR_GENERAL_ERROR, so that code counts as an integrity failure here, unless the token has
+   * stopped answering.
    */
   static byte[] unwrapUnder(PKCS11Token token, long kek, byte[] wrapped, boolean paddingDefect)
       throws TokenException {
@@ -116,6 +107,7 @@ final class Pkcs11Kek implements KeyEncryptionKey {
     } catch (TokenException e) {
       if (Pkcs11Failures.hasCode(e, CKR_WRAPPED_KEY_INVALID, CKR_WRAPPED_KEY_LEN_RANGE,
           CKR_ENCRYPTED_DATA_INVALID, CKR_ENCRYPTED_DATA_LEN_RANGE, CKR_GENERAL_ERROR)) {
+        Pkcs11Connection.requireReachable(token);
         throw KeyMaterialBounds.integrityFailure(null);
       }
       throw e;
@@ -177,12 +169,4 @@ final class Pkcs11Kek implements KeyEncryptionKey {
     }
   }
 
-  private KeywardenException failure(String doing, TokenException e) {
-    if (Pkcs11Failures.hasCode(e, CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID,
-        CKR_WRAPPING_KEY_HANDLE_INVALID, CKR_UNWRAPPING_KEY_HANDLE_INVALID)) {
-      return KeywardenException.precondition("the HSM token '" + hsm.info().tokenLabel() + "' no longer holds KEK '"
-          + identity.label() + "' (id " + identity.idHex() + ")");
-    }
-    return Pkcs11Failures.unavailable(doing + " KEK '" + identity.label() + "'", e);
-  }
 }

@@ -14,9 +14,6 @@ import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKM_SHA384_RSA_PKCS_PSS;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKM_SHA512;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKM_SHA512_RSA_PKCS;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKM_SHA512_RSA_PKCS_PSS;
-import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_KEY_HANDLE_INVALID;
-import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_OBJECT_HANDLE_INVALID;
-import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_OPERATION_NOT_INITIALIZED;
 
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmKeyId;
@@ -49,9 +46,9 @@ final class Pkcs11Signer implements HsmSigner {
   private final HsmKeyId id;
   private final KeyPairAlgorithm algorithm;
   private final PublicKey publicKey;
-  private final long handle;
+  private final KeyHandle handle;
 
-  Pkcs11Signer(Pkcs11Hsm hsm, HsmKeyId id, KeyPairAlgorithm algorithm, PublicKey publicKey, long handle) {
+  Pkcs11Signer(Pkcs11Hsm hsm, HsmKeyId id, KeyPairAlgorithm algorithm, PublicKey publicKey, KeyHandle handle) {
     this.hsm = hsm;
     this.id = id;
     this.algorithm = algorithm;
@@ -77,13 +74,8 @@ final class Pkcs11Signer implements HsmSigner {
   @Override
   public byte[] sign(SignatureAlgorithm signature, byte[] message) {
     SignatureAlgorithm.requireSignable(id, algorithm, signature, message);
-    try (Pkcs11Hsm.Use use = hsm.use()) {
-      try {
-        return signUnder(hsm.token(), handle, algorithm, signature, message);
-      } catch (TokenException e) {
-        throw failure(signature, e);
-      }
-    }
+    return hsm.call("signing " + signature + " with key '" + id.label() + "'",
+        (token, generation) -> signUnder(token, handle.get(token, generation), algorithm, signature, message));
   }
 
   @Override
@@ -143,15 +135,4 @@ final class Pkcs11Signer implements HsmSigner {
     }
   }
 
-  /**
-   * As for {@link Pkcs11Aead}: the wrapper drops a failing C_SignInit, so a key destroyed under us can show up as
-   * CKR_OPERATION_NOT_INITIALIZED; the token is asked whether it still holds the key before that is called gone.
-   */
-  private KeywardenException failure(SignatureAlgorithm signature, TokenException e) {
-    if (Pkcs11Failures.hasCode(e, CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_NOT_INITIALIZED)
-        && !hsm.holdsPrivateKey(id, handle)) {
-      return hsm.noLongerHolds(id);
-    }
-    return Pkcs11Failures.unavailable("signing " + signature + " with key '" + id.label() + "'", e);
-  }
 }

@@ -107,6 +107,53 @@ public final class SoftHsmToken {
     return conf;
   }
 
+  /**
+   * This token's own directory inside SoftHSM2's token directory (one per token, named by a UUID; found by the label
+   * in its token.object).
+   */
+  public Path directory() {
+    Path tokens = conf.resolveSibling("tokens");
+    byte[] wanted = label.getBytes(StandardCharsets.UTF_8);
+    try (var dirs = Files.list(tokens)) {
+      for (Path dir : (Iterable<Path>) dirs::iterator) {
+        Path object = dir.resolve("token.object");
+        if (Files.isRegularFile(object) && contains(Files.readAllBytes(object), wanted)) {
+          return dir;
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot list " + tokens, e);
+    }
+    throw new IllegalStateException("no directory in " + tokens + " holds token " + label);
+  }
+
+  /**
+   * Takes the token away as a restarting network HSM would be: its directory is renamed to a place outside the token
+   * directory. Returns what {@link #bringBack} needs.
+   */
+  public Away takeAway() {
+    Path dir = directory();
+    Path away = conf.resolveSibling("away-" + label + "-" + dir.getFileName());
+    try {
+      Files.move(dir, away);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot move " + dir + " away", e);
+    }
+    return new Away(away, dir);
+  }
+
+  /** Puts a token taken away by {@link #takeAway} back where it was. */
+  public static void bringBack(Away token) {
+    try {
+      Files.move(token.away(), token.home());
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot move " + token.away() + " back", e);
+    }
+  }
+
+  /** Where a token taken away is, and where it belongs. */
+  public record Away(Path away, Path home) {}
+
   /** A provider for this token. */
   public Pkcs11HsmProvider provider(int sessions) {
     return new Pkcs11HsmProvider(library, label, sessions);
@@ -165,6 +212,19 @@ public final class SoftHsmToken {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted running " + command.get(0), e);
     }
+  }
+
+  private static boolean contains(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return true;
+    }
+    return false;
   }
 
   private static String randomHex(int bytes) {
