@@ -39,6 +39,7 @@ public final class Gate {
   private final List<Authenticator> authenticators;
   private final AccessControl access;
   private final InboundMessages inbound;
+  private final StringBounds strings = new StringBounds();
 
   public Gate(Core core, List<Authenticator> authenticators, AccessControl access, InboundMessages inbound) {
     this.core = core;
@@ -66,7 +67,6 @@ public final class Gate {
       throw new IllegalStateException("no authorization rule for " + missing);
     }
     ServiceDescriptor original = definition.getServiceDescriptor();
-    List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
     ServiceDescriptor.Builder service = ServiceDescriptor.newBuilder(original.getName())
         .setSchemaDescriptor(original.getSchemaDescriptor());
     List<ServerMethodDefinition<Object, ?>> wrapped = new ArrayList<>();
@@ -176,6 +176,7 @@ public final class Gate {
           inbound.release(held);
         }
         held = parsed;
+        strings.check(parsed.message());
         authorize(parsed.message());
         super.onMessage(parsed.message());
       } catch (RuntimeException e) {

@@ -155,6 +155,24 @@ class RequestLimitsTest {
   }
 
   @Test
+  void everyStringFieldIsBoundedEvenOnesNoHandlerChecks() {
+    PkiServiceGrpc.PkiServiceBlockingStub pki = PkiServiceGrpc.newBlockingStub(kw.channel)
+        .withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> pki.generateRoot(
+        GenerateRootRequest.newBuilder().setCommonName("root").setBaseUrl("https://ca.example/" + "a".repeat(1 << 20))
+            .build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+    assertEquals("base_url is " + ((1 << 20) + 19) + " characters; the limit is 1024", e.getStatus().getDescription());
+    e = assertThrows(StatusRuntimeException.class, () -> pki.issue(IssueRequest.newBuilder().setRole("web")
+        .addAltNames("ok.example").addAltNames("x".repeat(5000)).build()));
+    assertEquals("alt_names[1] is 5000 characters; the limit is 1024", e.getStatus().getDescription());
+    // A policy document may be long; it is the field's own limit that applies, not the names' one.
+    PolicyServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken))
+        .writePolicy(WritePolicyRequest.newBuilder().setName("long").setDocument("{\"rules\":[{\"resource\":\"x\","
+            + "\"capabilities\":[\"read\"]}]}" + " ".repeat(4000)).build());
+  }
+
+  @Test
   void dotAndDotDotAreNotKeyNames() {
     for (String name : List.of(".", "..")) {
       assertEquals(Status.Code.INVALID_ARGUMENT,
