@@ -38,6 +38,7 @@ public final class Core {
   private final Object lock = new Object();
 
   private final List<Runnable> sealListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Runnable> unsealListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile Unsealed unsealed;
   /** Written under lock; volatile so the request path can tell "not initialized" from "sealed" without it. */
   private volatile SealHeader header;
@@ -118,6 +119,24 @@ public final class Core {
    */
   public void addSealListener(Runnable listener) {
     sealListeners.add(listener);
+  }
+
+  /**
+   * Runs {@code listener} each time the server unseals, after the state is unsealed, under the ceremony lock: it must
+   * only hand work to another thread (engines warm their caches there).
+   */
+  public void addUnsealListener(Runnable listener) {
+    unsealListeners.add(listener);
+  }
+
+  private void notifyUnsealed() {
+    for (Runnable listener : unsealListeners) {
+      try {
+        listener.run();
+      } catch (RuntimeException e) {
+        log.error("an unseal listener failed: {}", e.getClass().getName());
+      }
+    }
   }
 
   private void notifySealed() {
@@ -238,6 +257,7 @@ public final class Core {
         envelope.destroy();
       }
       log.info("unsealed");
+      notifyUnsealed();
       return new CeremonyProgress(true, 0, h.threshold(), List.of(), 0, "");
     }
   }
