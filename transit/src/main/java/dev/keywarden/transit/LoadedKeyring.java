@@ -10,11 +10,14 @@ import java.util.function.IntFunction;
 final class LoadedKeyring {
   final Keyring keyring;
   final KeyType type;
+  /** The storage version this keyring was read or written at: a change never replaces a newer one with an older one. */
+  final long stored;
   private final ConcurrentHashMap<Integer, VersionKey> versions;
 
-  LoadedKeyring(Keyring keyring, ConcurrentHashMap<Integer, VersionKey> carried) {
+  LoadedKeyring(Keyring keyring, long stored, ConcurrentHashMap<Integer, VersionKey> carried) {
     this.keyring = keyring;
     this.type = keyring.keyType();
+    this.stored = stored;
     this.versions = carried;
     versions.keySet().removeIf(v -> v < keyring.oldestVersion());
   }
@@ -25,9 +28,12 @@ final class LoadedKeyring {
     return key != null ? key : versions.computeIfAbsent(version, loader::apply);
   }
 
-  /** The next generation of this keyring, keeping what was already unwrapped. */
-  LoadedKeyring next(Keyring changed) {
-    return new LoadedKeyring(changed, versions);
+  /**
+   * The next generation of this keyring (written at storage version {@code storedAt}), keeping what was already
+   * unwrapped; this one when it is already as new (concurrent changes may finish out of order).
+   */
+  LoadedKeyring next(Keyring changed, long storedAt) {
+    return storedAt <= stored ? this : new LoadedKeyring(changed, storedAt, versions);
   }
 
   void destroy() {

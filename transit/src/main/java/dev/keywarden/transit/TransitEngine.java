@@ -24,6 +24,11 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,6 +63,13 @@ public final class TransitEngine {
   private final long rotateAt;
   /** Nonces a thread takes at a time (a small fraction of a reserved block). */
   private final long nonceChunk;
+  /** What unseal reserves for each key's latest version: enough to start with while a full block is reserved. */
+  private final long unsealReservation;
+  /**
+   * Runs nonce reservations ahead of need and the unseal warm-up, so that encryption with a cached version never
+   * waits for storage unless its whole reservation is used up. Its thread ends when idle.
+   */
+  private final ExecutorService reserver;
 
   public TransitEngine(Core core, Clock clock, SecureRandom random) {
     this(core, clock, random, NONCE_BLOCK, ROTATE_AT);
@@ -71,7 +83,16 @@ public final class TransitEngine {
     this.nonceBlock = nonceBlock;
     this.rotateAt = rotateAt;
     this.nonceChunk = Math.max(1, Math.min(1024, nonceBlock / 4));
+    this.unsealReservation = Math.max(nonceBlock / 16, Math.min(nonceBlock, 16 * nonceChunk));
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+      Thread t = new Thread(r, "transit-nonce-reserver");
+      t.setDaemon(true);
+      return t;
+    });
+    pool.allowCoreThreadTimeOut(true);
+    this.reserver = pool;
     core.addSealListener(this::dropCache);
+    core.addUnsealListener(() -> runInBackground(this::reserveAfterUnseal));
   }
 
   // ---- keyring management -------------------------------------------------------------------------------------
@@ -94,13 +115,14 @@ public final class TransitEngine {
     Unsealed u = core.unsealed();
     KeyringConfig initial = new KeyringConfig(config.derived(), config.convergent(), config.deletionAllowed(),
         config.autoRotatePeriodSeconds(), 1, 1);
-    KeyVersion first = newVersion(u, name, type, 1);
+    KeyVersion first = newVersion(u, name, type, 1, reservedAtCreation(type, initial));
     Keyring keyring = new Keyring(name, type.typeName(), clock.millis(), initial, List.of(first));
     if (!core.storage().compareAndSet(PREFIX + name, 0, encode(keyring))) {
       discard(u, first);
       throw KeywardenException.alreadyExists("a transit key named '" + name + "' already exists");
     }
     cache.remove(name);
+    takeCreationReservation(name, first);
     log.info("transit key '{}' created ({})", name, type.typeName());
     return keyring;
   }
@@ -127,10 +149,12 @@ public final class TransitEngine {
           made[0] = null;
         }
         if (made[0] == null) {
-          made[0] = newVersion(u, name, k.keyType(), k.latestVersion() + 1);
+          made[0] = newVersion(u, name, k.keyType(), k.latestVersion() + 1,
+              reservedAtCreation(k.keyType(), k.config()));
         }
         return k.withVersion(made[0]);
       });
+      takeCreationReservation(name, made[0]);
       log.info("transit key '{}' rotated to version {}", name, result.latestVersion());
       return result;
     } catch (RuntimeException e) {
@@ -388,7 +412,10 @@ public final class TransitEngine {
       return l;
     }
     validateName(name);
-    return cache.computeIfAbsent(name, n -> new LoadedKeyring(decode(stored(n).value()), new ConcurrentHashMap<>()));
+    return cache.computeIfAbsent(name, n -> {
+      StoredEntry entry = stored(n);
+      return new LoadedKeyring(decode(entry.value()), entry.version(), new ConcurrentHashMap<>());
+    });
   }
 
   private LoadedKeyring requireFamily(String name, KeyType.Family family, String operation) {
@@ -413,7 +440,8 @@ public final class TransitEngine {
       StoredEntry entry = stored(name);
       Keyring next = edit.apply(decode(entry.value()));
       if (core.storage().compareAndSet(PREFIX + name, entry.version(), encode(next))) {
-        cache.compute(name, (n, old) -> old == null ? null : old.next(next));
+        long storedAt = entry.version() + 1; // compare-and-set raises the entry's version by one
+        cache.compute(name, (n, old) -> old == null ? null : old.next(next, storedAt));
         return next;
       }
     }
@@ -432,20 +460,28 @@ public final class TransitEngine {
     return VersionKey.of(kv.version(), type, u.kek().unwrap(kv.wrapped()), kv.publicKey());
   }
 
-  private KeyVersion newVersion(Unsealed u, String name, KeyType type, int version) {
+  /**
+   * Random-nonce encryptions a new version is created with: one block for keys that count them, reserved in the
+   * same write that creates the version, so its first encryptions never wait for storage.
+   */
+  private long reservedAtCreation(KeyType type, KeyringConfig config) {
+    return type.family() == KeyType.Family.AEAD && !config.convergent() ? nonceBlock : 0;
+  }
+
+  private KeyVersion newVersion(Unsealed u, String name, KeyType type, int version, long reserved) {
     long now = clock.millis();
     if (type.inHsm()) {
       byte[] suffix = new byte[4];
       random.nextBytes(suffix);
       HsmKeyId id = u.hsm().generateAesKey("kw-transit-" + name + "-v" + version + "-"
           + HexFormat.of().formatHex(suffix));
-      return new KeyVersion(version, now, null, id.label(), id.idHex(), null, 0);
+      return new KeyVersion(version, now, null, id.label(), id.idHex(), null, reserved);
     }
     byte[] material = KeyGeneration.generate(type, random);
     try {
       byte[] publicKey = type.family() == KeyType.Family.SIGNING
           ? Signatures.signingKey(type, material).publicKeyDer() : null;
-      return new KeyVersion(version, now, u.kek().wrap(material), null, null, publicKey, 0);
+      return new KeyVersion(version, now, u.kek().wrap(material), null, null, publicKey, reserved);
     } finally {
       Arrays.fill(material, (byte) 0);
     }
@@ -464,11 +500,20 @@ public final class TransitEngine {
 
   /**
    * Counts a random-nonce encryption. This process may use the version's nonces in blocks it first reserves in
-   * storage, so restarts never lose count; past {@link #ROTATE_AT} reserved the key rotates.
+   * storage, so restarts never lose count; past {@link #ROTATE_AT} reserved the key rotates. Reservations are made
+   * ahead of need, in the background, once less than half a block is left; only an encryption past everything
+   * reserved waits for storage (GCM's nonce bound comes before latency).
    */
   private void countNonce(String name, VersionKey key) {
     long used = key.takeNonce(nonceChunk);
-    if (used <= key.allowance) {
+    if (used == 0) {
+      return; // within this thread's chunk, already counted
+    }
+    long allowance = key.allowance;
+    if (used <= allowance) {
+      if (allowance - used < nonceBlock / 2) {
+        reserveAhead(name, key);
+      }
       return;
     }
     synchronized (key) {
@@ -476,23 +521,119 @@ public final class TransitEngine {
         return;
       }
       // Reserve whole blocks until the reservation covers everything counted so far.
-      long add = ((used - key.allowance + nonceBlock - 1) / nonceBlock) * nonceBlock;
-      long[] reserved = new long[1];
-      change(name, k -> {
-        KeyVersion v = k.version(key.version);
-        reserved[0] = v.encryptionsReserved() + add;
-        if (reserved[0] > HARD_LIMIT) {
-          throw KeywardenException.precondition("version " + key.version + " of key '" + name
-              + "' has used up its safe number of random-nonce encryptions; rotate the key");
+      reserve(name, key, ((used - key.allowance + nonceBlock - 1) / nonceBlock) * nonceBlock);
+    }
+  }
+
+  /** Reserves the next block in the background, unless a reservation ahead is already queued or running. */
+  private void reserveAhead(String name, VersionKey key) {
+    if (!key.reservingAhead.compareAndSet(false, true)) {
+      return;
+    }
+    boolean queued = runInBackground(() -> {
+      try {
+        synchronized (key) {
+          if (key.allowance - key.encryptions.get() < nonceBlock / 2 && !core.isSealed()) {
+            reserve(name, key, nonceBlock);
+          }
         }
-        return k.replacing(v.withEncryptionsReserved(reserved[0]));
-      });
-      key.allowance += add;
-      if (reserved[0] >= rotateAt && loaded(name).keyring.latestVersion() == key.version) {
-        log.info("transit key '{}' version {} reached {} reserved encryptions: rotating", name, key.version,
-            reserved[0]);
-        rotate(name);
+      } finally {
+        key.reservingAhead.set(false);
       }
+    });
+    if (!queued) {
+      key.reservingAhead.set(false);
+    }
+  }
+
+  /**
+   * Adds {@code add} to the version's reservation in storage, then lets this process use it; rotates the key when the
+   * version's reservation reaches {@link #ROTATE_AT}. The caller holds {@code key}'s monitor.
+   */
+  private void reserve(String name, VersionKey key, long add) {
+    long[] reserved = new long[1];
+    change(name, k -> {
+      KeyVersion v = k.version(key.version);
+      reserved[0] = v.encryptionsReserved() + add;
+      if (reserved[0] > HARD_LIMIT) {
+        throw KeywardenException.precondition("version " + key.version + " of key '" + name
+            + "' has used up its safe number of random-nonce encryptions; rotate the key");
+      }
+      return k.replacing(v.withEncryptionsReserved(reserved[0]));
+    });
+    key.allowance += add;
+    if (reserved[0] >= rotateAt && loaded(name).keyring.latestVersion() == key.version) {
+      log.info("transit key '{}' version {} reached {} reserved encryptions: rotating", name, key.version,
+          reserved[0]);
+      rotate(name);
+    }
+  }
+
+  /**
+   * Hands the block a new version was created with to this process, loading the version now rather than on the
+   * first encryption. Only this process wrote that block, so it is credited once.
+   */
+  private void takeCreationReservation(String name, KeyVersion created) {
+    if (created.encryptionsReserved() == 0) {
+      return;
+    }
+    try {
+      LoadedKeyring l = loaded(name);
+      VersionKey key = versionKey(l, l.keyring.version(created.version()));
+      synchronized (key) {
+        key.allowance += created.encryptionsReserved();
+      }
+    } catch (KeywardenException e) {
+      // e.g. sealed or deleted meanwhile: the block is only left unused, and the first encryption reserves its own
+      log.warn("transit key '{}' version {}: could not keep the nonces reserved at creation: {}", name,
+          created.version(), e.getMessage());
+    }
+  }
+
+  /**
+   * After unseal: loads the latest version of every key that counts random nonces and reserves a start for it
+   * ({@link #unsealReservation}, a fraction of a block so that restarts do not use up versions), so its first
+   * encryptions do not wait for storage; its first encryption then reserves a full block ahead, in the background.
+   */
+  private void reserveAfterUnseal() {
+    for (String name : listKeys()) {
+      if (core.isSealed()) {
+        return;
+      }
+      try {
+        LoadedKeyring l = loaded(name);
+        if (l.type.family() != KeyType.Family.AEAD || l.keyring.config().convergent()) {
+          continue;
+        }
+        VersionKey key = versionKey(l, l.keyring.encryptionVersion());
+        synchronized (key) {
+          if (key.allowance - key.encryptions.get() < unsealReservation) {
+            reserve(name, key, unsealReservation);
+          }
+        }
+      } catch (KeywardenException e) {
+        log.warn("transit key '{}': could not reserve nonces after unseal (its first encryption will): {}", name,
+            e.getMessage());
+      }
+    }
+  }
+
+  /** Queues {@code work} on the reservation thread; false when it cannot take it. Failures are logged there. */
+  private boolean runInBackground(Runnable work) {
+    try {
+      reserver.execute(() -> {
+        try {
+          work.run();
+        } catch (RuntimeException e) {
+          if (!core.isSealed()) {
+            log.warn("reserving transit nonces in the background failed (the next encryption that needs them will "
+                + "reserve them itself): {}", e.getMessage());
+          }
+        }
+      });
+      return true;
+    } catch (RejectedExecutionException e) {
+      return false;
     }
   }
 

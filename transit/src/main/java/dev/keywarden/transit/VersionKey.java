@@ -8,6 +8,7 @@ import dev.keywarden.transit.crypto.Signatures;
 import dev.keywarden.transit.crypto.SigningKey;
 import dev.keywarden.transit.crypto.VerifyingKey;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -26,8 +27,10 @@ final class VersionKey {
   final AtomicLong encryptions = new AtomicLong();
   /** How many nonces of the current chunk this thread may still use; saves a contended atomic per encryption. */
   private final ThreadLocal<long[]> chunk = ThreadLocal.withInitial(() -> new long[1]);
-  /** How many of them this process has reserved in storage; guarded by this. */
+  /** How many of them this process has reserved in storage; written under this object's monitor. */
   volatile long allowance;
+  /** True while a reservation ahead of need is queued or running, so at most one is. */
+  final AtomicBoolean reservingAhead = new AtomicBoolean();
 
   private VersionKey(int version, KeyType type, byte[] material, Aead aead, SigningKey signing,
       VerifyingKey verifying, HsmAead hsmAead) {

@@ -78,14 +78,19 @@ public final class SqliteStorage implements Storage {
     this.databaseFile = databaseFile;
     this.dataSource = dataSource;
     this.connection = connection;
-    this.direct = new ConnectionOps(connection);
+    this.direct = new ConnectionOps(connection, databaseFile);
   }
 
-  /** Opens (creating if needed) the database in {@code dataDir} and brings its schema up to date. */
+  /**
+   * Opens (creating if needed) the database in {@code dataDir} and brings its schema up to date. FAILED_PRECONDITION
+   * says what is wrong with a damaged, empty or unreadable database file, or with a missing one in a data dir that
+   * {@link InitMarker} says was initialized; RESOURCE_EXHAUSTED when the disk is full.
+   */
   public static SqliteStorage open(Path dataDir) {
     Path dir = dataDir.toAbsolutePath().normalize();
     checkWritable(dir);
     Path file = dir.resolve(DATABASE_FILE);
+    SqliteFailures.checkBeforeOpen(file, InitMarker.in(dir));
     SQLiteDataSource dataSource = dataSource(file);
     try {
       Flyway.configure()
@@ -94,14 +99,13 @@ public final class SqliteStorage implements Storage {
           .load()
           .migrate();
     } catch (FlywayException e) {
-      throw new KeywardenException(KeywardenException.Kind.UNAVAILABLE,
-          "storage error: could not bring the schema of " + file + " up to date", e);
+      throw SqliteFailures.atOpen(file, e);
     }
     Connection connection;
     try {
       connection = dataSource.getConnection();
     } catch (SQLException e) {
-      throw storageError("opening " + file, e);
+      throw SqliteFailures.atOpen(file, e);
     }
     log.info("opened SQLite storage at {}", file);
     return new SqliteStorage(file, dataSource, connection);
@@ -373,7 +377,7 @@ public final class SqliteStorage implements Storage {
     }
     if (readers.incrementAndGet() <= READERS) {
       try {
-        return new ConnectionOps(dataSource.getConnection());
+        return new ConnectionOps(dataSource.getConnection(), databaseFile);
       } catch (SQLException e) {
         readers.decrementAndGet();
         throw storageError("opening a read connection to " + databaseFile, e);
@@ -485,10 +489,8 @@ public final class SqliteStorage implements Storage {
     }
   }
 
-  static KeywardenException storageError(String what, SQLException e) {
-    // sqlite-jdbc messages name the result code and the SQL error, never bound values
-    return new KeywardenException(KeywardenException.Kind.UNAVAILABLE,
-        "storage error: " + what + " failed: " + e.getMessage(), e);
+  private KeywardenException storageError(String what, SQLException e) {
+    return SqliteFailures.inUse(databaseFile, what, e);
   }
 
   /** The ops handed to {@link #atomically}; valid only during that call, on its thread. */
@@ -532,9 +534,15 @@ public final class SqliteStorage implements Storage {
   /** The SQL of each operation on one connection, used by one thread at a time. */
   private static final class ConnectionOps implements StorageOps {
     private final Connection connection;
+    private final Path file;
 
-    ConnectionOps(Connection connection) {
+    ConnectionOps(Connection connection, Path file) {
       this.connection = connection;
+      this.file = file;
+    }
+
+    private KeywardenException storageError(String what, SQLException e) {
+      return SqliteFailures.inUse(file, what, e);
     }
 
     void close() {

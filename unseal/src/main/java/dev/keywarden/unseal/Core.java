@@ -6,9 +6,12 @@ import dev.keywarden.hsm.Hsm;
 import dev.keywarden.hsm.HsmProvider;
 import dev.keywarden.hsm.KekIdentity;
 import dev.keywarden.hsm.KeyEncryptionKey;
+import dev.keywarden.storage.InitMarker;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StoredEntry;
+import java.io.IOException;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -31,23 +34,60 @@ public final class Core {
   private final HsmProvider hsmProvider;
   private final SecureRandom random;
   private final int workingKeyCapacity;
+  private final InitMarker marker;
   private final Object lock = new Object();
 
   private final List<Runnable> sealListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Runnable> unsealListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile Unsealed unsealed;
+  /** Written under lock; volatile so the request path can tell "not initialized" from "sealed" without it. */
+  private volatile SealHeader header;
   // guarded by lock
-  private SealHeader header;
   private ShareQuorum unsealQuorum;
   private Ceremony rekey;
   private Ceremony generateRoot;
 
-  /** A core over {@code storage} that opens HSMs with {@code hsmProvider}; starts sealed. */
+  /** A core over {@code storage} that opens HSMs with {@code hsmProvider}; starts sealed. No init marker. */
   public Core(Storage storage, HsmProvider hsmProvider, SecureRandom random, int workingKeyCapacity) {
+    this(storage, hsmProvider, random, workingKeyCapacity, InitMarker.none());
+  }
+
+  /**
+   * A core whose data dir keeps {@code marker}: init writes it, and a start that finds the marker but no seal envelope
+   * in storage fails (FAILED_PRECONDITION) instead of offering init over a lost database.
+   */
+  public Core(Storage storage, HsmProvider hsmProvider, SecureRandom random, int workingKeyCapacity,
+      InitMarker marker) {
     this.storage = storage;
     this.hsmProvider = hsmProvider;
     this.random = random;
     this.workingKeyCapacity = workingKeyCapacity;
+    this.marker = marker;
     storage.get(SEAL_ENVELOPE).ifPresent(e -> header = SealEnvelopeCodec.header(e.value()));
+    checkMarker();
+  }
+
+  /** Refuses a data dir initialized before whose storage holds no envelope; adds the marker to one that lacks it. */
+  private void checkMarker() {
+    var recorded = marker.read();
+    if (header == null) {
+      recorded.ifPresent(r -> {
+        throw marker.initializedButEmpty(r, "holds no seal envelope (it was replaced, emptied or damaged)");
+      });
+    } else if (recorded.isEmpty()) {
+      // initialized before markers existed, or writing it after init failed
+      writeMarker(new InitMarker.Recorded(Instant.now(), header.kekLabel(), false));
+    }
+  }
+
+  private void writeMarker(InitMarker.Recorded recorded) {
+    try {
+      marker.write(recorded);
+    } catch (IOException e) {
+      // init itself succeeded: its shares must still reach the caller, so a missing marker is only a warning
+      log.warn("could not write {} in data dir {} ({}): a lost database would not be detected at start",
+          InitMarker.FILE, marker.dataDir(), e.getClass().getSimpleName());
+    }
   }
 
   /** The error every request gets while sealed. */
@@ -56,11 +96,19 @@ public final class Core {
         "sealed: the server must be unsealed first (keywarden operator unseal)");
   }
 
-  /** The unsealed state, or FAILED_PRECONDITION "sealed". Lock-free: the request path calls it. */
+  /** The error every request gets before init. */
+  public static KeywardenException notInitializedError() {
+    return new KeywardenException(Kind.FAILED_PRECONDITION,
+        "not initialized: run `keywarden operator init` first, then unseal (keywarden operator unseal)");
+  }
+
+  /**
+   * The unsealed state, or FAILED_PRECONDITION "not initialized" / "sealed". Lock-free: the request path calls it.
+   */
   public Unsealed unsealed() {
     Unsealed u = unsealed;
     if (u == null) {
-      throw sealedError();
+      throw header == null ? notInitializedError() : sealedError();
     }
     return u;
   }
@@ -71,6 +119,24 @@ public final class Core {
    */
   public void addSealListener(Runnable listener) {
     sealListeners.add(listener);
+  }
+
+  /**
+   * Runs {@code listener} each time the server unseals, after the state is unsealed, under the ceremony lock: it must
+   * only hand work to another thread (engines warm their caches there).
+   */
+  public void addUnsealListener(Runnable listener) {
+    unsealListeners.add(listener);
+  }
+
+  private void notifyUnsealed() {
+    for (Runnable listener : unsealListeners) {
+      try {
+        listener.run();
+      } catch (RuntimeException e) {
+        log.error("an unseal listener failed: {}", e.getClass().getName());
+      }
+    }
   }
 
   private void notifySealed() {
@@ -152,6 +218,7 @@ public final class Core {
           });
         }
         header = newHeader;
+        writeMarker(new InitMarker.Recorded(Instant.now(), label, true));
         List<String> encoded = split.stream().map(ShareCodec::encode).toList();
         split.forEach(UnsealShare::destroy);
         log.info("initialized: {} shares, threshold {}, KEK '{}' generated in the HSM", shares, threshold, label);
@@ -190,6 +257,7 @@ public final class Core {
         envelope.destroy();
       }
       log.info("unsealed");
+      notifyUnsealed();
       return new CeremonyProgress(true, 0, h.threshold(), List.of(), 0, "");
     }
   }
@@ -386,7 +454,7 @@ public final class Core {
 
   private SealHeader requireInitialized() {
     if (header == null) {
-      throw KeywardenException.precondition("not initialized: run keywarden operator init first");
+      throw notInitializedError();
     }
     return header;
   }

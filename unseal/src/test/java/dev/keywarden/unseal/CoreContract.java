@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
 import dev.keywarden.hsm.HsmProvider;
+import dev.keywarden.storage.InitMarker;
 import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -40,13 +42,17 @@ abstract class CoreContract {
   @BeforeEach
   void open() {
     storage = SqliteStorage.open(dataDir);
-    core = new Core(storage, provider(), random, 100);
+    core = newCore();
   }
 
   @AfterEach
   void close() {
     core.shutdown();
     storage.close();
+  }
+
+  Core newCore() {
+    return new Core(storage, provider(), random, 100, InitMarker.in(dataDir));
   }
 
   InitResult init(int n, int k) {
@@ -62,7 +68,7 @@ abstract class CoreContract {
     core.shutdown();
     storage.close();
     storage = SqliteStorage.open(dataDir);
-    core = new Core(storage, provider(), random, 100);
+    core = newCore();
     return core;
   }
 
@@ -77,6 +83,80 @@ abstract class CoreContract {
   static KeywardenException.Kind kindOf(Runnable r) {
     return assertThrows(KeywardenException.class, r::run).kind();
   }
+
+  @Test
+  void beforeInitRequestsSayToRunInitFirstAndAfterInitToUnseal() {
+    KeywardenException before = assertThrows(KeywardenException.class, core::unsealed);
+    assertEquals(Kind.FAILED_PRECONDITION, before.kind());
+    assertEquals("not initialized: run `keywarden operator init` first, then unseal (keywarden operator unseal)",
+        before.getMessage());
+    init(1, 1);
+    assertEquals("sealed: the server must be unsealed first (keywarden operator unseal)",
+        assertThrows(KeywardenException.class, core::unsealed).getMessage());
+  }
+
+  @Test
+  void initWritesAMarkerInTheDataDirThatHoldsNoSecret() throws Exception {
+    assertFalse(Files.exists(dataDir.resolve(InitMarker.FILE)), "no marker before init");
+    InitResult init = init(3, 2);
+    InitMarker.Recorded recorded = InitMarker.in(dataDir).read().orElseThrow();
+    assertEquals(init.kekLabel(), recorded.kekLabel());
+    assertTrue(recorded.atInit());
+    assertFalse(recorded.initialized().isAfter(Instant.now()));
+    String text = Files.readString(dataDir.resolve(InitMarker.FILE));
+    assertFalse(text.contains(init.rootToken()));
+    init.shares().forEach(s -> assertFalse(text.contains(s)));
+  }
+
+  @Test
+  void anInitializedDataDirWithAnEmptiedDatabaseRefusesToStartInsteadOfOfferingInit() throws Exception {
+    init(1, 1);
+    core.shutdown();
+    storage.close();
+    Path db = dataDir.resolve(SqliteStorage.DATABASE_FILE);
+    Files.write(db, new byte[0]);
+    KeywardenException e = assertThrows(KeywardenException.class, () -> SqliteStorage.open(dataDir));
+    assertEquals(Kind.FAILED_PRECONDITION, e.kind());
+    assertTrue(e.getMessage().startsWith("data dir " + dataDir.toAbsolutePath().normalize() + " was initialized on "),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("but its database " + db.toAbsolutePath().normalize() + " is empty (0 bytes):"
+        + " restore keywarden.db from a backup, then start the server again. Never run `keywarden operator init`"
+        + " over it"), e.getMessage());
+    Files.delete(db);
+    assertTrue(assertThrows(KeywardenException.class, () -> SqliteStorage.open(dataDir)).getMessage()
+        .contains(" is missing: restore keywarden.db from a backup"));
+    storage = SqliteStorage.open(dataDir.resolve("unused")); // for close()
+  }
+
+  @Test
+  void anInitializedDataDirWhoseDatabaseWasReplacedByANewOneRefusesToStart() throws Exception {
+    init(1, 1);
+    core.shutdown();
+    storage.close();
+    Path db = dataDir.resolve(SqliteStorage.DATABASE_FILE);
+    Files.delete(db);
+    // a fresh database made elsewhere and copied in: it opens, but holds no seal envelope
+    Path elsewhere = dataDir.resolve("elsewhere");
+    SqliteStorage.open(elsewhere).close();
+    Files.copy(elsewhere.resolve(SqliteStorage.DATABASE_FILE), db);
+    storage = SqliteStorage.open(dataDir);
+    KeywardenException e = assertThrows(KeywardenException.class, this::newCore);
+    assertEquals(Kind.FAILED_PRECONDITION, e.kind());
+    assertTrue(e.getMessage().contains("but its database " + db.toAbsolutePath().normalize() + " holds no seal"
+        + " envelope (it was replaced, emptied or damaged): restore keywarden.db from a backup"), e.getMessage());
+  }
+
+  @Test
+  void aDataDirInitializedBeforeMarkersGetsOneAtStart() throws Exception {
+    InitResult init = init(1, 1);
+    Files.delete(dataDir.resolve(InitMarker.FILE));
+    restart();
+    InitMarker.Recorded recorded = InitMarker.in(dataDir).read().orElseThrow();
+    assertFalse(recorded.atInit(), "written at start, not by init");
+    assertEquals(init.kekLabel(), recorded.kekLabel());
+    unsealWith(init.shares());
+  }
+
 
   @Test
   void initLeavesTheServerSealedWithStatusShowingTheSplit() {
@@ -279,7 +359,7 @@ abstract class CoreContract {
       }
     }
     storage = SqliteStorage.open(dataDir);
-    core = new Core(storage, provider(), random, 100);
+    core = newCore();
   }
 
   @Test

@@ -28,14 +28,33 @@ public final class ClientOptions {
   @Option(names = "--ca-cert", description = "PEM CA certificate to verify a TLS server with (env KEYWARDEN_CACERT).")
   Path caCert;
 
+  /** The server address: --addr, else KEYWARDEN_ADDR, else the default. */
+  String target() {
+    return addr != null ? addr : env("KEYWARDEN_ADDR", "127.0.0.1:8400");
+  }
+
+  /** True when the client talks TLS (a CA certificate was given). */
+  boolean tls() {
+    return caCertificate() != null;
+  }
+
+  private Path caCertificate() {
+    return caCert != null ? caCert : envPath("KEYWARDEN_CACERT");
+  }
+
   /** Opens a channel to the server; the caller closes it. */
   ManagedChannel channel() throws SSLException {
-    String target = addr != null ? addr : env("KEYWARDEN_ADDR", "127.0.0.1:8400");
-    Path ca = caCert != null ? caCert : envPath("KEYWARDEN_CACERT");
+    Path ca = caCertificate();
     // Batch responses can be larger than the request (ciphertext is a third longer than plaintext).
-    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target).maxInboundMessageSize(64 << 20);
+    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target()).maxInboundMessageSize(64 << 20);
     if (ca != null) {
-      builder.sslContext(GrpcSslContexts.forClient().trustManager(ca.toFile()).build());
+      try {
+        builder.sslContext(GrpcSslContexts.forClient().trustManager(ca.toFile()).build());
+      } catch (IllegalArgumentException | SSLException e) {
+        throw new SSLException("cannot use the CA certificate " + ca + " (--ca-cert or KEYWARDEN_CACERT): "
+            + (e.getCause() != null && e.getCause().getMessage() != null ? e.getCause().getMessage() : e.getMessage()),
+            e);
+      }
     } else {
       builder.usePlaintext();
     }

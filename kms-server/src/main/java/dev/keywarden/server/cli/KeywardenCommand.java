@@ -19,7 +19,7 @@ public final class KeywardenCommand {
     CommandLine cli = new CommandLine(new KeywardenCommand());
     addHelp(cli);
     cli.setExecutionExceptionHandler((error, cmd, parsed) -> {
-      cmd.getErr().println("Error: " + describe(error));
+      cmd.getErr().println("Error: " + describe(error, cmd.getCommand()));
       return EXIT_ERROR;
     });
     return cli.execute(args);
@@ -30,6 +30,17 @@ public final class KeywardenCommand {
   private static void addHelp(CommandLine command) {
     command.getCommandSpec().mixinStandardHelpOptions(true);
     command.getSubcommands().values().forEach(KeywardenCommand::addHelp);
+  }
+
+  /** The message for a failure of {@code command} (whose options say which server it called). */
+  static String describe(Throwable error, Object command) {
+    if (error instanceof StatusRuntimeException s && command instanceof ClientCommand client) {
+      String unreachable = ConnectionFailures.describe(s, client.client.target(), client.client.tls());
+      if (unreachable != null) {
+        return unreachable + " (" + s.getStatus().getCode() + ")";
+      }
+    }
+    return describe(error);
   }
 
   static String describe(Throwable error) {

@@ -12,6 +12,7 @@ import dev.keywarden.server.gate.Gate;
 import dev.keywarden.server.gate.GuardedService;
 import dev.keywarden.server.gate.InboundMessages;
 import dev.keywarden.server.gate.TokenAuthenticator;
+import dev.keywarden.storage.InitMarker;
 import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.storage.Storage;
@@ -61,8 +62,9 @@ public class KeywardenFactory {
 
   @Singleton
   @Bean(preDestroy = "shutdown")
-  Core core(Storage storage, HsmProvider hsm, SecureRandom random) {
-    return new Core(storage, hsm, random, WORKING_KEY_CAPACITY);
+  Core core(Storage storage, HsmProvider hsm, SecureRandom random, ServerSettings settings) {
+    // the marker in the data dir makes a start over a lost or emptied database fail instead of offering init
+    return new Core(storage, hsm, random, WORKING_KEY_CAPACITY, InitMarker.in(settings.dataDir()));
   }
 
   @Singleton

@@ -82,6 +82,31 @@ class ServerConfigurationIT {
     assertStartFails("unknown key 'grpc-adress'", "--config", config.toString());
   }
 
+  @Test
+  void aDataDirWhoseDatabaseWasLostAfterInitRefusesToStartInsteadOfOfferingInit() throws Exception {
+    Path data = work.resolve("d");
+    try (Server server = startServer(Map.of(), "--data-dir", data.toString())) {
+      Map<String, String> env = Map.of("KEYWARDEN_ADDR", server.addr());
+      cli(env, null, "transit", "list").failed("FAILED_PRECONDITION",
+          "not initialized: run `keywarden operator init` first");
+      cli(env, null, "operator", "init", "--shares", "1", "--threshold", "1").ok();
+      cli(env, null, "transit", "list").failed("FAILED_PRECONDITION", "sealed: the server must be unsealed first");
+    }
+    assertTrue(Files.readString(data.resolve("keywarden.initialized")).contains("kek_label=keywarden-kek-"));
+    Files.write(data.resolve("keywarden.db"), new byte[0]);
+    assertStartFails("was initialized on ", "--data-dir", data.toString());
+    assertStartFails("is empty (0 bytes): restore keywarden.db from a backup", "--data-dir", data.toString());
+    Files.write(data.resolve("keywarden.db"), "not a database at all, just text".repeat(10).getBytes());
+    assertStartFails("keywarden.db is damaged: it is not a SQLite database", "--data-dir", data.toString());
+  }
+
+  @Test
+  void theCliSaysWhenNoServerIsListening() throws Exception {
+    String addr = "127.0.0.1:" + KeywardenProcesses.freePort();
+    cli(Map.of("KEYWARDEN_ADDR", addr), null, "status").failed("UNAVAILABLE",
+        "cannot reach Keywarden at " + addr + ": is the server running? check KEYWARDEN_ADDR (or --addr)");
+  }
+
   private void assertStartFails(String message, String... flags) throws Exception {
     List<String> args = new ArrayList<>(List.of("server", "--http-address", "127.0.0.1:0"));
     args.addAll(List.of(flags));
@@ -109,6 +134,13 @@ class ServerConfigurationIT {
       Result plaintext = cli(Map.of("KEYWARDEN_ADDR", server.addr()), null, "status");
       assertNotEquals(0, plaintext.exit(), "a plaintext client cannot talk to a TLS server");
       assertTrue(plaintext.err().contains("UNAVAILABLE"), plaintext.err());
+      assertTrue(plaintext.err().contains("Keywarden at " + server.addr() + " closed the connection: if the server"
+          + " uses TLS, give its CA certificate with --ca-cert (or KEYWARDEN_CACERT)"), plaintext.err());
+      Result notACert = cli(Map.of("KEYWARDEN_ADDR", server.addr(), "KEYWARDEN_CACERT", key.toString()), null,
+          "status");
+      assertNotEquals(0, notACert.exit());
+      assertTrue(notACert.err().contains("cannot use the CA certificate " + key + " (--ca-cert or KEYWARDEN_CACERT)"),
+          notACert.err());
 
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort)
           .sslContext(GrpcSslContexts.forClient().trustManager(cert.toFile()).build()).build();
