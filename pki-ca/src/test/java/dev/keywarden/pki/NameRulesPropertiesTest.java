@@ -1,8 +1,8 @@
 package dev.keywarden.pki;
 
-import static dev.keywarden.pki.Generators.bytes;
-import static dev.keywarden.pki.Generators.stringsOver;
-import static dev.keywarden.pki.Generators.unicodeStrings;
+import static dev.keywarden.testing.Generators.bytes;
+import static dev.keywarden.testing.Generators.stringsOver;
+import static dev.keywarden.testing.Generators.unicodeStrings;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.quicktheories.QuickTheory.qt;
 import static org.quicktheories.generators.SourceDSL.booleans;

@@ -1,7 +1,7 @@
 package dev.keywarden.transit;
 
-import static dev.keywarden.transit.Generators.bytes;
-import static dev.keywarden.transit.Generators.unicodeStrings;
+import static dev.keywarden.testing.Generators.bytes;
+import static dev.keywarden.testing.Generators.unicodeStrings;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,7 +1,7 @@
 package dev.keywarden.transit;
 
-import static dev.keywarden.transit.Generators.byteFlips;
-import static dev.keywarden.transit.Generators.bytes;
+import static dev.keywarden.testing.Generators.byteFlips;
+import static dev.keywarden.testing.Generators.bytes;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.quicktheories.QuickTheory.qt;
 

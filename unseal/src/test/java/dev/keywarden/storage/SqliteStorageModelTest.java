@@ -1,7 +1,7 @@
 package dev.keywarden.storage;
 
-import static dev.keywarden.unseal.Generators.bytes;
-import static dev.keywarden.unseal.Generators.stringsOver;
+import static dev.keywarden.testing.Generators.bytes;
+import static dev.keywarden.testing.Generators.stringsOver;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.quicktheories.QuickTheory.qt;

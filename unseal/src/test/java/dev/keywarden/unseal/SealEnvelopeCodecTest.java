@@ -1,7 +1,7 @@
 package dev.keywarden.unseal;
 
-import static dev.keywarden.unseal.Generators.bytes;
-import static dev.keywarden.unseal.Generators.unicodeStrings;
+import static dev.keywarden.testing.Generators.bytes;
+import static dev.keywarden.testing.Generators.unicodeStrings;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.quicktheories.QuickTheory.qt;
 import static org.quicktheories.generators.SourceDSL.integers;

@@ -1,7 +1,7 @@
 package dev.keywarden.unseal;
 
-import static dev.keywarden.unseal.Generators.bytes;
-import static dev.keywarden.unseal.Generators.randoms;
+import static dev.keywarden.testing.Generators.bytes;
+import static dev.keywarden.testing.Generators.randoms;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,6 +1,6 @@
 package dev.keywarden.unseal;
 
-import static dev.keywarden.unseal.Generators.randoms;
+import static dev.keywarden.testing.Generators.randoms;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

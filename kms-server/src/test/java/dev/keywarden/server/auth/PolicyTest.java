@@ -1,6 +1,6 @@
 package dev.keywarden.server.auth;
 
-import static dev.keywarden.server.Generators.stringsOver;
+import static dev.keywarden.testing.Generators.stringsOver;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.quicktheories.QuickTheory.qt;
 

@@ -1,7 +1,7 @@
 package dev.keywarden.server.http;
 
-import static dev.keywarden.server.Generators.bytes;
-import static dev.keywarden.server.Generators.stringsOver;
+import static dev.keywarden.testing.Generators.bytes;
+import static dev.keywarden.testing.Generators.stringsOver;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.quicktheories.QuickTheory.qt;

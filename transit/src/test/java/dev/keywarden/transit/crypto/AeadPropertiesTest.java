@@ -1,7 +1,7 @@
 package dev.keywarden.transit.crypto;
 
-import static dev.keywarden.transit.Generators.byteFlips;
-import static dev.keywarden.transit.Generators.bytes;
+import static dev.keywarden.testing.Generators.byteFlips;
+import static dev.keywarden.testing.Generators.bytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,12 +1,15 @@
-package dev.keywarden.transit;
+package dev.keywarden.testing;
 
 import static org.quicktheories.generators.SourceDSL.lists;
+import static org.quicktheories.generators.SourceDSL.longs;
 
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
 import org.quicktheories.core.Gen;
 import org.quicktheories.generators.Generate;
 
-/** The value generators this module's property tests need and QuickTheories does not ship. */
+/** The value generators Keywarden's property tests need and QuickTheories does not ship (one copy for every module). */
 public final class Generators {
   private Generators() {}
 
@@ -22,6 +25,12 @@ public final class Generators {
     return bytes(size, size);
   }
 
+  /** Strings of {@code minLength..maxLength} characters, each one of {@code alphabet}'s. */
+  public static Gen<String> stringsOver(String alphabet, int minLength, int maxLength) {
+    List<Character> letters = alphabet.chars().mapToObj(c -> (char) c).toList();
+    return strings(Generate.pick(letters), minLength, maxLength);
+  }
+
   /**
    * Strings of {@code minLength..maxLength} UTF-16 chars drawn from the whole Basic Multilingual Plane except
    * surrogates, noncharacters and private-use characters.
@@ -35,10 +44,24 @@ public final class Generators {
       int rest = i - 0xD800;
       return rest < 0xFDD0 - 0xF900 ? (char) (0xF900 + rest) : (char) (0xFDF0 + rest - (0xFDD0 - 0xF900));
     });
+    return strings(chars, minLength, maxLength);
+  }
+
+  private static Gen<String> strings(Gen<Character> chars, int minLength, int maxLength) {
     return lists().of(chars).ofSizeBetween(minLength, maxLength).map(list -> {
       StringBuilder s = new StringBuilder(list.size());
       list.forEach(s::append);
       return s.toString();
+    });
+  }
+
+  /** Random number generators from any seed; a failure shows the seed that rebuilds the same generator. */
+  public static Gen<Random> randoms() {
+    return longs().all().map(seed -> new Random(seed) {
+      @Override
+      public String toString() {
+        return "new Random(" + seed + "L)";
+      }
     });
   }
 
