@@ -66,10 +66,12 @@ class HsmOutageIT {
       cli(anon, null, "operator", "unseal", init.get("shares").get(0).asText()).ok();
       Map<String, String> env = Map.of("KEYWARDEN_ADDR", server.addr(), "KEYWARDEN_TOKEN", root);
       // vault: the key is a token object, every operation a PKCS#11 call. warm: KEK-wrapped, unwrapped before the
-      // outage. cold: KEK-wrapped and first used after the outage, so that first use needs an unwrap in the HSM.
+      // outage. cold: KEK-wrapped and first used after the outage, so that first use needs an unwrap in the HSM
+      // (convergent, because transit unwraps every key that counts random nonces at creation and unseal, to reserve
+      // nonces ahead of need).
       cli(env, null, "transit", "create-key", "vault", "--type", "aes256-gcm96-hsm").ok();
       cli(env, null, "transit", "create-key", "warm").ok();
-      cli(env, null, "transit", "create-key", "cold").ok();
+      cli(env, null, "transit", "create-key", "cold", "--derived", "--convergent").ok();
       cli(env, null, "pki", "generate-root", "--common-name", "Outage Root", "--key-type", "ec-p256").ok();
       cli(env, null, "pki", "create-role", "web", "--allowed-domains", "example.com", "--allow-subdomains",
           "--server", "--ttl", "1h").ok();
@@ -101,7 +103,7 @@ class HsmOutageIT {
       long backAt;
       try {
         assertUnavailable(encrypt(transit, "vault", "during"));
-        assertUnavailable(encrypt(transit, "cold", "during"));
+        assertUnavailable(encrypt(transit, "cold", "during", COLD_CONTEXT));
         assertUnavailable(issue.get());
         // A key already unwrapped needs no HSM: what is acknowledged now must survive too.
         Outcome warmDuring = encrypt(transit, "warm", "during, wrapped");
@@ -133,7 +135,7 @@ class HsmOutageIT {
       assertEquals(null, recovered.code(), "not recovered within 5 s: " + recovered.message());
       acknowledged.add(new String[] {"vault", recovered.value(), "after, in hardware"});
 
-      Outcome cold = encrypt(transit, "cold", "after, first unwrap");
+      Outcome cold = encrypt(transit, "cold", "after, first unwrap", COLD_CONTEXT);
       assertEquals(null, cold.code(), cold.message());
       acknowledged.add(new String[] {"cold", cold.value(), "after, first unwrap"});
       Outcome issued = issue.get();
@@ -145,7 +147,8 @@ class HsmOutageIT {
       // Nothing acknowledged is lost.
       for (String[] a : acknowledged) {
         DecryptResult r = transit.decrypt(DecryptRequest.newBuilder().setName(a[0])
-            .addItems(DecryptItem.newBuilder().setCiphertext(a[1])).build()).getResults(0);
+            .addItems(DecryptItem.newBuilder().setCiphertext(a[1])
+                .setContext(a[0].equals("cold") ? COLD_CONTEXT : ByteString.EMPTY)).build()).getResults(0);
         assertTrue(r.hasPlaintext(), a[0] + ": " + r.getError().getMessage());
         assertEquals(a[2], r.getPlaintext().toStringUtf8());
       }
@@ -170,10 +173,18 @@ class HsmOutageIT {
     }
   }
 
+  private static final ByteString COLD_CONTEXT = ByteString.copyFromUtf8("tenant-1");
+
   private static Outcome encrypt(TransitServiceGrpc.TransitServiceBlockingStub transit, String key, String text) {
+    return encrypt(transit, key, text, ByteString.EMPTY);
+  }
+
+  private static Outcome encrypt(TransitServiceGrpc.TransitServiceBlockingStub transit, String key, String text,
+      ByteString context) {
     try {
       EncryptResult r = transit.encrypt(EncryptRequest.newBuilder().setName(key)
-          .addItems(EncryptItem.newBuilder().setPlaintext(ByteString.copyFromUtf8(text))).build()).getResults(0);
+          .addItems(EncryptItem.newBuilder().setPlaintext(ByteString.copyFromUtf8(text)).setContext(context)).build())
+          .getResults(0);
       return r.hasCiphertext() ? Outcome.ok(r.getCiphertext())
           : new Outcome(null, r.getError().getCode(), r.getError().getMessage());
     } catch (StatusRuntimeException e) {
