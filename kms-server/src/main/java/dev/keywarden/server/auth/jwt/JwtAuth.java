@@ -73,11 +73,12 @@ public final class JwtAuth {
     JwtVerifier.Verified v = verifier.verify(role, parsed);
     Duration ttl = role.tokenTtl();
     if (!role.tokenOutlivesJwt()) {
-      long left = v.expiresAt().toEpochMilli() - clock.millis();
+      // A second of margin: the token store reads the clock again, and the token must not outlive the JWT.
+      long left = v.expiresAt().toEpochMilli() - clock.millis() - 1000;
       if (left < 1000) {
-        // Accepted within the clock skew, but a token must not outlive the JWT (and a zero TTL means "forever").
-        throw new KeywardenException(Kind.UNAUTHENTICATED, "JWT login refused: the JWT expires in less than a second;"
-            + " get a fresh one");
+        // Accepted within the clock skew, yet (nearly) expired; and a zero TTL would mean "forever".
+        throw new KeywardenException(Kind.UNAUTHENTICATED, "JWT login refused: the JWT expires in less than 2"
+            + " seconds; get a fresh one");
       }
       ttl = ttl.toMillis() <= left ? ttl : Duration.ofMillis(left);
     }
