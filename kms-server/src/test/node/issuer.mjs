@@ -13,6 +13,9 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import * as jose from 'jose';
 
+// Node 18 (Debian 12's nodejs) has WebCrypto, but not yet as a global; jose looks for it there when it is called.
+globalThis.crypto ??= crypto.webcrypto;
+
 const ALGS = ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'];
 const keys = new Map(); // alg -> {kid, privateKey, jwk}
 let generation = 0;
