@@ -27,8 +27,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The public keys a role's JWTs may be signed with. Fetched keys come from one Nimbus {@link JWKSource} per key
  * source (URL, discovery URL, issuer, CA), shared by the roles that name it: the JWK Set is cached for
  * {@link #CACHE_TTL_MILLIS}; a JWT whose kid is not in it makes Nimbus refetch once, and its rate limiter lets at most
- * two fetches through in any {@link #MIN_FETCH_INTERVAL_MILLIS} window per source (the one that filled the cache and
- * one for a rotation), so a flood of made-up kids cannot hammer the issuer. Static keys are the role's own.
+ * two fetches through in each {@link #MIN_FETCH_INTERVAL_MILLIS} window per source (a window opens with a fetch, and
+ * one more is let through in it for a rotation), so a flood of made-up kids cannot hammer the issuer. Static keys are the role's own.
  *
  * <p>Invalidation: a source is keyed by its whole configuration, so a role that changes how keys are fetched gets a
  * new source; {@link #retainOnly} drops sources no role names any more (after a role write or delete).
