@@ -18,13 +18,19 @@ $(JAR): $(shell find pom.xml */pom.xml proto/src */src/main -type f 2>/dev/null)
 test: deps
 	$(MVN) $(MVN_FLAGS) install
 
-# SoftHSM2 for the PKCS#11 tests; OpenSC's pkcs11-tool and OpenSSL as clients nobody here wrote.
+# SoftHSM2 for the PKCS#11 tests; OpenSC's pkcs11-tool and OpenSSL as clients nobody here wrote; Node.js for the
+# JWT login tests, whose workload JWTs node's jose (pinned by kms-server/src/test/node/package-lock.json) signs.
 deps:
 	@if ! command -v softhsm2-util >/dev/null || ! command -v pkcs11-tool >/dev/null \
 	    || ! command -v openssl >/dev/null || [ ! -f /usr/lib/softhsm/libsofthsm2.so ]; then \
 	  echo "Installing softhsm2, opensc and openssl (for the tests)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq softhsm2 opensc openssl >/dev/null; \
 	fi
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "Installing nodejs and npm (for the JWT login tests)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
+	cd kms-server/src/test/node && npm ci --no-audit --no-fund --loglevel=error
 	@command -v java >/dev/null || { echo "a JDK 17+ is required"; exit 1; }
 	@command -v $(MVN) >/dev/null || { echo "Maven is required"; exit 1; }
 

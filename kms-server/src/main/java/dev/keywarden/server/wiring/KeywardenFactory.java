@@ -7,6 +7,8 @@ import dev.keywarden.server.auth.AccessControl;
 import dev.keywarden.server.auth.Capabilities;
 import dev.keywarden.server.auth.PolicyStore;
 import dev.keywarden.server.auth.TokenStore;
+import dev.keywarden.server.auth.jwt.JwtAuth;
+import dev.keywarden.server.auth.jwt.JwtRoleRecords;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.gate.Gate;
 import dev.keywarden.server.gate.GuardedService;
@@ -70,6 +72,11 @@ public class KeywardenFactory {
   @Singleton
   TokenStore tokenStore(Core core, SecureRandom random) {
     return new TokenStore(core, Clock.systemUTC(), random);
+  }
+
+  @Singleton
+  JwtAuth jwtAuth(Core core, TokenStore tokens) {
+    return new JwtAuth(new JwtRoleRecords(core.storage()), tokens, Clock.systemUTC());
   }
 
   @Singleton

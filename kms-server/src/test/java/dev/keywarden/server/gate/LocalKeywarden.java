@@ -6,8 +6,11 @@ import dev.keywarden.server.auth.AccessControl;
 import dev.keywarden.server.auth.Capabilities;
 import dev.keywarden.server.auth.PolicyStore;
 import dev.keywarden.server.auth.TokenStore;
+import dev.keywarden.server.auth.jwt.JwtAuth;
+import dev.keywarden.server.auth.jwt.JwtRoleRecords;
 import dev.keywarden.server.grpc.HealthReporter;
 import dev.keywarden.server.grpc.InterceptorChain;
+import dev.keywarden.server.grpc.JwtAuthGrpcService;
 import dev.keywarden.server.grpc.PkiGrpcService;
 import dev.keywarden.server.grpc.PolicyGrpcService;
 import dev.keywarden.server.grpc.SystemGrpcService;
@@ -48,6 +51,7 @@ final class LocalKeywarden implements AutoCloseable {
   final AccessControl access;
   final Gate gate;
   final InboundMessages inbound;
+  final JwtAuth jwt;
   final List<GuardedService> services = new ArrayList<>();
   final Server server;
   final ManagedChannel channel;
@@ -69,6 +73,8 @@ final class LocalKeywarden implements AutoCloseable {
     services.add(new PolicyGrpcService(policies, gate));
     services.add(new TransitGrpcService(new TransitEngine(core, Clock.systemUTC(), random), gate));
     services.add(new PkiGrpcService(new PkiEngine(core, Clock.systemUTC(), random), gate));
+    jwt = new JwtAuth(new JwtRoleRecords(storage), tokens, Clock.systemUTC());
+    services.add(new JwtAuthGrpcService(jwt, core, gate));
     List<String> declared = new ArrayList<>();
     services.forEach(s -> declared.addAll(s.rules().capabilities()));
     capabilities[0] = new Capabilities(declared);
