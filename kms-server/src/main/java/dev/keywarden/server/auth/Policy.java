@@ -1,11 +1,11 @@
 package dev.keywarden.server.auth;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.keywarden.callerjson.CallerJson;
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,10 +20,7 @@ public record Policy(String name, List<PolicyRule> rules) {
   public static final String ROOT = "root";
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
   private static final Pattern RESOURCE = Pattern.compile("[A-Za-z0-9/_.*+:@=-]{1,512}");
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-      .enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON = CallerJson.mapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   /** The JSON form. */
   record Document(@JsonProperty("rules") List<RuleDocument> rules) {}
@@ -36,24 +33,15 @@ public record Policy(String name, List<PolicyRule> rules) {
   public static void validateName(String name) {
     if (name == null || !NAME.matcher(name).matches()) {
       throw KeywardenException.invalid("policy name must be 1..128 letters, digits, '.', '_' or '-', got '"
-          + (name == null ? "" : name.length() > 64 ? name.substring(0, 64) + "…" : name) + "'");
+          + Inputs.quoted(name) + "'");
     }
   }
 
   /** Parses and validates a policy document; INVALID_ARGUMENT names the field that is wrong. */
   public static Policy parse(String name, String json) {
     validateName(name);
-    Document doc;
-    try {
-      doc = JSON.readValue(json, Document.class);
-    } catch (UnrecognizedPropertyException e) {
-      throw KeywardenException.invalid("policy document: unknown field '" + e.getPropertyName()
-          + "'; a document is {\"rules\": [{\"resource\": \"...\", \"capabilities\": [\"...\"]}]}");
-    } catch (JsonProcessingException e) {
-      throw KeywardenException.invalid("policy document is not valid JSON (line "
-          + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + "): " + e.getOriginalMessage());
-    }
-    if (doc == null || doc.rules() == null || doc.rules().isEmpty()) {
+    Document doc = CallerJson.read(JSON, "policy document", json, Document.class);
+    if (doc.rules() == null || doc.rules().isEmpty()) {
       throw KeywardenException.invalid("policy document needs a non-empty \"rules\" list");
     }
     List<PolicyRule> rules = new ArrayList<>();
@@ -64,7 +52,7 @@ public record Policy(String name, List<PolicyRule> rules) {
         throw KeywardenException.invalid(where + ".resource is missing");
       }
       if (!RESOURCE.matcher(r.resource()).matches()) {
-        throw KeywardenException.invalid(where + ".resource '" + r.resource()
+        throw KeywardenException.invalid(where + ".resource '" + Inputs.quoted(r.resource())
             + "' has characters other than letters, digits and / _ . * + : @ = -");
       }
       if (r.capabilities() == null || r.capabilities().isEmpty()) {
@@ -72,7 +60,7 @@ public record Policy(String name, List<PolicyRule> rules) {
       }
       for (String c : r.capabilities()) {
         if (c == null || !Capabilities.KNOWN.contains(c)) {
-          throw KeywardenException.invalid(where + ".capabilities: unknown capability '" + c + "'; known: "
+          throw KeywardenException.invalid(where + ".capabilities: unknown capability '" + Inputs.quoted(c) + "'; known: "
               + Capabilities.known());
         }
       }
