@@ -15,6 +15,7 @@ import java.util.HexFormat;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
+import org.junit.jupiter.api.Test;
 
 /**
  * The stored seal envelope is read back at every start and unseal. Whatever the stored bytes, the header and open
@@ -74,6 +75,18 @@ class SealEnvelopeCodecFuzzTest {
     SealEnvelope opened = SealEnvelopeCodec.open(stored, key);
     assertEquals(kek, opened.kek());
     assertArrayEquals(pin.toCharArray(), opened.pin());
+  }
+
+  /** Was: writeUTF's modified UTF-8 on the way in, UTF-8 on the way out; these labels came back changed. */
+  @Test
+  void labelsWithNulOrOutsideTheBmpComeBackTheSame() {
+    for (String label : new String[] {"kek\u0000one", "kek-\ud83d\udd11", "k\u00e9k"}) {
+      SealHeader header = new SealHeader(1, 1, 1, label);
+      KekIdentity kek = new KekIdentity(label, "0a");
+      byte[] stored = SealEnvelopeCodec.seal(header, new SealEnvelope(kek, "pin".toCharArray()), KEY, RANDOM);
+      assertEquals(header, SealEnvelopeCodec.header(stored));
+      assertEquals(kek, SealEnvelopeCodec.open(stored, KEY).kek());
+    }
   }
 
   /** A string that UTF-8 can carry (no lone surrogates, which no label or PIN typed on a keyboard holds). */
