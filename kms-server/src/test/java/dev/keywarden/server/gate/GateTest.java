@@ -3,6 +3,7 @@ package dev.keywarden.server.gate;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.google.protobuf.Descriptors;
+import dev.keywarden.api.v1.AuthCertProto;
 import dev.keywarden.api.v1.PkiProto;
 import dev.keywarden.api.v1.PolicyProto;
 import dev.keywarden.api.v1.SystemProto;
@@ -46,7 +47,7 @@ class GateTest {
   /** Every service the protos declare, from the generated files. */
   static List<Descriptors.ServiceDescriptor> protoServices() {
     return Stream.of(SystemProto.getDescriptor(), TokenProto.getDescriptor(), PolicyProto.getDescriptor(),
-            TransitProto.getDescriptor(), PkiProto.getDescriptor())
+            TransitProto.getDescriptor(), PkiProto.getDescriptor(), AuthCertProto.getDescriptor())
         .flatMap(f -> f.getServices().stream()).toList();
   }
 
@@ -132,7 +133,7 @@ class GateTest {
       }
     }
     assertEquals(new TreeSet<>(List.of("GetStatus", "Initialize", "Unseal", "StartGenerateRoot",
-        "SubmitGenerateRootShare", "CancelGenerateRoot")), new TreeSet<>(open));
+        "SubmitGenerateRootShare", "CancelGenerateRoot", "Login")), new TreeSet<>(open));
   }
 
   /** Calls every RPC that is not open with {@code credentials}; method → status. */
