@@ -61,7 +61,7 @@ deps:
 	@command -v java >/dev/null || { echo "a JDK 17+ is required"; exit 1; }
 	@command -v $(MVN) >/dev/null || { echo "Maven is required"; exit 1; }
 
-# Without BENCH: the transit JMH run, its Markdown table and the gRPC load run, all into benchmarks/results/ (~8 min;
+# Without BENCH: the transit JMH run, its Markdown table and the gRPC load run, all into benchmarks/results/ (~10 min;
 # run it on an otherwise idle machine). BENCH=regex runs only the matching JMH benchmarks and writes nothing.
 bench: jar
 	@test -f benchmarks/target/benchmarks.jar || $(MVN) $(MVN_FLAGS) -q -DskipTests install

@@ -34,6 +34,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
@@ -86,6 +88,8 @@ public final class PkiEngine {
   private long roleChanges;
   /** Issuer signers, found once per unseal: on SoftHSM2 every lookup of a token object reads files. */
   private final Map<String, HsmSigner> signers = new ConcurrentHashMap<>();
+  /** Told of every revocation once it is stored (caches of verdicts on certificates evict on it). */
+  private final List<Consumer<RevokedCertificate>> revocationListeners = new CopyOnWriteArrayList<>();
 
   /** An engine over {@code core}; it drops its cached CRLs and signers when the core seals. */
   public PkiEngine(Core core, Clock clock, SecureRandom random) {
@@ -433,6 +437,14 @@ public final class PkiEngine {
 
   // ---- revocation and CRL ----
 
+  /**
+   * Calls {@code listener} after every revocation is stored (before revoke returns), including revocations of
+   * intermediate CA certificates, which stop their issuer.
+   */
+  public void addRevocationListener(Consumer<RevokedCertificate> listener) {
+    revocationListeners.add(listener);
+  }
+
   /** Revokes a stored certificate with an RFC 5280 reason code; revoking twice is fine. The issuer's CRL is rebuilt. */
   public RevokedCertificate revoke(String serialHex, int reasonCode) {
     if (reasonCode < 0 || reasonCode > 10 || reasonCode == 7) {
@@ -458,6 +470,8 @@ public final class PkiEngine {
       ops.put(REVOKED + c.issuerId() + "/" + serial, json(r));
       return r;
     });
+    // After the commit, so a verdict computed concurrently either read the revocation or is evicted by this.
+    revocationListeners.forEach(l -> l.accept(result));
     try {
       crls.forget(result.issuerId()); // never serve a CRL without this revocation, even if the rebuild fails
       crls.rebuild(result.issuerId());

@@ -60,6 +60,11 @@ abstract class ClientCommand implements Callable<Integer> {
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
+  dev.keywarden.api.v1.CertAuthServiceGrpc.CertAuthServiceBlockingStub certAuth() {
+    return dev.keywarden.api.v1.CertAuthServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
   PolicyServiceGrpc.PolicyServiceBlockingStub policies() {
     return PolicyServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);

@@ -9,6 +9,8 @@ import dev.keywarden.server.auth.PolicyStore;
 import dev.keywarden.server.auth.TokenStore;
 import dev.keywarden.server.auth.jwt.JwtAuth;
 import dev.keywarden.server.auth.jwt.JwtRoleRecords;
+import dev.keywarden.server.auth.cert.CertAuthenticator;
+import dev.keywarden.server.auth.cert.CertRoleRecords;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.gate.Gate;
 import dev.keywarden.server.gate.GuardedService;
@@ -114,10 +116,20 @@ public class KeywardenFactory {
     return new InboundMessages(Runtime.getRuntime().maxMemory() / 4);
   }
 
-  /** The ways a caller can authenticate, in the order they are tried. */
   @Singleton
-  Gate gate(Core core, TokenStore tokens, AccessControl access, InboundMessages inbound) {
-    return new Gate(core, List.of(new TokenAuthenticator(tokens)), access, inbound);
+  CertRoleRecords certRoleRecords(Storage storage) {
+    return new CertRoleRecords(storage);
+  }
+
+  @Singleton
+  CertAuthenticator certAuthenticator(Core core, CertRoleRecords roles, PkiEngine pki) {
+    return new CertAuthenticator(core, roles, pki, Clock.systemUTC());
+  }
+
+  /** The ways a caller can authenticate, in the order they are tried: a bearer token wins over a certificate. */
+  @Singleton
+  Gate gate(Core core, TokenStore tokens, CertAuthenticator certs, AccessControl access, InboundMessages inbound) {
+    return new Gate(core, List.of(new TokenAuthenticator(tokens), certs), access, inbound);
   }
 
   @Singleton

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.google.protobuf.Descriptors;
 import dev.keywarden.api.v1.AuthJwtProto;
+import dev.keywarden.api.v1.AuthCertProto;
 import dev.keywarden.api.v1.PkiProto;
 import dev.keywarden.api.v1.PolicyProto;
 import dev.keywarden.api.v1.SystemProto;
@@ -47,7 +48,7 @@ class GateTest {
   /** Every service the protos declare, from the generated files. */
   static List<Descriptors.ServiceDescriptor> protoServices() {
     return Stream.of(SystemProto.getDescriptor(), TokenProto.getDescriptor(), PolicyProto.getDescriptor(),
-            TransitProto.getDescriptor(), PkiProto.getDescriptor(),
+            TransitProto.getDescriptor(), PkiProto.getDescriptor(), AuthCertProto.getDescriptor(),
             AuthJwtProto.getDescriptor())
         .flatMap(f -> f.getServices().stream()).toList();
   }
