@@ -34,7 +34,7 @@ final class PemPublicKeys {
       throw KeywardenException.invalid(what + " is empty");
     }
     String text = pem.strip();
-    if (!text.startsWith(BEGIN) || !text.endsWith(END)) {
+    if (text.length() < BEGIN.length() + END.length() || !text.startsWith(BEGIN) || !text.endsWith(END)) {
       throw KeywardenException.invalid(what + " is not one PEM public key (" + BEGIN + " … " + END + ")");
     }
     byte[] der;
@@ -57,7 +57,12 @@ final class PemPublicKeys {
       if (!Curve.P_256.equals(curve) && !Curve.P_384.equals(curve)) {
         throw KeywardenException.invalid(what + ": EC keys must be on P-256 or P-384");
       }
-      return new ECKey.Builder(curve, ec).keyUse(KeyUse.SIGNATURE).build();
+      try {
+        return new ECKey.Builder(curve, ec).keyUse(KeyUse.SIGNATURE).build();
+      } catch (IllegalStateException | IllegalArgumentException notOnCurve) {
+        // The JDK's KeyFactory takes any point; Nimbus checks it is on the curve (an invalid-curve key).
+        throw KeywardenException.invalid(what + ": the EC public key's point is not on " + curve.getName());
+      }
     }
     if (key instanceof RSAPublicKey rsa) {
       if (rsa.getModulus().bitLength() < JwksDocument.MIN_RSA_BITS) {
