@@ -4,7 +4,7 @@ MVN_FLAGS ?= -B -ntp
 JAR := kms-server/target/keywarden.jar
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev test build jar deps bench clean
+.PHONY: dev test build jar deps bench clean fuzz
 
 dev: jar
 	bin/keywarden server --dev
@@ -18,17 +18,50 @@ $(JAR): $(shell find pom.xml */pom.xml proto/src */src/main -type f 2>/dev/null)
 test: deps
 	$(MVN) $(MVN_FLAGS) install
 
-# SoftHSM2 for the PKCS#11 tests; OpenSC's pkcs11-tool and OpenSSL as clients nobody here wrote.
+# Coverage-guided fuzzing of every @FuzzTest (Jazzer), FUZZ_SECONDS each; `make test` runs their seeds only.
+# Jazzer fuzzes one @FuzzTest per JVM, so this runs surefire once per test method. jazzer-junit 0.24 takes the
+# time limit only from @FuzzTest(maxDuration) or from libFuzzer arguments passed as the JUnit configuration
+# parameters jazzer.internal.arg.N (arg.0 stands for argv[0]; later ones win over the annotation's). Findings are
+# written into the test's seed directory (src/test/resources/.../<Class>Inputs/<method>/): fix the code, keep the
+# file, so `make test` replays it. The generated corpus stays in <module>/.cifuzz-corpus/ (not committed).
+# FUZZ=Class or FUZZ=Class#method fuzzes only the matching tests.
+FUZZ_SECONDS ?= 60
+FUZZ ?=
+FUZZ_INSTRUMENT ?= dev.keywarden.**,org.bouncycastle.**,com.fasterxml.jackson.**
+fuzz: SHELL := /bin/bash
+fuzz:
+	@failed=""; \
+	for file in $$(grep -rl --include='*FuzzTest.java' '@FuzzTest' */src/test/java); do \
+	  module=$${file%%/*}; class=$$(basename $$file .java); \
+	  for method in $$(grep -A1 '@FuzzTest' $$file | grep -oE 'void [A-Za-z0-9_]+' | cut -d' ' -f2); do \
+	    case "$$class#$$method" in $(if $(FUZZ),$(FUZZ)*,*)) ;; *) continue ;; esac; \
+	    echo "== fuzzing $$module $$class#$$method for $(FUZZ_SECONDS)s"; \
+	    JAZZER_FUZZ=1 $(MVN) $(MVN_FLAGS) -pl $$module -am test -Dsurefire.failIfNoSpecifiedTests=false \
+	      -Dtest="$$class#$$method" -Djazzer.internal.arg.0=fuzz \
+	      -Djazzer.internal.arg.1=-max_total_time=$(FUZZ_SECONDS) -Djazzer.instrument='$(FUZZ_INSTRUMENT)' \
+	      -DargLine=-Xmx1g 2>&1 | grep -E 'DONE|== Java|==[0-9]+==|FuzzTestFinding|Tests run:|BUILD (SUCCESS|FAILURE)|crash-'; \
+	    [ "$${PIPESTATUS[0]}" = 0 ] || failed="$$failed $$class#$$method"; \
+	  done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzzing found problems in:$$failed"; exit 1; fi
+
+# SoftHSM2 for the PKCS#11 tests; OpenSC's pkcs11-tool and OpenSSL as clients nobody here wrote; Node.js for the
+# JWT login tests, whose workload JWTs node's jose (pinned by kms-server/src/test/node/package-lock.json) signs.
 deps:
 	@if ! command -v softhsm2-util >/dev/null || ! command -v pkcs11-tool >/dev/null \
 	    || ! command -v openssl >/dev/null || [ ! -f /usr/lib/softhsm/libsofthsm2.so ]; then \
 	  echo "Installing softhsm2, opensc and openssl (for the tests)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq softhsm2 opensc openssl >/dev/null; \
 	fi
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "Installing nodejs and npm (for the JWT login tests)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
+	cd kms-server/src/test/node && npm ci --no-audit --no-fund --loglevel=error
 	@command -v java >/dev/null || { echo "a JDK 17+ is required"; exit 1; }
 	@command -v $(MVN) >/dev/null || { echo "Maven is required"; exit 1; }
 
-# Without BENCH: the transit JMH run, its Markdown table and the gRPC load run, all into benchmarks/results/ (~8 min;
+# Without BENCH: the transit JMH run, its Markdown table and the gRPC load run, all into benchmarks/results/ (~10 min;
 # run it on an otherwise idle machine). BENCH=regex runs only the matching JMH benchmarks and writes nothing.
 bench: jar
 	@test -f benchmarks/target/benchmarks.jar || $(MVN) $(MVN_FLAGS) -q -DskipTests install

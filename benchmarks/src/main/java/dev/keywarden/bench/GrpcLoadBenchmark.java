@@ -58,11 +58,14 @@ import org.HdrHistogram.Histogram;
  */
 public final class GrpcLoadBenchmark {
   private static final Duration SWEEP = Duration.ofSeconds(2);
-  private static final Duration WARMUP = Duration.ofSeconds(3);
-  private static final Duration MEASURE = Duration.ofSeconds(10);
-  private static final int CHANNELS = 4;
-  private static final String KEY = "bench-aes";
-  private static final int[] UNARY_IN_FLIGHT = {32, 128, 512};
+  static final Duration WARMUP = Duration.ofSeconds(3);
+  /** Seconds per measured row; -Dkeywarden.bench.measure=N for a shorter run (noted in the table). */
+  static final Duration MEASURE = Duration.ofSeconds(Long.getLong("keywarden.bench.measure", 10));
+  /** -Dkeywarden.bench.only=tls runs only the TLS token-vs-certificate comparison. */
+  private static final boolean TLS_ONLY = "tls".equals(System.getProperty("keywarden.bench.only"));
+  static final int CHANNELS = 4;
+  static final String KEY = "bench-aes";
+  static final int[] UNARY_IN_FLIGHT = {32, 128, 512};
   private static final int[] BATCH_IN_FLIGHT = {4, 16, 64};
   private static final int BATCH_ITEMS = 100;
   private static final double TARGET_UNARY_CALLS = 20_000;
@@ -74,7 +77,7 @@ public final class GrpcLoadBenchmark {
 
   private final List<TransitServiceGrpc.TransitServiceStub> stubs;
 
-  private GrpcLoadBenchmark(List<TransitServiceGrpc.TransitServiceStub> stubs) {
+  GrpcLoadBenchmark(List<TransitServiceGrpc.TransitServiceStub> stubs) {
     this.stubs = stubs;
   }
 
@@ -108,7 +111,8 @@ public final class GrpcLoadBenchmark {
           .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth))
           .createKey(CreateKeyRequest.newBuilder().setName(KEY).setType("aes256-gcm96").build());
 
-      String report = new GrpcLoadBenchmark(stubs).run();
+      String report = TLS_ONLY ? "" : new GrpcLoadBenchmark(stubs).run();
+      report += TlsAuthComparison.run(server, dir.resolve("tls"));
       System.out.println(report);
       Files.createDirectories(out.toAbsolutePath().getParent());
       Files.writeString(out, report);
@@ -149,7 +153,7 @@ public final class GrpcLoadBenchmark {
     return markdown(unaryMax, paced, b1k, b64);
   }
 
-  private static EncryptRequest request(int items, int size) {
+  static EncryptRequest request(int items, int size) {
     SecureRandom random = new SecureRandom();
     EncryptRequest.Builder b = EncryptRequest.newBuilder().setName(KEY);
     for (int i = 0; i < items; i++) {
@@ -163,7 +167,7 @@ public final class GrpcLoadBenchmark {
   // ---- closed loop ---------------------------------------------------------------------------------------------------
 
   /** A closed-loop result: {@code sweep} holds the short runs that chose {@code inFlight}. */
-  private record Closed(int items, int inFlight, long calls, long errors, double seconds, List<Closed> sweep) {
+  record Closed(int items, int inFlight, long calls, long errors, double seconds, List<Closed> sweep) {
     double callsPerSecond() {
       return calls / seconds;
     }
@@ -189,7 +193,7 @@ public final class GrpcLoadBenchmark {
   }
 
   /** {@code inFlight} chains of calls, each issuing its next call when the last one answers. */
-  private Closed closedLoop(EncryptRequest request, int inFlight, Duration warmup, Duration measure, List<Closed> sweep)
+  Closed closedLoop(EncryptRequest request, int inFlight, Duration warmup, Duration measure, List<Closed> sweep)
       throws InterruptedException {
     int items = request.getItemsCount();
     AtomicLong ok = new AtomicLong();
@@ -382,7 +386,7 @@ public final class GrpcLoadBenchmark {
     return n == 0 ? "" : ", " + n + " ERRORS";
   }
 
-  private static String fmt(double v) {
+  static String fmt(double v) {
     return String.format(Locale.ROOT, "%,.0f", v);
   }
 
@@ -390,7 +394,7 @@ public final class GrpcLoadBenchmark {
     return nanos / 1e6;
   }
 
-  private static String cpuModel() {
+  static String cpuModel() {
     try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
       return lines.filter(l -> l.startsWith("model name")).findFirst()
           .map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown");
@@ -399,7 +403,7 @@ public final class GrpcLoadBenchmark {
     }
   }
 
-  private static int freePort(InetAddress address) throws IOException {
+  static int freePort(InetAddress address) throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, address)) {
       return s.getLocalPort();
     }

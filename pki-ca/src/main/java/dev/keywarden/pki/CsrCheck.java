@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
@@ -29,8 +30,9 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
-import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.util.io.pem.PemObject;
+import org.bouncycastle.util.io.pem.PemReader;
 
 /**
  * Reads and checks a PKCS#10 CSR against a role. Only the CSR's key, subject CN and SANs are used: the subject's
@@ -40,19 +42,28 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 public final class CsrCheck {
   private static final int MAX_CSR_BYTES = 64 * 1024;
   private static final int MAX_RSA_BITS = 8192;
+  private static final Set<String> PEM_TYPES = Set.of("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST");
+  private static final String NOT_A_CSR = "the CSR is not a PKCS#10 certificate request in PEM or DER";
 
   private CsrCheck() {}
 
+  /** What a CSR holds, read and its signature verified, its names not yet checked against the role. */
+  private record Read(SubjectPublicKeyInfo publicKey, RequestedNames names, boolean rsa) {}
+
   /** Parses, verifies and checks a CSR (PEM or DER) against {@code role}; INVALID_ARGUMENT says what to fix. */
   public static CheckedCsr check(Role role, byte[] csr) {
-    PKCS10CertificationRequest req = parse(csr);
-    boolean rsa = checkKey(role, req.getSubjectPublicKeyInfo()); // first, so an unusable key is named as such
-    verifySignature(req);
-    RequestedNames names = NameRules.check(role, requestedNames(req));
+    // Everything read from the CSR is read in one untrusted-DER step: Bouncy Castle parses fields lazily.
+    Read read = UntrustedDer.read(NOT_A_CSR, () -> {
+      PKCS10CertificationRequest req = parse(csr);
+      boolean rsa = checkKey(role, req.getSubjectPublicKeyInfo()); // first, so an unusable key is named as such
+      verifySignature(req);
+      return new Read(req.getSubjectPublicKeyInfo(), requestedNames(req), rsa);
+    });
+    RequestedNames names = NameRules.check(role, read.names());
     if (names.count() == 0) {
       throw KeywardenException.invalid("the CSR names nothing: give a common name or a DNS, IP or URI SAN");
     }
-    return new CheckedCsr(req.getSubjectPublicKeyInfo(), names, rsa);
+    return new CheckedCsr(read.publicKey(), names, read.rsa());
   }
 
   /** Parses a PEM ("CERTIFICATE REQUEST") or DER PKCS#10 request. */
@@ -63,24 +74,21 @@ public final class CsrCheck {
     if (csr.length > MAX_CSR_BYTES) {
       throw KeywardenException.invalid("the CSR is larger than " + MAX_CSR_BYTES + " bytes");
     }
-    try {
+    return UntrustedDer.read(NOT_A_CSR, () -> {
+      byte[] der = csr;
       String text = new String(csr, StandardCharsets.US_ASCII);
       if (text.stripLeading().startsWith("-----BEGIN")) {
-        try (PEMParser pem = new PEMParser(new StringReader(text))) {
-          Object o = pem.readObject();
-          if (o instanceof PKCS10CertificationRequest r) {
-            return r;
+        try (PemReader pem = new PemReader(new StringReader(text))) {
+          PemObject o = pem.readPemObject();
+          if (o == null || !PEM_TYPES.contains(o.getType())) {
+            throw KeywardenException.invalid("the PEM block is not a CERTIFICATE REQUEST");
           }
-          throw KeywardenException.invalid("the PEM block is not a CERTIFICATE REQUEST");
+          der = o.getContent();
         }
       }
-      return new PKCS10CertificationRequest(csr);
-    } catch (IOException | RuntimeException e) {
-      if (e instanceof KeywardenException k) {
-        throw k;
-      }
-      throw KeywardenException.invalid("the CSR is not a PKCS#10 certificate request in PEM or DER");
-    }
+      UntrustedDer.checkDer(NOT_A_CSR, der);
+      return new PKCS10CertificationRequest(der);
+    });
   }
 
   private static void verifySignature(PKCS10CertificationRequest req) {

@@ -3,13 +3,14 @@ package dev.keywarden.pki;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
-/** PEM text for DER blocks the engine hands out. */
-final class Pem {
+/** PEM text for DER blocks the engine hands out (and the one PEM encoder other modules use). */
+public final class Pem {
   private static final Base64.Encoder MIME = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII));
 
   private Pem() {}
 
-  static String certificate(byte[] der) {
+  /** A CERTIFICATE block. */
+  public static String certificate(byte[] der) {
     return block("CERTIFICATE", der);
   }
 

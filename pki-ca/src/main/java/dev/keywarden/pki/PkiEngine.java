@@ -34,8 +34,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
-import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -48,9 +49,7 @@ import org.bouncycastle.cert.ocsp.BasicOCSPRespBuilder;
 import org.bouncycastle.cert.ocsp.CertificateID;
 import org.bouncycastle.cert.ocsp.CertificateStatus;
 import org.bouncycastle.cert.ocsp.OCSPException;
-import org.bouncycastle.cert.ocsp.OCSPReq;
 import org.bouncycastle.cert.ocsp.OCSPRespBuilder;
-import org.bouncycastle.cert.ocsp.Req;
 import org.bouncycastle.cert.ocsp.RevokedStatus;
 import org.bouncycastle.cert.ocsp.UnknownStatus;
 import org.bouncycastle.operator.DigestCalculatorProvider;
@@ -89,6 +88,8 @@ public final class PkiEngine {
   private long roleChanges;
   /** Issuer signers, found once per unseal: on SoftHSM2 every lookup of a token object reads files. */
   private final Map<String, HsmSigner> signers = new ConcurrentHashMap<>();
+  /** Told of every revocation once it is stored (caches of verdicts on certificates evict on it). */
+  private final List<Consumer<RevokedCertificate>> revocationListeners = new CopyOnWriteArrayList<>();
 
   /** An engine over {@code core}; it drops its cached CRLs and signers when the core seals. */
   public PkiEngine(Core core, Clock clock, SecureRandom random) {
@@ -436,6 +437,14 @@ public final class PkiEngine {
 
   // ---- revocation and CRL ----
 
+  /**
+   * Calls {@code listener} after every revocation is stored (before revoke returns), including revocations of
+   * intermediate CA certificates, which stop their issuer.
+   */
+  public void addRevocationListener(Consumer<RevokedCertificate> listener) {
+    revocationListeners.add(listener);
+  }
+
   /** Revokes a stored certificate with an RFC 5280 reason code; revoking twice is fine. The issuer's CRL is rebuilt. */
   public RevokedCertificate revoke(String serialHex, int reasonCode) {
     if (reasonCode < 0 || reasonCode > 10 || reasonCode == 7) {
@@ -461,6 +470,8 @@ public final class PkiEngine {
       ops.put(REVOKED + c.issuerId() + "/" + serial, json(r));
       return r;
     });
+    // After the commit, so a verdict computed concurrently either read the revocation or is evicted by this.
+    revocationListeners.forEach(l -> l.accept(result));
     try {
       crls.forget(result.issuerId()); // never serve a CRL without this revocation, even if the rebuild fails
       crls.rebuild(result.issuerId());
@@ -509,27 +520,32 @@ public final class PkiEngine {
 
   /**
    * Answers a DER OCSP request (RFC 6960) for certificates of one issuer, signed in the HSM by that issuer itself:
-   * good, revoked (with time and reason) or unknown. A request that does not parse gets a malformedRequest response;
-   * one naming no issuer of this CA gets unauthorized. Certificates of no_store roles are unknown: the CA keeps no
-   * record of them.
+   * good, revoked (with time and reason) or unknown. Always an OCSP response, whatever the bytes: one that is not a
+   * well-formed request gets malformedRequest; one naming no issuer of this CA gets unauthorized; while sealed,
+   * tryLater. Certificates of no_store roles are unknown: the CA keeps no record of them.
    */
   public byte[] ocsp(byte[] ocspRequestDer) {
-    store();
-    OCSPReq request;
+    OcspRequest request;
     try {
-      request = new OCSPReq(ocspRequestDer);
-    } catch (IOException | RuntimeException e) {
+      request = OcspRequest.parse(ocspRequestDer);
+    } catch (KeywardenException e) {
+      // One line, no stack trace: a relying party's broken request is not the server's problem.
+      log.debug("OCSP malformedRequest: {}", e.getMessage());
       return ocspError(OCSPRespBuilder.MALFORMED_REQUEST);
     }
-    Req[] items = request.getRequestList();
-    if (items.length == 0) {
-      return ocspError(OCSPRespBuilder.MALFORMED_REQUEST);
+    try {
+      store();
+    } catch (KeywardenException e) {
+      if (e.kind() == KeywardenException.Kind.FAILED_PRECONDITION) {
+        return ocspError(OCSPRespBuilder.TRY_LATER); // sealed: RFC 6960's "try again later"
+      }
+      throw e;
     }
     try {
       DigestCalculatorProvider digests = new BcDigestCalculatorProvider();
       StoredIssuer responder = null;
-      for (Req item : items) {
-        responder = matchIssuer(item.getCertID(), digests);
+      for (CertificateID id : request.ids()) {
+        responder = matchIssuer(id, digests);
         if (responder != null) {
           break;
         }
@@ -542,13 +558,11 @@ public final class PkiEngine {
           digests.get(CertificateID.HASH_SHA1));
       Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
       Date nextUpdate = Date.from(now.plus(OCSP_LIFETIME));
-      for (Req item : items) {
-        CertificateID id = item.getCertID();
+      for (CertificateID id : request.ids()) {
         b.addResponse(id, status(responder, ca, id, digests), Date.from(now), nextUpdate, null);
       }
-      Extension nonce = request.getExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce);
-      if (nonce != null) {
-        b.setResponseExtensions(new Extensions(nonce));
+      if (request.nonce() != null) {
+        b.setResponseExtensions(new Extensions(request.nonce()));
       }
       BasicOCSPResp basic = b.build(contentSigner(responder), new X509CertificateHolder[] {ca}, Date.from(now));
       return new OCSPRespBuilder().build(OCSPRespBuilder.SUCCESSFUL, basic).getEncoded();
@@ -557,12 +571,12 @@ public final class PkiEngine {
     }
   }
 
-  private StoredIssuer matchIssuer(CertificateID id, DigestCalculatorProvider digests) throws OCSPException {
+  private StoredIssuer matchIssuer(CertificateID id, DigestCalculatorProvider digests) {
     for (String key : store().list(ISSUERS)) {
       Optional<StoredEntry> e = store().get(key);
       if (e.isPresent()) {
         StoredIssuer s = read(e.get().value(), StoredIssuer.class);
-        if (s.certificate() != null && id.matchesIssuer(s.holder(), digests)) {
+        if (s.certificate() != null && issuedBy(id, s.holder(), digests)) {
           return s;
         }
       }
@@ -570,12 +584,27 @@ public final class PkiEngine {
     return null;
   }
 
-  private CertificateStatus status(StoredIssuer responder, X509CertificateHolder ca, CertificateID id,
-      DigestCalculatorProvider digests) throws OCSPException {
-    if (!id.matchesIssuer(ca, digests)) {
-      return new UnknownStatus();
+  /**
+   * Whether {@code id} names {@code ca}. A CertID whose hash algorithm this responder cannot compute names no
+   * issuer it knows: the request is well-formed, so not malformedRequest, but the responder cannot answer for it
+   * authoritatively, which RFC 6960 section 2.3 (after RFC 5019 section 2.2.3) answers with unauthorized when no
+   * CertID of the request names one of its issuers, and with the status unknown for that CertID when others do.
+   */
+  private static boolean issuedBy(CertificateID id, X509CertificateHolder ca, DigestCalculatorProvider digests) {
+    try {
+      return id.matchesIssuer(ca, digests);
+    } catch (OCSPException e) {
+      return false; // no digest for id's hash algorithm
     }
-    Optional<StoredCertificate> c = storedCertificate(serialHex(id.getSerialNumber()));
+  }
+
+  private CertificateStatus status(StoredIssuer responder, X509CertificateHolder ca, CertificateID id,
+      DigestCalculatorProvider digests) {
+    BigInteger serial = id.getSerialNumber();
+    if (!issuedBy(id, ca, digests) || serial.signum() < 0 || serial.bitLength() > 160) {
+      return new UnknownStatus(); // this CA issues only positive serials of at most 20 octets (RFC 5280 4.1.2.2)
+    }
+    Optional<StoredCertificate> c = storedCertificate(serialHex(serial));
     if (c.isEmpty() || !c.get().issuerId().equals(responder.id())) {
       return new UnknownStatus();
     }

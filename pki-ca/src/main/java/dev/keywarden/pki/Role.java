@@ -2,12 +2,10 @@ package dev.keywarden.pki;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import dev.keywarden.callerjson.CallerJson;
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.time.Duration;
@@ -64,8 +62,7 @@ public record Role(
   private static final Duration MAX_NOT_BEFORE = Duration.ofHours(24);
   private static final Pattern ROLE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
   private static final Pattern COUNTRY = Pattern.compile("[A-Z]{2}");
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  private static final ObjectMapper JSON = CallerJson.mapper();
 
   /** Checks a role name (before it names a resource a policy is matched against); returns it. */
   public static String checkName(String name) {
@@ -139,23 +136,7 @@ public record Role(
 
   /** Reads a role from JSON (snake_case); INVALID_ARGUMENT names the wrong or unknown field. */
   public static Role fromJson(String json) {
-    try {
-      return JSON.readValue(json, Role.class);
-    } catch (UnrecognizedPropertyException e) {
-      throw KeywardenException.invalid("unknown role field '" + Inputs.quoted(e.getPropertyName()) + "'; known: "
-          + e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", ")));
-    } catch (JsonMappingException e) {
-      for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t instanceof KeywardenException k) {
-          throw k;
-        }
-      }
-      String field = e.getPath().isEmpty() ? "role" : e.getPath().get(e.getPath().size() - 1).getFieldName();
-      throw KeywardenException.invalid(field + ": wrong type or value");
-    } catch (JsonProcessingException e) {
-      throw KeywardenException.invalid("the role is not valid JSON (line " + e.getLocation().getLineNr() + ", column "
-          + e.getLocation().getColumnNr() + ")");
-    }
+    return CallerJson.read(JSON, "the role", json, Role.class);
   }
 
   /** This role as JSON with snake_case field names; {@link #fromJson} reads it back to an equal role. */

@@ -26,6 +26,13 @@ record SignedIntermediate(X509CertificateHolder certificate, List<X509Certificat
   /** Parses and checks; INVALID_ARGUMENT names the field and what to do about it. */
   static SignedIntermediate check(String issuerId, SubjectPublicKeyInfo pendingKey, String certificatePem,
       List<String> chainPem, Instant now) {
+    // One untrusted-DER step for the parse and every read of the certificates: Bouncy Castle parses lazily.
+    return UntrustedDer.read("certificate_pem or chain_pem: a certificate is not well-formed DER",
+        () -> checked(issuerId, pendingKey, certificatePem, chainPem, now));
+  }
+
+  private static SignedIntermediate checked(String issuerId, SubjectPublicKeyInfo pendingKey, String certificatePem,
+      List<String> chainPem, Instant now) {
     List<X509CertificateHolder> certs = certificates("certificate_pem", certificatePem);
     if (certs.size() != 1) {
       throw KeywardenException.invalid("certificate_pem: expected one certificate (the intermediate), got "
@@ -60,6 +67,7 @@ record SignedIntermediate(X509CertificateHolder certificate, List<X509Certificat
       if (e instanceof KeywardenException k) {
         throw k;
       }
+      // Which field it was is worth saying; the step in check() catches what later reads run into.
       throw KeywardenException.invalid(field + ": not a readable PEM certificate (-----BEGIN CERTIFICATE-----)");
     }
     if (out.isEmpty()) {

@@ -85,9 +85,23 @@ class CsrCheckTest {
 
   @Test
   void garbageIsNotACsr() {
-    assertEquals("the CSR is not a PKCS#10 certificate request in PEM or DER",
-        refusal(WEB, "hello".getBytes(StandardCharsets.US_ASCII)));
+    assertTrue(refusal(WEB, "hello".getBytes(StandardCharsets.US_ASCII))
+        .startsWith("the CSR is not a PKCS#10 certificate request in PEM or DER"));
     assertEquals("the CSR is empty", refusal(WEB, new byte[0]));
+  }
+
+  @Test
+  void deeplyNestedBerIsRefusedNotAStackOverflow() {
+    byte[] deep = new byte[60 * 1024];
+    for (int i = 0; i + 1 < deep.length; i += 2) {
+      deep[i] = 0x30;
+      deep[i + 1] = (byte) 0x80;
+    }
+    assertTrue(refusal(WEB, deep).contains("indefinite length"));
+    String pem = "-----BEGIN CERTIFICATE REQUEST-----\n"
+        + java.util.Base64.getMimeEncoder().encodeToString(java.util.Arrays.copyOf(deep, 40 * 1024))
+        + "\n-----END CERTIFICATE REQUEST-----\n";
+    assertTrue(refusal(WEB, pem.getBytes(StandardCharsets.US_ASCII)).contains("indefinite length"));
   }
 
   @Test

@@ -51,7 +51,7 @@ class RoleTest {
 
   @Test
   void wrongFieldsAreNamed() {
-    assertThat(refusal("{\"name\":\"web\",\"server_flag\":true,\"allowed_domain\":[\"x.com\"]}"), "startsWith", "unknown role field 'allowed_domain'");
+    assertThat(refusal("{\"name\":\"web\",\"server_flag\":true,\"allowed_domain\":[\"x.com\"]}"), "startsWith", "the role: unknown field 'allowed_domain'");
     assertEquals("role 'web': ttl (48h) is above max_ttl (24h)",
         refusal("{\"name\":\"web\",\"server_flag\":true,\"ttl\":\"48h\",\"max_ttl\":\"24h\"}"));
     assertEquals("role 'web': allowed_domains: '*.example.com' is a glob but allow_glob_domains is off",

@@ -33,7 +33,7 @@ public final class SealEnvelopeCodec {
   public static byte[] seal(SealHeader header, SealEnvelope envelope, byte[] unsealKey, SecureRandom random) {
     byte[] nonce = new byte[NONCE_BYTES];
     random.nextBytes(nonce);
-    byte[] label = header.kekLabel().getBytes(StandardCharsets.UTF_8);
+    byte[] label = utf8(header.kekLabel());
     ByteBuffer head = ByteBuffer.allocate(FIXED_HEADER_BYTES + label.length + NONCE_BYTES);
     head.putInt(MAGIC).put(FORMAT).putInt(header.shareSetId())
         .put((byte) header.shares()).put((byte) header.threshold())
@@ -112,8 +112,11 @@ public final class SealEnvelopeCodec {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       out.writeByte(1);
-      out.writeUTF(envelope.kek().label());
-      out.writeUTF(envelope.kek().idHex());
+      // Plain UTF-8 behind a 2-byte length, as readUtf reads it. (DataOutputStream.writeUTF wrote Java's modified
+      // UTF-8, which differs for U+0000 and characters outside the BMP: such a label did not come back the same.
+      // For every other label the bytes are the same, so envelopes written before read as they did.)
+      writeUtf(out, envelope.kek().label());
+      writeUtf(out, envelope.kek().idHex());
       out.writeInt(pin.length);
       out.write(pin);
     } catch (IOException e) {
@@ -124,20 +127,47 @@ public final class SealEnvelopeCodec {
     return bytes.toByteArray();
   }
 
-  private static SealEnvelope decodeBody(byte[] plain) {
-    ByteBuffer in = ByteBuffer.wrap(plain);
-    if (in.get() != 1) {
-      throw KeywardenException.precondition("the seal envelope's contents are in an unknown format");
+  private static void writeUtf(DataOutputStream out, String text) throws IOException {
+    byte[] utf8 = utf8(text);
+    out.writeShort(utf8.length);
+    out.write(utf8);
+  }
+
+  /** UTF-8 of a label, which the stored form gives at most 65535 bytes. */
+  private static byte[] utf8(String text) {
+    byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+    if (utf8.length > 0xffff) {
+      throw KeywardenException.invalid("a KEK label or id is " + utf8.length + " bytes of UTF-8; the limit is 65535");
     }
-    String label = readUtf(in);
-    String id = readUtf(in);
-    int pinLength = in.getInt();
-    ByteBuffer pinBytes = in.slice(in.position(), pinLength);
-    CharBuffer pinChars = StandardCharsets.UTF_8.decode(pinBytes);
-    char[] pin = new char[pinChars.remaining()];
-    pinChars.get(pin);
-    Arrays.fill(pinChars.array(), '\0');
-    return new SealEnvelope(new KekIdentity(label, id), pin);
+    return utf8;
+  }
+
+  /**
+   * The envelope's contents. They authenticated under the unseal key, so only a bug or a writer of another format
+   * could damage them: refused as FAILED_PRECONDITION, never a buffer exception.
+   */
+  private static SealEnvelope decodeBody(byte[] plain) {
+    try {
+      ByteBuffer in = ByteBuffer.wrap(plain);
+      if (in.get() != 1) {
+        throw KeywardenException.precondition("the seal envelope's contents are in an unknown format");
+      }
+      String label = readUtf(in);
+      String id = readUtf(in);
+      int pinLength = in.getInt();
+      if (pinLength < 0 || pinLength != in.remaining()) {
+        throw KeywardenException.precondition("the seal envelope's contents are damaged (the PIN's length)");
+      }
+      ByteBuffer pinBytes = in.slice(in.position(), pinLength);
+      CharBuffer pinChars = StandardCharsets.UTF_8.decode(pinBytes);
+      char[] pin = new char[pinChars.remaining()];
+      pinChars.get(pin);
+      Arrays.fill(pinChars.array(), '\0');
+      return new SealEnvelope(new KekIdentity(label, id), pin);
+    } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+      // too short, or a KEK label or id KekIdentity refuses
+      throw KeywardenException.precondition("the seal envelope's contents are damaged");
+    }
   }
 
   private static String readUtf(ByteBuffer in) {

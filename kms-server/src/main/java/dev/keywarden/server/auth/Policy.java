@@ -1,11 +1,10 @@
 package dev.keywarden.server.auth;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.keywarden.callerjson.CallerJson;
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import java.util.ArrayList;
@@ -21,10 +20,7 @@ public record Policy(String name, List<PolicyRule> rules) {
   public static final String ROOT = "root";
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
   private static final Pattern RESOURCE = Pattern.compile("[A-Za-z0-9/_.*+:@=-]{1,512}");
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-      .enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON = CallerJson.mapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   /** The JSON form. */
   record Document(@JsonProperty("rules") List<RuleDocument> rules) {}
@@ -44,17 +40,8 @@ public record Policy(String name, List<PolicyRule> rules) {
   /** Parses and validates a policy document; INVALID_ARGUMENT names the field that is wrong. */
   public static Policy parse(String name, String json, Capabilities capabilities) {
     validateName(name);
-    Document doc;
-    try {
-      doc = JSON.readValue(json, Document.class);
-    } catch (UnrecognizedPropertyException e) {
-      throw KeywardenException.invalid("policy document: unknown field '" + Inputs.quoted(e.getPropertyName())
-          + "'; a document is {\"rules\": [{\"resource\": \"...\", \"capabilities\": [\"...\"]}]}");
-    } catch (JsonProcessingException e) {
-      throw KeywardenException.invalid("policy document is not valid JSON (line "
-          + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + "): " + e.getOriginalMessage());
-    }
-    if (doc == null || doc.rules() == null || doc.rules().isEmpty()) {
+    Document doc = CallerJson.read(JSON, "policy document", json, Document.class);
+    if (doc.rules() == null || doc.rules().isEmpty()) {
       throw KeywardenException.invalid("policy document needs a non-empty \"rules\" list");
     }
     List<PolicyRule> rules = new ArrayList<>();

@@ -55,6 +55,16 @@ abstract class ClientCommand implements Callable<Integer> {
 
   dev.keywarden.api.v1.PkiServiceGrpc.PkiServiceBlockingStub pki() { return dev.keywarden.api.v1.PkiServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials()).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS); }
 
+  dev.keywarden.api.v1.JwtAuthServiceGrpc.JwtAuthServiceBlockingStub jwtAuth() {
+    return dev.keywarden.api.v1.JwtAuthServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  dev.keywarden.api.v1.CertAuthServiceGrpc.CertAuthServiceBlockingStub certAuth() {
+    return dev.keywarden.api.v1.CertAuthServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
   PolicyServiceGrpc.PolicyServiceBlockingStub policies() {
     return PolicyServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);

@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
 public final class Gate {
   private static final Logger log = LoggerFactory.getLogger(Gate.class);
   private static final Context.Key<Caller> CALLER = Context.key("keywarden-caller");
+  private static final Context.Key<CallCredentials> CREDENTIALS = Context.key("keywarden-credentials");
 
   private final Core core;
   private final List<Authenticator> authenticators;
@@ -53,6 +54,18 @@ public final class Gate {
     Caller c = CALLER.get();
     if (c == null) {
       throw new IllegalStateException("no authenticated caller: the method's rule is open");
+    }
+    return c;
+  }
+
+  /**
+   * What the current call carries (headers, TLS session); only under an open rule, for the login RPCs whose
+   * credential is the call itself (a TLS client certificate).
+   */
+  public static CallCredentials credentials() {
+    CallCredentials c = CREDENTIALS.get();
+    if (c == null) {
+      throw new IllegalStateException("call credentials are only given to open rules");
     }
     return c;
   }
@@ -102,7 +115,8 @@ public final class Gate {
         return refused(call, e);
       }
     }
-    Context context = caller == null ? Context.current() : Context.current().withValue(CALLER, caller);
+    Context context = caller != null ? Context.current().withValue(CALLER, caller)
+        : Context.current().withValue(CREDENTIALS, new CallCredentials(headers, call.getAttributes()));
     return new Guard<>(call, Contexts.interceptCall(context, call, headers, handler), rule, caller);
   }
 

@@ -4,6 +4,7 @@ import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.pki.IssuerInfo;
 import dev.keywarden.pki.IssuerState;
 import dev.keywarden.pki.PkiEngine;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
@@ -30,7 +31,6 @@ public class PkiController {
   static final String PEM = "application/x-pem-file";
   static final String OCSP_REQUEST = "application/ocsp-request";
   static final String OCSP_RESPONSE = "application/ocsp-response";
-  private static final int MAX_OCSP_REQUEST = 16 * 1024;
   private final PkiEngine pki;
 
   public PkiController(PkiEngine pki) {
@@ -79,23 +79,20 @@ public class PkiController {
     return respondForIssuer(id, () -> pem("X509 CRL", pki.crl(id)), PEM);
   }
 
-  /** OCSP over POST: the body is the DER request. */
+  /**
+   * OCSP over POST: the body is the DER request. Whatever the body, the answer is an OCSP response (malformedRequest
+   * for one that is not a request, the engine checks size and form), never a text error.
+   */
   @Post("/ocsp")
   @Consumes({OCSP_REQUEST, MediaType.APPLICATION_OCTET_STREAM})
-  public HttpResponse<?> ocspPost(@Body byte[] request) {
-    if (request == null || request.length == 0 || request.length > MAX_OCSP_REQUEST) {
-      return HttpResponse.badRequest("an OCSP request is a DER body of 1.." + MAX_OCSP_REQUEST + " bytes");
-    }
+  public HttpResponse<?> ocspPost(@Body @Nullable byte[] request) {
     return respond(() -> pki.ocsp(request), OCSP_RESPONSE);
   }
 
   /** OCSP over GET: the request is base64 (and URL-encoded) in the path, RFC 6960 appendix A.1. */
   @Get("/ocsp/{+request}")
   public HttpResponse<?> ocspGet(@PathVariable String request) {
-    byte[] der = ocspRequestFromPath(request);
-    if (der == null) {
-      return HttpResponse.badRequest("the OCSP request in the path is not base64");
-    }
+    byte[] der = ocspRequestFromPath(request); // null, if not base64: the engine answers malformedRequest
     return respond(() -> pki.ocsp(der), OCSP_RESPONSE);
   }
 
@@ -104,6 +101,9 @@ public class PkiController {
    * character here, never a space: decode only escapes, then base64 (standard, or URL-safe from lenient clients).
    */
   static byte[] ocspRequestFromPath(String path) {
+    if (path == null) {
+      return null;
+    }
     String text;
     try {
       text = URLDecoder.decode(path.replace("+", "%2B"), StandardCharsets.US_ASCII);

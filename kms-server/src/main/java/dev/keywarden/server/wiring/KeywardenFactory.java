@@ -7,6 +7,10 @@ import dev.keywarden.server.auth.AccessControl;
 import dev.keywarden.server.auth.Capabilities;
 import dev.keywarden.server.auth.PolicyStore;
 import dev.keywarden.server.auth.TokenStore;
+import dev.keywarden.server.auth.jwt.JwtAuth;
+import dev.keywarden.server.auth.jwt.JwtRoleRecords;
+import dev.keywarden.server.auth.cert.CertAuthenticator;
+import dev.keywarden.server.auth.cert.CertRoleRecords;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.gate.Gate;
 import dev.keywarden.server.gate.GuardedService;
@@ -73,6 +77,11 @@ public class KeywardenFactory {
   }
 
   @Singleton
+  JwtAuth jwtAuth(Core core, TokenStore tokens) {
+    return new JwtAuth(new JwtRoleRecords(core.storage()), tokens, Clock.systemUTC());
+  }
+
+  @Singleton
   TransitEngine transitEngine(Core core, SecureRandom random) {
     return new TransitEngine(core, Clock.systemUTC(), random);
   }
@@ -107,10 +116,20 @@ public class KeywardenFactory {
     return new InboundMessages(Runtime.getRuntime().maxMemory() / 4);
   }
 
-  /** The ways a caller can authenticate, in the order they are tried. */
   @Singleton
-  Gate gate(Core core, TokenStore tokens, AccessControl access, InboundMessages inbound) {
-    return new Gate(core, List.of(new TokenAuthenticator(tokens)), access, inbound);
+  CertRoleRecords certRoleRecords(Storage storage) {
+    return new CertRoleRecords(storage);
+  }
+
+  @Singleton
+  CertAuthenticator certAuthenticator(Core core, CertRoleRecords roles, PkiEngine pki) {
+    return new CertAuthenticator(core, roles, pki, Clock.systemUTC());
+  }
+
+  /** The ways a caller can authenticate, in the order they are tried: a bearer token wins over a certificate. */
+  @Singleton
+  Gate gate(Core core, TokenStore tokens, CertAuthenticator certs, AccessControl access, InboundMessages inbound) {
+    return new Gate(core, List.of(new TokenAuthenticator(tokens), certs), access, inbound);
   }
 
   @Singleton

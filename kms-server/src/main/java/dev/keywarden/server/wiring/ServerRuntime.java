@@ -56,10 +56,7 @@ public final class ServerRuntime implements AutoCloseable {
     props.put("grpc.server.max-inbound-message-size", InboundMessages.MAX_MESSAGE_BYTES);
     props.put("micronaut.server.host", settings.httpAddress().host());
     props.put("micronaut.server.port", settings.httpAddress().port());
-    if (settings.tlsCert() != null) {
-      props.put("grpc.server.ssl.cert-chain", "file:" + settings.tlsCert().toAbsolutePath());
-      props.put("grpc.server.ssl.private-key", "file:" + settings.tlsKey().toAbsolutePath());
-    }
+    // TLS (--tls-cert/--tls-key) is set on the Netty builder by GrpcTls, which can ask for client certificates.
     ApplicationContext context = ApplicationContext.builder()
         .properties(props)
         .singletons(settings)

@@ -3,6 +3,8 @@ package dev.keywarden.server.gate;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.google.protobuf.Descriptors;
+import dev.keywarden.api.v1.AuthJwtProto;
+import dev.keywarden.api.v1.AuthCertProto;
 import dev.keywarden.api.v1.PkiProto;
 import dev.keywarden.api.v1.PolicyProto;
 import dev.keywarden.api.v1.SystemProto;
@@ -46,7 +48,8 @@ class GateTest {
   /** Every service the protos declare, from the generated files. */
   static List<Descriptors.ServiceDescriptor> protoServices() {
     return Stream.of(SystemProto.getDescriptor(), TokenProto.getDescriptor(), PolicyProto.getDescriptor(),
-            TransitProto.getDescriptor(), PkiProto.getDescriptor())
+            TransitProto.getDescriptor(), PkiProto.getDescriptor(), AuthCertProto.getDescriptor(),
+            AuthJwtProto.getDescriptor())
         .flatMap(f -> f.getServices().stream()).toList();
   }
 
@@ -122,7 +125,7 @@ class GateTest {
   }
 
   @Test
-  void theOpenRpcsAreExactlyTheCeremoniesAndStatus() {
+  void theOpenRpcsAreExactlyTheCeremoniesStatusAndLogins() {
     List<String> open = new ArrayList<>();
     for (GuardedService s : kw.services) {
       for (io.grpc.MethodDescriptor<?, ?> m : s.rules().service().getMethods()) {
@@ -132,7 +135,7 @@ class GateTest {
       }
     }
     assertEquals(new TreeSet<>(List.of("GetStatus", "Initialize", "Unseal", "StartGenerateRoot",
-        "SubmitGenerateRootShare", "CancelGenerateRoot")), new TreeSet<>(open));
+        "SubmitGenerateRootShare", "CancelGenerateRoot", "Login")), new TreeSet<>(open));
   }
 
   /** Calls every RPC that is not open with {@code credentials}; method → status. */

@@ -6,8 +6,26 @@ import dev.keywarden.server.auth.AccessControl;
 import dev.keywarden.server.auth.Capabilities;
 import dev.keywarden.server.auth.PolicyStore;
 import dev.keywarden.server.auth.TokenStore;
+import dev.keywarden.server.auth.jwt.JwtAuth;
+import dev.keywarden.server.auth.jwt.JwtRoleRecords;
+import dev.keywarden.server.auth.cert.CertAuthenticator;
+import dev.keywarden.server.auth.cert.CertRoleRecords;
+import dev.keywarden.server.grpc.CertAuthGrpcService;
 import dev.keywarden.server.grpc.HealthReporter;
+import dev.keywarden.server.wiring.GrpcTls;
+import io.grpc.ClientInterceptor;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.stub.MetadataUtils;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import javax.net.ssl.SSLException;
 import dev.keywarden.server.grpc.InterceptorChain;
+import dev.keywarden.server.grpc.JwtAuthGrpcService;
 import dev.keywarden.server.grpc.PkiGrpcService;
 import dev.keywarden.server.grpc.PolicyGrpcService;
 import dev.keywarden.server.grpc.SystemGrpcService;
@@ -38,22 +56,37 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The server's gRPC services, gate and interceptors as the server wires them, over real Netty on loopback, with the
- * software KEK and SQLite in a temporary directory: fast enough to walk every RPC in a unit test.
+ * software KEK and SQLite in a temporary directory: fast enough to walk every RPC in a unit test. With TLS, the
+ * server's TLS is the real server's ({@link GrpcTls}: client certificates asked for), its certificate made by OpenSSL.
  */
-final class LocalKeywarden implements AutoCloseable {
-  final Storage storage;
-  final Core core;
-  final TokenStore tokens;
-  final PolicyStore policies;
-  final AccessControl access;
-  final Gate gate;
-  final InboundMessages inbound;
-  final List<GuardedService> services = new ArrayList<>();
-  final Server server;
-  final ManagedChannel channel;
-  final String rootToken;
+public final class LocalKeywarden implements AutoCloseable {
+  public final Storage storage;
+  public final Core core;
+  public final TokenStore tokens;
+  public final PolicyStore policies;
+  public final AccessControl access;
+  public final Gate gate;
+  public final InboundMessages inbound;
+  public final PkiEngine pki;
+  public final JwtAuth jwt;
+  public final CertRoleRecords certRoles;
+  public final CertAuthenticator certs;
+  /** The clock cert auth reads (tests move it to expire certificates). */
+  public final MovableClock certClock = new MovableClock();
+  public final List<GuardedService> services = new ArrayList<>();
+  public final Server server;
+  /** Plaintext, or TLS without a client certificate. */
+  public final ManagedChannel channel;
+  public final String rootToken;
+  /** The server's TLS certificate (PEM file); null for plaintext. */
+  public final Path serverCert;
+  private final List<ManagedChannel> opened = new ArrayList<>();
 
-  LocalKeywarden(Path dir, long inFlightBudget) throws IOException {
+  public LocalKeywarden(Path dir, long inFlightBudget) throws IOException {
+    this(dir, inFlightBudget, false);
+  }
+
+  public LocalKeywarden(Path dir, long inFlightBudget, boolean tls) throws IOException {
     storage = SqliteStorage.open(dir);
     SecureRandom random = new SecureRandom();
     core = new Core(storage, new SoftwareHsmProvider(), random, 1000);
@@ -62,30 +95,46 @@ final class LocalKeywarden implements AutoCloseable {
     policies = new PolicyStore(storage, () -> capabilities[0]);
     access = new AccessControl(policies);
     inbound = new InboundMessages(inFlightBudget);
-    gate = new Gate(core, List.of(new TokenAuthenticator(tokens)), access, inbound);
+    pki = new PkiEngine(core, Clock.systemUTC(), random);
+    certRoles = new CertRoleRecords(storage);
+    certs = new CertAuthenticator(core, certRoles, pki, certClock);
+    gate = new Gate(core, List.of(new TokenAuthenticator(tokens), certs), access, inbound);
     services.add(new SystemGrpcService(core, tokens, policies, gate,
         new HealthReporter(new HealthStatusManager(), core)));
     services.add(new TokenGrpcService(tokens, access, gate));
     services.add(new PolicyGrpcService(policies, gate));
     services.add(new TransitGrpcService(new TransitEngine(core, Clock.systemUTC(), random), gate));
-    services.add(new PkiGrpcService(new PkiEngine(core, Clock.systemUTC(), random), gate));
+    services.add(new PkiGrpcService(pki, gate));
+    services.add(new CertAuthGrpcService(certRoles, certs, tokens, access, pki, core, gate));
+    jwt = new JwtAuth(new JwtRoleRecords(storage), tokens, Clock.systemUTC());
+    services.add(new JwtAuthGrpcService(jwt, core, gate));
     List<String> declared = new ArrayList<>();
     services.forEach(s -> declared.addAll(s.rules().capabilities()));
     capabilities[0] = new Capabilities(declared);
     NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .maxInboundMessageSize(InboundMessages.MAX_MESSAGE_BYTES)
         .intercept(new InterceptorChain(new SimpleMeterRegistry()));
+    if (tls) {
+      serverCert = dir.resolve("server.pem");
+      Path serverKey = dir.resolve("server-key.pem");
+      OpenSsl.run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+          serverKey.toString(), "-out", serverCert.toString(), "-days", "2", "-subj", "/CN=localhost",
+          "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+      b.sslContext(GrpcTls.serverContext(serverCert, serverKey));
+    } else {
+      serverCert = null;
+    }
     services.forEach(b::addService);
     server = b.build().start();
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext()
-        .maxInboundMessageSize(64 << 20).build();
+    channel = tls ? tlsChannel(null, null) : NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+        .usePlaintext().maxInboundMessageSize(64 << 20).build();
     InitResult init = core.initialize(1, 1, null, false, tokens::initialize);
     rootToken = init.rootToken();
     core.submitUnsealShare(init.shares().get(0));
   }
 
   /** Call credentials that send {@code token} as a bearer token. */
-  static CallCredentials bearer(String token) {
+  public static CallCredentials bearer(String token) {
     return new CallCredentials() {
       @Override
       public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
@@ -96,8 +145,58 @@ final class LocalKeywarden implements AutoCloseable {
     };
   }
 
+  /**
+   * A TLS channel that verifies the server and presents {@code clientCert} (chain PEM) with {@code clientKey}
+   * (PKCS#8 PEM), or no client certificate when they are null. Closed with this server.
+   */
+  public ManagedChannel tlsChannel(String clientCert, String clientKey) throws SSLException {
+    SslContextBuilder ssl = GrpcSslContexts.forClient().trustManager(serverCert.toFile());
+    if (clientCert != null) {
+      ssl.keyManager(new ByteArrayInputStream(clientCert.getBytes(StandardCharsets.US_ASCII)),
+          new ByteArrayInputStream(clientKey.getBytes(StandardCharsets.US_ASCII)));
+    }
+    ManagedChannel c = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).sslContext(ssl.build())
+        .overrideAuthority("localhost").build();
+    opened.add(c);
+    return c;
+  }
+
+  /** Sends {@code header: value} with every call. */
+  public static ClientInterceptor header(Metadata.Key<String> header, String value) {
+    Metadata m = new Metadata();
+    m.put(header, value);
+    return MetadataUtils.newAttachHeadersInterceptor(m);
+  }
+
+  /** A clock tests can move forward. */
+  public static final class MovableClock extends Clock {
+    private volatile Duration offset = Duration.ZERO;
+
+    public void advance(Duration by) {
+      offset = offset.plus(by);
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.now().plus(offset);
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
   @Override
   public void close() throws InterruptedException {
+    for (ManagedChannel c : opened) {
+      c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     core.shutdown();

@@ -29,12 +29,22 @@ final class WalkCalls {
    * token, so token lookups and revokes are about someone else's token.
    */
   static DynamicMessage request(Descriptors.MethodDescriptor method) {
-    DynamicMessage.Builder b = DynamicMessage.newBuilder(method.getInputType());
-    for (Descriptors.FieldDescriptor f : method.getInputType().getFields()) {
-      if (f.isRepeated() || f.getType() != Descriptors.FieldDescriptor.Type.STRING || f.getName().equals("token")) {
+    return filled(method.getInputType());
+  }
+
+  /** Keywarden's own messages inside the request (a role to write) are filled the same way. */
+  private static DynamicMessage filled(Descriptors.Descriptor type) {
+    DynamicMessage.Builder b = DynamicMessage.newBuilder(type);
+    for (Descriptors.FieldDescriptor f : type.getFields()) {
+      if (f.isRepeated() || f.getName().equals("token")) {
         continue;
       }
-      b.setField(f, f.getName().equals("accessor") ? SOME_ACCESSOR : "a1");
+      if (f.getType() == Descriptors.FieldDescriptor.Type.STRING) {
+        b.setField(f, f.getName().equals("accessor") ? SOME_ACCESSOR : "a1");
+      } else if (f.getType() == Descriptors.FieldDescriptor.Type.MESSAGE
+          && f.getMessageType().getFile().getPackage().equals("keywarden.v1")) {
+        b.setField(f, filled(f.getMessageType()));
+      }
     }
     return b.build();
   }
