@@ -48,7 +48,9 @@ public final class JwtAuthGrpcService implements JwtAuthServiceGrpc.AsyncService
   @Override
   public ServiceRules rules() {
     return ServiceRules.of(JwtAuthServiceGrpc.getServiceDescriptor())
-        .checks(JwtAuthServiceGrpc.getWriteJwtRoleMethod(),
+        // Callers with neither right are refused before storage is read (a denial never tells whether the role
+        // exists); then the one the write needs.
+        .checks(JwtAuthServiceGrpc.getWriteJwtRoleMethod(), Check.anyOf(r -> role(r.getName()), "create", "update"),
             Check.chosen(r -> role(r.getName()), r -> jwt.exists(r.getName()) ? "update" : "create",
                 Set.of("create", "update")))
         .allow(JwtAuthServiceGrpc.getGetJwtRoleMethod(), r -> role(r.getName()), "read")

@@ -336,7 +336,7 @@ class JwtLoginTest {
     JwtAuthServiceGrpc.JwtAuthServiceBlockingStub creator = JwtAuthServiceGrpc.newBlockingStub(kw.channel)
         .withCallCredentials(LocalKeywarden.bearer(t));
     creator.writeJwtRole(WriteJwtRoleRequest.newBuilder().setName("new").setRole(role()).build());
-    refused(Status.Code.PERMISSION_DENIED, "[update]", () -> creator.writeJwtRole(
+    refused(Status.Code.PERMISSION_DENIED, "'update'", () -> creator.writeJwtRole(
         WriteJwtRoleRequest.newBuilder().setName("new").setRole(role()).build()));
   }
 }
