@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
 @Singleton
 public final class HealthReporter {
   private static final String[] SERVICES = {"keywarden.v1.SystemService", "keywarden.v1.TokenService",
-      "keywarden.v1.PolicyService", "keywarden.v1.TransitService", "keywarden.v1.PkiService"};
+      "keywarden.v1.PolicyService", "keywarden.v1.TransitService", "keywarden.v1.PkiService",
+      "keywarden.v1.CertAuthService", "keywarden.v1.JwtAuthService"};
 
   private final HealthStatusManager health;
   private final Core core;
