@@ -26,9 +26,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The public keys a role's JWTs may be signed with. Fetched keys come from one Nimbus {@link JWKSource} per key
  * source (URL, discovery URL, issuer, CA), shared by the roles that name it: the JWK Set is cached for
- * {@link #CACHE_TTL_MILLIS}; a JWT whose kid is not in it makes Nimbus refetch once, and its rate limiter lets at most
- * two fetches through in each {@link #MIN_FETCH_INTERVAL_MILLIS} window per source (a window opens with a fetch, and
- * one more is let through in it for a rotation), so a flood of made-up kids cannot hammer the issuer. Static keys are the role's own.
+ * {@link #CACHE_TTL_MILLIS}; a JWT whose kid is not in it makes Nimbus refetch once, and {@link RefetchLimit} lets at
+ * most one such refetch through per {@link #MIN_FETCH_INTERVAL_MILLIS} per source, so a flood of made-up kids cannot
+ * hammer the issuer while a rotation is still followed at once. Static keys are the role's own.
  *
  * <p>Invalidation: a source is keyed by its whole configuration, so a role that changes how keys are fetched gets a
  * new source; {@link #retainOnly} drops sources no role names any more (after a role write or delete).
@@ -93,10 +93,11 @@ final class IssuerKeys {
 
   private static JWKSource<SecurityContext> open(SourceKey key) {
     JwksFetcher http = new JwksFetcher(key.caPem());
-    return JWKSourceBuilder.create(new RemoteJwks(http, key.jwksUrl(), key.discoveryUrl(), key.issuer()))
+    return JWKSourceBuilder.create(new RefetchLimit(
+            new RemoteJwks(http, key.jwksUrl(), key.discoveryUrl(), key.issuer()), MIN_FETCH_INTERVAL_MILLIS))
         .cache(CACHE_TTL_MILLIS, CACHE_REFRESH_TIMEOUT_MILLIS)
         .refreshAheadCache(false)
-        .rateLimited(MIN_FETCH_INTERVAL_MILLIS)
+        .rateLimited(false)
         .retrying(false)
         .outageTolerant(false)
         .build();
