@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A bound on every string field of every request, so no field is unbounded just because nobody thought to check it
- * (a 1 MiB base URL, a 1 MiB common name). Names, ids, URLs and the like: {@link #DEFAULT_MAX} characters; documents
+ * (a 1 MiB base URL, a 1 MiB common name). Names, ids, URLs and the like: {@link #DEFAULT_MAX} characters; documents,
  * and PEM: {@link #DOCUMENT_MAX}; a JWT: {@link #JWT_MAX}. Ciphertext and signature texts are left to the engine's
  * own limits (transit checks them per item). The plan for each message type is worked out once; a message type
  * without bounded strings (EncryptItem: bytes only) costs nothing per request.
@@ -103,7 +103,8 @@ final class StringBounds {
   }
 
   private static int limit(String field) {
-    if (field.endsWith("_pem") || field.endsWith("_json") || field.equals("document") || field.endsWith("jwks")) {
+    if (field.endsWith("_pem") || field.endsWith("_pems") || field.endsWith("_json") || field.equals("document")
+        || field.equals("jwks")) {
       return DOCUMENT_MAX;
     }
     if (field.equals("jwt")) {

@@ -166,6 +166,17 @@ class RequestLimitsTest {
     e = assertThrows(StatusRuntimeException.class, () -> pki.issue(IssueRequest.newBuilder().setRole("web")
         .addAltNames("ok.example").addAltNames("x".repeat(5000)).build()));
     assertEquals("alt_names[1] is 5000 characters; the limit is 1024", e.getStatus().getDescription());
+    // A repeated PEM field, nested in a role, has the documents' limit: a long CA certificate is read, not cut off.
+    StatusRuntimeException pem = assertThrows(StatusRuntimeException.class, () -> CertAuthServiceGrpc
+        .newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken))
+        .writeCertRole(WriteCertRoleRequest.newBuilder().setRole(CertRole.newBuilder().setName("r")
+            .addTrustedCaPems("-----BEGIN CERTIFICATE-----\n" + "A".repeat(3000) + "\n-----END CERTIFICATE-----\n")
+            .addPolicies("default")).build()));
+    assertFalse(pem.getStatus().getDescription().contains("the limit is 1024"), pem.getStatus().getDescription());
+    e = assertThrows(StatusRuntimeException.class, () -> CertAuthServiceGrpc.newBlockingStub(kw.channel)
+        .withCallCredentials(LocalKeywarden.bearer(kw.rootToken)).writeCertRole(WriteCertRoleRequest.newBuilder()
+            .setRole(CertRole.newBuilder().setName("r").addAllowedCommonNames("c".repeat(2000))).build()));
+    assertEquals("role.allowed_common_names[0] is 2000 characters; the limit is 1024", e.getStatus().getDescription());
     // A policy document may be long; it is the field's own limit that applies, not the names' one.
     PolicyServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken))
         .writePolicy(WritePolicyRequest.newBuilder().setName("long").setDocument("{\"rules\":[{\"resource\":\"x\","
