@@ -1,6 +1,7 @@
 package dev.keywarden.hsm.pkcs11;
 
 import dev.keywarden.failure.KeywardenException;
+import java.util.concurrent.locks.Lock;
 import java.util.function.Supplier;
 import org.xipki.pkcs11.wrapper.AttributeVector;
 import org.xipki.pkcs11.wrapper.PKCS11Token;
@@ -15,12 +16,17 @@ final class KeyHandle {
 
   private record Found(long generation, long handle) {}
 
+  private final Lock searches;
   private final Supplier<AttributeVector> template;
   private final Supplier<KeywardenException> missing;
   private volatile Found found;
 
-  /** {@code template} matches the object; {@code missing} is thrown when the reachable token does not hold it. */
-  KeyHandle(Supplier<AttributeVector> template, Supplier<KeywardenException> missing) {
+  /**
+   * {@code template} matches the object; {@code missing} is thrown when the reachable token does not hold it; the
+   * search holds {@code searches} (the read side of the token's object lock).
+   */
+  KeyHandle(Lock searches, Supplier<AttributeVector> template, Supplier<KeywardenException> missing) {
+    this.searches = searches;
     this.template = template;
     this.missing = missing;
   }
@@ -34,7 +40,13 @@ final class KeyHandle {
     if (f != null && f.generation() == generation) {
       return f.handle();
     }
-    long[] handles = token.findObjects(template.get(), 2);
+    long[] handles;
+    searches.lock();
+    try {
+      handles = token.findObjects(template.get(), 2);
+    } finally {
+      searches.unlock();
+    }
     if (handles.length == 0) {
       Pkcs11Connection.requireReachable(token);
       throw missing.get();

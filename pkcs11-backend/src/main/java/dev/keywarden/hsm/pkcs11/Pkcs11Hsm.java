@@ -22,7 +22,7 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.AttributeVector;
@@ -37,13 +37,16 @@ import org.xipki.pkcs11.wrapper.TokenException;
  * FAILED_PRECONDITION once closed (sealed). Keys are held as {@link KeyHandle}s, found again by label and id after a
  * reconnect.
  *
- * <p>Token objects are created and destroyed one at a time ({@link #tokenObjectWrites}). SoftHSM2 2.6.1's file object
+ * <p>Token objects are created and destroyed one at a time, and never while a search runs ({@link #tokenObjects}).
+ * SoftHSM2 2.6.1's file object
  * store is not safe for concurrent writers in one process: it writes the new object file before taking its token
  * mutex, reads its object set unlocked in C_DestroyObject, and its fcntl file locks do not exclude threads of the same
  * process. Measured with 32 threads making (and every other one destroying) 5 token AES keys each through a 16-session
  * pool ({@code Pkcs11ConcurrentKeyGenerationTest}): 5 of 160 failed with CKR_GENERAL_ERROR before this lock (11 of 160
- * in the server's 32-rotation run), 0 of 160 with it, over repeated runs. Sessions are not shared: the wrapper's pool
- * lends each session to one thread at a time. Reads (search, encrypt, sign) still run in parallel.
+ * in the server's 32-rotation run), 0 of 160 with it; but a search (C_FindObjects re-indexes the token directory)
+ * racing a write still cost an occasional CKR_GENERAL_ERROR and a reconnect (1 in a clean-clone CI run), so searches
+ * take the read side of the same lock. Sessions are not shared: the wrapper's pool lends each session to one thread at
+ * a time. Searches run in parallel with each other, and encrypt and sign with found handles take no lock at all.
  */
 public final class Pkcs11Hsm implements Hsm {
 
@@ -59,7 +62,8 @@ public final class Pkcs11Hsm implements Hsm {
   private final Runnable onClose;
   private final boolean paddingDefect;
   private final SecureRandom random = new SecureRandom();
-  private final ReentrantLock tokenObjectWrites = new ReentrantLock();
+  /** Writes of token objects (create, destroy) exclude each other and every search; searches run in parallel. */
+  private final ReentrantReadWriteLock tokenObjects = new ReentrantReadWriteLock();
 
   Pkcs11Hsm(HsmInfo info, Pkcs11Connection connection, boolean paddingDefect, Runnable onClose) {
     this.paddingDefect = paddingDefect;
@@ -96,7 +100,8 @@ public final class Pkcs11Hsm implements Hsm {
   @Override
   public KeyEncryptionKey kek(KekIdentity identity) {
     byte[] id = HexFormat.of().parseHex(identity.idHex());
-    KeyHandle handle = new KeyHandle(() -> new AttributeVector().class_(CKO_SECRET_KEY).label(identity.label()).id(id),
+    KeyHandle handle = new KeyHandle(tokenObjects.readLock(),
+        () -> new AttributeVector().class_(CKO_SECRET_KEY).label(identity.label()).id(id),
         () -> KeywardenException.precondition("the HSM token '" + info.tokenLabel() + "' no longer holds KEK '"
             + identity.label() + "' (id " + identity.idHex() + ")"));
     call("searching for KEK '" + identity.label() + "'", handle::get);
@@ -120,7 +125,7 @@ public final class Pkcs11Hsm implements Hsm {
 
   @Override
   public HsmAead aesKey(HsmKeyId id) {
-    KeyHandle handle = new KeyHandle(() -> aesKeyTemplate(id), () -> noLongerHolds(id));
+    KeyHandle handle = new KeyHandle(tokenObjects.readLock(), () -> aesKeyTemplate(id), () -> noLongerHolds(id));
     call("searching for key '" + id.label() + "'", handle::get);
     return new Pkcs11Aead(this, id, handle);
   }
@@ -142,8 +147,10 @@ public final class Pkcs11Hsm implements Hsm {
 
   @Override
   public HsmSigner signer(HsmKeyId id) {
-    KeyHandle privateKey = new KeyHandle(() -> privateKeyTemplate(id), () -> noLongerHolds(id));
-    KeyHandle publicKey = new KeyHandle(() -> publicKeyTemplate(id), () -> noLongerHolds(id));
+    KeyHandle privateKey = new KeyHandle(tokenObjects.readLock(), () -> privateKeyTemplate(id),
+        () -> noLongerHolds(id));
+    KeyHandle publicKey = new KeyHandle(tokenObjects.readLock(), () -> publicKeyTemplate(id),
+        () -> noLongerHolds(id));
     Pkcs11KeyPairs.PublicHalf publicHalf = call("reading the public key '" + id.label() + "'", (token, generation) -> {
       privateKey.get(token, generation);
       return Pkcs11KeyPairs.readPublicKey(token, publicKey.get(token, generation), id);
@@ -156,7 +163,7 @@ public final class Pkcs11Hsm implements Hsm {
     // Set once a C_DestroyObject was sent: a retry that then finds nothing means the first attempt did the work.
     AtomicBoolean sent = new AtomicBoolean();
     call("destroying key '" + id.label() + "'", (token, generation) -> {
-      tokenObjectWrites.lock();
+      tokenObjects.writeLock().lock();
       try {
         long[] found = concat(findObjects(token, aesKeyTemplate(id)), findObjects(token, privateKeyTemplate(id)),
             findObjects(token, publicKeyTemplate(id)));
@@ -181,7 +188,7 @@ public final class Pkcs11Hsm implements Hsm {
         }
         return null;
       } finally {
-        tokenObjectWrites.unlock();
+        tokenObjects.writeLock().unlock();
       }
     });
     LOG.info("destroyed key '{}' (id {}) on token '{}'", id.label(), id.idHex(), info.tokenLabel());
@@ -238,7 +245,7 @@ public final class Pkcs11Hsm implements Hsm {
   /** Makes a token key with this label and id at most once, however often the call is retried. */
   private void generateOnce(String doing, String label, byte[] id, KeyMaker maker) {
     call(doing, (token, generation) -> {
-      tokenObjectWrites.lock();
+      tokenObjects.writeLock().lock();
       try {
         if (findObjects(token, new AttributeVector().label(label).id(id)).length > 0) {
           return null; // made by an earlier attempt whose answer was lost with the connection
@@ -247,7 +254,7 @@ public final class Pkcs11Hsm implements Hsm {
         maker.make(token);
         return null;
       } finally {
-        tokenObjectWrites.unlock();
+        tokenObjects.writeLock().unlock();
       }
     });
   }
