@@ -53,6 +53,10 @@ deps:
 	  echo "Installing softhsm2, opensc and openssl (for the tests)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq softhsm2 opensc openssl >/dev/null; \
 	fi
+	@if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null || ! command -v ssh >/dev/null; then \
+	  echo "Installing openssh-server and openssh-client (sshd, ssh and ssh-keygen judge the SSH CA's certificates)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openssh-server openssh-client >/dev/null; \
+	fi
 	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
 	  echo "Installing nodejs and npm (for the JWT login tests)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; \

@@ -65,6 +65,11 @@ abstract class ClientCommand implements Callable<Integer> {
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
+  dev.keywarden.api.v1.SshServiceGrpc.SshServiceBlockingStub ssh() {
+    return dev.keywarden.api.v1.SshServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
   PolicyServiceGrpc.PolicyServiceBlockingStub policies() {
     return PolicyServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);

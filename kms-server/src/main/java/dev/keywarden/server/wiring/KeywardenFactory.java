@@ -20,6 +20,7 @@ import dev.keywarden.server.gate.TokenAuthenticator;
 import dev.keywarden.storage.InitMarker;
 import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;
+import dev.keywarden.ssh.SshEngine;
 import dev.keywarden.transit.TransitEngine;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.PeriodicTasks;
@@ -96,6 +97,11 @@ public class KeywardenFactory {
   @Singleton
   PkiEngine pkiEngine(Core core, SecureRandom random) {
     return new PkiEngine(core, Clock.systemUTC(), random);
+  }
+
+  @Singleton
+  SshEngine sshEngine(Core core, SecureRandom random) {
+    return new SshEngine(core, Clock.systemUTC(), random);
   }
 
   /** Read when the first policy is parsed, after every service has declared its table. */
