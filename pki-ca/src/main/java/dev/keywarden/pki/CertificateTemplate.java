@@ -1,8 +1,10 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.encoding.DurationText;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.KeyPairAlgorithm;
+import dev.keywarden.names.IpLiterals;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;

@@ -6,6 +6,7 @@ import static dev.keywarden.pki.PkiEngine.ISSUERS;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StoredEntry;
+import dev.keywarden.storage.StoredJson;
 import dev.keywarden.unseal.Core;
 import java.io.IOException;
 import java.math.BigInteger;

@@ -2,6 +2,7 @@ package dev.keywarden.pki;
 
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.names.IpLiterals;
 import java.io.IOException;
 import java.io.StringReader;
 import java.math.BigInteger;

@@ -1,5 +1,6 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.encoding.Pem;
 import java.time.Instant;
 import java.util.List;
 import java.util.stream.Collectors;

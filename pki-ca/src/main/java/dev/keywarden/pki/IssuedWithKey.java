@@ -1,5 +1,6 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.hsm.KeyType;
 /**
  * A certificate with the private key the CA made for it (the key is not stored anywhere).
  *

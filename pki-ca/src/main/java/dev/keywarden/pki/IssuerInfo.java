@@ -1,5 +1,7 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.encoding.Pem;
+import dev.keywarden.hsm.KeyType;
 import java.time.Instant;
 import java.util.Optional;
 

@@ -4,14 +4,18 @@ import static dev.keywarden.pki.PkiEngine.DEFAULT_ISSUER;
 import static dev.keywarden.pki.PkiEngine.ISSUERS;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import dev.keywarden.encoding.Pem;
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.Hsm;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.HsmSigner;
+import dev.keywarden.hsm.KeyType;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StorageOps;
 import dev.keywarden.storage.StoredEntry;
+import dev.keywarden.storage.CasRetry;
+import dev.keywarden.storage.StoredJson;
 import dev.keywarden.unseal.Core;
 import java.io.IOException;
 import java.security.SecureRandom;
@@ -47,7 +51,6 @@ import org.slf4j.LoggerFactory;
  */
 final class Issuers {
   private static final Logger log = LoggerFactory.getLogger(Issuers.class);
-  private static final int CAS_ATTEMPTS = 8;
   private static final long HOUR = 3600;
 
   private final Core core;
@@ -250,14 +253,14 @@ final class Issuers {
     }
 
     HsmContentSigner contentSigner() {
-      return new HsmContentSigner(signer, PkiEngine.signatureAlgorithm(type));
+      return new HsmContentSigner(signer, type.signatureAlgorithm());
     }
   }
 
   /** Makes a key pair in the HSM for {@code id} and runs {@code work}; the key is destroyed if the work fails. */
   private IssuerInfo withNewKey(String id, KeyType type, Function<NewKey, IssuerInfo> work) {
     Hsm hsm = core.unsealed().hsm();
-    HsmKeyId key = hsm.generateKeyPair("pki-issuer-" + id, PkiEngine.keyPairAlgorithm(type));
+    HsmKeyId key = hsm.generateKeyPair("pki-issuer-" + id, type.algorithm());
     try {
       return work.apply(new NewKey(id, key, hsm.signer(key), type));
     } catch (RuntimeException e) {
@@ -515,20 +518,17 @@ final class Issuers {
     if (needed <= issuer.issuedUntil()) {
       return;
     }
-    for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+    CasRetry.untilStored("issuer '" + issuer.id() + "'", () -> {
       StoredEntry e = store().get(ISSUERS + issuer.id()).orElseThrow(() -> KeywardenException.precondition(
           "issuer '" + issuer.id() + "' was removed while a certificate was being issued; issue again"));
       StoredIssuer current = read(e);
       if (current.issuedUntil() >= needed) {
-        return;
+        return Optional.of(current);
       }
       byte[] updated = StoredJson.write(current.withIssuedUntil(roundUpToHour(needed)));
-      if (store().compareAndSet(ISSUERS + issuer.id(), e.version(), updated)) {
-        return;
-      }
-    }
-    throw new IllegalStateException("issuer '" + issuer.id() + "': issued_until not recorded after " + CAS_ATTEMPTS
-        + " attempts");
+      return store().compareAndSet(ISSUERS + issuer.id(), e.version(), updated) ? Optional.of(current)
+          : Optional.empty();
+    });
   }
 
   static long roundUpToHour(long epochSecond) {

@@ -2,6 +2,10 @@ package dev.keywarden.pki;
 
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.names.Cidr;
+import dev.keywarden.names.DnsNames;
+import dev.keywarden.names.UriSanRules;
+import dev.keywarden.names.IpLiterals;
 import java.net.InetAddress;
 import java.net.URI;
 import java.util.ArrayList;

@@ -3,23 +3,20 @@ package dev.keywarden.pki;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.keywarden.encoding.Pem;
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
-import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.HsmSigner;
-import dev.keywarden.hsm.KeyPairAlgorithm;
-import dev.keywarden.hsm.SignatureAlgorithm;
+import dev.keywarden.hsm.KeyType;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StoredEntry;
+import dev.keywarden.storage.StoredJson;
 import dev.keywarden.unseal.Core;
+import dev.keywarden.unseal.SignerCache;
 import java.io.IOException;
 import java.math.BigInteger;
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
-import java.security.spec.ECGenParameterSpec;
-import java.security.spec.RSAKeyGenParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -87,7 +84,7 @@ public final class PkiEngine {
   /** Bumped on every role change; a read that raced with a change does not cache what it read. */
   private long roleChanges;
   /** Issuer signers, found once per unseal: on SoftHSM2 every lookup of a token object reads files. */
-  private final Map<String, HsmSigner> signers = new ConcurrentHashMap<>();
+  private final SignerCache signers;
   /** Told of every revocation once it is stored (caches of verdicts on certificates evict on it). */
   private final List<Consumer<RevokedCertificate>> revocationListeners = new CopyOnWriteArrayList<>();
 
@@ -97,10 +94,10 @@ public final class PkiEngine {
     this.clock = clock;
     this.random = random;
     this.template = new CertificateTemplate(clock, random);
+    this.signers = new SignerCache(core);
     this.issuers = new Issuers(core, clock, random, template, this::contentSigner);
     this.crls = new Crls(core, clock, issuers, this::contentSigner, this::revocationsOf);
     core.addSealListener(crls::clear);
-    core.addSealListener(signers::clear);
     core.addSealListener(this::forgetRoles);
     core.addSealListener(template::forgetProvenSigners);
     core.addSealListener(issuers::forgetParsed);
@@ -218,50 +215,14 @@ public final class PkiEngine {
   }
 
   private HsmContentSigner contentSigner(StoredIssuer issuer) {
-    String cacheKey = issuer.id() + "/" + issuer.hsmId();
-    HsmSigner cached;
-    try {
-      cached = signers.computeIfAbsent(cacheKey, k -> core.unsealed().hsm().signer(issuer.keyId()));
-    } catch (KeywardenException e) {
-      throw keyGone(issuer, e);
-    }
-    // A key removed from the token after it was cached fails at signing: forget it and say which issuer it was.
-    HsmSigner guarded = new HsmSigner() {
-      @Override
-      public dev.keywarden.hsm.HsmKeyId id() {
-        return cached.id();
-      }
-
-      @Override
-      public dev.keywarden.hsm.KeyPairAlgorithm algorithm() {
-        return cached.algorithm();
-      }
-
-      @Override
-      public java.security.PublicKey publicKey() {
-        return cached.publicKey();
-      }
-
-      @Override
-      public byte[] sign(SignatureAlgorithm algorithm, byte[] message) {
-        try {
-          return cached.sign(algorithm, message);
-        } catch (KeywardenException e) {
-          signers.remove(cacheKey, cached);
-          throw keyGone(issuer, e);
-        }
-      }
-    };
-    return new HsmContentSigner(guarded, signatureAlgorithm(issuer.keyType()));
+    HsmSigner signer = signers.signer(issuer.id() + "/" + issuer.hsmId(), issuer.keyId(), e -> keyGone(issuer, e));
+    return new HsmContentSigner(signer, issuer.keyType().signatureAlgorithm());
   }
 
   private static KeywardenException keyGone(StoredIssuer issuer, KeywardenException e) {
-    if (e.kind() == KeywardenException.Kind.FAILED_PRECONDITION || e.kind() == KeywardenException.Kind.NOT_FOUND) {
-      return new KeywardenException(KeywardenException.Kind.FAILED_PRECONDITION, "issuer '" + issuer.id()
-          + "': its key '" + issuer.hsmLabel() + "' is no longer in the HSM; restore the token or generate a new"
-          + " issuer and make it the default", e);
-    }
-    return e;
+    return new KeywardenException(KeywardenException.Kind.FAILED_PRECONDITION, "issuer '" + issuer.id()
+        + "': its key '" + issuer.hsmLabel() + "' is no longer in the HSM; restore the token or generate a new"
+        + " issuer and make it the default", e);
   }
 
   private List<byte[]> chain(StoredIssuer issuer) {
@@ -343,7 +304,7 @@ public final class PkiEngine {
       throw KeywardenException.invalid("names are missing: give a common name or a DNS, IP or URI SAN");
     }
     NameRules.check(role, names); // refuse before spending time on an RSA key
-    KeyPair kp = newKeyPair(role.keyType());
+    KeyPair kp = role.keyType().newSoftwareKeyPair(random);
     IssuedCertificate cert = issueAndStore(role, issuer, SubjectPublicKeyInfo.getInstance(kp.getPublic().getEncoded()),
         role.keyType().isRsa(), names, ttl);
     byte[] pkcs8 = kp.getPrivate().getEncoded();
@@ -377,31 +338,6 @@ public final class PkiEngine {
     }
     throw new IllegalStateException("could not store a certificate under a fresh serial after " + STORE_ATTEMPTS
         + " attempts");
-  }
-
-  private KeyPair newKeyPair(KeyType type) {
-    try {
-      KeyPairGenerator g;
-      switch (type) {
-        case EC_P256, EC_P384 -> {
-          g = KeyPairGenerator.getInstance("EC");
-          g.initialize(new ECGenParameterSpec(type == KeyType.EC_P256 ? "secp256r1" : "secp384r1"), random);
-        }
-        case ED25519 -> g = KeyPairGenerator.getInstance("Ed25519");
-        default -> {
-          g = KeyPairGenerator.getInstance("RSA");
-          int bits = switch (type) {
-            case RSA_2048 -> 2048;
-            case RSA_3072 -> 3072;
-            default -> 4096;
-          };
-          g.initialize(new RSAKeyGenParameterSpec(bits, RSAKeyGenParameterSpec.F4), random);
-        }
-      }
-      return g.generateKeyPair();
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("this JDK cannot make " + type.typeName() + " keys", e);
-    }
   }
 
   /** The revocation of a stored certificate, read from its own record; empty while it is not revoked. */
@@ -685,7 +621,7 @@ public final class PkiEngine {
     List<String> removed = issuers.removeExpiredRetired(now);
     for (String id : removed) {
       crls.forget(id);
-      signers.keySet().removeIf(k -> k.startsWith(id + "/"));
+      signers.forget(k -> k.startsWith(id + "/"));
     }
     return removed;
   }
@@ -731,26 +667,6 @@ public final class PkiEngine {
           + Inputs.quoted(String.valueOf(commonName)) + "'");
     }
     return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, commonName).build();
-  }
-
-  static KeyPairAlgorithm keyPairAlgorithm(KeyType t) {
-    return switch (t) {
-      case EC_P256 -> KeyPairAlgorithm.EC_P256;
-      case EC_P384 -> KeyPairAlgorithm.EC_P384;
-      case ED25519 -> KeyPairAlgorithm.ED25519;
-      case RSA_2048 -> KeyPairAlgorithm.RSA_2048;
-      case RSA_3072 -> KeyPairAlgorithm.RSA_3072;
-      case RSA_4096 -> KeyPairAlgorithm.RSA_4096;
-    };
-  }
-
-  static SignatureAlgorithm signatureAlgorithm(KeyType t) {
-    return switch (t) {
-      case EC_P256 -> SignatureAlgorithm.ECDSA_SHA256;
-      case EC_P384 -> SignatureAlgorithm.ECDSA_SHA384;
-      case ED25519 -> SignatureAlgorithm.ED25519;
-      case RSA_2048, RSA_3072, RSA_4096 -> SignatureAlgorithm.RSA_PKCS1_SHA256;
-    };
   }
 
   private static byte[] json(Object value) {

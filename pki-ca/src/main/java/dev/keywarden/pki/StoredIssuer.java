@@ -2,6 +2,7 @@ package dev.keywarden.pki;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.keywarden.hsm.HsmKeyId;
+import dev.keywarden.hsm.KeyType;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;

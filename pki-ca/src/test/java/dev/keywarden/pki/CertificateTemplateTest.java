@@ -4,6 +4,7 @@ import static dev.keywarden.pki.TestKeys.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.names.IpLiterals;
 import java.io.ByteArrayInputStream;
 import java.math.BigInteger;
 import java.net.URI;

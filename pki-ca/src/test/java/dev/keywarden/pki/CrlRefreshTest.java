@@ -4,6 +4,7 @@ import static dev.keywarden.pki.PkiFixture.crlNumber;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.keywarden.hsm.HsmKeyId;
+import dev.keywarden.hsm.KeyType;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;

@@ -6,8 +6,11 @@ import static dev.keywarden.pki.PkiFixture.refusal;
 import static dev.keywarden.pki.PkiFixture.x509;
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.encoding.Pem;
 import dev.keywarden.failure.KeywardenException.Kind;
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.hsm.KeyType;
+import dev.keywarden.storage.StoredJson;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

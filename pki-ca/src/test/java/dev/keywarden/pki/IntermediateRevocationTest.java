@@ -4,7 +4,9 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.keywarden.encoding.Pem;
 import dev.keywarden.failure.KeywardenException.Kind;
+import dev.keywarden.hsm.KeyType;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;

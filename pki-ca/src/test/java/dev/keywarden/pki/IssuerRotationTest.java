@@ -5,8 +5,9 @@ import static dev.keywarden.pki.PkiFixture.refusal;
 import static dev.keywarden.pki.PkiFixture.x509;
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.hsm.KeyType;
 import java.io.ByteArrayInputStream;
 import java.math.BigInteger;
 import java.nio.file.Path;

@@ -2,6 +2,7 @@ package dev.keywarden.pki;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.keywarden.hsm.KeyType;
 import dev.keywarden.hsm.testing.SoftHsmToken;
 import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;

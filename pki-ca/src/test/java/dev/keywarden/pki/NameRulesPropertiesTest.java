@@ -10,6 +10,7 @@ import static org.quicktheories.generators.SourceDSL.lists;
 import static org.quicktheories.generators.SourceDSL.longs;
 
 import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.names.IpLiterals;
 import java.net.InetAddress;
 import java.net.URI;
 import java.util.List;

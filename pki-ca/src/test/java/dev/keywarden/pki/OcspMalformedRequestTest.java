@@ -2,6 +2,7 @@ package dev.keywarden.pki;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.keywarden.hsm.KeyType;
 import java.math.BigInteger;
 import java.nio.file.Path;
 import java.time.Clock;

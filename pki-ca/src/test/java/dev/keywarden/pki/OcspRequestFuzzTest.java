@@ -3,6 +3,7 @@ package dev.keywarden.pki;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.keywarden.hsm.KeyType;
 import java.io.InputStream;
 import java.math.BigInteger;
 import java.nio.file.Path;

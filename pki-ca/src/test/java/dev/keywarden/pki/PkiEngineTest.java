@@ -3,9 +3,11 @@ package dev.keywarden.pki;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.keywarden.encoding.Pem;
 import dev.keywarden.failure.KeywardenException.Kind;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmKeyId;
+import dev.keywarden.hsm.KeyType;
 import dev.keywarden.hsm.testing.SoftHsmToken;
 import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;

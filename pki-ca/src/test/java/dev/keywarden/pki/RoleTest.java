@@ -2,7 +2,9 @@ package dev.keywarden.pki;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.keywarden.encoding.DurationText;
 import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.hsm.KeyType;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;

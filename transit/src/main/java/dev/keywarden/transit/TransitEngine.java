@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmKeyId;
+import dev.keywarden.storage.CasRetry;
 import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.transit.crypto.HashAlgorithm;
 import dev.keywarden.transit.crypto.KeyDerivation;
@@ -436,16 +437,16 @@ public final class TransitEngine {
   private Keyring change(String name, UnaryOperator<Keyring> edit) {
     core.unsealed();
     validateName(name);
-    for (int attempt = 0; attempt < 100; attempt++) {
+    return CasRetry.untilStored("transit key '" + name + "'", () -> {
       StoredEntry entry = stored(name);
       Keyring next = edit.apply(decode(entry.value()));
-      if (core.storage().compareAndSet(PREFIX + name, entry.version(), encode(next))) {
-        long storedAt = entry.version() + 1; // compare-and-set raises the entry's version by one
-        cache.compute(name, (n, old) -> old == null ? null : old.next(next, storedAt));
-        return next;
+      if (!core.storage().compareAndSet(PREFIX + name, entry.version(), encode(next))) {
+        return Optional.empty();
       }
-    }
-    throw KeywardenException.unavailable("transit key '" + name + "' is changing too often; try again", null);
+      long storedAt = entry.version() + 1; // compare-and-set raises the entry's version by one
+      cache.compute(name, (n, old) -> old == null ? null : old.next(next, storedAt));
+      return Optional.of(next);
+    });
   }
 
   private VersionKey versionKey(LoadedKeyring l, KeyVersion kv) {

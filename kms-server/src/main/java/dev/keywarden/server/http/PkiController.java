@@ -1,5 +1,6 @@
 package dev.keywarden.server.http;
 
+import dev.keywarden.encoding.Pem;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.pki.IssuerInfo;
 import dev.keywarden.pki.IssuerState;
@@ -133,9 +134,7 @@ public class PkiController {
   }
 
   private static byte[] pem(String type, byte[] der) {
-    return ("-----BEGIN " + type + "-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
-        + "\n-----END " + type + "-----\n").getBytes(StandardCharsets.US_ASCII);
+    return Pem.block(type, der).getBytes(StandardCharsets.US_ASCII);
   }
 
   /** Runs {@code body}; engine errors become the matching HTTP status with the engine's message. */

@@ -3,14 +3,15 @@ package dev.keywarden.server.wiring;
 import dev.keywarden.hsm.HsmProvider;
 import dev.keywarden.hsm.pkcs11.Pkcs11HsmProvider;
 import dev.keywarden.hsm.software.SoftwareHsmProvider;
+import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.server.auth.AccessControl;
 import dev.keywarden.server.auth.Capabilities;
 import dev.keywarden.server.auth.PolicyStore;
 import dev.keywarden.server.auth.TokenStore;
-import dev.keywarden.server.auth.jwt.JwtAuth;
-import dev.keywarden.server.auth.jwt.JwtRoleRecords;
 import dev.keywarden.server.auth.cert.CertAuthenticator;
 import dev.keywarden.server.auth.cert.CertRoleRecords;
+import dev.keywarden.server.auth.jwt.JwtAuth;
+import dev.keywarden.server.auth.jwt.JwtRoleRecords;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.gate.Gate;
 import dev.keywarden.server.gate.GuardedService;
@@ -18,18 +19,18 @@ import dev.keywarden.server.gate.InboundMessages;
 import dev.keywarden.server.gate.TokenAuthenticator;
 import dev.keywarden.storage.InitMarker;
 import dev.keywarden.storage.SqliteStorage;
-import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.transit.TransitEngine;
 import dev.keywarden.unseal.Core;
+import dev.keywarden.unseal.PeriodicTasks;
 import io.grpc.BindableService;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionService;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.grpc.protobuf.services.HealthStatusManager;
-import io.grpc.protobuf.services.ProtoReflectionService;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Factory;
 import jakarta.inject.Named;
@@ -84,6 +85,12 @@ public class KeywardenFactory {
   @Singleton
   TransitEngine transitEngine(Core core, SecureRandom random) {
     return new TransitEngine(core, Clock.systemUTC(), random);
+  }
+
+  @Singleton
+  @Bean(preDestroy = "close")
+  PeriodicTasks periodicTasks(Core core) {
+    return new PeriodicTasks(core);
   }
 
   @Singleton

@@ -65,8 +65,7 @@ public final class ServerRuntime implements AutoCloseable {
         .start();
     try {
       context.getBean(Core.class); // opens storage now, so a bad data dir fails before anything listens
-      context.getBean(AutoRotation.class);
-      context.getBean(CrlRefresh.class);
+      context.getBean(EngineSchedules.class);
       EmbeddedServer grpc = context.getBean(EmbeddedServer.class, Qualifiers.byName("grpc.server"));
       grpc.start();
       EmbeddedServer http = context.getBean(EmbeddedServer.class);

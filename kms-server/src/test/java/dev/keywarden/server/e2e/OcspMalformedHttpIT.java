@@ -3,13 +3,13 @@ package dev.keywarden.server.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import dev.keywarden.hsm.KeyType;
 import dev.keywarden.hsm.testing.SoftHsmToken;
 import dev.keywarden.pki.IssuerInfo;
-import dev.keywarden.pki.KeyType;
 import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.server.auth.TokenStore;
-import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.config.ServerSettings.HostPort;
+import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.wiring.ServerRuntime;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.InitResult;

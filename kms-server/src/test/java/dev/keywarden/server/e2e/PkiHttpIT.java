@@ -2,17 +2,17 @@ package dev.keywarden.server.e2e;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.keywarden.hsm.KeyType;
 import dev.keywarden.hsm.testing.SoftHsmToken;
 import dev.keywarden.pki.IssuedWithKey;
 import dev.keywarden.pki.IssuerInfo;
-import dev.keywarden.pki.KeyType;
 import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.pki.RequestedNames;
 import dev.keywarden.pki.Role;
 import dev.keywarden.server.auth.TokenStore;
-import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.config.ServerSettings.HostPort;
-import dev.keywarden.server.wiring.CrlRefresh;
+import dev.keywarden.server.config.ServerSettings;
+import dev.keywarden.server.wiring.EngineSchedules;
 import dev.keywarden.server.wiring.ServerRuntime;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.InitResult;
@@ -104,7 +104,7 @@ class PkiHttpIT {
       }
 
       // Rotation: the new root is served as the CA; the retired one keeps answering for what it issued.
-      assertNotNull(server.bean(CrlRefresh.class), "the CRL schedule runs in the server");
+      assertNotNull(server.bean(EngineSchedules.class), "the CRL schedule runs in the server");
       IssuerInfo next = pki.rotateIssuer(issuerId, Optional.empty());
       assertArrayEquals(pem(next.certificateDer()).getBytes(StandardCharsets.US_ASCII),
           get(client, base + "/v1/pki/ca").body(), "the successor is the default");

@@ -1,9 +1,9 @@
 package dev.keywarden.server.auth.cert;
 
+import dev.keywarden.encoding.Pem;
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
-import dev.keywarden.pki.NamePatterns;
-import dev.keywarden.pki.Pem;
+import dev.keywarden.names.NamePatterns;
 import dev.keywarden.pki.Role;
 import dev.keywarden.server.auth.Policy;
 import java.io.ByteArrayInputStream;

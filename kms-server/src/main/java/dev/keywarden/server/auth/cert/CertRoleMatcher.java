@@ -1,10 +1,10 @@
 package dev.keywarden.server.auth.cert;
 
 import dev.keywarden.failure.Inputs;
-import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.names.NamePatterns;
 import dev.keywarden.pki.IssuerInfo;
-import dev.keywarden.pki.NamePatterns;
 import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.pki.RevokedCertificate;
 import java.io.ByteArrayInputStream;

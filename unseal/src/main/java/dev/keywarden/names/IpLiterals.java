@@ -1,4 +1,4 @@
-package dev.keywarden.pki;
+package dev.keywarden.names;
 
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -8,13 +8,13 @@ import java.util.regex.Pattern;
 import org.bouncycastle.util.IPAddress;
 
 /** Strict IP literal parsing that never touches DNS: dotted-quad IPv4 without leading zeros, or IPv6 text. */
-final class IpLiterals {
+public final class IpLiterals {
   private static final Pattern OCTET = Pattern.compile("0|[1-9][0-9]{0,2}");
 
   private IpLiterals() {}
 
   /** The address written in {@code text}, or null if it is not an IP literal. IPv6 text always gives IPv6. */
-  static InetAddress parse(String text) {
+  public static InetAddress parse(String text) {
     if (text == null || text.isEmpty() || text.length() > 45) {
       return null;
     }
@@ -44,7 +44,7 @@ final class IpLiterals {
   }
 
   /** An address from 4 or 16 octets, keeping the family the octets have (IPv4-mapped IPv6 stays IPv6). */
-  static InetAddress of(byte[] octets) {
+  public static InetAddress of(byte[] octets) {
     try {
       if (octets.length == 4) {
         return InetAddress.getByAddress(octets);
@@ -59,13 +59,13 @@ final class IpLiterals {
   }
 
   /** The text of an address as users read it, with no host name. */
-  static String text(InetAddress a) {
+  public static String text(InetAddress a) {
     String s = a.getHostAddress();
     int pct = s.indexOf('%');
     return pct >= 0 ? s.substring(0, pct) : s;
   }
 
-  static boolean isIpv4MappedIpv6(InetAddress a) {
+  public static boolean isIpv4MappedIpv6(InetAddress a) {
     byte[] b = a.getAddress();
     if (!(a instanceof Inet6Address) || b.length != 16) {
       return false;
@@ -78,7 +78,7 @@ final class IpLiterals {
     return b[10] == (byte) 0xff && b[11] == (byte) 0xff;
   }
 
-  static boolean isIpv4(InetAddress a) {
+  public static boolean isIpv4(InetAddress a) {
     return a instanceof Inet4Address;
   }
 

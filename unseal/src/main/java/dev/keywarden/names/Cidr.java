@@ -1,4 +1,4 @@
-package dev.keywarden.pki;
+package dev.keywarden.names;
 
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
@@ -6,10 +6,10 @@ import java.net.InetAddress;
 import java.util.Arrays;
 
 /** An IPv4 or IPv6 network in CIDR form; an address of the other family is never inside it. */
-record Cidr(byte[] network, int prefix, String text) {
+public record Cidr(byte[] network, int prefix, String text) {
 
   /** Parses "10.0.0.0/8" or "2001:db8::/32"; host bits must be zero. INVALID_ARGUMENT starts with {@code where}. */
-  static Cidr parse(String where, String text) {
+  public static Cidr parse(String where, String text) {
     String shown = "'" + Inputs.quoted(text) + "'";
     int slash = text.indexOf('/');
     InetAddress a = slash < 0 ? null : IpLiterals.parse(text.substring(0, slash));
@@ -30,7 +30,7 @@ record Cidr(byte[] network, int prefix, String text) {
   }
 
   /** True if {@code a} is of this network's family and inside it. */
-  boolean contains(InetAddress a) {
+  public boolean contains(InetAddress a) {
     byte[] b = a.getAddress();
     return b.length == network.length && Arrays.equals(masked(b, prefix), network);
   }

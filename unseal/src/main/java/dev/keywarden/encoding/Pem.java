@@ -1,4 +1,4 @@
-package dev.keywarden.pki;
+package dev.keywarden.encoding;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -14,7 +14,7 @@ public final class Pem {
     return block("CERTIFICATE", der);
   }
 
-  static String block(String type, byte[] der) {
+  public static String block(String type, byte[] der) {
     return "-----BEGIN " + type + "-----\n" + MIME.encodeToString(der) + "\n-----END " + type + "-----\n";
   }
 }

@@ -1,10 +1,10 @@
-package dev.keywarden.pki;
+package dev.keywarden.names;
 
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 
 /**
- * The glob rules of PKI roles, for other engines that match certificate names (cert auth roles): DNS globs where a
+ * The glob rules of PKI roles, for every engine that matches names (cert auth roles, SSH host roles): DNS globs where a
  * '*' matches within one label, and URI SAN globs where a '*' matches within one host label or path segment.
  */
 public final class NamePatterns {
@@ -17,7 +17,7 @@ public final class NamePatterns {
 
   /** True if {@code name} (any case) is a DNS name matched by the lower-cased glob, label by label. */
   public static boolean dnsMatches(String glob, String name) {
-    return name != null && DnsNames.problem(name, true) == null && DnsNames.globMatches(glob, Role.lower(name));
+    return name != null && DnsNames.problem(name, true) == null && DnsNames.globMatches(glob, DnsNames.lower(name));
   }
 
   /**
@@ -30,12 +30,12 @@ public final class NamePatterns {
       throw KeywardenException.invalid(prefix + "'" + Inputs.quoted(String.valueOf(pattern))
           + "' is not a valid name glob: 1 to 64 printable ASCII characters, no empty label");
     }
-    return Role.lower(pattern);
+    return DnsNames.lower(pattern);
   }
 
   /** True if {@code name} (compared lower-cased) is matched by a {@link #labelGlob}, label by label. */
   public static boolean labelMatches(String glob, String name) {
-    return name != null && !name.isEmpty() && DnsNames.globMatches(glob, Role.lower(name));
+    return name != null && !name.isEmpty() && DnsNames.globMatches(glob, DnsNames.lower(name));
   }
 
   /** Validates a URI SAN glob; returns it with scheme and host lower-cased. */

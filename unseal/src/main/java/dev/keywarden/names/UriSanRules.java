@@ -1,4 +1,4 @@
-package dev.keywarden.pki;
+package dev.keywarden.names;
 
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  * {@code [A-Za-z0-9._-]} in path segments, as the SPIFFE ID spec says. In a role's pattern a '*' matches within one
  * host label (never a '.' or ':') or within one path segment (never a '/').
  */
-final class UriSanRules {
+public final class UriSanRules {
   private static final Pattern SCHEME = Pattern.compile("[a-z][a-z0-9+.-]*");
   private static final Pattern HOST = Pattern.compile("[a-z0-9_-]+(?:\\.[a-z0-9_-]+)*");
   private static final Pattern PORT = Pattern.compile("[1-9][0-9]{0,4}");
@@ -21,7 +21,7 @@ final class UriSanRules {
   private UriSanRules() {}
 
   /** The URI in the form patterns are matched against (scheme and host lower-cased), or throws with the reason. */
-  static String normalize(String prefix, String uri) {
+  public static String normalize(String prefix, String uri) {
     String problem = problem(uri, false);
     if (problem != null) {
       throw KeywardenException.invalid(prefix + problem);
@@ -30,7 +30,7 @@ final class UriSanRules {
   }
 
   /** Validates a role pattern: with each '*' read as a letter, it must be a valid URI SAN, '*' not in the scheme. */
-  static String checkPattern(String prefix, String pattern) {
+  public static String checkPattern(String prefix, String pattern) {
     String problem = problem(pattern, true);
     if (problem != null) {
       throw KeywardenException.invalid(prefix + "'" + Inputs.quoted(pattern) + "' is not a valid URI SAN pattern: "
@@ -40,7 +40,7 @@ final class UriSanRules {
   }
 
   /** True if the normalized {@code uri} is matched by the normalized {@code pattern}. */
-  static boolean matches(String pattern, String uri) {
+  public static boolean matches(String pattern, String uri) {
     int authorityStart = pattern.indexOf("://") + 3;
     int pathStart = pattern.indexOf('/', authorityStart);
     if (pathStart < 0) {
@@ -78,7 +78,7 @@ final class UriSanRules {
     if (sep <= 0) {
       return "it is not of the form scheme://host/path";
     }
-    String scheme = Role.lower(uri.substring(0, sep));
+    String scheme = DnsNames.lower(uri.substring(0, sep));
     if (!SCHEME.matcher(scheme).matches()) {
       return "the scheme '" + Inputs.quoted(scheme) + "' is not valid";
     }
@@ -93,7 +93,7 @@ final class UriSanRules {
       return "a URI SAN here takes no user info";
     }
     int colon = authority.indexOf(':');
-    String host = Role.lower(colon < 0 ? authority : authority.substring(0, colon));
+    String host = DnsNames.lower(colon < 0 ? authority : authority.substring(0, colon));
     String hostChecked = isPattern ? host.replace('*', 'x') : host;
     if (!HOST.matcher(hostChecked).matches()) {
       return "the host '" + Inputs.quoted(host) + "' is not a DNS name";
@@ -119,7 +119,7 @@ final class UriSanRules {
       if (s.equals(".") || s.equals("..")) {
         return "the path has a '.' or '..' segment";
       }
-      if (Role.lower(s).contains("%2f")) {
+      if (DnsNames.lower(s).contains("%2f")) {
         return "the path has an encoded '/'";
       }
       if (!(spiffe ? SPIFFE_SEGMENT : SEGMENT).matcher(isPattern ? s.replace('*', 'x') : s).matches()) {
@@ -134,6 +134,6 @@ final class UriSanRules {
     int sep = uri.indexOf("://") + 3;
     int slash = uri.indexOf('/', sep);
     int end = slash < 0 ? uri.length() : slash;
-    return Role.lower(uri.substring(0, end)) + uri.substring(end);
+    return DnsNames.lower(uri.substring(0, end)) + uri.substring(end);
   }
 }

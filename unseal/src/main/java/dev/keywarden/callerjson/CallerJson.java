@@ -23,9 +23,8 @@ import java.util.stream.Collectors;
  * Jackson knows them. Jackson's own messages quote the input and name its classes and limits,
  * so only its bare reason, quoted through {@link Inputs#quoted}, reaches the caller.
  *
- * <p>It lives in pki-ca because that is the lowest module that both readers of caller JSON (pki-ca's roles and
- * kms-server's policies) have and that already depends on Jackson; the shared modules under it (unseal,
- * pkcs11-backend) have no Jackson at run time. Stored records are not read here: they are ours and may grow.
+ * <p>It lives in unseal, the module under every engine, so each engine's roles and kms-server's policies read caller
+ * JSON the same way. Stored records are not read here: they are ours and may grow ({@code storage.StoredJson}).
  */
 public final class CallerJson {
   /** The largest document, in characters. */

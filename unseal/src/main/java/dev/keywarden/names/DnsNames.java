@@ -1,4 +1,4 @@
-package dev.keywarden.pki;
+package dev.keywarden.names;
 
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
@@ -12,15 +12,15 @@ import java.util.regex.Pattern;
  * digits only is refused (that is an IP address, which belongs in an IP SAN). A wildcard is only the whole leftmost
  * label with at least two labels under it.
  */
-final class DnsNames {
+public final class DnsNames {
   private static final Pattern LDH = Pattern.compile("[a-z0-9](?:[a-z0-9-]*[a-z0-9])?");
   private static final Pattern GLOB_LABEL = Pattern.compile("[a-z0-9*-]+");
 
   private DnsNames() {}
 
   /** Validates a name without a wildcard and returns it lower-cased; INVALID_ARGUMENT starts with {@code prefix}. */
-  static String check(String prefix, String name) {
-    String lower = Role.lower(name);
+  public static String check(String prefix, String name) {
+    String lower = DnsNames.lower(name);
     String problem = problem(name, false);
     if (problem != null) {
       throw KeywardenException.invalid(prefix + "'" + Inputs.quoted(name) + "' is not a valid DNS name: " + problem);
@@ -29,8 +29,8 @@ final class DnsNames {
   }
 
   /** Validates a role glob (a '*' matches within one label) and returns it lower-cased. */
-  static String checkGlob(String prefix, String pattern) {
-    String lower = Role.lower(pattern);
+  public static String checkGlob(String prefix, String pattern) {
+    String lower = DnsNames.lower(pattern);
     String shown = "'" + Inputs.quoted(pattern) + "'";
     if (!isAscii(pattern) || lower.isEmpty() || lower.length() > 253 || lower.endsWith(".")) {
       throw KeywardenException.invalid(prefix + shown + " is not a valid domain glob");
@@ -52,14 +52,14 @@ final class DnsNames {
    * Why {@code name} is not a valid DNS name, or null if it is. With {@code wildcardOk} the leftmost label may be
    * exactly '*'.
    */
-  static String problem(String name, boolean wildcardOk) {
+  public static String problem(String name, boolean wildcardOk) {
     if (name == null || name.isEmpty()) {
       return "it is empty";
     }
     if (!isAscii(name)) {
       return "it holds non-ASCII characters; send internationalized names in their ASCII (xn--) form";
     }
-    String lower = Role.lower(name);
+    String lower = DnsNames.lower(name);
     if (lower.length() > 253) {
       return "it is longer than 253 characters";
     }
@@ -107,7 +107,7 @@ final class DnsNames {
   }
 
   /** True if the lower-cased {@code name} is matched by the lower-cased glob {@code pattern}, label by label. */
-  static boolean globMatches(String pattern, String name) {
+  public static boolean globMatches(String pattern, String name) {
     String[] p = pattern.split("\\.", -1);
     String[] n = name.split("\\.", -1);
     if (p.length != n.length) {
@@ -155,13 +155,18 @@ final class DnsNames {
   private static boolean decodes(String label) {
     try {
       String u = IDN.toUnicode(label, 0);
-      return !u.equals(label) && Role.lower(IDN.toASCII(u, 0)).equals(label);
+      return !u.equals(label) && DnsNames.lower(IDN.toASCII(u, 0)).equals(label);
     } catch (IllegalArgumentException e) {
       return false;
     }
   }
 
-  static boolean isAscii(String s) {
+  public static boolean isAscii(String s) {
     return s.chars().allMatch(c -> c > 0x20 && c < 0x7f);
+  }
+
+  /** Lower case as names compare (ASCII rules, whatever the JVM's locale). */
+  public static String lower(String s) {
+    return s.toLowerCase(java.util.Locale.ROOT);
   }
 }

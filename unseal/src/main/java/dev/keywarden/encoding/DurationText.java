@@ -1,4 +1,4 @@
-package dev.keywarden.pki;
+package dev.keywarden.encoding;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
@@ -73,7 +73,7 @@ public final class DurationText {
   }
 
   /** Writes a duration as {@link #format} text. */
-  static final class Writer extends JsonSerializer<Duration> {
+  public static final class Writer extends JsonSerializer<Duration> {
     @Override
     public void serialize(Duration value, JsonGenerator gen, SerializerProvider serializers) throws IOException {
       gen.writeString(format(value));
@@ -81,7 +81,7 @@ public final class DurationText {
   }
 
   /** Reads a duration from text or a number of seconds. */
-  static final class Reader extends JsonDeserializer<Duration> {
+  public static final class Reader extends JsonDeserializer<Duration> {
     @Override
     public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
       String field = p.currentName() == null ? "duration" : p.currentName();

@@ -1,30 +1,30 @@
-package dev.keywarden.server.wiring;
+package dev.keywarden.unseal;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** The CRL schedule: it calls the engine's refresh again and again, skips while sealed, and survives failures. */
-class CrlRefreshTest {
+/** The periodic task runner: it runs a task again and again, skips while sealed, and survives failures. */
+class PeriodicTasksTest {
   static final Duration SOON = Duration.ofMillis(10);
 
   @Test
-  void theScheduleCallsRefreshRepeatedly() throws Exception {
+  void theScheduleRunsTheTaskRepeatedly() throws Exception {
     Semaphore calls = new Semaphore(0);
-    CrlRefresh schedule = new CrlRefresh(() -> {
+    PeriodicTasks schedule = new PeriodicTasks(() -> false);
+    schedule.schedule("test", SOON, SOON, () -> {
       calls.release();
-      return List.of("abc");
-    }, () -> false, SOON, SOON);
+      return "ran";
+    });
     try {
-      assertTrue(calls.tryAcquire(3, 10, TimeUnit.SECONDS), "refreshCrls called three times");
+      assertTrue(calls.tryAcquire(3, 10, TimeUnit.SECONDS), "the task ran three times");
     } finally {
-      schedule.stop();
+      schedule.close();
     }
   }
 
@@ -33,38 +33,40 @@ class CrlRefreshTest {
     AtomicBoolean sealed = new AtomicBoolean(true);
     AtomicInteger checks = new AtomicInteger();
     Semaphore calls = new Semaphore(0);
-    CrlRefresh schedule = new CrlRefresh(() -> {
-      calls.release();
-      return List.of();
-    }, () -> {
+    PeriodicTasks schedule = new PeriodicTasks(() -> {
       checks.incrementAndGet();
       return sealed.get();
-    }, SOON, SOON);
+    });
+    schedule.schedule("test", SOON, SOON, () -> {
+      calls.release();
+      return null;
+    });
     try {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (checks.get() < 3 && System.nanoTime() < deadline) {
         Thread.sleep(5);
       }
       assertTrue(checks.get() >= 3, "the schedule ran");
-      assertEquals(0, calls.availablePermits(), "no refresh while sealed");
+      assertEquals(0, calls.availablePermits(), "nothing runs while sealed");
       sealed.set(false);
-      assertTrue(calls.tryAcquire(1, 10, TimeUnit.SECONDS), "refresh once unsealed");
+      assertTrue(calls.tryAcquire(1, 10, TimeUnit.SECONDS), "runs once unsealed");
     } finally {
-      schedule.stop();
+      schedule.close();
     }
   }
 
   @Test
-  void aFailingRefreshDoesNotStopTheSchedule() throws Exception {
+  void aFailingTaskDoesNotStopTheSchedule() throws Exception {
     Semaphore calls = new Semaphore(0);
-    CrlRefresh schedule = new CrlRefresh(() -> {
+    PeriodicTasks schedule = new PeriodicTasks(() -> false);
+    schedule.schedule("test", SOON, SOON, () -> {
       calls.release();
       throw new IllegalStateException("HSM hiccup");
-    }, () -> false, SOON, SOON);
+    });
     try {
       assertTrue(calls.tryAcquire(3, 10, TimeUnit.SECONDS), "called again after failing");
     } finally {
-      schedule.stop();
+      schedule.close();
     }
   }
 }
