@@ -1,0 +1,92 @@
+package dev.keywarden.ssh;
+
+import dev.keywarden.hsm.HsmSigner;
+import dev.keywarden.hsm.KeyPairAlgorithm;
+import dev.keywarden.hsm.SignatureAlgorithm;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.security.GeneralSecurityException;
+import java.security.Signature;
+import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.ASN1Primitive;
+import org.bouncycastle.asn1.ASN1Sequence;
+
+/**
+ * A CA signature in SSH's form (RFC 4253 6.6, RFC 5656 3.1.2, RFC 8332, RFC 8709): {@code string name, string blob}.
+ * The HSM signs once in its JCA encoding; ECDSA's DER {r, s} becomes {@code mpint r, mpint s}. RSA CAs sign
+ * rsa-sha2-512, never ssh-rsa (SHA-1). Every signature is verified with the CA's public key before it is used.
+ */
+final class CaSignatures {
+  private CaSignatures() {}
+
+  /** The SSH signature algorithm a CA key of {@code algorithm} signs with. */
+  static String sshName(KeyPairAlgorithm algorithm) {
+    return switch (algorithm) {
+      case ED25519 -> "ssh-ed25519";
+      case EC_P256 -> "ecdsa-sha2-nistp256";
+      case EC_P384 -> "ecdsa-sha2-nistp384";
+      case RSA_2048, RSA_3072, RSA_4096 -> "rsa-sha2-512";
+    };
+  }
+
+  /** The HSM signature algorithm behind {@link #sshName}. */
+  static SignatureAlgorithm hsmAlgorithm(KeyPairAlgorithm algorithm) {
+    return switch (algorithm) {
+      case ED25519 -> SignatureAlgorithm.ED25519;
+      case EC_P256 -> SignatureAlgorithm.ECDSA_SHA256;
+      case EC_P384 -> SignatureAlgorithm.ECDSA_SHA384;
+      case RSA_2048, RSA_3072, RSA_4096 -> SignatureAlgorithm.RSA_PKCS1_SHA512;
+    };
+  }
+
+  /** Signs {@code message} with one HSM call, verifies the result and returns SSH's signature blob. */
+  static byte[] sign(HsmSigner ca, byte[] message) {
+    KeyPairAlgorithm algorithm = ca.algorithm();
+    SignatureAlgorithm hsmAlgorithm = hsmAlgorithm(algorithm);
+    byte[] signature = ca.sign(hsmAlgorithm, message);
+    verify(ca, hsmAlgorithm, message, signature);
+    ByteArrayBuffer out = new ByteArrayBuffer();
+    out.putString(sshName(algorithm));
+    if (algorithm.family() == KeyPairAlgorithm.Family.EC) {
+      BigInteger[] rs = derToRs(signature);
+      ByteArrayBuffer inner = new ByteArrayBuffer();
+      inner.putMPInt(rs[0]);
+      inner.putMPInt(rs[1]);
+      out.putBytes(inner.getCompactData());
+    } else {
+      out.putBytes(signature);
+    }
+    return out.getCompactData();
+  }
+
+  private static void verify(HsmSigner ca, SignatureAlgorithm algorithm, byte[] message, byte[] signature) {
+    try {
+      Signature v = algorithm.newJdkSignature();
+      v.initVerify(ca.publicKey());
+      v.update(message);
+      if (!v.verify(signature)) {
+        throw new IllegalStateException("the HSM made an SSH CA signature that key '" + ca.id().label()
+            + "' does not verify");
+      }
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the HSM's SSH CA signature could not be verified", e);
+    }
+  }
+
+  /** ECDSA's DER SEQUENCE { INTEGER r, INTEGER s } as {r, s}. */
+  static BigInteger[] derToRs(byte[] der) {
+    try {
+      ASN1Sequence seq = ASN1Sequence.getInstance(ASN1Primitive.fromByteArray(der));
+      if (seq.size() != 2) {
+        throw new IllegalStateException("an ECDSA signature has two integers, not " + seq.size());
+      }
+      return new BigInteger[] {
+        ASN1Integer.getInstance(seq.getObjectAt(0)).getPositiveValue(),
+        ASN1Integer.getInstance(seq.getObjectAt(1)).getPositiveValue()
+      };
+    } catch (IOException | IllegalArgumentException e) {
+      throw new IllegalStateException("the HSM returned an ECDSA signature that is not DER", e);
+    }
+  }
+}
