@@ -77,6 +77,10 @@ ifeq ($(strip $(BENCH)),)
 	  'PkiSignBenchmark' -rf json -rff benchmarks/results/pki-jmh.json
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
 	  benchmarks/results/pki-jmh.json benchmarks/results/pki-jmh.md
+	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -jar benchmarks/target/benchmarks.jar \
+	  'SshSignBenchmark' -rf json -rff benchmarks/results/ssh-jmh.json
+	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
+	  benchmarks/results/ssh-jmh.json benchmarks/results/ssh-jmh.md
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
 	  benchmarks/results/transit-jmh.json benchmarks/results/transit-jmh.md
 	java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcLoadBenchmark \

@@ -46,7 +46,8 @@ public final class ResultsTable {
     List<Row> rows = new ArrayList<>();
     for (JsonNode r : root) {
       String fullName = r.get("benchmark").asText();
-      JsonNode size = r.path("params").path("size");
+      JsonNode size = r.path("params").has("caKeyType") ? r.path("params").path("caKeyType")
+          : r.path("params").path("size");
       JsonNode metric = r.get("primaryMetric");
       rows.add(new Row(fullName.substring(fullName.lastIndexOf('.') + 1), size.isMissingNode() ? "" : size.asText(),
           metric.get("score").asDouble(), metric.get("scoreError").asDouble(), metric.get("scoreUnit").asText(),
@@ -83,7 +84,31 @@ public final class ResultsTable {
     return s.toString();
   }
 
+  /** SSH: Sign (no_store and stored) beside the raw PKCS#11 signature of the same CA key, per CA key type. */
+  private static String sshMarkdown(List<Row> rows) {
+    StringBuilder s = new StringBuilder("# SSH CA: Sign beside the raw PKCS#11 signature (CA key in SoftHSM2)\n\n");
+    s.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
+    s.append("- Threads: ").append(rows.get(0).threads()).append("; throughput summed over threads. ")
+        .append("Target: Sign (no_store) ≥ 0.8× the raw signature rate of the same key.\n\n");
+    s.append("| CA key | Benchmark | ops/s | ± error | vs raw PKCS#11 sign |\n|---|---|---:|---:|---:|\n");
+    for (String type : rows.stream().map(Row::size).distinct().toList()) {
+      Row raw = rows.stream().filter(r -> r.size().equals(type) && r.benchmark().equals("rawPkcs11Sign")).findFirst()
+          .orElseThrow();
+      for (Row r : rows.stream().filter(r -> r.size().equals(type)).toList()) {
+        double ratio = r.score() / raw.score();
+        String shown = r == raw ? "" : String.format(java.util.Locale.ROOT, "%.2f×%s", ratio,
+            !r.benchmark().equals("signNoStore") || ratio >= 0.8 ? "" : " (**target missed**)");
+        s.append(String.format(java.util.Locale.ROOT, "| %s | %s | %,.0f | %,.0f | %s |%n", type, r.benchmark(),
+            r.score(), r.error(), shown));
+      }
+    }
+    return s.toString();
+  }
+
   private static String markdown(List<Row> rows) {
+    if (rows.stream().anyMatch(r -> r.benchmark().equals("signNoStore"))) {
+      return sshMarkdown(rows);
+    }
     Row rawSign = rows.stream().filter(r -> r.benchmark().equals("rawPkcs11Sign")).findFirst().orElse(null);
     if (rawSign != null) {
       return pkiMarkdown(rows, rawSign);

@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * A bound on every string field of every request, so no field is unbounded just because nobody thought to check it
  * (a 1 MiB base URL, a 1 MiB common name). Names, ids, URLs and the like: {@link #DEFAULT_MAX} characters; documents,
- * and PEM: {@link #DOCUMENT_MAX}; a JWT: {@link #JWT_MAX}. Ciphertext and signature texts are left to the engine's
+ * and PEM: {@link #DOCUMENT_MAX}; a JWT or an OpenSSH public key: {@link #JWT_MAX}. Ciphertext and signature texts are left to the engine's
  * own limits (transit checks them per item). The plan for each message type is worked out once; a message type
  * without bounded strings (EncryptItem: bytes only) costs nothing per request.
  */
@@ -107,8 +107,8 @@ final class StringBounds {
         || field.equals("jwks")) {
       return DOCUMENT_MAX;
     }
-    if (field.equals("jwt")) {
-      return JWT_MAX;
+    if (field.equals("jwt") || field.equals("public_key")) {
+      return JWT_MAX; // an OpenSSH public key line: RSA-16384 is about 2.8 KiB
     }
     return DEFAULT_MAX;
   }

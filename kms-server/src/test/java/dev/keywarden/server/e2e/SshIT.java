@@ -142,7 +142,7 @@ class SshIT {
       assertTrue(login(port, dave, Path.of(dave + "-cert.pub"), "host.example.com", knownHosts), sshdLog.toString());
       Path erin = sshKeygenKey("id_erin", "rsa");
       keygen("-s", sha1Ca.toString(), "-t", "ssh-rsa", "-I", "sha1", "-n", "alice", "-V", "-5m:+1h", erin + ".pub");
-      assertTrue(keygen("-L", "-f", erin + "-cert.pub").contains("ssh-rsa "), "signed with SHA-1");
+      assertTrue(keygen("-L", "-f", erin + "-cert.pub").contains("(using ssh-rsa)"), "signed with SHA-1");
       assertFalse(login(port, erin, Path.of(erin + "-cert.pub"), "host.example.com", knownHosts), "SHA-1 RSA");
 
       // Expired: a one-second certificate (no backdating in this role), two seconds later.

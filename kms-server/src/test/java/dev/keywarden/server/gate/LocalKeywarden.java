@@ -2,6 +2,7 @@ package dev.keywarden.server.gate;
 
 import dev.keywarden.hsm.software.SoftwareHsmProvider;
 import dev.keywarden.pki.PkiEngine;
+import dev.keywarden.ssh.SshEngine;
 import dev.keywarden.server.auth.AccessControl;
 import dev.keywarden.server.auth.Capabilities;
 import dev.keywarden.server.auth.PolicyStore;
@@ -27,6 +28,7 @@ import javax.net.ssl.SSLException;
 import dev.keywarden.server.grpc.InterceptorChain;
 import dev.keywarden.server.grpc.JwtAuthGrpcService;
 import dev.keywarden.server.grpc.PkiGrpcService;
+import dev.keywarden.server.grpc.SshGrpcService;
 import dev.keywarden.server.grpc.PolicyGrpcService;
 import dev.keywarden.server.grpc.SystemGrpcService;
 import dev.keywarden.server.grpc.TokenGrpcService;
@@ -105,6 +107,7 @@ public final class LocalKeywarden implements AutoCloseable {
     services.add(new PolicyGrpcService(policies, gate));
     services.add(new TransitGrpcService(new TransitEngine(core, Clock.systemUTC(), random), gate));
     services.add(new PkiGrpcService(pki, gate));
+    services.add(new SshGrpcService(new SshEngine(core, Clock.systemUTC(), random), gate));
     services.add(new CertAuthGrpcService(certRoles, certs, tokens, access, pki, core, gate));
     jwt = new JwtAuth(new JwtRoleRecords(storage), tokens, Clock.systemUTC());
     services.add(new JwtAuthGrpcService(jwt, core, gate));
