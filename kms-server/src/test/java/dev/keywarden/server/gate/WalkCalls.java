@@ -24,8 +24,8 @@ final class WalkCalls {
   }
 
   /**
-   * A request whose every singular string field holds a well-formed value ("a1" is a valid name, issuer id, role and
-   * serial), so a refusal is the gate's and not the name check's; "token" stays empty and "accessor" names another
+   * A request whose every singular string field holds a well-formed value ("a1" is a valid name, issuer id and role;
+   * "161" a valid serial in hex (PKI) and decimal (SSH)), so a refusal is the gate's and not the name check's; "token" stays empty and "accessor" names another
    * token, so token lookups and revokes are about someone else's token.
    */
   static DynamicMessage request(Descriptors.MethodDescriptor method) {
@@ -40,7 +40,7 @@ final class WalkCalls {
         continue;
       }
       if (f.getType() == Descriptors.FieldDescriptor.Type.STRING) {
-        b.setField(f, f.getName().equals("accessor") ? SOME_ACCESSOR : "a1");
+        b.setField(f, f.getName().equals("accessor") ? SOME_ACCESSOR : f.getName().equals("serial") ? "161" : "a1");
       } else if (f.getType() == Descriptors.FieldDescriptor.Type.MESSAGE
           && f.getMessageType().getFile().getPackage().equals("keywarden.v1")) {
         b.setField(f, filled(f.getMessageType()));
