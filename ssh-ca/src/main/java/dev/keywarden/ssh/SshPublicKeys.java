@@ -127,6 +127,11 @@ final class SshPublicKeys {
     } catch (IllegalArgumentException e) {
       throw KeywardenException.invalid(field + ": the key data after '" + type + "' is not base64");
     }
+    if (!Base64.getEncoder().encodeToString(blob).equals(parts[1])) {
+      // The JDK decoder takes unpadded and non-zero trailing bits; one key has one text form here.
+      throw KeywardenException.invalid(field + ": the key data after '" + type + "' is not canonical base64 (with"
+          + " its '=' padding), as ssh-keygen writes it");
+    }
     PublicKey key = decode(field, type, blob);
     int bits = bits(field, key);
     if (!Arrays.equals(blob(key), blob)) {
