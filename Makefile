@@ -27,7 +27,7 @@ test: deps
 # FUZZ=Class or FUZZ=Class#method fuzzes only the matching tests.
 FUZZ_SECONDS ?= 60
 FUZZ ?=
-FUZZ_INSTRUMENT ?= dev.keywarden.**,org.bouncycastle.**,com.fasterxml.jackson.**
+FUZZ_INSTRUMENT ?= dev.keywarden.**,org.bouncycastle.**,com.fasterxml.jackson.**,org.apache.sshd.**
 fuzz: SHELL := /bin/bash
 fuzz:
 	@failed=""; \
