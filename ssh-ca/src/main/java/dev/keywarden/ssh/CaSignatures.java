@@ -15,7 +15,9 @@ import org.bouncycastle.asn1.ASN1Sequence;
 /**
  * A CA signature in SSH's form (RFC 4253 6.6, RFC 5656 3.1.2, RFC 8332, RFC 8709): {@code string name, string blob}.
  * The HSM signs once in its JCA encoding; ECDSA's DER {r, s} becomes {@code mpint r, mpint s}. RSA CAs sign
- * rsa-sha2-512, never ssh-rsa (SHA-1). Every signature is verified with the CA's public key before it is used.
+ * rsa-sha2-512, never ssh-rsa (SHA-1). A signer's first signature is verified with the CA's stored public key before
+ * it is used, which proves the HSM key behind it is the CA's (the engine then trusts that signer until the core seals,
+ * as the PKI does: a JDK P-256 verification costs several HSM signatures).
  */
 final class CaSignatures {
   private CaSignatures() {}
@@ -42,10 +44,17 @@ final class CaSignatures {
 
   /** Signs {@code message} with one HSM call, verifies the result and returns SSH's signature blob. */
   static byte[] sign(HsmSigner ca, byte[] message) {
+    return sign(ca, message, true);
+  }
+
+  /** Signs {@code message} with one HSM call, verifies the result if {@code verify}, and returns SSH's blob. */
+  static byte[] sign(HsmSigner ca, byte[] message, boolean verify) {
     KeyPairAlgorithm algorithm = ca.algorithm();
     SignatureAlgorithm hsmAlgorithm = hsmAlgorithm(algorithm);
     byte[] signature = ca.sign(hsmAlgorithm, message);
-    verify(ca, hsmAlgorithm, message, signature);
+    if (verify) {
+      verify(ca, hsmAlgorithm, message, signature);
+    }
     ByteArrayBuffer out = new ByteArrayBuffer();
     out.putString(sshName(algorithm));
     if (algorithm.family() == KeyPairAlgorithm.Family.EC) {

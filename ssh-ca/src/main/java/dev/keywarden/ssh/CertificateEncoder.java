@@ -46,8 +46,22 @@ final class CertificateEncoder {
     return at < 0 ? keyType + "-cert-v01@openssh.com" : keyType.substring(0, at) + "-cert-v01@openssh.com";
   }
 
-  /** Fills, encodes and signs (one HSM call through {@code ca}) a certificate. */
+  /** Fills, encodes and signs (one HSM call through {@code ca}) a certificate, verifying the signature. */
   static Encoded sign(Contents c, HsmSigner ca, SecureRandom random) {
+    return sign(c, ca, random, true);
+  }
+
+  /** Fills, encodes and signs a certificate; the signature is verified against the CA key if {@code verify}. */
+  static Encoded sign(Contents c, HsmSigner ca, SecureRandom random, boolean verify) {
+    return sign(c, ca, SshPublicKeys.forSshd(ca.publicKey()), random, verify);
+  }
+
+  /**
+   * {@link #sign(Contents, HsmSigner, SecureRandom, boolean)} with the CA's public key already in the form
+   * sshd-common encodes ({@link SshPublicKeys#forSshd}), which the engine keeps per signer: converting an Ed25519 key
+   * decodes its point, which costs a good part of a signature.
+   */
+  static Encoded sign(Contents c, HsmSigner ca, PublicKey caKey, SecureRandom random, boolean verify) {
     PublicKey subject = SshPublicKeys.forSshd(c.subjectKey());
     String certType = certKeyType(SshPublicKeys.keyType(subject));
     byte[] nonce = new byte[NONCE_BYTES];
@@ -65,16 +79,19 @@ final class CertificateEncoder {
     cert.setCriticalOptions(c.criticalOptions());
     cert.setExtensions(c.extensions());
     cert.setReserved("");
-    cert.setCaPubKey(SshPublicKeys.forSshd(ca.publicKey()));
+    cert.setCaPubKey(caKey);
 
     ByteArrayBuffer tbs = new ByteArrayBuffer();
     tbs.putRawPublicKey(cert); // no signature yet: exactly the bytes the CA signs
     byte[] toSign = tbs.getCompactData();
     cert.setMessage(toSign);
-    cert.setSignature(CaSignatures.sign(ca, toSign));
+    byte[] signature = CaSignatures.sign(ca, toSign, verify);
+    cert.setSignature(signature);
 
-    ByteArrayBuffer out = new ByteArrayBuffer();
-    out.putRawPublicKey(cert);
+    // The certificate is the signed part followed by the signature (PROTOCOL.certkeys): no second encoding.
+    ByteArrayBuffer out = new ByteArrayBuffer(toSign.length + signature.length + 4, false);
+    out.putRawBytes(toSign);
+    out.putBytes(signature);
     return new Encoded(certType, out.getCompactData());
   }
 }

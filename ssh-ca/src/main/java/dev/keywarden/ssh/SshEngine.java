@@ -78,6 +78,21 @@ public final class SshEngine {
 
   private record CachedKrl(long version, List<String> keyIds, byte[] krl) {}
 
+  /**
+   * What signing needs of a CA, read once so the hot path reads no storage: its record, the key ids revoked on it
+   * (key id → until, epoch seconds), and the default CA names. Dropped on every change this engine makes to a CA
+   * (a change bumps caChanges, so a read racing it is not cached) and when the core seals.
+   */
+  private record SigningState(StoredCa ca, HsmKeyId signerKeyId, Map<String, Long> revokedKeyIds) {}
+
+  private final Map<String, SigningState> signing = new ConcurrentHashMap<>();
+  private final Map<CertType, Optional<String>> defaults = new ConcurrentHashMap<>();
+  private long caChanges;
+  /** Signers whose first signature verified against the CA's stored public key (cache keys), until the core seals. */
+  private final Set<String> provenSigners = ConcurrentHashMap.newKeySet();
+  /** The signers' public keys as sshd-common encodes them (cache keys as above), until the core seals. */
+  private final Map<String, PublicKey> sshdCaKeys = new ConcurrentHashMap<>();
+
   /** An engine over {@code core}; its caches (signers, roles, KRLs) are dropped when the core seals. */
   public SshEngine(Core core, Clock clock, SecureRandom random) {
     this.core = core;
@@ -86,6 +101,9 @@ public final class SshEngine {
     this.signers = new SignerCache(core);
     core.addSealListener(this::forgetRoles);
     core.addSealListener(krls::clear);
+    core.addSealListener(() -> forgetCa(null));
+    core.addSealListener(provenSigners::clear);
+    core.addSealListener(sshdCaKeys::clear);
   }
 
   // ---- CAs ----
@@ -114,6 +132,8 @@ public final class SshEngine {
     } catch (RuntimeException e) {
       destroyQuietly(key, e);
       throw e;
+    } finally {
+      forgetCa(name);
     }
     return ca(name);
   }
@@ -142,6 +162,8 @@ public final class SshEngine {
     } catch (RuntimeException e) {
       destroyQuietly(fresh, e);
       throw e;
+    } finally {
+      forgetCa(name);
     }
     bumpKrl(name);
     return ca(name);
@@ -167,7 +189,11 @@ public final class SshEngine {
       throw KeywardenException.invalid("cert_type is required: \"user\" or \"host\"");
     }
     storedCa(name);
-    store().put(SshRecords.defaultCa(type), name.getBytes(UTF_8));
+    try {
+      store().put(SshRecords.defaultCa(type), name.getBytes(UTF_8));
+    } finally {
+      forgetCa(null);
+    }
   }
 
   /** sshd's TrustedUserCAKeys lines: one per published key, newest first ("ssh-ed25519 AAAA… keywarden-ca:NAME"). */
@@ -245,12 +271,12 @@ public final class SshEngine {
 
   /** One role; NOT_FOUND when there is none by that name. */
   public SshRole role(String name) {
-    SshRole.checkName(name);
     Storage storage = store();
-    SshRole cached = roles.get(name);
+    SshRole cached = name == null ? null : roles.get(name);
     if (cached != null) {
-      return cached;
+      return cached; // a cached name was checked when it was read
     }
+    SshRole.checkName(name);
     long changes;
     synchronized (roles) {
       changes = roleChanges;
@@ -340,20 +366,27 @@ public final class SshEngine {
       Map<String, String> criticalOptions, Optional<String> caName) {
     SshRoleRules.Decided d = SshRoleRules.decide(role, caller, principals, ttl, extensions, criticalOptions,
         clock.instant());
-    StoredCa ca = caFor(role, caName);
+    SigningState state = caFor(role, caName);
+    StoredCa ca = state.ca();
     StoredCaKey signerKey = ca.signer();
-    HsmSigner signer = signer(ca.name(), signerKey);
+    HsmSigner signer = signer(ca.name(), signerKey, state.signerKeyId());
+    String signerKeyName = cacheKey(ca.name(), signerKey);
     for (int attempt = 0; attempt < SERIAL_ATTEMPTS; attempt++) {
       long serial = newSerial();
       String serialText = Long.toUnsignedString(serial);
       String id = SshRoleRules.keyId(role, caller, keyId, ca.name(), serialText);
-      refuseRevokedKeyId(ca.name(), id);
+      refuseRevokedKeyId(state, id);
+      boolean prove = !provenSigners.contains(signerKeyName);
       CertificateEncoder.Encoded cert = CertificateEncoder.sign(new CertificateEncoder.Contents(subject, serial,
           role.certType(), id, d.principals(), d.validAfter(), d.validBefore(), d.criticalOptions(),
-          d.extensions()), signer, random);
+          d.extensions()), signer, sshdCaKeys.computeIfAbsent(signerKeyName, k -> SshPublicKeys.forSshd(
+              signer.publicKey())), random, prove);
+      if (prove) {
+        provenSigners.add(signerKeyName);
+      }
       String line = cert.line(id.replaceAll("\\s", "_"));
       // Before the certificate is handed out: its CA key stays published at least as long as it is valid.
-      recordSigned(ca.name(), signerKey.id(), d.validBefore());
+      recordSigned(ca.name(), signerKey, d.validBefore());
       SignedSshCertificate signed = new SignedSshCertificate(serialText, ca.name(), line,
           Instant.ofEpochSecond(d.validAfter()), Instant.ofEpochSecond(d.validBefore()), d.principals(), id);
       if (role.noStore()) {
@@ -377,19 +410,33 @@ public final class SshEngine {
     return s;
   }
 
-  private void refuseRevokedKeyId(String caName, String keyId) {
-    Optional<RevokedKeyId> r = store().get(SshRecords.revokedId(caName, keyId))
-        .map(e -> read(e.value(), RevokedKeyId.class));
-    if (r.isPresent() && r.get().until() >= clock.instant().getEpochSecond()) {
-      throw KeywardenException.precondition("key id '" + Inputs.quoted(keyId) + "' is revoked on SSH CA '" + caName
-          + "' until " + Instant.ofEpochSecond(r.get().until()) + "; a certificate with it would be refused by every"
-          + " server using the KRL");
+  private void refuseRevokedKeyId(SigningState state, String keyId) {
+    Long until = state.revokedKeyIds().get(keyId);
+    if (until != null && until >= clock.instant().getEpochSecond()) {
+      throw KeywardenException.precondition("key id '" + Inputs.quoted(keyId) + "' is revoked on SSH CA '"
+          + state.ca().name() + "' until " + Instant.ofEpochSecond(until) + "; a certificate with it would be refused"
+          + " by every server using the KRL");
     }
   }
 
-  /** Raises the signing key's signed_until to cover {@code validBefore} (rounded up to the hour). */
-  private void recordSigned(String caName, String keyId, long validBefore) {
+  /**
+   * Raises the signing key's signed_until to cover {@code validBefore} (rounded up to the hour, so this writes about
+   * once an hour; {@code cached} is the key as the signing state holds it, and covers most calls with no read).
+   */
+  private void recordSigned(String caName, StoredCaKey cached, long validBefore) {
     long needed = Math.floorDiv(validBefore + HOUR - 1, HOUR) * HOUR;
+    if (cached.signedUntil() >= needed) {
+      return;
+    }
+    String keyId = cached.id();
+    try {
+      raiseSignedUntil(caName, keyId, needed);
+    } finally {
+      forgetCa(caName);
+    }
+  }
+
+  private void raiseSignedUntil(String caName, String keyId, long needed) {
     CasRetry.untilStored("SSH CA '" + caName + "'", () -> {
       StoredEntry e = store().get(CAS + caName).orElseThrow(() -> KeywardenException.precondition(
           "SSH CA '" + caName + "' was removed while a certificate was being signed; sign again"));
@@ -407,23 +454,82 @@ public final class SshEngine {
     });
   }
 
-  private StoredCa caFor(SshRole role, Optional<String> requested) {
+  private SigningState caFor(SshRole role, Optional<String> requested) {
     if (requested != null && requested.isPresent() && !requested.get().isEmpty()) {
       String name = requested.get();
       if (role.ca() != null && !role.ca().equals(name)) {
         throw KeywardenException.invalid("ca: role '" + role.name() + "' signs only with SSH CA '" + role.ca()
             + "'; leave ca unset or name that one");
       }
-      return storedCa(name);
+      return signingState(name);
     }
     if (role.ca() != null) {
-      return storedCa(role.ca());
+      return signingState(role.ca());
     }
-    String name = store().get(SshRecords.defaultCa(role.certType())).map(e -> new String(e.value(), UTF_8))
+    String name = defaultCa(role.certType())
         .orElseThrow(() -> KeywardenException.precondition("no default SSH CA for " + role.certType().typeName()
             + " certificates: create one with make_default_for=" + role.certType().typeName()
             + ", set a default, or name the CA in the role"));
-    return storedCa(name);
+    return signingState(name);
+  }
+
+  private Optional<String> defaultCa(CertType type) {
+    Storage storage = store();
+    Optional<String> cached = defaults.get(type);
+    if (cached != null) {
+      return cached;
+    }
+    long changes;
+    synchronized (signing) {
+      changes = caChanges;
+    }
+    Optional<String> read = storage.get(SshRecords.defaultCa(type)).map(e -> new String(e.value(), UTF_8));
+    synchronized (signing) {
+      if (changes == caChanges) {
+        defaults.put(type, read);
+      }
+    }
+    return read;
+  }
+
+  private SigningState signingState(String name) {
+    checkCaName("ca: ", name);
+    Storage storage = store();
+    SigningState cached = signing.get(name);
+    if (cached != null) {
+      return cached;
+    }
+    long changes;
+    synchronized (signing) {
+      changes = caChanges;
+    }
+    StoredCa ca = storedCa(name);
+    Map<String, Long> revoked = new java.util.HashMap<>();
+    String prefix = REVOKED_IDS + name + "/";
+    for (String key : storage.list(prefix)) {
+      storage.get(key).map(e -> read(e.value(), RevokedKeyId.class)).ifPresent(r -> revoked.put(r.keyId(),
+          r.until()));
+    }
+    SigningState read = new SigningState(ca, ca.signer().hsmKeyId(), Map.copyOf(revoked));
+    synchronized (signing) {
+      if (changes == caChanges) {
+        signing.put(name, read);
+      }
+    }
+    return read;
+  }
+
+  /** Drops what signing cached of CA {@code name} (every CA and the defaults when null), after a change to it. */
+  private void forgetCa(String name) {
+    synchronized (signing) {
+      caChanges++;
+      if (name == null) {
+        signing.clear();
+      } else {
+        signing.remove(name);
+      }
+      defaults.clear();
+    }
   }
 
   // ---- revocation ----
@@ -474,6 +580,7 @@ public final class SshEngine {
       bump(ops, caName);
       return null;
     });
+    forgetCa(caName);
     forgetKrl(caName);
     return marked;
   }
@@ -547,8 +654,13 @@ public final class SshEngine {
     for (String key : store().list(CAS)) {
       String name = key.substring(CAS.length());
       List<StoredCaKey> gone = removeExpiredKeys(name, cutoff);
+      if (!gone.isEmpty()) {
+        forgetCa(name);
+      }
       for (StoredCaKey k : gone) {
         signers.forget(cacheKey(name, k)::equals);
+        provenSigners.remove(cacheKey(name, k));
+        sshdCaKeys.remove(cacheKey(name, k));
         destroyQuietly(k, null);
         removed.add(name + "/" + k.id());
         touched.add(name);
@@ -653,8 +765,8 @@ public final class SshEngine {
     }
   }
 
-  private HsmSigner signer(String caName, StoredCaKey k) {
-    return signers.signer(cacheKey(caName, k), k.hsmKeyId(), e -> new KeywardenException(
+  private HsmSigner signer(String caName, StoredCaKey k, HsmKeyId id) {
+    return signers.signer(cacheKey(caName, k), id, e -> new KeywardenException(
         KeywardenException.Kind.FAILED_PRECONDITION, "SSH CA '" + caName + "': its key '" + k.hsmLabel()
             + "' is no longer in the HSM; restore the token or rotate the CA", e));
   }

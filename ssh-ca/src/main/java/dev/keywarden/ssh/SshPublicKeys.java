@@ -37,6 +37,8 @@ final class SshPublicKeys {
   static final int MAX_RSA_BITS = 16384;
 
   /** The kinds of key a role can allow, by the names roles use. */
+  private static final String SSH_ED25519 = "ssh-ed25519";
+
   enum Family {
     ED25519("ed25519"),
     ECDSA("ecdsa"),
@@ -149,8 +151,16 @@ final class SshPublicKeys {
       if (!type.equals(inner)) {
         throw notAKey(field, type, "its data names the type '" + Inputs.quoted(inner) + "'");
       }
-      b.rpos(0);
-      key = b.getRawPublicKey();
+      if (type.equals(SSH_ED25519)) {
+        byte[] point = b.getBytes(); // the one field after the type: no point decoding (see Ed25519Point)
+        if (point.length != Ed25519Point.LENGTH) {
+          throw notAKey(field, type, "an Ed25519 key is 32 bytes, this one " + point.length);
+        }
+        key = new Ed25519Point(point);
+      } else {
+        b.rpos(0);
+        key = b.getRawPublicKey();
+      }
     } catch (KeywardenException e) {
       throw e;
     } catch (RuntimeException | java.io.IOException e) {
@@ -184,7 +194,7 @@ final class SshPublicKeys {
       }
       return ec.getParams().getCurve().getField().getFieldSize();
     }
-    return 256; // Ed25519: Bouncy Castle refused points not on the curve while decoding
+    return 256; // Ed25519: 32 bytes (see Ed25519Point)
   }
 
   private static boolean onCurve(ECPoint p, EllipticCurve curve) {
@@ -264,7 +274,8 @@ final class SshPublicKeys {
 
   private static boolean isJdkEd25519(PublicKey key) {
     String alg = key.getAlgorithm().toLowerCase(Locale.ROOT);
-    return (alg.equals("eddsa") || alg.equals("ed25519")) && !key.getClass().getName().startsWith("org.bouncycastle.");
+    return (alg.equals("eddsa") || alg.equals("ed25519"))
+        && !(key instanceof org.bouncycastle.jcajce.interfaces.EdDSAPublicKey);
   }
 
   private static KeyFactory eddsaFactory() throws GeneralSecurityException {

@@ -192,8 +192,18 @@ final class SshRoleRules {
     return checkKeyId("key_id (from role '" + role.name() + "''s key_id_template): ", id);
   }
 
+  private static boolean hasControl(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   static String checkKeyId(String where, String id) {
-    if (id.isEmpty() || id.length() > 1024 || id.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+    if (id.isEmpty() || id.length() > 1024 || hasControl(id)) {
       throw KeywardenException.invalid(where + "'" + Inputs.quoted(id) + "': 1 to 1024 characters, no control"
           + " characters");
     }

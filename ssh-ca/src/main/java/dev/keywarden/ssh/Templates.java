@@ -40,6 +40,9 @@ final class Templates {
 
   /** The template with every variable replaced; empty when a variable has no value (a missing metadata key). */
   static Optional<String> expand(String template, Map<String, String> values) {
+    if (template.indexOf("{{") < 0) {
+      return Optional.of(template); // most principals and many key id templates: nothing to substitute
+    }
     StringBuilder out = new StringBuilder();
     for (Segment s : segments(template, values)) {
       if (s.value() == null) {
@@ -52,6 +55,9 @@ final class Templates {
 
   /** True if {@code principal} is matched by the pattern after substitution (see the class comment). */
   static boolean matches(String pattern, Map<String, String> values, String principal) {
+    if (pattern.indexOf("{{") < 0) {
+      return glob(pattern, principal); // no variables: every '*' is the pattern's own
+    }
     List<Segment> segments = segments(pattern, values);
     // Tokens: literal characters (from the pattern or from values) and the pattern's own '*'.
     List<Integer> tokens = new ArrayList<>(); // char value, or -1 for a glob star
@@ -65,6 +71,32 @@ final class Templates {
       }
     }
     return glob(tokens, principal);
+  }
+
+  /** {@link #glob(List, String)} for a pattern whose every '*' is a glob star. */
+  private static boolean glob(String p, String s) {
+    int pi = 0;
+    int si = 0;
+    int star = -1;
+    int mark = 0;
+    while (si < s.length()) {
+      if (pi < p.length() && p.charAt(pi) == '*') {
+        star = pi++;
+        mark = si;
+      } else if (pi < p.length() && p.charAt(pi) == s.charAt(si)) {
+        pi++;
+        si++;
+      } else if (star >= 0) {
+        pi = star + 1;
+        si = ++mark;
+      } else {
+        return false;
+      }
+    }
+    while (pi < p.length() && p.charAt(pi) == '*') {
+      pi++;
+    }
+    return pi == p.length();
   }
 
   private static boolean glob(List<Integer> p, String s) {
@@ -95,14 +127,25 @@ final class Templates {
   /** The pattern's own text ({@code literal}: its '*' are globs) and substituted values (null when missing). */
   private record Segment(String value, boolean literal) {}
 
+  /** Splits at each {{NAME}} (NAME holds no brace, as {@link #VARIABLE} says), with a scan: this runs per request. */
   private static List<Segment> segments(String template, Map<String, String> values) {
     List<Segment> out = new ArrayList<>();
-    Matcher m = VARIABLE.matcher(template);
     int at = 0;
-    while (m.find()) {
-      out.add(new Segment(template.substring(at, m.start()), true));
-      out.add(new Segment(values.get(m.group(1)), false));
-      at = m.end();
+    int open = template.indexOf("{{");
+    while (open >= 0) {
+      int close = template.indexOf("}}", open + 2);
+      if (close < 0) {
+        break;
+      }
+      String name = template.substring(open + 2, close);
+      if (name.indexOf('{') >= 0 || name.indexOf('}') >= 0) {
+        open = template.indexOf("{{", open + 1); // as the regex: "{{{x}}" is "{" then {{x}}
+        continue;
+      }
+      out.add(new Segment(template.substring(at, open), true));
+      out.add(new Segment(values.get(name), false));
+      at = close + 2;
+      open = template.indexOf("{{", at);
     }
     out.add(new Segment(template.substring(at), true));
     return out;
