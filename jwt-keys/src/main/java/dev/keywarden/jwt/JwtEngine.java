@@ -479,6 +479,10 @@ public final class JwtEngine {
       return true;
     }
     boolean recorded = CasRetry.untilStored("JWT key '" + name + "'", () -> {
+      long changes;
+      synchronized (keys) {
+        changes = keyChanges;
+      }
       Optional<StoredEntry> e = store().get(KEYS + name);
       if (e.isEmpty()) {
         return Optional.of(false);
@@ -489,13 +493,32 @@ public final class JwtEngine {
         return Optional.of(false);
       }
       if (x.get().signedUntil() >= needed) {
+        cacheIfUnchanged(name, cur, changes);
         return Optional.of(true);
       }
-      byte[] next = JwtRecords.write(cur.withVersion(v.version(), y -> y.withSignedUntil(needed)));
-      return store().compareAndSet(KEYS + name, e.get().version(), next) ? Optional.of(true) : Optional.empty();
+      StoredKey next = cur.withVersion(v.version(), y -> y.withSignedUntil(needed));
+      if (!store().compareAndSet(KEYS + name, e.get().version(), JwtRecords.write(next))) {
+        return Optional.empty();
+      }
+      cacheIfUnchanged(name, next, changes);
+      return Optional.of(true);
     });
-    forgetKey(name);
+    if (!recorded) {
+      forgetKey(name);
+    }
     return recorded;
+  }
+
+  /**
+   * Caches the record just read or written unless another change went through this engine since {@code changes} was
+   * taken (that change's own forget may not have happened yet, so then nothing is cached and the next call reads).
+   */
+  private void cacheIfUnchanged(String name, StoredKey k, long changes) {
+    synchronized (keys) {
+      if (changes == keyChanges) {
+        keys.put(name, new Loaded(k));
+      }
+    }
   }
 
   private String jwtId() {

@@ -68,8 +68,10 @@ public record JwtRole(
     if (subjectTemplate.isEmpty() && allowedSubjects.isEmpty()) {
       subjectTemplate = "{{identity}}";
     }
-    text(r + "subject_template", subjectTemplate);
-    RoleTemplate.check(r + "subject_template", subjectTemplate);
+    if (!subjectTemplate.isEmpty()) {
+      text(r + "subject_template", subjectTemplate);
+      RoleTemplate.check(r + "subject_template", subjectTemplate);
+    }
     Map<String, List<String>> claims = new TreeMap<>();
     if (allowedClaims != null) {
       if (allowedClaims.size() > MAX_GLOBS) {

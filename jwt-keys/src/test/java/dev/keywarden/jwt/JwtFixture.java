@@ -41,6 +41,7 @@ final class JwtFixture implements AutoCloseable {
   final SecureRandom random = new SecureRandom();
   final Clock clock;
   Storage storage;
+  CountingStorage counting;
   Core core;
   final InitResult init;
   JwtEngine jwt;
@@ -50,7 +51,8 @@ final class JwtFixture implements AutoCloseable {
     this.clock = clock;
     Files.createDirectories(dir.resolve("db"));
     storage = SqliteStorage.open(dir.resolve("db"));
-    core = new Core(storage, token.provider(4), random, 100);
+    counting = new CountingStorage(storage);
+    core = new Core(counting, token.provider(4), random, 100);
     init = core.initialize(1, 1, token.pin(), false, (tx, kek) -> "root");
     core.submitUnsealShare(init.shares().get(0));
     jwt = new JwtEngine(core, clock, random);
@@ -60,7 +62,8 @@ final class JwtFixture implements AutoCloseable {
   void restart() {
     close();
     storage = SqliteStorage.open(dir.resolve("db"));
-    core = new Core(storage, token.provider(4), random, 100);
+    counting = new CountingStorage(storage);
+    core = new Core(counting, token.provider(4), random, 100);
     core.submitUnsealShare(init.shares().get(0));
     jwt = new JwtEngine(core, clock, random);
   }
