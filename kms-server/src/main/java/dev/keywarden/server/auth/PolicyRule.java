@@ -1,5 +1,6 @@
 package dev.keywarden.server.auth;
 
+import dev.keywarden.names.Glob;
 import java.util.List;
 import java.util.Set;
 

@@ -3,7 +3,7 @@ package dev.keywarden.server.auth.jwt;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
-import dev.keywarden.server.auth.Glob;
+import dev.keywarden.names.Glob;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -13,7 +13,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
-import dev.keywarden.server.auth.Glob;
+import dev.keywarden.names.Glob;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Date;

@@ -1,11 +1,11 @@
-package dev.keywarden.server.auth;
+package dev.keywarden.names;
 
 import java.util.List;
 
 /**
- * A '*'-only glob, as policy resources and JWT claim bindings use it: {@code *} matches any run of characters ('/'
- * included, possibly none), every other character matches itself, case-sensitively, and the whole text must match.
- * Linear time, no backtracking, so a caller-chosen text cannot make matching slow.
+ * A '*'-only glob, as policy resources, JWT login claim bindings and JWT signing roles use it: {@code *} matches any
+ * run of characters ('/' included, possibly none), every other character matches itself, case-sensitively, and the
+ * whole text must match. Linear time, no backtracking, so a caller-chosen text cannot make matching slow.
  */
 public record Glob(String pattern, List<String> segments) {
 
