@@ -22,6 +22,7 @@ import dev.keywarden.hsm.KeyType;
 import dev.keywarden.jwt.JwtRecords.StoredKey;
 import dev.keywarden.jwt.JwtRecords.StoredVersion;
 import dev.keywarden.storage.CasRetry;
+import dev.keywarden.storage.ReadThroughCache;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.storage.StoredJson;
@@ -84,8 +85,8 @@ public final class JwtEngine {
   private final Map<String, Loaded> keys = new ConcurrentHashMap<>();
   /** Bumped on every key change; a read that raced with a change does not cache what it read. */
   private long keyChanges;
-  private final Map<String, JwtRole> roles = new ConcurrentHashMap<>();
-  private long roleChanges;
+  /** Roles as last read (storage prefix jwt/roles/). */
+  private final ReadThroughCache<String, JwtRole> roles = new ReadThroughCache<>();
 
   /** An engine over {@code core}; it drops its cached keys, roles and signers when the core seals. */
   public JwtEngine(Core core, Clock clock, SecureRandom random) {
@@ -95,7 +96,7 @@ public final class JwtEngine {
     this.signers = new SignerCache(core);
     this.softwareKeys = new SoftwareKeys(core);
     core.addSealListener(this::forgetAllKeys);
-    core.addSealListener(this::forgetRoles);
+    core.addSealListener(roles::forgetAll);
   }
 
   /** A key record as read, with the JWKs and verifiers of its versions parsed on first use. */
@@ -291,30 +292,16 @@ public final class JwtEngine {
           + "s exceeds key '" + k.name() + "''s max_token_ttl " + k.maxTokenTtl() + "s");
     }
     store().put(ROLES + role.name(), StoredJson.write(role));
-    forgetRoles();
+    roles.forget(role.name());
   }
 
   /** One role; NOT_FOUND when there is none by that name. */
   public JwtRole role(String name) {
     Inputs.name("a JWT role name", name);
     Storage storage = store();
-    JwtRole cached = roles.get(name);
-    if (cached != null) {
-      return cached;
-    }
-    long changes;
-    synchronized (roles) {
-      changes = roleChanges;
-    }
-    JwtRole read = storage.get(ROLES + name).map(e -> StoredJson.read(e.value(), JwtRole.class))
-        .orElseThrow(() -> KeywardenException.notFound("JWT role '" + name + "' not found; write it first or list"
-            + " the roles"));
-    synchronized (roles) {
-      if (changes == roleChanges) {
-        roles.put(name, read);
-      }
-    }
-    return read;
+    return roles.get(name, n -> storage.get(ROLES + n).map(e -> StoredJson.read(e.value(), JwtRole.class))
+        .orElseThrow(() -> KeywardenException.notFound("JWT role '" + n + "' not found; write it first or list"
+            + " the roles")));
   }
 
   /** Role names, sorted. */
@@ -326,14 +313,7 @@ public final class JwtEngine {
   public void deleteRole(String name) {
     role(name);
     store().delete(ROLES + name);
-    forgetRoles();
-  }
-
-  private void forgetRoles() {
-    synchronized (roles) {
-      roleChanges++;
-      roles.clear();
-    }
+    roles.forget(name);
   }
 
   // ---- signing ----

@@ -8,6 +8,7 @@ import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.KeyType;
+import dev.keywarden.storage.ReadThroughCache;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.storage.StoredJson;
@@ -27,10 +28,8 @@ import java.util.Date;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -79,10 +78,8 @@ public final class PkiEngine {
   private final CertificateTemplate template;
   private final Issuers issuers;
   private final Crls crls;
-  /** Roles as last read, so issuance reads no storage for them; changed only through this engine. */
-  private final Map<String, Role> roles = new ConcurrentHashMap<>();
-  /** Bumped on every role change; a read that raced with a change does not cache what it read. */
-  private long roleChanges;
+  /** Roles as last read (storage prefix pki/roles/), so issuance reads no storage for them. */
+  private final ReadThroughCache<String, Role> roles = new ReadThroughCache<>();
   /** Issuer signers, found once per unseal: on SoftHSM2 every lookup of a token object reads files. */
   private final SignerCache signers;
   /** Told of every revocation once it is stored (caches of verdicts on certificates evict on it). */
@@ -98,7 +95,7 @@ public final class PkiEngine {
     this.issuers = new Issuers(core, clock, random, template, this::contentSigner);
     this.crls = new Crls(core, clock, issuers, this::contentSigner, this::revocationsOf);
     core.addSealListener(crls::clear);
-    core.addSealListener(this::forgetRoles);
+    core.addSealListener(roles::forgetAll);
     core.addSealListener(template::forgetProvenSigners);
     core.addSealListener(issuers::forgetParsed);
     log.info("PKI: CSR signatures are verified with {}", SignatureCheck.nativeProvider().equals("none")
@@ -237,7 +234,7 @@ public final class PkiEngine {
       throw KeywardenException.invalid("role is missing");
     }
     store().put(ROLES + role.name(), role.toJson().getBytes(UTF_8));
-    forgetRoles();
+    roles.forget(role.name());
   }
 
   /** One role; NOT_FOUND when there is none by that name. */
@@ -246,31 +243,10 @@ public final class PkiEngine {
       throw KeywardenException.invalid("role name is missing or malformed");
     }
     Storage storage = store();
-    Role cached = roles.get(name);
-    if (cached != null) {
-      return cached;
-    }
-    long changes;
-    synchronized (roles) {
-      changes = roleChanges;
-    }
-    Role read = storage.get(ROLES + name)
+    return roles.get(name, n -> storage.get(ROLES + n)
         .map(e -> Role.fromJson(new String(e.value(), UTF_8)))
-        .orElseThrow(() -> KeywardenException.notFound("role '" + Inputs.quoted(name)
-            + "' not found; create it first or list the roles"));
-    synchronized (roles) {
-      if (changes == roleChanges) {
-        roles.put(name, read);
-      }
-    }
-    return read;
-  }
-
-  private void forgetRoles() {
-    synchronized (roles) {
-      roleChanges++;
-      roles.clear();
-    }
+        .orElseThrow(() -> KeywardenException.notFound("role '" + Inputs.quoted(n)
+            + "' not found; create it first or list the roles")));
   }
 
   /** Role names, sorted. */
@@ -282,7 +258,7 @@ public final class PkiEngine {
   public void deleteRole(String name) {
     role(name);
     store().delete(ROLES + name);
-    forgetRoles();
+    roles.forget(name);
   }
 
   // ---- issuance ----

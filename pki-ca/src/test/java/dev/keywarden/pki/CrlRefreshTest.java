@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.KeyType;
+import dev.keywarden.testing.MutableClock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;

@@ -11,6 +11,7 @@ import dev.keywarden.failure.KeywardenException.Kind;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.KeyType;
 import dev.keywarden.storage.StoredJson;
+import dev.keywarden.testing.MutableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

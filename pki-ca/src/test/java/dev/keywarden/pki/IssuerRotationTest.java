@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.keywarden.failure.KeywardenException.Kind;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.KeyType;
+import dev.keywarden.testing.MutableClock;
 import java.io.ByteArrayInputStream;
 import java.math.BigInteger;
 import java.nio.file.Path;

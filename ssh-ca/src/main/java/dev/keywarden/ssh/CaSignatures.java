@@ -3,14 +3,10 @@ package dev.keywarden.ssh;
 import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.KeyPairAlgorithm;
 import dev.keywarden.hsm.SignatureAlgorithm;
-import java.io.IOException;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.Signature;
 import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
-import org.bouncycastle.asn1.ASN1Integer;
-import org.bouncycastle.asn1.ASN1Primitive;
-import org.bouncycastle.asn1.ASN1Sequence;
 
 /**
  * A CA signature in SSH's form (RFC 4253 6.6, RFC 5656 3.1.2, RFC 8332, RFC 8709): {@code string name, string blob}.
@@ -83,19 +79,60 @@ final class CaSignatures {
     }
   }
 
-  /** ECDSA's DER SEQUENCE { INTEGER r, INTEGER s } as {r, s}. */
+  /**
+   * ECDSA's DER SEQUENCE { INTEGER r, INTEGER s } as {r, s}: read by hand (per signature, and the HSM's output is a
+   * fixed, short shape), strictly: definite lengths only, nothing after the sequence.
+   */
   static BigInteger[] derToRs(byte[] der) {
-    try {
-      ASN1Sequence seq = ASN1Sequence.getInstance(ASN1Primitive.fromByteArray(der));
-      if (seq.size() != 2) {
-        throw new IllegalStateException("an ECDSA signature has two integers, not " + seq.size());
-      }
-      return new BigInteger[] {
-        ASN1Integer.getInstance(seq.getObjectAt(0)).getPositiveValue(),
-        ASN1Integer.getInstance(seq.getObjectAt(1)).getPositiveValue()
-      };
-    } catch (IOException | IllegalArgumentException e) {
-      throw new IllegalStateException("the HSM returned an ECDSA signature that is not DER", e);
+    int[] at = {0};
+    if (next(der, at) != 0x30 || length(der, at) != der.length - at[0]) {
+      throw notDer();
     }
+    BigInteger r = integer(der, at);
+    BigInteger s = integer(der, at);
+    if (at[0] != der.length || r.signum() <= 0 || s.signum() <= 0) {
+      throw notDer();
+    }
+    return new BigInteger[] {r, s};
+  }
+
+  private static BigInteger integer(byte[] der, int[] at) {
+    if (next(der, at) != 0x02) {
+      throw notDer();
+    }
+    int n = length(der, at);
+    if (n == 0 || at[0] + n > der.length) {
+      throw notDer();
+    }
+    BigInteger v = new BigInteger(der, at[0], n);
+    at[0] += n;
+    return v;
+  }
+
+  private static int length(byte[] der, int[] at) {
+    int first = next(der, at);
+    if (first < 0x80) {
+      return first;
+    }
+    int bytes = first & 0x7f;
+    if (bytes == 0 || bytes > 2) {
+      throw notDer(); // ECDSA signatures up to P-521 are under 64 KiB
+    }
+    int n = 0;
+    for (int i = 0; i < bytes; i++) {
+      n = (n << 8) | next(der, at);
+    }
+    return n;
+  }
+
+  private static int next(byte[] der, int[] at) {
+    if (at[0] >= der.length) {
+      throw notDer();
+    }
+    return der[at[0]++] & 0xff;
+  }
+
+  private static IllegalStateException notDer() {
+    return new IllegalStateException("the HSM returned an ECDSA signature that is not DER");
   }
 }

@@ -23,6 +23,7 @@ import dev.keywarden.ssh.SshRecords.StoredCa;
 import dev.keywarden.ssh.SshRecords.StoredCaKey;
 import dev.keywarden.ssh.SshRecords.StoredCert;
 import dev.keywarden.storage.CasRetry;
+import dev.keywarden.storage.ReadThroughCache;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StorageOps;
 import dev.keywarden.storage.StoredEntry;
@@ -70,24 +71,23 @@ public final class SshEngine {
   private final Clock clock;
   private final SecureRandom random;
   private final SignerCache signers;
-  /** Roles as last read; changed only through this engine (a change bumps roleChanges, so a racing read is not cached). */
-  private final Map<String, SshRole> roles = new ConcurrentHashMap<>();
-  private long roleChanges;
+  /** Roles as last read (storage prefix ssh/roles/). */
+  private final ReadThroughCache<String, SshRole> roles = new ReadThroughCache<>();
   /** KRLs by CA name, valid while the CA's stored KRL version and published keys are what they were built from. */
   private final Map<String, CachedKrl> krls = new ConcurrentHashMap<>();
 
   private record CachedKrl(long version, List<String> keyIds, byte[] krl) {}
 
   /**
-   * What signing needs of a CA, read once so the hot path reads no storage: its record, the key ids revoked on it
-   * (key id → until, epoch seconds), and the default CA names. Dropped on every change this engine makes to a CA
-   * (a change bumps caChanges, so a read racing it is not cached) and when the core seals.
+   * What signing needs of a CA, read once so the hot path reads no storage: its record (prefix ssh/cas/) and the key
+   * ids revoked on it (prefix ssh/revoked-ids/NAME/; key id → until, epoch seconds). Forgotten on every change this
+   * engine makes to the CA and when the core seals.
    */
   private record SigningState(StoredCa ca, HsmKeyId signerKeyId, Map<String, Long> revokedKeyIds) {}
 
-  private final Map<String, SigningState> signing = new ConcurrentHashMap<>();
-  private final Map<CertType, Optional<String>> defaults = new ConcurrentHashMap<>();
-  private long caChanges;
+  private final ReadThroughCache<String, SigningState> signing = new ReadThroughCache<>();
+  /** The default CA names (storage prefix ssh/config/default-). */
+  private final ReadThroughCache<CertType, Optional<String>> defaults = new ReadThroughCache<>();
   /** Signers whose first signature verified against the CA's stored public key (cache keys), until the core seals. */
   private final Set<String> provenSigners = ConcurrentHashMap.newKeySet();
   /** The signers' public keys as sshd-common encodes them (cache keys as above), until the core seals. */
@@ -99,7 +99,7 @@ public final class SshEngine {
     this.clock = clock;
     this.random = random;
     this.signers = new SignerCache(core);
-    core.addSealListener(this::forgetRoles);
+    core.addSealListener(roles::forgetAll);
     core.addSealListener(krls::clear);
     core.addSealListener(() -> forgetCa(null));
     core.addSealListener(provenSigners::clear);
@@ -266,30 +266,19 @@ public final class SshEngine {
       storedCa(role.ca());
     }
     store().put(ROLES + role.name(), role.toJson().getBytes(UTF_8));
-    forgetRoles();
+    roles.forget(role.name());
   }
 
   /** One role; NOT_FOUND when there is none by that name. */
   public SshRole role(String name) {
     Storage storage = store();
-    SshRole cached = name == null ? null : roles.get(name);
-    if (cached != null) {
-      return cached; // a cached name was checked when it was read
+    if (name == null) {
+      SshRole.checkName(null);
     }
-    SshRole.checkName(name);
-    long changes;
-    synchronized (roles) {
-      changes = roleChanges;
-    }
-    SshRole read = storage.get(ROLES + name).map(e -> SshRole.fromJson(new String(e.value(), UTF_8)))
-        .orElseThrow(() -> KeywardenException.notFound("SSH role '" + Inputs.quoted(name)
-            + "' not found; create it first or list the roles"));
-    synchronized (roles) {
-      if (changes == roleChanges) {
-        roles.put(name, read);
-      }
-    }
-    return read;
+    return roles.get(name, n -> storage.get(ROLES + SshRole.checkName(n)) // cached names were checked once
+        .map(e -> SshRole.fromJson(new String(e.value(), UTF_8)))
+        .orElseThrow(() -> KeywardenException.notFound("SSH role '" + Inputs.quoted(n)
+            + "' not found; create it first or list the roles")));
   }
 
   /** Role names, sorted. */
@@ -301,14 +290,7 @@ public final class SshEngine {
   public void deleteRole(String name) {
     role(name);
     store().delete(ROLES + name);
-    forgetRoles();
-  }
-
-  private void forgetRoles() {
-    synchronized (roles) {
-      roleChanges++;
-      roles.clear();
-    }
+    roles.forget(name);
   }
 
   // ---- signing ----
@@ -475,61 +457,31 @@ public final class SshEngine {
 
   private Optional<String> defaultCa(CertType type) {
     Storage storage = store();
-    Optional<String> cached = defaults.get(type);
-    if (cached != null) {
-      return cached;
-    }
-    long changes;
-    synchronized (signing) {
-      changes = caChanges;
-    }
-    Optional<String> read = storage.get(SshRecords.defaultCa(type)).map(e -> new String(e.value(), UTF_8));
-    synchronized (signing) {
-      if (changes == caChanges) {
-        defaults.put(type, read);
-      }
-    }
-    return read;
+    return defaults.get(type, t -> storage.get(SshRecords.defaultCa(t)).map(e -> new String(e.value(), UTF_8)));
   }
 
   private SigningState signingState(String name) {
     checkCaName("ca: ", name);
     Storage storage = store();
-    SigningState cached = signing.get(name);
-    if (cached != null) {
-      return cached;
-    }
-    long changes;
-    synchronized (signing) {
-      changes = caChanges;
-    }
-    StoredCa ca = storedCa(name);
-    Map<String, Long> revoked = new java.util.HashMap<>();
-    String prefix = REVOKED_IDS + name + "/";
-    for (String key : storage.list(prefix)) {
-      storage.get(key).map(e -> read(e.value(), RevokedKeyId.class)).ifPresent(r -> revoked.put(r.keyId(),
-          r.until()));
-    }
-    SigningState read = new SigningState(ca, ca.signer().hsmKeyId(), Map.copyOf(revoked));
-    synchronized (signing) {
-      if (changes == caChanges) {
-        signing.put(name, read);
+    return signing.get(name, n -> {
+      StoredCa ca = storedCa(n);
+      Map<String, Long> revoked = new java.util.HashMap<>();
+      for (String key : storage.list(REVOKED_IDS + n + "/")) {
+        storage.get(key).map(e -> read(e.value(), RevokedKeyId.class)).ifPresent(r -> revoked.put(r.keyId(),
+            r.until()));
       }
-    }
-    return read;
+      return new SigningState(ca, ca.signer().hsmKeyId(), Map.copyOf(revoked));
+    });
   }
 
-  /** Drops what signing cached of CA {@code name} (every CA and the defaults when null), after a change to it. */
+  /** Drops what signing cached of CA {@code name} (every CA when null) and the defaults, after a change to it. */
   private void forgetCa(String name) {
-    synchronized (signing) {
-      caChanges++;
-      if (name == null) {
-        signing.clear();
-      } else {
-        signing.remove(name);
-      }
-      defaults.clear();
+    if (name == null) {
+      signing.forgetAll();
+    } else {
+      signing.forget(name);
     }
+    defaults.forgetAll();
   }
 
   // ---- revocation ----

@@ -2,6 +2,7 @@ package dev.keywarden.ssh;
 
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.names.Glob;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -56,7 +57,7 @@ final class Templates {
   /** True if {@code principal} is matched by the pattern after substitution (see the class comment). */
   static boolean matches(String pattern, Map<String, String> values, String principal) {
     if (pattern.indexOf("{{") < 0) {
-      return glob(pattern, principal); // no variables: every '*' is the pattern's own
+      return Glob.of(pattern).matches(principal); // no variables: every '*' is the pattern's own
     }
     List<Segment> segments = segments(pattern, values);
     // Tokens: literal characters (from the pattern or from values) and the pattern's own '*'.
@@ -71,32 +72,6 @@ final class Templates {
       }
     }
     return glob(tokens, principal);
-  }
-
-  /** {@link #glob(List, String)} for a pattern whose every '*' is a glob star. */
-  private static boolean glob(String p, String s) {
-    int pi = 0;
-    int si = 0;
-    int star = -1;
-    int mark = 0;
-    while (si < s.length()) {
-      if (pi < p.length() && p.charAt(pi) == '*') {
-        star = pi++;
-        mark = si;
-      } else if (pi < p.length() && p.charAt(pi) == s.charAt(si)) {
-        pi++;
-        si++;
-      } else if (star >= 0) {
-        pi = star + 1;
-        si = ++mark;
-      } else {
-        return false;
-      }
-    }
-    while (pi < p.length() && p.charAt(pi) == '*') {
-      pi++;
-    }
-    return pi == p.length();
   }
 
   private static boolean glob(List<Integer> p, String s) {

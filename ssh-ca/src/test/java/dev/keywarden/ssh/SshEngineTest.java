@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.KeyType;
+import dev.keywarden.testing.MutableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package dev.keywarden.jwt;
+package dev.keywarden.testing;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -8,7 +8,7 @@ import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** A clock tests move by hand: stopped at a given instant, or following the system clock at an offset. */
-final class MutableClock extends Clock {
+public final class MutableClock extends Clock {
   private final Instant stoppedAt;
   private final AtomicReference<Duration> offset = new AtomicReference<>(Duration.ZERO);
 
@@ -17,16 +17,16 @@ final class MutableClock extends Clock {
   }
 
   /** Stands still at {@code at} until advanced. */
-  static MutableClock stoppedAt(Instant at) {
+  public static MutableClock stoppedAt(Instant at) {
     return new MutableClock(at);
   }
 
   /** Runs with the system clock (so it agrees with OpenSSL's), plus whatever it is advanced by. */
-  static MutableClock running() {
+  public static MutableClock running() {
     return new MutableClock(null);
   }
 
-  void advance(Duration d) {
+  public void advance(Duration d) {
     offset.updateAndGet(o -> o.plus(d));
   }
 
