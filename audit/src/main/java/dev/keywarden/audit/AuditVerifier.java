@@ -258,6 +258,10 @@ public final class AuditVerifier {
       } catch (IllegalArgumentException e) {
         return fail(Verification.Kind.MALFORMED, line, "the checkpoint's signature is not base64");
       }
+      // only the one encoding the writer makes: otherwise the last line's padding bits could change unnoticed
+      if (!Base64.getEncoder().encodeToString(sig).equals(sigText)) {
+        return fail(Verification.Kind.MALFORMED, line, "the checkpoint's signature is not canonical base64");
+      }
       if (!Checkpoints.verify(key, Checkpoints.message(bytes, at + 1), sig)) {
         return fail(Verification.Kind.BAD_SIGNATURE, line, "the checkpoint's signature does not verify: the line "
             + "was altered or forged");

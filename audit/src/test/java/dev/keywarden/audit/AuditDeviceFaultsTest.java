@@ -117,8 +117,8 @@ class AuditDeviceFaultsTest {
     try {
       f.audit.enable(AuditDeviceConfig.file("disk", mnt.resolve("audit.log"), AuditDeviceConfig.FsyncPolicy.BATCHED)
           .withTimeout(TIMEOUT));
-      assertTrue(Files.getPosixFilePermissions(mnt.resolve("audit.log")).toString().equals("[OWNER_READ, "
-          + "OWNER_WRITE]"), "mode 0600");
+      assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(mnt.resolve("audit.log"))));
       fill(mnt.resolve("filler"));
       Timed first = null;
       for (int i = 0; i < 200 && (first == null || first.refusal() == null); i++) {
