@@ -1,0 +1,143 @@
+package dev.keywarden.audit;
+
+import dev.keywarden.failure.Inputs;
+import dev.keywarden.failure.KeywardenException;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+
+/**
+ * An audit device's settings, as enabled and stored (they survive restarts; an unseal reopens the device).
+ *
+ * @param name 1..128 letters, digits, '.', '_' or '-'
+ * @param type file or socket
+ * @param path the file device's absolute path (created 0600); empty for a socket
+ * @param fsync the file device's fsync policy; {@link FsyncPolicy#BATCHED} for a socket (unused)
+ * @param address the socket device's collector: {@code tcp:HOST:PORT} or {@code unix:/PATH}; empty for a file
+ * @param timeout how long a call waits for this device to write its record (default 2 s): past it the device counts as
+ *     stuck and new records fail at once until it writes again
+ * @param queueCapacity how many records may wait for this device's writer (default 10,000); past it records fail at
+ *     once
+ */
+public record AuditDeviceConfig(String name, Type type, String path, FsyncPolicy fsync, String address,
+                                Duration timeout, int queueCapacity) {
+  /** The default per-device timeout. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
+  /** The default per-device queue capacity. */
+  public static final int DEFAULT_QUEUE_CAPACITY = 10_000;
+  private static final Duration MAX_TIMEOUT = Duration.ofMinutes(1);
+
+  /** Where a device writes. */
+  public enum Type {
+    FILE,
+    SOCKET;
+
+    /** "file" or "socket". */
+    public String wireName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Parses "file" or "socket"; INVALID_ARGUMENT otherwise. */
+    public static Type parse(String s) {
+      for (Type t : values()) {
+        if (t.wireName().equals(s)) {
+          return t;
+        }
+      }
+      throw KeywardenException.invalid("audit device type is file or socket, got '" + Inputs.quoted(s) + "'");
+    }
+  }
+
+  /** When a file device calls fsync. */
+  public enum FsyncPolicy {
+    /** One write and one fsync per record. */
+    EVERY_RECORD("every-record"),
+    /** Records of concurrent calls share one write and one fsync (a group commit); none is acknowledged before it. */
+    BATCHED("batched");
+
+    private final String wireName;
+
+    FsyncPolicy(String wireName) {
+      this.wireName = wireName;
+    }
+
+    /** "every-record" or "batched". */
+    public String wireName() {
+      return wireName;
+    }
+
+    /** Parses "every-record" or "batched"; INVALID_ARGUMENT otherwise. */
+    public static FsyncPolicy parse(String s) {
+      for (FsyncPolicy p : values()) {
+        if (p.wireName.equals(s)) {
+          return p;
+        }
+      }
+      throw KeywardenException.invalid("fsync policy is every-record or batched, got '" + Inputs.quoted(s) + "'");
+    }
+  }
+
+  public AuditDeviceConfig {
+    Inputs.name("an audit device name", name);
+    if (type == null) {
+      throw KeywardenException.invalid("audit device type is missing: file or socket");
+    }
+    path = path == null ? "" : path;
+    address = address == null ? "" : address;
+    fsync = fsync == null ? FsyncPolicy.BATCHED : fsync;
+    timeout = timeout == null ? DEFAULT_TIMEOUT : timeout;
+    queueCapacity = queueCapacity == 0 ? DEFAULT_QUEUE_CAPACITY : queueCapacity;
+    if (type == Type.FILE) {
+      Inputs.maxChars("the audit file path", path, 4096);
+      if (!address.isEmpty()) {
+        throw KeywardenException.invalid("a file audit device takes a path, not an address");
+      }
+      try {
+        if (!Path.of(path).isAbsolute()) {
+          throw KeywardenException.invalid("the audit file path must be absolute, got '" + Inputs.quoted(path) + "'");
+        }
+      } catch (InvalidPathException e) {
+        throw KeywardenException.invalid("the audit file path is not a valid path: '" + Inputs.quoted(path) + "'");
+      }
+    } else {
+      if (!path.isEmpty()) {
+        throw KeywardenException.invalid("a socket audit device takes an address, not a path");
+      }
+      SocketAddresses.parse(address);
+    }
+    if (timeout.isNegative() || timeout.isZero() || timeout.compareTo(MAX_TIMEOUT) > 0) {
+      throw KeywardenException.invalid("the audit device timeout must be more than 0 and at most 1m, got " + timeout);
+    }
+    if (queueCapacity < 1 || queueCapacity > 1_000_000) {
+      throw KeywardenException.invalid("the audit device queue capacity must be 1..1000000, got " + queueCapacity);
+    }
+  }
+
+  /** A file device at {@code path} with the default timeout and queue. */
+  public static AuditDeviceConfig file(String name, Path path, FsyncPolicy fsync) {
+    return new AuditDeviceConfig(name, Type.FILE, path.toString(), fsync, "", DEFAULT_TIMEOUT,
+        DEFAULT_QUEUE_CAPACITY);
+  }
+
+  /** A socket device shipping to {@code address} ({@code tcp:HOST:PORT} or {@code unix:/PATH}). */
+  public static AuditDeviceConfig socket(String name, String address) {
+    return new AuditDeviceConfig(name, Type.SOCKET, "", FsyncPolicy.BATCHED, address, DEFAULT_TIMEOUT,
+        DEFAULT_QUEUE_CAPACITY);
+  }
+
+  /** The same device with another timeout. */
+  public AuditDeviceConfig withTimeout(Duration t) {
+    return new AuditDeviceConfig(name, type, path, fsync, address, t, queueCapacity);
+  }
+
+  /** The same device with another queue capacity. */
+  public AuditDeviceConfig withQueueCapacity(int capacity) {
+    return new AuditDeviceConfig(name, type, path, fsync, address, timeout, capacity);
+  }
+
+  /** Where it writes, for messages and listings: the path or the address. */
+  public String target() {
+    return type == Type.FILE ? path : address;
+  }
+}

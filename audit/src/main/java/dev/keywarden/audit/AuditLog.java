@@ -1,0 +1,561 @@
+package dev.keywarden.audit;
+
+import dev.keywarden.encoding.Pem;
+import dev.keywarden.failure.Inputs;
+import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.hsm.HsmKeyId;
+import dev.keywarden.hsm.KeyPairAlgorithm;
+import dev.keywarden.storage.Storage;
+import dev.keywarden.storage.StoredJson;
+import dev.keywarden.unseal.Core;
+import dev.keywarden.unseal.Unsealed;
+import java.nio.file.Path;
+import java.security.PublicKey;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The audit log: the gate calls {@link #writeRequest} before a call's engine runs and {@link #writeResponse} after it;
+ * operators enable, disable, list and reopen devices and hash values; the server exports {@link #health()},
+ * {@link #metrics()} and {@link #publicKey()}.
+ *
+ * <p>Fail closed: with devices enabled, a request record must be written by at least one of them before the engine
+ * runs, or {@link #writeRequest} throws UNAVAILABLE "audit log unavailable" and the call must not run. No device
+ * blocks a call beyond its timeout, and a device known to be stuck or failing refuses at once. A response record no
+ * device could write is logged and counted, never thrown. With no device enabled (the default) nothing is written and
+ * {@link #writeRequest} costs one volatile read.
+ *
+ * <p>Devices live only while the core is unsealed (their HMAC keys are wrapped by the KEK, checkpoints are signed in
+ * the HSM): an unseal reopens every enabled device, a seal closes each with a final signed checkpoint. While sealed
+ * nothing is audited; the gate refuses every call but the open ones then.
+ */
+public final class AuditLog implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
+
+  private final Core core;
+  private final AuditOptions options;
+  private final Object lock = new Object();
+  private final Map<String, DeviceMetrics> metrics = new ConcurrentHashMap<>();
+  private final LongAdder requestsRefused = new LongAdder();
+  private final LongAdder responsesLost = new LongAdder();
+  private final String idPrefix;
+  private final AtomicLong ids = new AtomicLong();
+  private final ExecutorService opener = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "keywarden-audit-open");
+    t.setDaemon(true);
+    return t;
+  });
+  private volatile List<Device> devices = List.of();
+  /** Set while an unseal opens the devices: calls wait for it rather than go unaudited. */
+  private volatile CountDownLatch opening;
+  /** What storage holds, kept in memory so that health never reads storage. */
+  private volatile Map<String, AuditRecords.StoredDevice> configured = Map.of();
+  private volatile CheckpointSigner signer;
+  private volatile boolean closed;
+
+  /** The audit log of {@code core}: opens the enabled devices now if unsealed, and on every unseal. */
+  public AuditLog(Core core, AuditOptions options) {
+    this.core = core;
+    this.options = options;
+    byte[] prefix = new byte[6];
+    options.random().nextBytes(prefix);
+    this.idPrefix = HexFormat.of().formatHex(prefix) + "-";
+    this.configured = readConfigured();
+    core.addSealListener(() -> closeAll("seal"));
+    core.addUnsealListener(this::onUnseal);
+    if (!core.isSealed()) {
+      openAll("start");
+    }
+  }
+
+  // ---- the gate
+
+  /** Whether any device is open or opening: when false, {@link #writeRequest} writes nothing. */
+  public boolean active() {
+    return !devices.isEmpty() || opening != null;
+  }
+
+  /**
+   * Writes the request record of a call to every open device and returns once one of them wrote it (fsynced, for a
+   * file). UNAVAILABLE "audit log unavailable: …" when none did within its timeout: the call must then fail with it
+   * and its engine must not run. Returns {@link AuditCall#NOT_AUDITED} at once while no device is enabled.
+   */
+  public AuditCall writeRequest(AuditRequest request) {
+    List<Device> ds = devicesNow();
+    if (ds.isEmpty()) {
+      return AuditCall.NOT_AUDITED;
+    }
+    String id = idPrefix + Long.toHexString(ids.incrementAndGet());
+    long start = System.nanoTime();
+    Instant time = options.clock().instant();
+    Ticket ticket = new Ticket(ds.stream().map(Device::name).toList());
+    long deadline = start;
+    for (Device d : ds) {
+      deadline = Math.max(deadline, start + d.timeoutNanos());
+      byte[] body;
+      try {
+        body = RecordFormat.request(id, time, options.node(), request, v -> hmac(d.name(), v));
+      } catch (KeywardenException e) {
+        ticket.done(d.name(), "sealed");
+        continue;
+      }
+      d.submit(body, ticket, start);
+    }
+    if (!ticket.await(deadline, true)) {
+      countTimeouts(ds, ticket);
+      requestsRefused.increment();
+      throw KeywardenException.unavailable("audit log unavailable: no audit device wrote the request record ("
+          + String.join("; ", ticket.failures()) + "), so the call was not run; retry later", null);
+    }
+    countTimeouts(ds, ticket);
+    return new AuditCall(id, request.rpc(), start);
+  }
+
+  /**
+   * Writes the response record of {@code call} to every open device; returns once one wrote it or every one failed
+   * or timed out. Never throws: a response record no device wrote is logged (with the call's id, RPC and status only)
+   * and counted in {@link AuditMetrics#responsesLost()}. Does nothing for {@link AuditCall#NOT_AUDITED}.
+   */
+  public void writeResponse(AuditCall call, AuditResponse response) {
+    if (call == null || !call.audited()) {
+      return;
+    }
+    try {
+      List<Device> ds = devices;
+      if (ds.isEmpty()) {
+        lost(call, response, "no audit device is open");
+        return;
+      }
+      long now = System.nanoTime();
+      long micros = (now - call.startNanos()) / 1000;
+      Instant time = options.clock().instant();
+      Ticket ticket = new Ticket(ds.stream().map(Device::name).toList());
+      long deadline = now;
+      for (Device d : ds) {
+        deadline = Math.max(deadline, now + d.timeoutNanos());
+        byte[] body;
+        try {
+          body = RecordFormat.response(call.id(), time, options.node(), call.rpc(), micros, response,
+              v -> hmac(d.name(), v));
+        } catch (KeywardenException e) {
+          ticket.done(d.name(), "sealed");
+          continue;
+        }
+        d.submit(body, ticket, now);
+      }
+      if (!ticket.await(deadline, false)) {
+        countTimeouts(ds, ticket);
+        lost(call, response, String.join("; ", ticket.failures()));
+      } else {
+        countTimeouts(ds, ticket);
+      }
+    } catch (RuntimeException e) {
+      lost(call, response, e.getClass().getSimpleName());
+    }
+  }
+
+  private void lost(AuditCall call, AuditResponse response, String why) {
+    responsesLost.increment();
+    log.error("audit: the response record of call {} ({}, status {}) was not written: {}", call.id(), call.rpc(),
+        response.status(), why);
+  }
+
+  private void countTimeouts(List<Device> ds, Ticket ticket) {
+    List<String> unanswered = ticket.unanswered();
+    if (!unanswered.isEmpty()) {
+      ds.stream().filter(d -> unanswered.contains(d.name())).forEach(Device::timedOut);
+    }
+  }
+
+  private List<Device> devicesNow() {
+    List<Device> ds = devices;
+    if (!ds.isEmpty()) {
+      return ds;
+    }
+    CountDownLatch o = opening;
+    if (o == null) {
+      return ds;
+    }
+    try {
+      if (!o.await(AuditDeviceConfig.DEFAULT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+        requestsRefused.increment();
+        throw KeywardenException.unavailable("audit log unavailable: the audit devices are still opening after the "
+            + "unseal; retry shortly", null);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw KeywardenException.unavailable("audit log unavailable: interrupted", null);
+    }
+    return devices;
+  }
+
+  // ---- operators
+
+  /**
+   * Enables a device: stores its settings and a new audit HMAC key (wrapped by the KEK), makes the audit signing key
+   * in the HSM on first use, opens the device and writes its first record. ALREADY_EXISTS for a name in use,
+   * INVALID_ARGUMENT for a path or address another device writes to, FAILED_PRECONDITION when it cannot be opened
+   * (nothing is stored then) or while sealed.
+   */
+  public AuditDeviceInfo enable(AuditDeviceConfig config) {
+    synchronized (lock) {
+      Unsealed u = core.unsealed();
+      Storage storage = core.storage();
+      String name = config.name();
+      if (AuditRecords.readDevice(storage, name).isPresent()) {
+        throw KeywardenException.alreadyExists("audit device '" + Inputs.quoted(name)
+            + "' is already enabled; disable it first to change it");
+      }
+      for (AuditRecords.StoredDevice other : readConfigured().values()) {
+        AuditDeviceConfig o = other.config();
+        if (o.type() == config.type() && sameTarget(o, config)) {
+          throw KeywardenException.invalid("audit device '" + o.name() + "' already writes to '"
+              + Inputs.quoted(config.target()) + "'");
+        }
+      }
+      CheckpointSigner cs = signer(u);
+      byte[] key = new byte[AuditHmac.KEY_BYTES];
+      byte[] wrapped;
+      try {
+        options.random().nextBytes(key);
+        wrapped = u.workingKeys().wrap(key);
+      } finally {
+        Arrays.fill(key, (byte) 0);
+      }
+      Instant at = options.clock().instant();
+      byte[] stored = StoredJson.write(AuditRecords.StoredDevice.of(config, at));
+      storage.atomically(tx -> {
+        if (!tx.compareAndSet(AuditRecords.device(name), 0, stored)) {
+          throw KeywardenException.alreadyExists("audit device '" + Inputs.quoted(name) + "' is already enabled");
+        }
+        tx.put(AuditRecords.hmacKey(name), wrapped);
+        tx.delete(AuditRecords.chain(name));
+        return null;
+      });
+      Device d = newDevice(config, cs, null, "enable");
+      d.start();
+      String failure = d.awaitOpened(config.timeout());
+      if (failure != null) {
+        d.awaitClosed(d.beginClose("enable failed"), System.nanoTime() + config.timeout().toNanos());
+        forget(name);
+        throw KeywardenException.precondition("cannot open audit device '" + name + "' (" + config.type().wireName()
+            + " " + Inputs.quoted(config.target()) + "): " + failure + "; nothing was enabled");
+      }
+      List<Device> now = new ArrayList<>(devices);
+      now.add(d);
+      devices = List.copyOf(now);
+      configured = readConfigured();
+      log.info("audit device {} enabled: {} {}", name, config.type().wireName(), config.target());
+      return new AuditDeviceInfo(config, at, d.health());
+    }
+  }
+
+  private static boolean sameTarget(AuditDeviceConfig a, AuditDeviceConfig b) {
+    if (a.type() == AuditDeviceConfig.Type.FILE) {
+      return Path.of(a.path()).normalize().equals(Path.of(b.path()).normalize());
+    }
+    return a.address().equals(b.address());
+  }
+
+  /**
+   * Disables a device: closes it with a final signed checkpoint, then deletes its settings and its HMAC key (its old
+   * records can no longer be hashed against). NOT_FOUND when no such device is enabled.
+   */
+  public void disable(String name) {
+    synchronized (lock) {
+      Unsealed u = core.unsealed();
+      if (AuditRecords.readDevice(core.storage(), name).isEmpty()) {
+        throw notFound(name);
+      }
+      Device d = open(name);
+      if (d != null) {
+        devices = devices.stream().filter(x -> x != d).toList();
+        d.awaitClosed(d.beginClose("disable"), System.nanoTime() + d.timeoutNanos());
+      }
+      forget(name);
+      u.workingKeys().invalidate(AuditRecords.hmacKey(name));
+      log.info("audit device {} disabled", name);
+    }
+  }
+
+  private void forget(String name) {
+    core.storage().atomically(tx -> {
+      tx.delete(AuditRecords.device(name));
+      tx.delete(AuditRecords.hmacKey(name));
+      tx.delete(AuditRecords.chain(name));
+      return null;
+    });
+    configured = readConfigured();
+  }
+
+  /** The enabled devices with their settings and state (CLOSED while sealed), by name. */
+  public List<AuditDeviceInfo> list() {
+    Map<String, Device> open = new LinkedHashMap<>();
+    devices.forEach(d -> open.put(d.name(), d));
+    List<AuditDeviceInfo> out = new ArrayList<>();
+    for (AuditRecords.StoredDevice s : configured.values()) {
+      Device d = open.get(s.name());
+      AuditHealth.DeviceHealth h = d != null ? d.health()
+          : new AuditHealth.DeviceHealth(s.name(), AuditHealth.State.CLOSED, core.isSealed() ? "sealed" : "not open",
+              null, 0);
+      out.add(new AuditDeviceInfo(s.config(), s.enabled(), h));
+    }
+    return out;
+  }
+
+  /**
+   * The HMAC under device {@code name}'s audit key of {@code value}, as that device writes it
+   * ({@code hmac-sha256:<hex>}): find the records about a known token, plaintext or ciphertext. NOT_FOUND for no such
+   * device; FAILED_PRECONDITION while sealed. The caller zeroizes {@code value}.
+   */
+  public String hash(String name, byte[] value) {
+    if (AuditRecords.readDevice(core.storage(), name).isEmpty()) {
+      throw notFound(name);
+    }
+    return hmac(name, value);
+  }
+
+  private String hmac(String device, byte[] value) {
+    return core.unsealed().workingKeys().withKey(AuditRecords.hmacKey(device), k -> AuditHmac.of(k, value));
+  }
+
+  /**
+   * Reopens device {@code name}'s file (after logrotate renamed it): the old file ends with a final checkpoint, the
+   * new one starts with a "continues" record carrying the chain on. NOT_FOUND for no such open device;
+   * FAILED_PRECONDITION when it is not a file or did not reopen within its timeout.
+   */
+  public void reopen(String name) {
+    Device d = open(name);
+    if (d == null) {
+      throw notFound(name);
+    }
+    if (d.config.type() != AuditDeviceConfig.Type.FILE) {
+      throw KeywardenException.precondition("audit device '" + name + "' is a socket: only files are reopened");
+    }
+    if (!d.reopen()) {
+      throw KeywardenException.precondition("audit device '" + name + "' did not reopen within its timeout: "
+          + d.health().reason());
+    }
+  }
+
+  /** Reopens every file device (on SIGHUP); returns how many reopened. */
+  public int reopenAll() {
+    int n = 0;
+    for (Device d : devices) {
+      if (d.config.type() == AuditDeviceConfig.Type.FILE && d.reopen()) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * The audit signing key's public half, which verifies every checkpoint offline. NOT_FOUND before the first device
+   * was enabled; FAILED_PRECONDITION while sealed.
+   */
+  public PublicKey publicKey() {
+    CheckpointSigner cs = signer;
+    if (cs == null) {
+      synchronized (lock) {
+        Unsealed u = core.unsealed();
+        if (core.storage().get(AuditRecords.SIGNING_KEY).isEmpty()) {
+          throw KeywardenException.notFound("no audit signing key yet: it is made when the first audit device is "
+              + "enabled");
+        }
+        cs = signer(u);
+      }
+    }
+    return cs.publicKey();
+  }
+
+  /** {@link #publicKey()} as a PEM "PUBLIC KEY" block (X.509 SubjectPublicKeyInfo). */
+  public String publicKeyPem() {
+    return Pem.block("PUBLIC KEY", publicKey().getEncoded());
+  }
+
+  /** Whether auditing is on and can write now; each device's state. Reads no storage and never blocks. */
+  public AuditHealth health() {
+    List<AuditHealth.DeviceHealth> hs = list().stream().map(AuditDeviceInfo::health).toList();
+    boolean enabled = !hs.isEmpty();
+    boolean available = !enabled || hs.stream().anyMatch(h -> h.state() == AuditHealth.State.HEALTHY);
+    return new AuditHealth(enabled, available, hs);
+  }
+
+  /** The counters of every device opened since start, and of refused calls and lost responses. */
+  public AuditMetrics metrics() {
+    Map<String, Integer> depth = new LinkedHashMap<>();
+    devices.forEach(d -> depth.put(d.name(), d.queueDepth()));
+    List<AuditMetrics.Device> ds = metrics.entrySet().stream().sorted(Map.Entry.comparingByKey())
+        .map(e -> e.getValue().snapshot(e.getKey(), depth.getOrDefault(e.getKey(), 0))).toList();
+    return new AuditMetrics(ds, requestsRefused.sum(), responsesLost.sum());
+  }
+
+  /** Closes every device with a final checkpoint (server shutdown). */
+  @Override
+  public void close() {
+    closed = true;
+    closeAll("shutdown");
+    opener.shutdownNow();
+  }
+
+  // ---- opening and closing
+
+  private void onUnseal() {
+    if (closed) {
+      return;
+    }
+    CountDownLatch latch = new CountDownLatch(1);
+    opening = latch;
+    opener.execute(() -> {
+      try {
+        openAll("unseal");
+      } finally {
+        opening = null;
+        latch.countDown();
+      }
+    });
+  }
+
+  private void openAll(String why) {
+    synchronized (lock) {
+      try {
+        Map<String, AuditRecords.StoredDevice> stored = readConfigured();
+        configured = stored;
+        if (stored.isEmpty() || core.isSealed()) {
+          return;
+        }
+        Unsealed u = core.unsealed();
+        CheckpointSigner cs;
+        try {
+          cs = signer(u);
+        } catch (KeywardenException e) {
+          log.error("audit: the signing key cannot be used ({}): devices open, but no checkpoint will be signed",
+              e.getMessage());
+          cs = unusableSigner(e);
+        }
+        List<Device> opened = new ArrayList<>();
+        for (AuditRecords.StoredDevice s : stored.values()) {
+          ChainState known = AuditRecords.readChain(core.storage(), s.name()).orElse(null);
+          Device d = newDevice(s.config(), cs, known, why);
+          d.start();
+          opened.add(d);
+        }
+        devices = List.copyOf(opened);
+      } catch (RuntimeException e) {
+        // with devices enabled and none open, calls must not go unaudited: leave them failing closed
+        log.error("audit: opening the devices failed ({}): calls fail until they open", e.getClass().getName());
+        devices = List.of(failedDevice());
+      }
+    }
+  }
+
+  private void closeAll(String why) {
+    synchronized (lock) {
+      List<Device> ds = devices;
+      devices = List.of();
+      List<Object> handles = new ArrayList<>();
+      long deadline = System.nanoTime();
+      for (Device d : ds) {
+        handles.add(d.beginClose(why));
+        deadline = Math.max(deadline, System.nanoTime() + d.timeoutNanos());
+      }
+      for (int i = 0; i < ds.size(); i++) {
+        ds.get(i).awaitClosed(handles.get(i), deadline);
+      }
+      signer = null;
+    }
+  }
+
+  private Device newDevice(AuditDeviceConfig config, CheckpointSigner cs, ChainState known, String why) {
+    Sink sink = config.type() == AuditDeviceConfig.Type.FILE ? new FileSink(Path.of(config.path()))
+        : new SocketSink(config.address(), config.timeout());
+    Device.Settings settings = new Device.Settings(options.node(), options.clock(), options.checkpointEvery(),
+        options.checkpointInterval(), (name, state) -> AuditRecords.writeChain(core.storage(), name, state));
+    return new Device(config, sink, cs, settings, metrics.computeIfAbsent(config.name(), n -> new DeviceMetrics()),
+        known, why);
+  }
+
+  /** A device that refuses every record: stands in when opening the real ones failed. */
+  private Device failedDevice() {
+    AuditDeviceConfig c = new AuditDeviceConfig("unopened", AuditDeviceConfig.Type.SOCKET, "", null,
+        "unix:/nonexistent/keywarden-audit", Duration.ofMillis(1), 1);
+    Device d = newDevice(c, unusableSigner(KeywardenException.precondition("not open")), null, "unopened");
+    d.beginClose("unopened");
+    return d;
+  }
+
+  private Device open(String name) {
+    return devices.stream().filter(d -> d.name().equals(name)).findFirst().orElse(null);
+  }
+
+  private Map<String, AuditRecords.StoredDevice> readConfigured() {
+    Map<String, AuditRecords.StoredDevice> out = new LinkedHashMap<>();
+    for (String key : core.storage().list(AuditRecords.DEVICES)) {
+      Optional<AuditRecords.StoredDevice> d = AuditRecords.readDevice(core.storage(),
+          key.substring(AuditRecords.DEVICES.length()));
+      d.ifPresent(s -> out.put(s.name(), s));
+    }
+    return Map.copyOf(out);
+  }
+
+  /** The audit signing key: made in the HSM on first use (one per server, for every device). Under lock. */
+  private CheckpointSigner signer(Unsealed u) {
+    CheckpointSigner cs = signer;
+    if (cs != null) {
+      return cs;
+    }
+    Storage storage = core.storage();
+    AuditRecords.StoredSigningKey key = storage.get(AuditRecords.SIGNING_KEY)
+        .map(e -> StoredJson.read(e.value(), AuditRecords.StoredSigningKey.class)).orElse(null);
+    if (key == null) {
+      byte[] suffix = new byte[8];
+      options.random().nextBytes(suffix);
+      KeyPairAlgorithm alg = options.signingKeyAlgorithm();
+      HsmKeyId id = u.hsm().generateKeyPair("keywarden-audit-" + HexFormat.of().formatHex(suffix), alg);
+      key = new AuditRecords.StoredSigningKey(id.label(), id.idHex(), alg.name());
+      if (!storage.compareAndSet(AuditRecords.SIGNING_KEY, 0, StoredJson.write(key))) {
+        u.hsm().destroyKey(id);
+        return signer(u);
+      }
+      log.info("audit signing key {} made in the HSM ({})", id.label(), alg);
+    }
+    cs = CheckpointSigner.of(u.hsm().signer(new HsmKeyId(key.label(), key.idHex())));
+    signer = cs;
+    return cs;
+  }
+
+  private static CheckpointSigner unusableSigner(KeywardenException why) {
+    return new CheckpointSigner() {
+      @Override
+      public PublicKey publicKey() {
+        throw why;
+      }
+
+      @Override
+      public byte[] sign(byte[] message) {
+        throw why;
+      }
+    };
+  }
+
+  private static KeywardenException notFound(String name) {
+    return KeywardenException.notFound("no audit device named '" + Inputs.quoted(name)
+        + "' is enabled (keywarden audit list)");
+  }
+}

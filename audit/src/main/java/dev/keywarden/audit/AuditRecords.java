@@ -1,0 +1,73 @@
+package dev.keywarden.audit;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.keywarden.storage.StorageOps;
+import dev.keywarden.storage.StoredJson;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Optional;
+
+/**
+ * What the audit log keeps in storage: each device's settings, its HMAC key wrapped by the KEK, where its chain stood
+ * at its last checkpoint or close, and the audit signing key's HSM id (the key itself never leaves the HSM).
+ */
+final class AuditRecords {
+  static final String DEVICES = "sys/audit/devices/";
+  static final String HMAC_KEYS = "sys/audit/hmac/";
+  static final String CHAINS = "sys/audit/chain/";
+  static final String SIGNING_KEY = "sys/audit/signing-key";
+
+  private AuditRecords() {}
+
+  static String device(String name) {
+    return DEVICES + name;
+  }
+
+  /** The wrapped key alone, as {@code WorkingKeys} reads it. */
+  static String hmacKey(String name) {
+    return HMAC_KEYS + name;
+  }
+
+  static String chain(String name) {
+    return CHAINS + name;
+  }
+
+  record StoredDevice(String name, String type, String path, String fsync, String address,
+                      @JsonProperty("timeout_ms") long timeoutMs, @JsonProperty("queue_capacity") int queueCapacity,
+                      @JsonProperty("enabled_at") String enabledAt) {
+    static StoredDevice of(AuditDeviceConfig c, Instant enabledAt) {
+      return new StoredDevice(c.name(), c.type().wireName(), c.path(), c.fsync().wireName(), c.address(),
+          c.timeout().toMillis(), c.queueCapacity(), enabledAt.toString());
+    }
+
+    AuditDeviceConfig config() {
+      return new AuditDeviceConfig(name, AuditDeviceConfig.Type.parse(type), path,
+          AuditDeviceConfig.FsyncPolicy.parse(fsync), address, Duration.ofMillis(timeoutMs), queueCapacity);
+    }
+
+    Instant enabled() {
+      return Instant.parse(enabledAt);
+    }
+  }
+
+  record StoredChain(long seq, String hash) {
+    ChainState state() {
+      return new ChainState(seq, HexFormat.of().parseHex(hash));
+    }
+  }
+
+  record StoredSigningKey(String label, @JsonProperty("id_hex") String idHex, String algorithm) {}
+
+  static Optional<StoredDevice> readDevice(StorageOps s, String name) {
+    return s.get(device(name)).map(e -> StoredJson.read(e.value(), StoredDevice.class));
+  }
+
+  static Optional<ChainState> readChain(StorageOps s, String name) {
+    return s.get(chain(name)).map(e -> StoredJson.read(e.value(), StoredChain.class).state());
+  }
+
+  static void writeChain(StorageOps s, String name, ChainState state) {
+    s.put(chain(name), StoredJson.write(new StoredChain(state.seq(), state.hashHex())));
+  }
+}

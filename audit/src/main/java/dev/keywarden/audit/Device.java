@@ -1,0 +1,568 @@
+package dev.keywarden.audit;
+
+import dev.keywarden.failure.KeywardenException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One open audit device: a bounded queue and one writer thread, the only one touching the sink and the chain. The
+ * writer takes whatever is queued (up to {@link #MAX_BATCH}) and writes it with one write and one fsync (batched), or
+ * each record with its own (every-record); a call is told its record is written only after that. Checkpoints are
+ * written by the writer, every {@code checkpointEvery} records or {@code checkpointInterval}.
+ *
+ * <p>Failure: a write that has not finished within the timeout makes the device STUCK, and while it is, new records
+ * are refused at once instead of queueing behind it; it is HEALTHY again as soon as that write finishes. A write or
+ * connect that fails makes it FAILING: new records are refused until the next retry (250 ms, doubling to 2 s), when the
+ * writer itself tries again by writing a "resumed" (file) or "continues" (socket, reconnected) marker.
+ */
+final class Device {
+  private static final Logger log = LoggerFactory.getLogger(Device.class);
+  static final int MAX_BATCH = 1024;
+  /** Queue slots kept for control items (reopen, close) beyond the records' capacity. */
+  private static final int CONTROL_SLOTS = 16;
+  private static final long FIRST_BACKOFF = TimeUnit.MILLISECONDS.toNanos(250);
+  private static final long MAX_BACKOFF = TimeUnit.SECONDS.toNanos(2);
+  private static final long CHECKPOINT_RETRY = TimeUnit.SECONDS.toNanos(5);
+
+  /** What a device needs from the log that opens it. */
+  record Settings(String node, Clock clock, int checkpointEvery, Duration checkpointInterval, ChainStore chains) {}
+
+  /** Where a device's chain state is kept between runs (at every checkpoint and at close). */
+  interface ChainStore {
+    void save(String device, ChainState state);
+  }
+
+  private enum Kind { RECORD, REOPEN, CLOSE }
+
+  private static final class Item {
+    final Kind kind;
+    final byte[] body;
+    final Ticket ticket;
+    final long enqueued;
+    final String reason;
+    final CompletableFuture<Void> done = new CompletableFuture<>();
+
+    Item(Kind kind, byte[] body, Ticket ticket, long enqueued, String reason) {
+      this.kind = kind;
+      this.body = body;
+      this.ticket = ticket;
+      this.enqueued = enqueued;
+      this.reason = reason;
+    }
+  }
+
+  private record Marker(String type, String reason) {}
+
+  final AuditDeviceConfig config;
+  private final Sink sink;
+  private final CheckpointSigner signer;
+  private final Settings settings;
+  private final DeviceMetrics metrics;
+  private final ArrayBlockingQueue<Item> queue;
+  private final Thread writer;
+  private final long timeoutNanos;
+  private final long pollMillis;
+  private final CompletableFuture<String> opened = new CompletableFuture<>();
+
+  // writer thread only
+  private ChainState chain;
+  private String openReason;
+  private Marker pendingMarker;
+  private long sinceCheckpoint;
+  private long lastCheckpointNanos = System.nanoTime();
+  private long nextCheckpointTry;
+  private long backoff;
+
+  // shared
+  private final Object stateLock = new Object();
+  private volatile long busySince;
+  private volatile AuditHealth.State state = AuditHealth.State.HEALTHY;
+  private volatile String reason = "";
+  private volatile Instant since;
+  private volatile long retryAt;
+  private volatile boolean closing;
+
+  /**
+   * A device not yet started. {@code known} is where its chain stood when last closed (null: a new chain);
+   * {@code openReason} goes into the first marker ("enable", "unseal", …).
+   */
+  Device(AuditDeviceConfig config, Sink sink, CheckpointSigner signer, Settings settings, DeviceMetrics metrics,
+      ChainState known, String openReason) {
+    this.config = config;
+    this.sink = sink;
+    this.signer = signer;
+    this.settings = settings;
+    this.metrics = metrics;
+    this.chain = known;
+    this.openReason = openReason;
+    this.timeoutNanos = config.timeout().toNanos();
+    this.queue = new ArrayBlockingQueue<>(config.queueCapacity() + CONTROL_SLOTS);
+    this.pollMillis = Math.max(10, Math.min(250, settings.checkpointInterval().toMillis()));
+    this.since = settings.clock().instant();
+    this.writer = new Thread(this::run, "keywarden-audit-" + config.name());
+    this.writer.setDaemon(true);
+  }
+
+  String name() {
+    return config.name();
+  }
+
+  long timeoutNanos() {
+    return timeoutNanos;
+  }
+
+  /** Starts the writer, which opens the sink and writes the opening marker at once. */
+  void start() {
+    writer.start();
+  }
+
+  /** Null once the first open worked, else why it did not; waits at most {@code wait}. */
+  String awaitOpened(Duration wait) {
+    try {
+      return opened.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      return "opening did not finish within " + wait.toMillis() + " ms";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
+    } catch (java.util.concurrent.ExecutionException e) {
+      return "failed";
+    }
+  }
+
+  /**
+   * Hands a record to the writer; the ticket hears the outcome. Refused at once (the ticket told why) while the
+   * device is stuck, failing, full or closing.
+   */
+  void submit(byte[] body, Ticket ticket, long now) {
+    String refusal = refusal(now);
+    if (refusal == null && !offerRecord(new Item(Kind.RECORD, body, ticket, now, ""))) {
+      refusal = "queue full (" + config.queueCapacity() + " records)";
+    }
+    if (refusal != null) {
+      metrics.failures.increment();
+      ticket.done(name(), refusal);
+    }
+  }
+
+  private boolean offerRecord(Item item) {
+    return queue.remainingCapacity() > CONTROL_SLOTS && queue.offer(item);
+  }
+
+  private String refusal(long now) {
+    if (closing) {
+      return "closed";
+    }
+    long busy = busySince;
+    if (busy != 0 && now - busy > timeoutNanos) {
+      markStuck(now - busy);
+      return "stuck";
+    }
+    if (state == AuditHealth.State.FAILING && now - retryAt < 0) {
+      return "failing";
+    }
+    return null;
+  }
+
+  /** Counts a record whose call stopped waiting for this device. */
+  void timedOut() {
+    metrics.failures.increment();
+    long busy = busySince;
+    if (busy != 0) {
+      long now = System.nanoTime();
+      if (now - busy > timeoutNanos) {
+        markStuck(now - busy);
+      }
+    }
+  }
+
+  /** Closes the current file and opens the path again (after logrotate renamed it); waits up to the timeout. */
+  boolean reopen() {
+    Item item = new Item(Kind.REOPEN, null, null, System.nanoTime(), "rotate");
+    if (closing || !queue.offer(item)) {
+      return false;
+    }
+    try {
+      item.done.get(timeoutNanos, TimeUnit.NANOSECONDS);
+      return true;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  /** Starts closing: records are refused from now on; the writer writes a final checkpoint and stops. */
+  Object beginClose(String why) {
+    closing = true;
+    Item item = new Item(Kind.CLOSE, null, null, System.nanoTime(), why);
+    if (!queue.offer(item)) {
+      writer.interrupt();
+    }
+    return item;
+  }
+
+  /** Waits for the close begun by {@link #beginClose} until {@code deadlineNanos}; then stops the writer. */
+  void awaitClosed(Object handle, long deadlineNanos) {
+    Item item = (Item) handle;
+    try {
+      item.done.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (Exception e) {
+      // stuck in a write: interrupting closes the file or socket under it
+      log.warn("audit device {} did not close within its timeout: stopping its writer", name());
+      writer.interrupt();
+    }
+    failQueued("closed");
+  }
+
+  AuditHealth.DeviceHealth health() {
+    AuditHealth.State s = state;
+    String why = reason;
+    long busy = busySince;
+    if (s == AuditHealth.State.HEALTHY && busy != 0 && System.nanoTime() - busy > timeoutNanos) {
+      s = AuditHealth.State.STUCK;
+      why = "a write has not finished for " + (System.nanoTime() - busy) / 1_000_000 + " ms";
+    }
+    if (closing) {
+      s = AuditHealth.State.CLOSED;
+    }
+    return new AuditHealth.DeviceHealth(name(), s, why, since, Math.max(0, queue.size()));
+  }
+
+  int queueDepth() {
+    return queue.size();
+  }
+
+  // ---- the writer thread
+
+  private void run() {
+    write(List.of());
+    opened.complete(state == AuditHealth.State.HEALTHY ? null : reason);
+    List<Item> batch = new ArrayList<>();
+    while (true) {
+      Item first;
+      try {
+        first = queue.poll(pollMillis, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        if (closing) {
+          break;
+        }
+        continue;
+      }
+      if (first != null) {
+        batch.add(first);
+        queue.drainTo(batch, MAX_BATCH - 1);
+      }
+      boolean stop = process(batch);
+      batch.clear();
+      if (stop) {
+        break;
+      }
+      idle();
+    }
+    sink.close();
+  }
+
+  /** Writes the batch in order; returns true when it closed the device. */
+  private boolean process(List<Item> batch) {
+    List<Item> records = new ArrayList<>();
+    for (int i = 0; i < batch.size(); i++) {
+      Item item = batch.get(i);
+      if (item.kind == Kind.RECORD) {
+        if (item.ticket.claim()) {
+          records.add(item);
+        }
+        continue;
+      }
+      flush(records);
+      records.clear();
+      if (item.kind == Kind.REOPEN) {
+        checkpoint("rotate", true);
+        sink.close();
+        openReason = "reopen";
+        write(List.of());
+        item.done.complete(null);
+      } else {
+        checkpoint(item.reason, true);
+        sink.close();
+        item.done.complete(null);
+        for (Item rest : batch.subList(i + 1, batch.size())) {
+          fail(rest, "closed");
+        }
+        return true;
+      }
+    }
+    flush(records);
+    return false;
+  }
+
+  /** Writes records in runs that stop at each due checkpoint (one record per run under every-record). */
+  private void flush(List<Item> records) {
+    int i = 0;
+    while (i < records.size()) {
+      int room = (int) Math.max(1, settings.checkpointEvery() - sinceCheckpoint);
+      int n = config.fsync() == AuditDeviceConfig.FsyncPolicy.EVERY_RECORD && config.type()
+          == AuditDeviceConfig.Type.FILE ? 1 : Math.min(room, records.size() - i);
+      List<Item> run = records.subList(i, i + n);
+      i += n;
+      if (!write(run)) {
+        for (Item rest : records.subList(i, records.size())) {
+          fail(rest, "failing");
+        }
+        return;
+      }
+      maybeCheckpoint();
+    }
+  }
+
+  private void idle() {
+    maybeCheckpoint();
+    if (state == AuditHealth.State.FAILING && System.nanoTime() - retryAt >= 0) {
+      write(List.of());
+    }
+  }
+
+  /**
+   * One write (and fsync) of the pending marker, if any, and {@code items}; opens the sink first when it is closed.
+   * Returns whether it worked; either way every item's ticket hears it.
+   */
+  private boolean write(List<Item> items) {
+    busySince = System.nanoTime();
+    try {
+      if (!sink.isOpen()) {
+        Sink.Opened o = sink.open();
+        String type;
+        if (o.tail() != null) {
+          chain = o.tail();
+          type = "open";
+        } else if (chain != null) {
+          type = "continues";
+        } else {
+          chain = ChainState.NEW;
+          type = "start";
+        }
+        String why = openReason;
+        if (!o.note().isEmpty()) {
+          why = why + "; " + o.note();
+        }
+        if (pendingMarker != null && !pendingMarker.reason().isEmpty()) {
+          why = why + "; " + pendingMarker.reason();
+        }
+        pendingMarker = new Marker(type, why);
+      } else if (sink.truncatedBehind()) {
+        pendingMarker = new Marker("continues", "copy-truncate: the file was emptied behind the writer");
+      }
+      if (pendingMarker == null && items.isEmpty()) {
+        return true;
+      }
+      ChainState c = chain;
+      ByteArrayOutputStream out = new ByteArrayOutputStream(256 * (items.size() + 1));
+      int lines = 0;
+      if (pendingMarker != null) {
+        Lines.Line l = Lines.next(c, RecordFormat.marker(pendingMarker.type(), settings.clock().instant(),
+            settings.node(), name(), pendingMarker.reason()));
+        out.writeBytes(l.bytes());
+        out.write('\n');
+        c = l.next();
+        lines++;
+      }
+      for (Item item : items) {
+        Lines.Line l = Lines.next(c, item.body);
+        out.writeBytes(l.bytes());
+        out.write('\n');
+        c = l.next();
+        lines++;
+      }
+      sink.write(out.toByteArray());
+      metrics.writes.increment();
+      if (sink.force()) {
+        metrics.fsyncs.increment();
+      }
+      chain = c;
+      pendingMarker = null;
+      sinceCheckpoint += lines;
+      metrics.records.add(lines);
+      long now = System.nanoTime();
+      for (Item item : items) {
+        metrics.latency(now - item.enqueued);
+        item.ticket.done(name(), null);
+      }
+      healthy();
+      return true;
+    } catch (IOException | RuntimeException e) {
+      sink.afterFailedWrite();
+      failing(e);
+      for (Item item : items) {
+        fail(item, "failing");
+      }
+      return false;
+    } finally {
+      busySince = 0;
+    }
+  }
+
+  private void fail(Item item, String why) {
+    if (item.kind == Kind.RECORD) {
+      metrics.failures.increment();
+      item.ticket.done(name(), why);
+    } else {
+      item.done.complete(null);
+    }
+  }
+
+  private void failQueued(String why) {
+    Item item;
+    while ((item = queue.poll()) != null) {
+      fail(item, why);
+    }
+  }
+
+  private void maybeCheckpoint() {
+    long now = System.nanoTime();
+    if (sinceCheckpoint >= settings.checkpointEvery()) {
+      checkpoint("count", false);
+    } else if (sinceCheckpoint > 0 && now - lastCheckpointNanos >= settings.checkpointInterval().toNanos()) {
+      checkpoint("interval", false);
+    }
+  }
+
+  /** Signs and writes a checkpoint (a final one closes the file); a failure is counted and logged. */
+  private void checkpoint(String why, boolean last) {
+    long now = System.nanoTime();
+    if (chain == null || !sink.isOpen() || pendingMarker != null || (sinceCheckpoint == 0 && !last)
+        || (!last && now - nextCheckpointTry < 0)) {
+      return;
+    }
+    busySince = now;
+    try {
+      if (sink.truncatedBehind()) {
+        return;
+      }
+      Lines.Line l = Lines.checkpoint(chain, signer, settings.clock().instant(), settings.node(), name(),
+          sinceCheckpoint, last, why);
+      byte[] bytes = new byte[l.bytes().length + 1];
+      System.arraycopy(l.bytes(), 0, bytes, 0, l.bytes().length);
+      bytes[bytes.length - 1] = '\n';
+      sink.write(bytes);
+      metrics.writes.increment();
+      if (sink.force()) {
+        metrics.fsyncs.increment();
+      }
+      chain = l.next();
+      sinceCheckpoint = 0;
+      lastCheckpointNanos = System.nanoTime();
+      metrics.records.increment();
+      metrics.checkpoints.increment();
+      healthy();
+      saveChain();
+    } catch (KeywardenException e) {
+      metrics.checkpointFailures.increment();
+      nextCheckpointTry = now + CHECKPOINT_RETRY;
+      log.warn("audit device {}: a checkpoint could not be signed ({}); retrying in 5 s", name(), e.getMessage());
+    } catch (IOException | RuntimeException e) {
+      metrics.checkpointFailures.increment();
+      sink.afterFailedWrite();
+      failing(e);
+    } finally {
+      busySince = 0;
+    }
+  }
+
+  private void saveChain() {
+    try {
+      settings.chains().save(name(), chain);
+    } catch (RuntimeException e) {
+      log.warn("audit device {}: its chain state could not be stored ({})", name(), e.getClass().getSimpleName());
+    }
+  }
+
+  // ---- state
+
+  private void healthy() {
+    backoff = 0;
+    synchronized (stateLock) {
+      if (state != AuditHealth.State.HEALTHY) {
+        log.info("audit device {} writes again (it was {} since {}: {})", name(), state, since, reason);
+        state = AuditHealth.State.HEALTHY;
+        reason = "";
+        since = settings.clock().instant();
+      }
+    }
+  }
+
+  private void failing(Exception e) {
+    String why = describe(e);
+    backoff = backoff == 0 ? FIRST_BACKOFF : Math.min(MAX_BACKOFF, backoff * 2);
+    retryAt = System.nanoTime() + backoff;
+    if (pendingMarker == null && sink.isOpen()) {
+      pendingMarker = new Marker("resumed", "writes failed: " + why);
+    } else if (!sink.isOpen() && chain != null) {
+      openReason = "reconnect after: " + why;
+    }
+    synchronized (stateLock) {
+      if (state != AuditHealth.State.FAILING) {
+        log.warn("audit device {} ({}) is failing: {}; records are refused until it writes again", name(),
+            config.target(), why);
+        state = AuditHealth.State.FAILING;
+        since = settings.clock().instant();
+      }
+      reason = why;
+    }
+  }
+
+  private void markStuck(long busyNanos) {
+    synchronized (stateLock) {
+      if (state == AuditHealth.State.HEALTHY) {
+        state = AuditHealth.State.STUCK;
+        reason = "a write has not finished for " + busyNanos / 1_000_000 + " ms (a full disk or pipe, or a peer "
+            + "that stopped reading)";
+        since = settings.clock().instant();
+        log.warn("audit device {} ({}) is stuck: {}; records are refused until it finishes", name(),
+            config.target(), reason);
+      }
+    }
+  }
+
+  /** Why an I/O failed, in words safe for health output and logs (OS reasons, never library internals). */
+  static String describe(Throwable e) {
+    if (e instanceof NoSuchFileException) {
+      return "no such file or directory";
+    }
+    if (e instanceof AccessDeniedException) {
+      return "permission denied";
+    }
+    if (e instanceof FileSink.NotAnAuditFile) {
+      return e.getMessage();
+    }
+    if (e instanceof FileSystemException fs && fs.getReason() != null) {
+      return fs.getReason();
+    }
+    if (e instanceof ConnectException) {
+      return "connection refused";
+    }
+    if (e instanceof SocketTimeoutException) {
+      return "connect timed out";
+    }
+    if (e instanceof ClosedByInterruptException) {
+      return "closed";
+    }
+    if (e instanceof IOException && e.getMessage() != null) {
+      return e.getMessage();
+    }
+    return e.getClass().getSimpleName();
+  }
+}

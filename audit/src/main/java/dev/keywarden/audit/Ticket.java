@@ -1,0 +1,88 @@
+package dev.keywarden.audit;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One record handed to every open device: the call waits until one device wrote it, or every device failed, or the
+ * deadline passed. A request whose call gave up is abandoned, and writers that have not taken it yet drop it (the
+ * call did not run, so its request record must not appear; one a writer already took may still land).
+ */
+final class Ticket {
+  private final Map<String, String> outcomes = new LinkedHashMap<>();
+  private final List<String> devices;
+  private boolean written;
+  private boolean abandoned;
+
+  Ticket(List<String> devices) {
+    this.devices = List.copyOf(devices);
+  }
+
+  /** A device's outcome: {@code failure} null when it wrote the record. */
+  synchronized void done(String device, String failure) {
+    if (abandoned || outcomes.containsKey(device)) {
+      return;
+    }
+    outcomes.put(device, failure);
+    if (failure == null) {
+      written = true;
+    }
+    notifyAll();
+  }
+
+  /** For a writer about to write the record: false when the call gave up on it. */
+  synchronized boolean claim() {
+    return !abandoned;
+  }
+
+  /**
+   * Waits until a device wrote the record (true), or all failed, or {@code deadlineNanos} passed (false). When
+   * {@code abandonOnFailure}, a false return abandons the record.
+   */
+  synchronized boolean await(long deadlineNanos, boolean abandonOnFailure) {
+    boolean interrupted = false;
+    try {
+      while (!written && outcomes.size() < devices.size()) {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
+        try {
+          wait(left / 1_000_000, (int) (left % 1_000_000));
+        } catch (InterruptedException e) {
+          interrupted = true;
+          break;
+        }
+      }
+      if (!written && abandonOnFailure) {
+        abandoned = true;
+      }
+      return written;
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** "name: why" for each device that did not write it, "timed out" for those that did not answer. */
+  synchronized List<String> failures() {
+    List<String> out = new ArrayList<>();
+    for (String d : devices) {
+      String f = outcomes.get(d);
+      if (!outcomes.containsKey(d)) {
+        out.add(d + ": timed out");
+      } else if (f != null) {
+        out.add(d + ": " + f);
+      }
+    }
+    return out;
+  }
+
+  /** The devices that have not answered. */
+  synchronized List<String> unanswered() {
+    return devices.stream().filter(d -> !outcomes.containsKey(d)).toList();
+  }
+}
