@@ -157,9 +157,23 @@ public final class JwtGrpcService implements JwtServiceGrpc.AsyncService, Guarde
     if (!r.hasRole()) {
       throw KeywardenException.invalid("role is missing");
     }
-    engine.writeRole(fromProto(r.getRole()));
+    JwtSigningRole role = r.getRole();
+    if (!role.hasMaxTtl()) {
+      role = role.toBuilder().setMaxTtl(duration(defaultMaxTtl(role.getKey()))).build();
+    }
+    engine.writeRole(fromProto(role));
     reply(out, WriteJwtSigningRoleResponse.newBuilder().setRole(toProto(engine.role(r.getRole().getName())))
         .build());
+  }
+
+  /** A role's max_ttl when it names none: the default, or the key's max_token_ttl when that is shorter. */
+  private Duration defaultMaxTtl(String keyName) {
+    try {
+      Duration keyMost = engine.key(keyName).settings().maxTokenTtl();
+      return keyMost.compareTo(JwtRole.DEFAULT_MAX_TTL) < 0 ? keyMost : JwtRole.DEFAULT_MAX_TTL;
+    } catch (KeywardenException e) {
+      return JwtRole.DEFAULT_MAX_TTL; // no such key (or a bad name): writeRole says so
+    }
   }
 
   @Override
