@@ -480,6 +480,23 @@ final class JwtCommand {
     }
   }
 
+  /** A JSON value as Jackson writes it, whole numbers as integers (exp: 1764528000, not protobuf's 1.764528E9). */
+  static Object plain(Value v) {
+    return switch (v.getKindCase()) {
+      case BOOL_VALUE -> v.getBoolValue();
+      case STRING_VALUE -> v.getStringValue();
+      case NUMBER_VALUE -> v.getNumberValue() == Math.rint(v.getNumberValue())
+          && Math.abs(v.getNumberValue()) < 9.0e15 ? (Object) (long) v.getNumberValue() : (Object) v.getNumberValue();
+      case LIST_VALUE -> v.getListValue().getValuesList().stream().map(JwtCommand::plain).toList();
+      case STRUCT_VALUE -> {
+        Map<String, Object> m = new LinkedHashMap<>();
+        v.getStructValue().getFieldsMap().forEach((k, e) -> m.put(k, plain(e)));
+        yield m;
+      }
+      default -> null;
+    };
+  }
+
   @Command(name = "verify", description = "Verify a JWT against a key's published versions, issuer, times (with the"
       + " key's skew) and --audience; prints valid and the claims, or invalid and why; exit 0 or 1.")
   static final class Verify extends ClientCommand {
@@ -500,7 +517,9 @@ final class JwtCommand {
       VerifyJwtResponse r = jwt().verifyJwt(VerifyJwtRequest.newBuilder().setKey(key).setJwt(jwt)
           .setAudience(audience).build());
       print(r, r.getValid() ? "valid (kid " + r.getKid() + ", version " + r.getVersion() + ")\n"
-          + JsonFormat.printer().print(r.getClaims()) : "invalid: " + r.getReason());
+          + new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
+              .writeValueAsString(plain(Value.newBuilder().setStructValue(r.getClaims()).build()))
+          : "invalid: " + r.getReason());
       return r.getValid() ? 0 : 1;
     }
   }
