@@ -81,6 +81,10 @@ ifeq ($(strip $(BENCH)),)
 	  'SshSignBenchmark' -rf json -rff benchmarks/results/ssh-jmh.json
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
 	  benchmarks/results/ssh-jmh.json benchmarks/results/ssh-jmh.md
+	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -jar benchmarks/target/benchmarks.jar \
+	  'JwtSignBenchmark' -rf json -rff benchmarks/results/jwt-jmh.json
+	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
+	  benchmarks/results/jwt-jmh.json benchmarks/results/jwt-jmh.md
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
 	  benchmarks/results/transit-jmh.json benchmarks/results/transit-jmh.md
 	java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcLoadBenchmark \

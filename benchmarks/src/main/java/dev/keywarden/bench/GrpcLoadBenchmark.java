@@ -53,7 +53,8 @@ import org.HdrHistogram.Histogram;
  *   <li>batched Encrypt of 100 items of 1 KiB and of 64 B, closed loop, items/s.
  * </ol>
  *
- * Every phase runs for a fixed time and stops by itself. Client and server share the machine's cores (and this JVM),
+ * Then unary SignJwt ({@link JwtGrpcLoad}) and the TLS comparison ({@link TlsAuthComparison}). Every phase runs for a
+ * fixed time and stops by itself. Client and server share the machine's cores (and this JVM),
  * as the targets assume. Writes the table as Markdown to the path given as the first argument.
  */
 public final class GrpcLoadBenchmark {
@@ -61,8 +62,8 @@ public final class GrpcLoadBenchmark {
   static final Duration WARMUP = Duration.ofSeconds(3);
   /** Seconds per measured row; -Dkeywarden.bench.measure=N for a shorter run (noted in the table). */
   static final Duration MEASURE = Duration.ofSeconds(Long.getLong("keywarden.bench.measure", 10));
-  /** -Dkeywarden.bench.only=tls runs only the TLS token-vs-certificate comparison. */
-  private static final boolean TLS_ONLY = "tls".equals(System.getProperty("keywarden.bench.only"));
+  /** -Dkeywarden.bench.only=tls runs only the TLS token-vs-certificate comparison, =jwt only SignJwt. */
+  private static final String ONLY = System.getProperty("keywarden.bench.only", "");
   static final int CHANNELS = 4;
   static final String KEY = "bench-aes";
   static final int[] UNARY_IN_FLIGHT = {32, 128, 512};
@@ -111,8 +112,18 @@ public final class GrpcLoadBenchmark {
           .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth))
           .createKey(CreateKeyRequest.newBuilder().setName(KEY).setType("aes256-gcm96").build());
 
-      String report = TLS_ONLY ? "" : new GrpcLoadBenchmark(stubs).run();
-      report += TlsAuthComparison.run(server, dir.resolve("tls"));
+      String report = ONLY.isEmpty() ? new GrpcLoadBenchmark(stubs).run() : "";
+      if (ONLY.isEmpty() || ONLY.equals("jwt")) {
+        // The same run's unary Encrypt, as the yardstick of what the gate and gRPC allow on this machine right now.
+        GrpcLoadBenchmark transit = new GrpcLoadBenchmark(stubs);
+        System.out.println("unary 1 KiB Encrypt at 128 in flight (the yardstick for SignJwt)...");
+        Closed encrypt = transit.closedLoop(request(1, 1024), 128, WARMUP, MEASURE, List.of());
+        report += JwtGrpcLoad.run(channels, MetadataUtils.newAttachHeadersInterceptor(auth),
+            encrypt.callsPerSecond());
+      }
+      if (ONLY.isEmpty() || ONLY.equals("tls")) {
+        report += TlsAuthComparison.run(server, dir.resolve("tls"));
+      }
       System.out.println(report);
       Files.createDirectories(out.toAbsolutePath().getParent());
       Files.writeString(out, report);

@@ -46,8 +46,9 @@ public final class ResultsTable {
     List<Row> rows = new ArrayList<>();
     for (JsonNode r : root) {
       String fullName = r.get("benchmark").asText();
-      JsonNode size = r.path("params").has("caKeyType") ? r.path("params").path("caKeyType")
-          : r.path("params").path("size");
+      JsonNode params = r.path("params");
+      JsonNode size = params.has("caKeyType") ? params.path("caKeyType")
+          : params.has("keyKind") ? params.path("keyKind") : params.path("size");
       JsonNode metric = r.get("primaryMetric");
       rows.add(new Row(fullName.substring(fullName.lastIndexOf('.') + 1), size.isMissingNode() ? "" : size.asText(),
           metric.get("score").asDouble(), metric.get("scoreError").asDouble(), metric.get("scoreUnit").asText(),
@@ -105,7 +106,31 @@ public final class ResultsTable {
     return s.toString();
   }
 
+  /** JWT: SignJwt (one token per call) beside the raw signature of the same key, per key kind. */
+  private static String jwtMarkdown(List<Row> rows) {
+    StringBuilder s = new StringBuilder("# JWT signing keys: SignJwt beside the raw signature of the same key\n\n");
+    s.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
+    s.append("- Threads: ").append(rows.get(0).threads()).append("; throughput summed over threads. Raw: PKCS#11")
+        .append(" ECDSA (SoftHSM2) for the HSM key, Bouncy Castle for software keys. Target: signJwt ≥ 0.8× raw.\n\n");
+    s.append("| Key | Benchmark | ops/s | ± error | vs raw sign |\n|---|---|---:|---:|---:|\n");
+    for (String kind : rows.stream().map(Row::size).distinct().toList()) {
+      Row raw = rows.stream().filter(r -> r.size().equals(kind) && r.benchmark().equals("rawSign")).findFirst()
+          .orElseThrow();
+      for (Row r : rows.stream().filter(r -> r.size().equals(kind)).toList()) {
+        double ratio = r.score() / raw.score();
+        String shown = r == raw ? "" : String.format(java.util.Locale.ROOT, "%.2f×%s", ratio,
+            ratio >= 0.8 ? "" : " (**target missed**)");
+        s.append(String.format(java.util.Locale.ROOT, "| %s | %s | %,.0f | %,.0f | %s |%n", kind, r.benchmark(),
+            r.score(), r.error(), shown));
+      }
+    }
+    return s.toString();
+  }
+
   private static String markdown(List<Row> rows) {
+    if (rows.stream().anyMatch(r -> r.benchmark().equals("signJwt"))) {
+      return jwtMarkdown(rows);
+    }
     if (rows.stream().anyMatch(r -> r.benchmark().equals("signNoStore"))) {
       return sshMarkdown(rows);
     }

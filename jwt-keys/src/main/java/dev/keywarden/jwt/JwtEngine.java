@@ -64,12 +64,13 @@ import org.slf4j.LoggerFactory;
  * pending version sign nor keeps a due one from signing. Key records and roles are cached after their first read and
  * dropped on every change made through this engine and on seal, so signing reads no storage; the one write on the
  * signing path raises a version's {@code signed_until} when a token outlives it, rounded up to
- * {@value #SIGNED_UNTIL_STEP} s, so steady traffic writes once per that step.
+ * {@value #SIGNED_UNTIL_STEP} s (or the key's max_token_ttl when shorter, so a version with short-lived tokens does not
+ * stay published minutes longer than they live), so steady traffic writes once per that step.
  */
 public final class JwtEngine {
   /** The most tokens per signing call. */
   public static final int MAX_BATCH = 10_000;
-  /** signed_until is raised in steps of this many seconds. */
+  /** signed_until is raised in steps of this many seconds, or of the key's max_token_ttl when that is shorter. */
   static final long SIGNED_UNTIL_STEP = 300;
   /** Destroyed versions kept in a key's record (for its history); older ones are dropped by tidy. */
   static final int DESTROYED_KEPT = 32;
@@ -391,7 +392,7 @@ public final class JwtEngine {
       out.add(SignResult.signed(token));
       latestExp = server.expiresAt();
     }
-    if (latestExp != 0 && !recordSigned(k.name(), v, latestExp)) {
+    if (latestExp != 0 && !recordSigned(k.name(), v, latestExp, Math.min(SIGNED_UNTIL_STEP, k.maxTokenTtl()))) {
       return Optional.empty();
     }
     return Optional.of(out);
@@ -453,8 +454,8 @@ public final class JwtEngine {
    * Records that version {@code v} signed a token valid until {@code exp}, before the token is handed out, so it stays
    * in the JWKS that long. False when the version was retired or revoked meanwhile: its tokens must not be handed out.
    */
-  private boolean recordSigned(String name, StoredVersion v, long exp) {
-    long needed = Math.floorDiv(exp + SIGNED_UNTIL_STEP - 1, SIGNED_UNTIL_STEP) * SIGNED_UNTIL_STEP;
+  private boolean recordSigned(String name, StoredVersion v, long exp, long step) {
+    long needed = Math.floorDiv(exp + step - 1, step) * step;
     if (needed <= v.signedUntil()) {
       return true;
     }

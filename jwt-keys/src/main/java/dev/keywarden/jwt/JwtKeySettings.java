@@ -22,7 +22,8 @@ import java.util.Optional;
  *     {@code ISSUER/.well-known/openid-configuration} and {@code ISSUER/.well-known/jwks.json}
  * @param publishAhead how long a new version is in the JWKS before it signs (default 1 h, at most 7 days): at least
  *     as long as verifiers cache the JWKS
- * @param rotationPeriod how long a version signs before a scheduled rotation replaces it; empty: only on demand
+ * @param rotationPeriod how long a version signs before a scheduled rotation replaces it (at least 10 s); empty:
+ *     only on demand
  * @param maxTokenTtl the longest lifetime of a token (default 15 min, at most 24 h); roles cannot exceed it
  * @param skew the clock skew allowed when verifying and added to how long a version stays verifiable (default 60 s,
  *     at most 5 min)
@@ -39,6 +40,12 @@ public record JwtKeySettings(String name, JwtAlgorithm algorithm, int rsaBits, b
   public static final Duration DEFAULT_SKEW = Duration.ofSeconds(60);
   public static final Duration LARGEST_SKEW = Duration.ofMinutes(5);
   static final Duration LONGEST_PUBLISH_AHEAD = Duration.ofDays(7);
+  /**
+   * The shortest rotation period: a scheduled rotation happens at the server's next tick (every minute by default),
+   * so shorter periods are for tests that run the tick every second; a late tick delays a version, never shortens its
+   * publish-ahead.
+   */
+  static final Duration SHORTEST_ROTATION_PERIOD = Duration.ofSeconds(10);
   static final int MAX_ISSUER_CHARS = 512;
 
   /** Validates every field and fills in defaults. */
@@ -64,10 +71,10 @@ public record JwtKeySettings(String name, JwtAlgorithm algorithm, int rsaBits, b
     rotationPeriod = rotationPeriod == null ? Optional.empty() : rotationPeriod;
     if (rotationPeriod.isPresent()) {
       Duration p = rotationPeriod.get();
-      if (p.getNano() != 0 || p.compareTo(publishAhead) <= 0 || p.compareTo(Duration.ofMinutes(1)) < 0) {
-        throw KeywardenException.invalid("rotation_period: " + p.getSeconds() + "s must be whole seconds, at least"
-            + " 1 minute and longer than publish_ahead (" + publishAhead.getSeconds() + "s): a version is published"
-            + " that long before it signs");
+      if (p.getNano() != 0 || p.compareTo(publishAhead) <= 0 || p.compareTo(SHORTEST_ROTATION_PERIOD) < 0) {
+        throw KeywardenException.invalid("rotation_period: " + p.getSeconds() + "s must be whole seconds, at least "
+            + SHORTEST_ROTATION_PERIOD.getSeconds() + "s and longer than publish_ahead (" + publishAhead.getSeconds()
+            + "s): a version is published that long before it signs");
       }
     }
   }

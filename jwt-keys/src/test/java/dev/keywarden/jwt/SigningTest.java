@@ -2,6 +2,8 @@ package dev.keywarden.jwt;
 
 import static dev.keywarden.jwt.JwtFixture.ALICE;
 import static dev.keywarden.jwt.JwtFixture.issuer;
+import static dev.keywarden.jwt.JwtFixture.kid;
+import static dev.keywarden.jwt.JwtFixture.kids;
 import static dev.keywarden.jwt.JwtFixture.refusal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -164,5 +166,26 @@ class SigningTest {
     assertTrue(early.getMessage().contains("not valid before"), early.getMessage());
     clock.advance(Duration.ofMinutes(1)); // 60 s before nbf: within the skew
     f.jwt.verify("idp", token, Optional.empty());
+  }
+
+  @Test
+  void aKeyOfShortLivedTokensRetiresItsOldVersionWithinItsTtlNotFiveMinutes() throws Exception {
+    f.jwt.createKey(JwtKeySettings.of("short", JwtAlgorithm.ES256, issuer("short")).withPublishAhead(Duration
+        .ofSeconds(4)).withRotationPeriod(Optional.of(Duration.ofSeconds(12))).withMaxTokenTtl(Duration.ofSeconds(4))
+        .withSkew(Duration.ofSeconds(2)));
+    f.jwt.writeRole(JwtRole.builder("short", "short").allowedAudiences("api").maxTtl(Duration.ofSeconds(4)).build());
+    clock.advance(Duration.ofSeconds(4));
+    String old = kid(f.jwt.sign("short", "short", ALICE, List.of(Map.of()), Optional.empty()).get(0).token()
+        .orElseThrow()); // exp T0+8s: signed_until 8s (a step of the 4s TTL, not 5 minutes)
+    clock.advance(Duration.ofSeconds(8));
+    f.jwt.tick(clock.instant()); // T0+12s: the scheduled rotation publishes v2, signing from T0+16s
+    clock.advance(Duration.ofSeconds(4));
+    assertTrue(kids(f.jwt.jwks("short").json()).contains(old), "verify-only until max(signed_until, 16s) + skew");
+    clock.advance(Duration.ofSeconds(2));
+    assertEquals(List.of(kid(f.jwt.sign("short", "short", ALICE, List.of(Map.of()), Optional.empty()).get(0).token()
+        .orElseThrow())), kids(f.jwt.jwks("short").json()), "retired at T0+18s: the old kid left the JWKS");
+    KeywardenException tooShort = refusal(() -> JwtKeySettings.of("x", JwtAlgorithm.ES256, issuer("x"))
+        .withPublishAhead(Duration.ZERO).withRotationPeriod(Optional.of(Duration.ofSeconds(9))));
+    assertTrue(tooShort.getMessage().contains("at least 10s"), tooShort.getMessage());
   }
 }

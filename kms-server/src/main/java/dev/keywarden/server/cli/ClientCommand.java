@@ -70,6 +70,11 @@ abstract class ClientCommand implements Callable<Integer> {
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
+  dev.keywarden.api.v1.JwtServiceGrpc.JwtServiceBlockingStub jwt() {
+    return dev.keywarden.api.v1.JwtServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
   PolicyServiceGrpc.PolicyServiceBlockingStub policies() {
     return PolicyServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);

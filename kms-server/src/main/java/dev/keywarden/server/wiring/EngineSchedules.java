@@ -1,22 +1,33 @@
 package dev.keywarden.server.wiring;
 
+import dev.keywarden.encoding.DurationText;
+import dev.keywarden.jwt.JwtEngine;
 import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.transit.TransitEngine;
 import dev.keywarden.unseal.PeriodicTasks;
 import jakarta.inject.Singleton;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 
 /**
  * The engines' periodic work, registered once with the server's {@link PeriodicTasks}: transit auto-rotation once a
- * minute, and PKI CRLs rebuilt before they go stale (past half their 12-hour life) every few minutes, so relying
- * parties never get one about to expire even when nobody revoked or asked for a while.
+ * minute, PKI CRLs rebuilt before they go stale (past half their 12-hour life) every few minutes, so relying
+ * parties never get one about to expire even when nobody revoked or asked for a while, and the JWT keys' lifecycle:
+ * {@code tick} (scheduled rotations, state changes recorded) every {@value #JWT_TICK_PROPERTY} (default 1 minute)
+ * and {@code tidy} (retired versions' private keys destroyed) hourly. A JWT version's state follows from its stored
+ * times at every read, so the tick only decides how soon a scheduled rotation makes the next version: a late tick
+ * delays that version's activation, never shortens its publish-ahead.
  */
 @Singleton
 public final class EngineSchedules {
   static final Duration CRL_PERIOD = Duration.ofMinutes(5);
+  /** System property with the JWT tick period ("30s", "1m"); tests with rotation periods of seconds set "1s". */
+  public static final String JWT_TICK_PROPERTY = "keywarden.jwt.tick-period";
+  static final Duration JWT_TICK_DEFAULT = Duration.ofMinutes(1);
+  static final Duration JWT_TIDY_PERIOD = Duration.ofHours(1);
 
-  public EngineSchedules(PeriodicTasks tasks, TransitEngine transit, PkiEngine pki) {
+  public EngineSchedules(PeriodicTasks tasks, TransitEngine transit, PkiEngine pki, JwtEngine jwt) {
     tasks.schedule("auto-rotation", Duration.ofMinutes(1), Duration.ofMinutes(1), () -> {
       int rotated = transit.rotateDue();
       return rotated == 0 ? null : "rotated " + rotated + " transit keys";
@@ -25,5 +36,20 @@ public final class EngineSchedules {
       List<String> rebuilt = pki.refreshCrls();
       return rebuilt.isEmpty() ? null : "rebuilt the CRLs of issuers " + rebuilt;
     });
+    Duration tick = jwtTickPeriod(System.getProperty(JWT_TICK_PROPERTY));
+    tasks.schedule("JWT key lifecycle", tick, tick, () -> jwt.tick(Instant.now()).summary());
+    tasks.schedule("JWT key tidy", Duration.ofMinutes(5), JWT_TIDY_PERIOD, () -> jwt.tidy(Instant.now()).summary());
+  }
+
+  /** The JWT tick period: the property's duration (1s to 1h), or one minute when unset. */
+  static Duration jwtTickPeriod(String property) {
+    if (property == null || property.isBlank()) {
+      return JWT_TICK_DEFAULT;
+    }
+    Duration d = DurationText.parse("-D" + JWT_TICK_PROPERTY, property.strip());
+    if (d.compareTo(Duration.ofSeconds(1)) < 0 || d.compareTo(Duration.ofHours(1)) > 0) {
+      throw new IllegalArgumentException("-D" + JWT_TICK_PROPERTY + "=" + property + ": give 1s to 1h");
+    }
+    return d;
   }
 }

@@ -2,6 +2,7 @@ package dev.keywarden.server.wiring;
 
 import dev.keywarden.hsm.HsmProvider;
 import dev.keywarden.hsm.pkcs11.Pkcs11HsmProvider;
+import dev.keywarden.jwt.JwtEngine;
 import dev.keywarden.hsm.software.SoftwareHsmProvider;
 import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.server.auth.AccessControl;
@@ -102,6 +103,11 @@ public class KeywardenFactory {
   @Singleton
   SshEngine sshEngine(Core core, SecureRandom random) {
     return new SshEngine(core, Clock.systemUTC(), random);
+  }
+
+  @Singleton
+  JwtEngine jwtEngine(Core core, SecureRandom random) {
+    return new JwtEngine(core, Clock.systemUTC(), random);
   }
 
   /** Read when the first policy is parsed, after every service has declared its table. */

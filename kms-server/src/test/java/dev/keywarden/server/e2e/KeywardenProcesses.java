@@ -85,9 +85,16 @@ final class KeywardenProcesses {
   }
 
   static Server startServer(Map<String, String> env, String... flags) throws Exception {
+    return startServer(List.of(), env, flags);
+  }
+
+  /** A server whose JVM also gets {@code jvmOptions} (system properties such as the JWT tick period). */
+  static Server startServer(List<String> jvmOptions, Map<String, String> env, String... flags) throws Exception {
     int grpc = freePort();
     int http = freePort();
-    List<String> cmd = new ArrayList<>(List.of(java(), "-jar", jar().toString(), "server",
+    List<String> cmd = new ArrayList<>(List.of(java()));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-jar", jar().toString(), "server",
         "--grpc-address", "127.0.0.1:" + grpc, "--http-address", "127.0.0.1:" + http));
     cmd.addAll(List.of(flags));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);

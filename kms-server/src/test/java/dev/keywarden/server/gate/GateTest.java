@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.google.protobuf.Descriptors;
 import dev.keywarden.api.v1.AuthJwtProto;
 import dev.keywarden.api.v1.AuthCertProto;
+import dev.keywarden.api.v1.JwtProto;
 import dev.keywarden.api.v1.PkiProto;
 import dev.keywarden.api.v1.PolicyProto;
 import dev.keywarden.api.v1.SshProto;
@@ -50,7 +51,7 @@ class GateTest {
   static List<Descriptors.ServiceDescriptor> protoServices() {
     return Stream.of(SystemProto.getDescriptor(), TokenProto.getDescriptor(), PolicyProto.getDescriptor(),
             TransitProto.getDescriptor(), PkiProto.getDescriptor(), AuthCertProto.getDescriptor(),
-            AuthJwtProto.getDescriptor(), SshProto.getDescriptor())
+            AuthJwtProto.getDescriptor(), SshProto.getDescriptor(), JwtProto.getDescriptor())
         .flatMap(f -> f.getServices().stream()).toList();
   }
 

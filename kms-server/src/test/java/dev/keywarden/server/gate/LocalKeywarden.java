@@ -27,6 +27,8 @@ import java.time.ZoneOffset;
 import javax.net.ssl.SSLException;
 import dev.keywarden.server.grpc.InterceptorChain;
 import dev.keywarden.server.grpc.JwtAuthGrpcService;
+import dev.keywarden.server.grpc.JwtGrpcService;
+import dev.keywarden.jwt.JwtEngine;
 import dev.keywarden.server.grpc.PkiGrpcService;
 import dev.keywarden.server.grpc.SshGrpcService;
 import dev.keywarden.server.grpc.PolicyGrpcService;
@@ -70,6 +72,10 @@ public final class LocalKeywarden implements AutoCloseable {
   public final Gate gate;
   public final InboundMessages inbound;
   public final PkiEngine pki;
+  /** The JWT signing keys engine, on {@link #jwtClock}. */
+  public final JwtEngine jwtKeys;
+  /** The clock the JWT signing keys engine reads (tests move it through a key's rotation). */
+  public final MovableClock jwtClock = new MovableClock();
   public final JwtAuth jwt;
   public final CertRoleRecords certRoles;
   public final CertAuthenticator certs;
@@ -108,6 +114,8 @@ public final class LocalKeywarden implements AutoCloseable {
     services.add(new TransitGrpcService(new TransitEngine(core, Clock.systemUTC(), random), gate));
     services.add(new PkiGrpcService(pki, gate));
     services.add(new SshGrpcService(new SshEngine(core, Clock.systemUTC(), random), gate));
+    jwtKeys = new JwtEngine(core, jwtClock, random);
+    services.add(new JwtGrpcService(jwtKeys, gate));
     services.add(new CertAuthGrpcService(certRoles, certs, tokens, access, pki, core, gate));
     jwt = new JwtAuth(new JwtRoleRecords(storage), tokens, Clock.systemUTC());
     services.add(new JwtAuthGrpcService(jwt, core, gate));
