@@ -79,7 +79,10 @@ public final class JwtGrpcService implements JwtServiceGrpc.AsyncService, Guarde
         .allow(JwtServiceGrpc.getGetJwtSigningRoleMethod(), r -> role(r.getName(), "name"), "read")
         .allow(JwtServiceGrpc.getListJwtSigningRolesMethod(), r -> "jwt/roles", "list")
         .allow(JwtServiceGrpc.getDeleteJwtSigningRoleMethod(), r -> role(r.getName(), "name"), "delete")
-        .allow(JwtServiceGrpc.getSignJwtMethod(), r -> key(r.getKey(), "key"), "sign")
+        // Both: the key a token is signed with, and the role that bounds what the caller may put in it (otherwise
+        // anyone who may sign with a key could pick its most permissive role).
+        .checks(JwtServiceGrpc.getSignJwtMethod(), Check.on(r -> key(r.getKey(), "key"), "sign"),
+            Check.on(r -> role(r.getRole(), "role"), "sign"))
         .allow(JwtServiceGrpc.getVerifyJwtMethod(), r -> key(r.getKey(), "key"), "verify")
         .build();
   }

@@ -182,7 +182,8 @@ class JwtSigningServiceTest {
   void policiesOnKeysAndRolesDecideWhoSignsVerifiesAndManages() {
     createKey("api", JwtAlgorithm.JWT_ALGORITHM_ES256);
     createKey("other", JwtAlgorithm.JWT_ALGORITHM_ES256);
-    kw.policies.write("api-signer", "{\"rules\":[{\"resource\":\"jwt/keys/api\",\"capabilities\":[\"sign\"]}]}");
+    kw.policies.write("api-signer", "{\"rules\":[{\"resource\":\"jwt/keys/api\",\"capabilities\":[\"sign\"]},"
+        + "{\"resource\":\"jwt/roles/api-svc\",\"capabilities\":[\"sign\"]}]}");
     kw.policies.write("api-verifier", "{\"rules\":[{\"resource\":\"jwt/keys/api\",\"capabilities\":[\"verify\"]}]}");
     JwtServiceGrpc.JwtServiceBlockingStub signer = as("api-signer", "orders-api");
     JwtServiceGrpc.JwtServiceBlockingStub verifier = as("api-verifier", "gateway");
@@ -190,6 +191,9 @@ class JwtSigningServiceTest {
     String token = signer.signJwt(sign("api", claims("aud", "payments")).build()).getResults(0).getJwt();
     assertTrue(message(() -> signer.signJwt(sign("other", claims("aud", "payments")).build()))
         .contains("jwt/keys/other"));
+    kw.policies.write("key-only", "{\"rules\":[{\"resource\":\"jwt/keys/api\",\"capabilities\":[\"sign\"]}]}");
+    assertTrue(message(() -> as("key-only", "orders-api").signJwt(sign("api", claims("aud", "payments")).build()))
+        .contains("jwt/roles/api-svc"), "signing needs the role too");
     assertEquals(Status.Code.PERMISSION_DENIED, code(() -> signer.verifyJwt(VerifyJwtRequest.newBuilder()
         .setKey("api").setJwt(token).build())));
     assertEquals(Status.Code.PERMISSION_DENIED, code(() -> signer.rotateJwtKey(RotateJwtKeyRequest.newBuilder()
@@ -296,7 +300,8 @@ class JwtSigningServiceTest {
   @Test
   void aCallerWithoutADisplayNameIsToldHowToSign() {
     createKey("api", JwtAlgorithm.JWT_ALGORITHM_ES256);
-    kw.policies.write("api-signer", "{\"rules\":[{\"resource\":\"jwt/keys/api\",\"capabilities\":[\"sign\"]}]}");
+    kw.policies.write("api-signer", "{\"rules\":[{\"resource\":\"jwt/keys/api\",\"capabilities\":[\"sign\"]},"
+        + "{\"resource\":\"jwt/roles/api-svc\",\"capabilities\":[\"sign\"]}]}");
     JwtServiceGrpc.JwtServiceBlockingStub anonymous = as("api-signer", "");
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
         () -> anonymous.signJwt(sign("api", claims("aud", "payments")).build()));
