@@ -157,7 +157,7 @@ public final class Gate {
   }
 
   /**
-   * The call as the handler sees it: it writes the response record when it closes (once, before the client hears),
+   * The call as the handler sees it: it writes the response record when it closes (once, just after the status),
    * with the secrets of the last response message sent as HMACs.
    */
   private final class Audited<R> extends SimpleForwardingServerCall<Object, R> {
@@ -203,8 +203,13 @@ public final class Gate {
 
     @Override
     public void close(Status status, Metadata trailers) {
-      respond(status.getCode().name(), status.isOk() ? "" : status.getDescription(), status.isOk() ? last : null);
-      super.close(status, trailers);
+      // after the client has its answer: the response record cannot fail the call (a lost one is logged and
+      // counted), so waiting for it first would only add a second device write to every call's latency
+      try {
+        super.close(status, trailers);
+      } finally {
+        respond(status.getCode().name(), status.isOk() ? "" : status.getDescription(), status.isOk() ? last : null);
+      }
     }
 
     void respond(String code, String error, Object message) {
