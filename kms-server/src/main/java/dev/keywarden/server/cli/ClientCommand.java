@@ -75,6 +75,11 @@ abstract class ClientCommand implements Callable<Integer> {
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
+  dev.keywarden.api.v1.AuditServiceGrpc.AuditServiceBlockingStub audit() {
+    return dev.keywarden.api.v1.AuditServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
   PolicyServiceGrpc.PolicyServiceBlockingStub policies() {
     return PolicyServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "keywarden", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
     description = "HSM-backed key management: server, unseal ceremony, tokens, policies, JWT login, transit encryption, an X.509 CA, an SSH CA and JWT signing keys.",
     subcommands = {ServerCommand.class, StatusCommand.class, OperatorCommand.class, TokenCommand.class,
-        PolicyCommand.class, TransitCommand.class, PkiCommand.class, SshCommand.class, JwtCommand.class, LoginCommand.class, AuthCommand.class, CertRoleCommand.class,
+        PolicyCommand.class, TransitCommand.class, PkiCommand.class, SshCommand.class, JwtCommand.class, AuditCommand.class, LoginCommand.class, AuthCommand.class, CertRoleCommand.class,
         CommandLine.HelpCommand.class})
 public final class KeywardenCommand {
   /** Exit code for errors the server (or the CLI) reported. */

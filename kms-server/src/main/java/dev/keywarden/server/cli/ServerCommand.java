@@ -1,7 +1,9 @@
 package dev.keywarden.server.cli;
 
+import dev.keywarden.audit.AuditLog;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.config.ServerSettings.HostPort;
+import dev.keywarden.server.wiring.AuditHangup;
 import dev.keywarden.server.wiring.ServerRuntime;
 import java.io.IOException;
 import java.io.InputStream;
@@ -66,6 +68,7 @@ final class ServerCommand implements Callable<Integer> {
     }
     ServerSettings settings = settings(null);
     try (ServerRuntime server = ServerRuntime.start(settings)) {
+      AuditHangup.install(server.bean(AuditLog.class));
       System.out.println("Keywarden server listening: gRPC " + settings.grpcAddress() + ", HTTP "
           + settings.httpAddress() + " (sealed until unsealed)");
       System.out.flush();

@@ -1,5 +1,10 @@
 package dev.keywarden.server.gate;
 
+import dev.keywarden.audit.AuditCall;
+import dev.keywarden.audit.AuditCaller;
+import dev.keywarden.audit.AuditLog;
+import dev.keywarden.audit.AuditRequest;
+import dev.keywarden.audit.AuditResponse;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
 import dev.keywarden.server.auth.AccessControl;
@@ -8,6 +13,8 @@ import dev.keywarden.server.grpc.ErrorMappingInterceptor;
 import dev.keywarden.unseal.Core;
 import io.grpc.Context;
 import io.grpc.Contexts;
+import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
+import io.grpc.Grpc;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -17,9 +24,12 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
+import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +40,11 @@ import org.slf4j.LoggerFactory;
  * must be unsealed (FAILED_PRECONDITION), the call's credentials must name a caller (UNAUTHENTICATED), and the
  * caller's policies must grant every permission the service's table asks of this request (PERMISSION_DENIED).
  * The caller is then in the call's {@link Context} for the handler ({@link #caller()}).
+ *
+ * <p>Every call the gate sees is audited here, and only here: a request record once the gate decided (allowed, or
+ * refused with the reason) and before the handler runs, and a response record when the call closes. When no audit
+ * device can write the request record the call fails UNAVAILABLE and its handler never runs. With no device enabled
+ * the audit costs one volatile read.
  */
 public final class Gate {
   private static final Logger log = LoggerFactory.getLogger(Gate.class);
@@ -41,12 +56,22 @@ public final class Gate {
   private final AccessControl access;
   private final InboundMessages inbound;
   private final StringBounds strings = new StringBounds();
+  private final AuditLog audit;
+  private final AuditFields fields = new AuditFields();
 
-  public Gate(Core core, List<Authenticator> authenticators, AccessControl access, InboundMessages inbound) {
+  /** A gate whose calls are audited by {@code audit} (null: never audited, for tests of other things). */
+  public Gate(Core core, List<Authenticator> authenticators, AccessControl access, InboundMessages inbound,
+      AuditLog audit) {
     this.core = core;
     this.authenticators = List.copyOf(authenticators);
     this.access = access;
     this.inbound = inbound;
+    this.audit = audit;
+  }
+
+  /** A gate that audits nothing. */
+  public Gate(Core core, List<Authenticator> authenticators, AccessControl access, InboundMessages inbound) {
+    this(core, authenticators, access, inbound, null);
   }
 
   /** The caller of the current call; only under a rule that is not open. */
@@ -104,20 +129,98 @@ public final class Gate {
     return ServerMethodDefinition.create(lenient, guarded);
   }
 
-  private <R> ServerCall.Listener<Object> start(ServerCall<Object, R> call, Metadata headers,
+  private <R> ServerCall.Listener<Object> start(ServerCall<Object, R> raw, Metadata headers,
       ServerCallHandler<Object, R> handler, ServiceRules.Rule rule) {
+    Audited<R> call = new Audited<>(raw);
     Caller caller = null;
     if (!rule.open()) {
       try {
         core.unsealed();
-        caller = authenticate(new CallCredentials(headers, call.getAttributes()));
+        caller = authenticate(new CallCredentials(headers, raw.getAttributes()));
       } catch (RuntimeException e) {
-        return refused(call, e);
+        return refused(call, call.refusal(null, null, e));
       }
     }
     Context context = caller != null ? Context.current().withValue(CALLER, caller)
-        : Context.current().withValue(CREDENTIALS, new CallCredentials(headers, call.getAttributes()));
+        : Context.current().withValue(CREDENTIALS, new CallCredentials(headers, raw.getAttributes()));
     return new Guard<>(call, Contexts.interceptCall(context, call, headers, handler), rule, caller);
+  }
+
+  private static AuditCaller auditCaller(Caller c) {
+    if (c == null) {
+      return AuditCaller.NONE;
+    }
+    Map<String, String> m = c.metadata();
+    String serial = "cert".equals(c.authMethod()) ? m.getOrDefault("serial", "") : "";
+    return new AuditCaller(c.authMethod(), c.displayName(), c.accessor(), serial, m.getOrDefault("jwt_subject", ""),
+        c.policies());
+  }
+
+  /**
+   * The call as the handler sees it: it writes the response record when it closes (once, just after the status),
+   * with the secrets of the last response message sent as HMACs.
+   */
+  private final class Audited<R> extends SimpleForwardingServerCall<Object, R> {
+    private final AtomicBoolean responded = new AtomicBoolean();
+    private volatile AuditCall audited = AuditCall.NOT_AUDITED;
+    private volatile R last;
+
+    Audited(ServerCall<Object, R> call) {
+      super(call);
+    }
+
+    /** Writes the request record; UNAVAILABLE when no device could (the call must fail with it). */
+    void request(Check.Permission p, Caller caller, boolean allowed, String reason, Object message) {
+      if (audit == null || !audit.active() || audited.audited()) {
+        return;
+      }
+      AuditFields.Extract x = fields.of(message);
+      audited = audit.writeRequest(new AuditRequest(getMethodDescriptor().getFullMethodName(),
+          p == null ? "" : p.resource(), p == null ? "" : String.join(",", p.anyOf()), auditCaller(caller),
+          remote(), allowed, reason, x.engine(), x.secrets(), x.batchItems()));
+    }
+
+    /** Records a refusal; what the call must then fail with (the refusal, or UNAVAILABLE from the audit log). */
+    RuntimeException refusal(Check.Permission p, Caller caller, RuntimeException e) {
+      try {
+        request(p, caller, false, e.getMessage(), null);
+        return e;
+      } catch (KeywardenException unavailable) {
+        return unavailable;
+      }
+    }
+
+    private String remote() {
+      SocketAddress a = getAttributes() == null ? null : getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+      return a == null ? "" : a.toString();
+    }
+
+    @Override
+    public void sendMessage(R message) {
+      last = message;
+      super.sendMessage(message);
+    }
+
+    @Override
+    public void close(Status status, Metadata trailers) {
+      // after the client has its answer: the response record cannot fail the call (a lost one is logged and
+      // counted), so waiting for it first would only add a second device write to every call's latency
+      try {
+        super.close(status, trailers);
+      } finally {
+        respond(status.getCode().name(), status.isOk() ? "" : status.getDescription(), status.isOk() ? last : null);
+      }
+    }
+
+    void respond(String code, String error, Object message) {
+      AuditCall a = audited;
+      if (!a.audited() || !responded.compareAndSet(false, true)) {
+        return;
+      }
+      AuditFields.Extract x = fields.of(message);
+      audit.writeResponse(a, new AuditResponse(code, error, x.engine(), x.secrets(), x.batchItems(),
+          x.batchStatuses()));
+    }
   }
 
   private Caller authenticate(CallCredentials credentials) {
@@ -155,13 +258,14 @@ public final class Gate {
 
   /** Unwraps the request, checks the rule against it, and only then hands it to the handler. */
   private final class Guard<R> extends SimpleForwardingServerCallListener<Object> {
-    private final ServerCall<Object, R> call;
+    private final Audited<R> call;
     private final ServiceRules.Rule rule;
     private final Caller caller;
     private InboundMessages.Parsed held;
+    private Check.Permission permission;
     private boolean closed;
 
-    Guard(ServerCall<Object, R> call, ServerCall.Listener<Object> delegate, ServiceRules.Rule rule, Caller caller) {
+    Guard(Audited<R> call, ServerCall.Listener<Object> delegate, ServiceRules.Rule rule, Caller caller) {
       super(delegate);
       this.call = call;
       this.rule = rule;
@@ -192,7 +296,14 @@ public final class Gate {
         held = parsed;
         strings.check(parsed.message());
         authorize(parsed.message());
-        super.onMessage(parsed.message());
+      } catch (RuntimeException e) {
+        closed = true;
+        close(call, call.refusal(permission, caller, e));
+        return;
+      }
+      try {
+        call.request(permission, caller, true, rule.open() ? "open" : "allowed", held.message());
+        super.onMessage(held.message());
       } catch (RuntimeException e) {
         closed = true;
         close(call, e);
@@ -206,6 +317,7 @@ public final class Gate {
       for (Check<Object> check : rule.checks()) {
         Optional<Check.Permission> p = check.required(request, caller);
         if (p.isPresent()) {
+          permission = p.get();
           access.requireAny(caller, p.get().resource(), p.get().anyOf());
         }
       }
@@ -214,7 +326,13 @@ public final class Gate {
     @Override
     public void onHalfClose() {
       if (!closed) {
-        super.onHalfClose();
+        try {
+          super.onHalfClose();
+        } catch (RuntimeException e) {
+          // the handler failed: closed here (as the error mapping would) so the response record sees the status
+          closed = true;
+          close(call, e);
+        }
       }
     }
 
@@ -227,6 +345,7 @@ public final class Gate {
 
     @Override
     public void onCancel() {
+      call.respond("CANCELLED", "the client cancelled the call", null);
       giveBack();
       super.onCancel();
     }

@@ -1,5 +1,7 @@
 package dev.keywarden.server.http;
 
+import dev.keywarden.audit.AuditHealth;
+import dev.keywarden.audit.AuditLog;
 import dev.keywarden.hsm.HsmHealth;
 import dev.keywarden.server.config.Version;
 import dev.keywarden.server.grpc.HealthReporter;
@@ -10,7 +12,9 @@ import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -20,9 +24,11 @@ import java.util.Map;
 @Controller("/v1/sys")
 public class HealthController {
   private final Core core;
+  private final AuditLog audit;
 
-  public HealthController(Core core) {
+  public HealthController(Core core, AuditLog audit) {
     this.core = core;
+    this.audit = audit;
   }
 
   @Get(uri = "/health", produces = MediaType.APPLICATION_JSON)
@@ -41,8 +47,31 @@ public class HealthController {
         body.put("hsm_unreachable_since", hsm.since().toString());
       }
     }
+    body.put("audit", audit());
     HttpStatus code = !s.initialized() ? HttpStatus.NOT_IMPLEMENTED
         : sealed || !hsm.reachable() ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.OK;
     return HttpResponse.<Map<String, Object>>status(code).body(body);
+  }
+
+  /** Whether calls can be audited (when auditing is on, calls fail UNAVAILABLE while no device writes). */
+  private Map<String, Object> audit() {
+    AuditHealth h = audit.health();
+    Map<String, Object> a = new LinkedHashMap<>();
+    a.put("enabled", h.enabled());
+    a.put("available", h.available());
+    List<Map<String, Object>> devices = new ArrayList<>();
+    for (AuditHealth.DeviceHealth d : h.devices()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("name", d.name());
+      m.put("state", d.state().name());
+      if (!d.reason().isEmpty()) {
+        m.put("reason", d.reason());
+      }
+      m.put("since", String.valueOf(d.since()));
+      m.put("queue_depth", d.queueDepth());
+      devices.add(m);
+    }
+    a.put("devices", devices);
+    return a;
   }
 }

@@ -1,5 +1,7 @@
 package dev.keywarden.server.wiring;
 
+import dev.keywarden.audit.AuditLog;
+import dev.keywarden.audit.AuditOptions;
 import dev.keywarden.hsm.HsmProvider;
 import dev.keywarden.hsm.pkcs11.Pkcs11HsmProvider;
 import dev.keywarden.jwt.JwtEngine;
@@ -147,8 +149,22 @@ public class KeywardenFactory {
 
   /** The ways a caller can authenticate, in the order they are tried: a bearer token wins over a certificate. */
   @Singleton
-  Gate gate(Core core, TokenStore tokens, CertAuthenticator certs, AccessControl access, InboundMessages inbound) {
-    return new Gate(core, List.of(new TokenAuthenticator(tokens), certs), access, inbound);
+  Gate gate(Core core, TokenStore tokens, CertAuthenticator certs, AccessControl access, InboundMessages inbound,
+      AuditLog audit) {
+    return new Gate(core, List.of(new TokenAuthenticator(tokens), certs), access, inbound, audit);
+  }
+
+  /** The audit log: its devices open on every unseal; closed (final signed checkpoints) on shutdown. */
+  @Singleton
+  @Bean(preDestroy = "close")
+  AuditLog auditLog(Core core, ServerSettings settings) {
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      host = "keywarden";
+    }
+    return new AuditLog(core, AuditOptions.defaults(host + ":" + settings.grpcAddress().port()));
   }
 
   @Singleton

@@ -146,10 +146,10 @@ class ServerConfigurationIT {
           .sslContext(GrpcSslContexts.forClient().trustManager(cert.toFile()).build()).build();
       try {
         assertEquals(List.of("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
-            "keywarden.v1.CertAuthService", "keywarden.v1.JwtAuthService", "keywarden.v1.JwtService",
-            "keywarden.v1.PkiService",
-            "keywarden.v1.PolicyService", "keywarden.v1.SshService", "keywarden.v1.SystemService",
-            "keywarden.v1.TokenService", "keywarden.v1.TransitService"),
+            "keywarden.v1.AuditService", "keywarden.v1.CertAuthService", "keywarden.v1.JwtAuthService",
+            "keywarden.v1.JwtService", "keywarden.v1.PkiService", "keywarden.v1.PolicyService",
+            "keywarden.v1.SshService", "keywarden.v1.SystemService", "keywarden.v1.TokenService",
+            "keywarden.v1.TransitService"),
             reflectedServices(channel).stream().filter(s -> !s.equals("grpc.reflection.v1.ServerReflection"))
                 .sorted().toList());
       } finally {

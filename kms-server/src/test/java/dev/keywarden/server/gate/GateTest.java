@@ -9,6 +9,7 @@ import dev.keywarden.api.v1.JwtProto;
 import dev.keywarden.api.v1.PkiProto;
 import dev.keywarden.api.v1.PolicyProto;
 import dev.keywarden.api.v1.SshProto;
+import dev.keywarden.api.v1.AuditProto;
 import dev.keywarden.api.v1.SystemProto;
 import dev.keywarden.api.v1.TokenProto;
 import dev.keywarden.api.v1.TransitProto;
@@ -51,7 +52,8 @@ class GateTest {
   static List<Descriptors.ServiceDescriptor> protoServices() {
     return Stream.of(SystemProto.getDescriptor(), TokenProto.getDescriptor(), PolicyProto.getDescriptor(),
             TransitProto.getDescriptor(), PkiProto.getDescriptor(), AuthCertProto.getDescriptor(),
-            AuthJwtProto.getDescriptor(), SshProto.getDescriptor(), JwtProto.getDescriptor())
+            AuthJwtProto.getDescriptor(), SshProto.getDescriptor(), JwtProto.getDescriptor(),
+            AuditProto.getDescriptor())
         .flatMap(f -> f.getServices().stream()).toList();
   }
 

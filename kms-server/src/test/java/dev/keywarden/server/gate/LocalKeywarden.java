@@ -3,6 +3,9 @@ package dev.keywarden.server.gate;
 import dev.keywarden.hsm.software.SoftwareHsmProvider;
 import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.ssh.SshEngine;
+import dev.keywarden.audit.AuditLog;
+import dev.keywarden.audit.AuditOptions;
+import dev.keywarden.server.grpc.AuditGrpcService;
 import dev.keywarden.server.auth.AccessControl;
 import dev.keywarden.server.auth.Capabilities;
 import dev.keywarden.server.auth.PolicyStore;
@@ -79,6 +82,7 @@ public final class LocalKeywarden implements AutoCloseable {
   public final JwtAuth jwt;
   public final CertRoleRecords certRoles;
   public final CertAuthenticator certs;
+  public final AuditLog audit;
   /** The clock cert auth reads (tests move it to expire certificates). */
   public final MovableClock certClock = new MovableClock();
   public final List<GuardedService> services = new ArrayList<>();
@@ -106,7 +110,8 @@ public final class LocalKeywarden implements AutoCloseable {
     pki = new PkiEngine(core, Clock.systemUTC(), random);
     certRoles = new CertRoleRecords(storage);
     certs = new CertAuthenticator(core, certRoles, pki, certClock);
-    gate = new Gate(core, List.of(new TokenAuthenticator(tokens), certs), access, inbound);
+    audit = new AuditLog(core, AuditOptions.defaults("local"));
+    gate = new Gate(core, List.of(new TokenAuthenticator(tokens), certs), access, inbound, audit);
     services.add(new SystemGrpcService(core, tokens, policies, gate,
         new HealthReporter(new HealthStatusManager(), core)));
     services.add(new TokenGrpcService(tokens, access, gate));
@@ -116,6 +121,7 @@ public final class LocalKeywarden implements AutoCloseable {
     services.add(new SshGrpcService(new SshEngine(core, Clock.systemUTC(), random), gate));
     jwtKeys = new JwtEngine(core, jwtClock, random);
     services.add(new JwtGrpcService(jwtKeys, gate));
+    services.add(new AuditGrpcService(audit, gate));
     services.add(new CertAuthGrpcService(certRoles, certs, tokens, access, pki, core, gate));
     jwt = new JwtAuth(new JwtRoleRecords(storage), tokens, Clock.systemUTC());
     services.add(new JwtAuthGrpcService(jwt, core, gate));
@@ -210,6 +216,7 @@ public final class LocalKeywarden implements AutoCloseable {
     }
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    audit.close();
     core.shutdown();
     storage.close();
   }

@@ -1,0 +1,128 @@
+package dev.keywarden.server.gate;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import dev.keywarden.api.v1.*;
+import dev.keywarden.audit.AuditVerifier;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The gate writes a request and a response record for every call, with secrets only as HMACs. */
+class AuditGateTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  @TempDir
+  Path dir;
+  LocalKeywarden kw;
+
+  @BeforeEach
+  void start() throws Exception {
+    kw = new LocalKeywarden(dir, 1L << 30);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    kw.close();
+  }
+
+  private List<JsonNode> records(Path log) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    for (String line : Files.readAllLines(log)) {
+      out.add(JSON.readTree(line));
+    }
+    return out;
+  }
+
+  @Test
+  void everyCallAllowedOrDeniedHasARequestAndAResponseRecordAndNoSecretInClear() throws Exception {
+    Path log = dir.resolve("audit.log");
+    AuditServiceGrpc.AuditServiceBlockingStub audit = AuditServiceGrpc.newBlockingStub(kw.channel)
+        .withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
+    audit.enableAuditDevice(EnableAuditDeviceRequest.newBuilder().setName("main")
+        .setFile(AuditFileDevice.newBuilder().setPath(log.toString())).build());
+    TransitServiceGrpc.TransitServiceBlockingStub transit = TransitServiceGrpc.newBlockingStub(kw.channel)
+        .withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
+    transit.createKey(CreateKeyRequest.newBuilder().setName("app").build());
+    String plaintext = "attack at dawn, a secret plaintext";
+    EncryptResponse enc = transit.encrypt(EncryptRequest.newBuilder().setName("app")
+        .addItems(EncryptItem.newBuilder().setPlaintext(ByteString.copyFromUtf8(plaintext))).build());
+    String ciphertext = enc.getResults(0).getCiphertext();
+    StatusRuntimeException denied = assertThrows(StatusRuntimeException.class, () ->
+        TransitServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer("not-a-token"))
+            .encrypt(EncryptRequest.newBuilder().setName("app").build()));
+    assertEquals(Status.Code.UNAUTHENTICATED, denied.getStatus().getCode());
+    String pem = audit.getAuditPublicKey(GetAuditPublicKeyRequest.getDefaultInstance()).getPublicKeyPem();
+    String tokenHash = audit.hashAuditValue(HashAuditValueRequest.newBuilder().setDevice("main")
+        .setValue(ByteString.copyFromUtf8(plaintext)).build()).getHmac();
+
+    String text = Files.readString(log);
+    for (String secret : List.of(plaintext, ciphertext, kw.rootToken, "not-a-token")) {
+      assertFalse(text.contains(secret), "a secret in clear in the log");
+    }
+    assertTrue(text.contains(tokenHash), "the plaintext's HMAC is in the log");
+    List<JsonNode> recs = records(log);
+    Map<String, List<String>> byId = recs.stream().filter(r -> r.has("id"))
+        .collect(Collectors.groupingBy(r -> r.get("id").asText(),
+            Collectors.mapping(r -> r.get("type").asText(), Collectors.toList())));
+    // createKey, encrypt, the refused call, getAuditPublicKey (+ hash, whose response may be written already)
+    assertTrue(byId.size() >= 4, byId.toString());
+    byId.forEach((id, types) -> assertTrue(types.contains("request"), id + " " + types));
+    JsonNode encReq = recs.stream().filter(r -> "request".equals(r.path("type").asText())
+        && r.path("rpc").asText().endsWith("/Encrypt") && r.path("decision").path("allowed").asBoolean())
+        .findFirst().orElseThrow();
+    assertEquals("transit/keys/app", encReq.get("resource").asText());
+    assertEquals("app", encReq.path("engine").path("name").asText());
+    assertEquals(1, encReq.path("batch").path("items").asInt());
+    assertTrue(encReq.path("secrets").path("items[0].plaintext").asText().startsWith("hmac-sha256:"));
+    assertEquals("token", encReq.path("caller").path("auth_method").asText());
+    assertFalse(encReq.path("remote_address").asText().isEmpty());
+    JsonNode refused = recs.stream().filter(r -> "request".equals(r.path("type").asText())
+        && !r.path("decision").path("allowed").asBoolean(true)).findFirst().orElseThrow();
+    assertTrue(refused.path("decision").path("reason").asText().contains("no credentials")
+        || !refused.path("decision").path("reason").asText().isEmpty());
+    JsonNode encResp = recs.stream().filter(r -> "response".equals(r.path("type").asText())
+        && r.path("id").asText().equals(encReq.get("id").asText())).findFirst().orElseThrow();
+    assertEquals("OK", encResp.get("status").asText());
+    assertTrue(encResp.path("secrets").path("results[0].ciphertext").asText().startsWith("hmac-sha256:"));
+    assertEquals(1, encResp.path("batch").path("statuses").path("OK").asInt(), encResp.toString());
+
+    audit.disableAuditDevice(DisableAuditDeviceRequest.newBuilder().setName("main").build());
+    var key = dev.keywarden.server.gate.AuditGateTest.publicKey(pem);
+    var v = AuditVerifier.verify(List.of(log), key, true);
+    assertTrue(v.intact(), v.summary());
+  }
+
+  static java.security.PublicKey publicKey(String pem) throws Exception {
+    String b64 = pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+    byte[] der = java.util.Base64.getDecoder().decode(b64.getBytes(StandardCharsets.US_ASCII));
+    var spec = new java.security.spec.X509EncodedKeySpec(der);
+    for (String alg : List.of("Ed25519", "EC")) {
+      try {
+        return java.security.KeyFactory.getInstance(alg).generatePublic(spec);
+      } catch (java.security.spec.InvalidKeySpecException e) {
+        // the other algorithm
+      }
+    }
+    throw new IllegalArgumentException("not an Ed25519 or EC public key");
+  }
+
+  @Test
+  void withNoDeviceNothingIsWrittenAndCallsWork() {
+    TransitServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken))
+        .createKey(CreateKeyRequest.newBuilder().setName("k").build());
+    assertFalse(kw.audit.active());
+  }
+}
