@@ -84,6 +84,9 @@ class AuditChainPropertiesTest {
       Verification v = verify(edited);
       assertFalse(v.intact(), "flip at " + at);
       long line = lineOf(at);
+      if (at == log.length - 1) {
+        return; // the file's last newline: the log now ends inside a line, which is reported as a truncated tail
+      }
       // a changed prev names the line before (the first that may be altered); the rest name the line itself
       assertTrue(v.problem().line() == line || v.problem().line() == line - 1, v.summary() + " (byte in line "
           + line + ")");
