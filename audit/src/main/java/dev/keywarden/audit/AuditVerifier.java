@@ -40,6 +40,9 @@ public final class AuditVerifier {
       .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
   private static final byte[] ZERO_HASH = new byte[ChainState.HASH_BYTES];
+  /** Every record type a device writes. */
+  private static final java.util.Set<String> RECORD_TYPES = java.util.Set.of("start", "open", "continues", "resumed",
+      "request", "response", "checkpoint");
   private static final byte[] SIG_TAIL = "\"}".getBytes(UTF_8);
   private static final byte[] SIG_FIELD = ("," + Lines.SIG_FIELD).getBytes(UTF_8);
 
@@ -182,6 +185,11 @@ public final class AuditVerifier {
       long seq = seqNode.asLong();
       byte[] prev = HexFormat.of().parseHex(prevNode.asText());
       String type = typeNode.asText();
+      if (!RECORD_TYPES.contains(type)) {
+        // a checkpoint whose type was altered would otherwise pass as an unsigned record
+        return fail(Verification.Kind.MALFORMED, line, "unknown record type '"
+            + dev.keywarden.failure.Inputs.quoted(type) + "'");
+      }
       if (!started) {
         if (type.equals("start")) {
           if (seq != 1 || !Arrays.equals(prev, ZERO_HASH)) {
