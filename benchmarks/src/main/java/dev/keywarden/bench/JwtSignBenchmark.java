@@ -5,19 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.SignatureAlgorithm;
-import dev.keywarden.hsm.pkcs11.Pkcs11HsmProvider;
 import dev.keywarden.jwt.JwtAlgorithm;
 import dev.keywarden.jwt.JwtEngine;
 import dev.keywarden.jwt.JwtIdentity;
 import dev.keywarden.jwt.JwtKeySettings;
 import dev.keywarden.jwt.JwtRole;
 import dev.keywarden.jwt.SignResult;
-import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.unseal.Core;
-import dev.keywarden.unseal.InitResult;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
@@ -28,7 +23,6 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -50,7 +44,6 @@ import org.openjdk.jmh.annotations.*;
 @Fork(1)
 @Threads(2)
 public class JwtSignBenchmark {
-  private static final Path LIBRARY = Path.of("/usr/lib/softhsm/libsofthsm2.so");
   private static final JwtIdentity CALLER = JwtIdentity.of("orders-api");
   private static final List<Map<String, Object>> ONE = List.of(Map.of("aud", "payments"));
   private static final Provider BC = new BouncyCastleProvider();
@@ -59,7 +52,7 @@ public class JwtSignBenchmark {
   @Param({"hsm-es256", "soft-es256", "soft-eddsa"})
   public String keyKind;
 
-  private Path dir;
+  private BenchCore bench;
   private Storage storage;
   private Core core;
   private JwtEngine jwt;
@@ -71,20 +64,10 @@ public class JwtSignBenchmark {
 
   @Setup
   public void setUp() throws Exception {
-    dir = Files.createTempDirectory("kw-bench-jwt-");
-    String label = "bench-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
-    char[] pin = "bench-pin-1234".toCharArray();
-    Process init = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", label, "--pin",
-        new String(pin), "--so-pin", "bench-so-1234").redirectErrorStream(true).start();
-    String out = new String(init.getInputStream().readAllBytes());
-    if (init.waitFor() != 0) {
-      throw new IllegalStateException("softhsm2-util failed (is SOFTHSM2_CONF set?): " + out);
-    }
-    storage = SqliteStorage.open(dir);
-    SecureRandom random = new SecureRandom();
-    core = new Core(storage, new Pkcs11HsmProvider(LIBRARY, label, 8), random, 100);
-    InitResult result = core.initialize(1, 1, pin, false, (tx, kek) -> "root");
-    core.submitUnsealShare(result.shares().get(0));
+    bench = new BenchCore("kw-bench-jwt-");
+    storage = bench.storage;
+    core = bench.core;
+    SecureRandom random = bench.random;
     jwt = new JwtEngine(core, Clock.systemUTC(), random);
     JwtAlgorithm alg = keyKind.endsWith("eddsa") ? JwtAlgorithm.EDDSA : JwtAlgorithm.ES256;
     algorithm = alg.signature();
@@ -109,8 +92,7 @@ public class JwtSignBenchmark {
 
   @TearDown
   public void tearDown() {
-    core.shutdown();
-    storage.close();
+    bench.close();
   }
 
   /** Bouncy Castle's signer for the software key, initialized once per thread as a caller of BC would keep it. */

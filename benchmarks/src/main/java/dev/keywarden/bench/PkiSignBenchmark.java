@@ -6,26 +6,20 @@ import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.KeyType;
 import dev.keywarden.hsm.SignatureAlgorithm;
-import dev.keywarden.hsm.pkcs11.Pkcs11HsmProvider;
 import dev.keywarden.pki.CheckedCsr;
 import dev.keywarden.pki.CsrCheck;
 import dev.keywarden.pki.IssuedCertificate;
 import dev.keywarden.pki.IssuerInfo;
 import dev.keywarden.pki.PkiEngine;
 import dev.keywarden.pki.Role;
-import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.unseal.Core;
-import dev.keywarden.unseal.InitResult;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -46,8 +40,7 @@ import org.openjdk.jmh.annotations.*;
 @Fork(1)
 @Threads(2)
 public class PkiSignBenchmark {
-  private static final Path LIBRARY = Path.of("/usr/lib/softhsm/libsofthsm2.so");
-  private Path dir;
+  private BenchCore bench;
   private Storage storage;
   private Core core;
   private PkiEngine pki;
@@ -58,20 +51,10 @@ public class PkiSignBenchmark {
 
   @Setup
   public void setUp() throws Exception {
-    dir = Files.createTempDirectory("kw-bench-pki-");
-    String label = "bench-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
-    char[] pin = "bench-pin-1234".toCharArray();
-    Process init = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", label, "--pin",
-        new String(pin), "--so-pin", "bench-so-1234").redirectErrorStream(true).start();
-    String out = new String(init.getInputStream().readAllBytes());
-    if (init.waitFor() != 0) {
-      throw new IllegalStateException("softhsm2-util failed (is SOFTHSM2_CONF set?): " + out);
-    }
-    storage = SqliteStorage.open(dir);
-    SecureRandom random = new SecureRandom();
-    core = new Core(storage, new Pkcs11HsmProvider(LIBRARY, label, 8), random, 100);
-    InitResult result = core.initialize(1, 1, pin, false, (tx, kek) -> "root");
-    core.submitUnsealShare(result.shares().get(0));
+    bench = new BenchCore("kw-bench-pki-");
+    storage = bench.storage;
+    core = bench.core;
+    SecureRandom random = bench.random;
     pki = new PkiEngine(core, Clock.systemUTC(), random);
     IssuerInfo root = pki.generateRoot("Bench Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty());
     for (boolean noStore : new boolean[] {false, true}) {
@@ -94,8 +77,7 @@ public class PkiSignBenchmark {
 
   @TearDown
   public void tearDown() {
-    core.shutdown();
-    storage.close();
+    bench.close();
   }
 
   /** The raw rate: one ECDSA P-256 signature by the issuer's key through PKCS#11. */

@@ -5,23 +5,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.KeyType;
-import dev.keywarden.hsm.pkcs11.Pkcs11HsmProvider;
 import dev.keywarden.ssh.CertType;
 import dev.keywarden.ssh.SignRequest;
 import dev.keywarden.ssh.SignedSshCertificate;
 import dev.keywarden.ssh.SshEngine;
 import dev.keywarden.ssh.SshIdentity;
 import dev.keywarden.ssh.SshRole;
-import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.unseal.Core;
-import dev.keywarden.unseal.InitResult;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -41,14 +35,13 @@ import org.openjdk.jmh.annotations.*;
 @Fork(1)
 @Threads(2)
 public class SshSignBenchmark {
-  private static final Path LIBRARY = Path.of("/usr/lib/softhsm/libsofthsm2.so");
   private static final SshIdentity CALLER = new SshIdentity("bench", Map.of());
 
   /** The CA's key type. */
   @Param({"ec-p256", "ed25519"})
   public String caKeyType;
 
-  private Path dir;
+  private BenchCore bench;
   private Storage storage;
   private Core core;
   private SshEngine ssh;
@@ -59,20 +52,10 @@ public class SshSignBenchmark {
 
   @Setup
   public void setUp() throws Exception {
-    dir = Files.createTempDirectory("kw-bench-ssh-");
-    String label = "bench-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
-    char[] pin = "bench-pin-1234".toCharArray();
-    Process init = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", label, "--pin",
-        new String(pin), "--so-pin", "bench-so-1234").redirectErrorStream(true).start();
-    String out = new String(init.getInputStream().readAllBytes());
-    if (init.waitFor() != 0) {
-      throw new IllegalStateException("softhsm2-util failed (is SOFTHSM2_CONF set?): " + out);
-    }
-    storage = SqliteStorage.open(dir);
-    SecureRandom random = new SecureRandom();
-    core = new Core(storage, new Pkcs11HsmProvider(LIBRARY, label, 8), random, 100);
-    InitResult result = core.initialize(1, 1, pin, false, (tx, kek) -> "root");
-    core.submitUnsealShare(result.shares().get(0));
+    bench = new BenchCore("kw-bench-ssh-");
+    storage = bench.storage;
+    core = bench.core;
+    SecureRandom random = bench.random;
     ssh = new SshEngine(core, Clock.systemUTC(), random);
     type = KeyType.parse(caKeyType);
     ssh.createCa("users", type, Optional.of(CertType.USER));
@@ -93,8 +76,7 @@ public class SshSignBenchmark {
 
   @TearDown
   public void tearDown() {
-    core.shutdown();
-    storage.close();
+    bench.close();
   }
 
   /** The raw rate: one signature by the CA's key through PKCS#11, as the certificate's signature is made. */
