@@ -12,6 +12,7 @@ public final class Inputs {
   public static final int QUOTE_LIMIT = 64;
   /** Names of keys, roles, policies: 1..128 of these characters, and never "." or "..". */
   public static final int MAX_NAME = 128;
+  private static final Pattern ROLE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1," + MAX_NAME + "}");
 
   private Inputs() {}
@@ -47,6 +48,18 @@ public final class Inputs {
           + " '..'), got '" + quoted(value) + "'");
     }
     return value;
+  }
+
+  /**
+   * Checks a role name (PKI and SSH roles; before it names a resource a policy is matched against): 1 to 64 letters,
+   * digits, '_' or '-', starting with a letter or digit. INVALID_ARGUMENT says so; returns it.
+   */
+  public static String roleName(String name) {
+    if (name == null || !ROLE_NAME.matcher(name).matches()) {
+      throw KeywardenException.invalid("name: a role name is 1 to 64 letters, digits, '_' or '-', starting with a"
+          + " letter or digit; got '" + quoted(name) + "'");
+    }
+    return name;
   }
 
   /** Checks that a text field has at most {@code max} characters. */

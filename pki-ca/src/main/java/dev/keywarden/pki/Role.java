@@ -65,17 +65,12 @@ public record Role(
   public static final int RSA_FLOOR_BITS = 2048;
 
   private static final Duration MAX_NOT_BEFORE = Duration.ofHours(24);
-  private static final Pattern ROLE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
   private static final Pattern COUNTRY = Pattern.compile("[A-Z]{2}");
   private static final ObjectMapper JSON = CallerJson.mapper();
 
   /** Checks a role name (before it names a resource a policy is matched against); returns it. */
   public static String checkName(String name) {
-    if (name == null || !ROLE_NAME.matcher(name).matches()) {
-      throw KeywardenException.invalid("name: a role name is 1 to 64 letters, digits, '_' or '-', starting with a"
-          + " letter or digit; got '" + Inputs.quoted(name) + "'");
-    }
-    return name;
+    return Inputs.roleName(name);
   }
 
   public Role {

@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * What a role lets a caller have in an SSH certificate. Everything is off unless the role turns it on: no
@@ -67,18 +66,13 @@ public record SshRole(
   static final int MAX_PRINCIPAL = 256;
   static final int MAX_LIST = 256;
   private static final Duration MAX_NOT_BEFORE = Duration.ofHours(24);
-  private static final Pattern ROLE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
   static final List<String> IDENTITY_VARIABLES = List.of("identity");
   static final List<String> KEY_ID_VARIABLES = List.of("identity", "role", "ca", "serial");
   private static final ObjectMapper JSON = CallerJson.mapper();
 
   /** Checks a role name (before it names a resource a policy is matched against); returns it. */
   public static String checkName(String name) {
-    if (name == null || !ROLE_NAME.matcher(name).matches()) {
-      throw KeywardenException.invalid("name: a role name is 1 to 64 letters, digits, '_' or '-', starting with a"
-          + " letter or digit; got '" + Inputs.quoted(name) + "'");
-    }
-    return name;
+    return Inputs.roleName(name);
   }
 
   public SshRole {

@@ -25,12 +25,7 @@ public class AuditController {
     try {
       return HttpResponse.ok(audit.publicKeyPem()).contentType(PEM);
     } catch (KeywardenException e) {
-      HttpStatus status = switch (e.kind()) {
-        case NOT_FOUND -> HttpStatus.NOT_FOUND;
-        case FAILED_PRECONDITION, UNAVAILABLE -> HttpStatus.SERVICE_UNAVAILABLE;
-        default -> HttpStatus.INTERNAL_SERVER_ERROR;
-      };
-      return HttpResponse.status(status).body(e.getMessage() + "\n");
+      return EngineErrors.response(e);
     }
   }
 }

@@ -71,12 +71,7 @@ public class JwtController {
     try {
       return body.get();
     } catch (KeywardenException e) {
-      HttpStatus status = switch (e.kind()) {
-        case NOT_FOUND -> HttpStatus.NOT_FOUND;
-        case FAILED_PRECONDITION, UNAVAILABLE -> HttpStatus.SERVICE_UNAVAILABLE;
-        default -> HttpStatus.BAD_REQUEST;
-      };
-      return HttpResponse.status(status).body(e.getMessage() + "\n").contentType(MediaType.TEXT_PLAIN);
+      return EngineErrors.response(e);
     }
   }
 }

@@ -142,7 +142,7 @@ public class PkiController {
     try {
       return HttpResponse.ok(body.get()).contentType(contentType);
     } catch (KeywardenException e) {
-      return error(status(e), e);
+      return EngineErrors.response(e);
     }
   }
 
@@ -157,7 +157,7 @@ public class PkiController {
       return HttpResponse.ok(body.get()).contentType(contentType);
     } catch (KeywardenException e) {
       boolean notYet = e.kind() == KeywardenException.Kind.FAILED_PRECONDITION && pending(id);
-      return error(notYet ? HttpStatus.NOT_FOUND : status(e), e);
+      return EngineErrors.response(notYet ? HttpStatus.NOT_FOUND : EngineErrors.status(e), e);
     }
   }
 
@@ -167,19 +167,5 @@ public class PkiController {
     } catch (KeywardenException e) {
       return false; // sealed, or deleted meanwhile: the engine's first answer stands
     }
-  }
-
-  private static HttpStatus status(KeywardenException e) {
-    return switch (e.kind()) {
-      case NOT_FOUND -> HttpStatus.NOT_FOUND;
-      case INVALID_ARGUMENT -> HttpStatus.BAD_REQUEST;
-      case FAILED_PRECONDITION, UNAVAILABLE -> HttpStatus.SERVICE_UNAVAILABLE;
-      case PERMISSION_DENIED, UNAUTHENTICATED -> HttpStatus.FORBIDDEN;
-      default -> HttpStatus.BAD_REQUEST;
-    };
-  }
-
-  private static HttpResponse<?> error(HttpStatus status, KeywardenException e) {
-    return HttpResponse.status(status).body(e.getMessage() + "\n").contentType(MediaType.TEXT_PLAIN);
   }
 }

@@ -4,7 +4,6 @@ import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.ssh.SshEngine;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
-import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
@@ -55,12 +54,7 @@ public class SshController {
     try {
       return HttpResponse.ok(body.get()).contentType(contentType);
     } catch (KeywardenException e) {
-      HttpStatus status = switch (e.kind()) {
-        case NOT_FOUND -> HttpStatus.NOT_FOUND;
-        case FAILED_PRECONDITION, UNAVAILABLE -> HttpStatus.SERVICE_UNAVAILABLE;
-        default -> HttpStatus.BAD_REQUEST;
-      };
-      return HttpResponse.status(status).body(e.getMessage() + "\n").contentType(MediaType.TEXT_PLAIN);
+      return EngineErrors.response(e);
     }
   }
 }
