@@ -128,52 +128,68 @@ public final class AuditLog implements AutoCloseable {
   }
 
   /**
-   * Writes the response record of {@code call} to every open device; returns once one wrote it or every one failed
-   * or timed out. Never throws: a response record no device wrote is logged (with the call's id, RPC and status only)
-   * and counted in {@link AuditMetrics#responsesLost()}. Does nothing for {@link AuditCall#NOT_AUDITED}.
+   * Hands the response record of {@code call} to every open device and returns at once: the client already has its
+   * answer, and the record cannot fail the call, so the call's thread does not wait for a device write (the record
+   * goes into the same batch write and fsync as the request records queued with it). Never throws: a response
+   * record no device wrote is logged (with the call's id, RPC and status only) and counted in
+   * {@link AuditMetrics#responsesLost()}. Secrets are hashed before this returns, so the caller may zeroize them
+   * then. Does nothing for {@link AuditCall#NOT_AUDITED}.
    */
   public void writeResponse(AuditCall call, AuditResponse response) {
     if (call == null || !call.audited()) {
       return;
     }
+    String status = response.status();
     try {
       List<Device> ds = devices;
       if (ds.isEmpty()) {
-        lost(call, response, "no audit device is open");
+        lost(call, status, "no audit device is open");
         return;
       }
       long now = System.nanoTime();
       long micros = (now - call.startNanos()) / 1000;
       Instant time = options.clock().instant();
-      Ticket ticket = new Ticket(ds.stream().map(Device::name).toList());
-      long deadline = now;
+      Ticket[] ticket = new Ticket[1];
+      ticket[0] = new Ticket(ds.stream().map(Device::name).toList(),
+          () -> lost(call, status, String.join("; ", ticket[0].failures())));
+      List<byte[]> bodies = new ArrayList<>(ds.size());
       for (Device d : ds) {
-        deadline = Math.max(deadline, now + d.timeoutNanos());
-        byte[] body;
         try {
-          body = RecordFormat.response(call.id(), time, options.node(), call.rpc(), micros, response,
-              v -> hmac(d.name(), v));
+          bodies.add(RecordFormat.response(call.id(), time, options.node(), call.rpc(), micros, response,
+              v -> hmac(d.name(), v)));
         } catch (KeywardenException e) {
-          ticket.done(d.name(), "sealed");
-          continue;
+          bodies.add(null);
         }
-        d.submit(body, ticket, now);
       }
-      if (!ticket.await(deadline, false)) {
-        countTimeouts(ds, ticket);
-        lost(call, response, String.join("; ", ticket.failures()));
-      } else {
-        countTimeouts(ds, ticket);
+      for (int i = 0; i < ds.size(); i++) {
+        if (bodies.get(i) == null) {
+          ticket[0].done(ds.get(i).name(), "sealed");
+        } else {
+          ds.get(i).submit(bodies.get(i), ticket[0], now);
+        }
       }
     } catch (RuntimeException e) {
-      lost(call, response, e.getClass().getSimpleName());
+      lost(call, status, e.getClass().getSimpleName());
     }
   }
 
-  private void lost(AuditCall call, AuditResponse response, String why) {
+  /**
+   * Waits until every record handed over so far was written (or failed) on every open device, at most
+   * {@code wait}; false when some device did not get there in time. For tests and for a clean shutdown.
+   */
+  public boolean sync(Duration wait) {
+    long deadline = System.nanoTime() + wait.toNanos();
+    boolean all = true;
+    for (Device d : devices) {
+      all &= d.sync(deadline);
+    }
+    return all;
+  }
+
+  private void lost(AuditCall call, String status, String why) {
     responsesLost.increment();
     log.error("audit: the response record of call {} ({}, status {}) was not written: {}", call.id(), call.rpc(),
-        response.status(), why);
+        status, why);
   }
 
   private void countTimeouts(List<Device> ds, Ticket ticket) {

@@ -48,7 +48,7 @@ final class Device {
     void save(String device, ChainState state);
   }
 
-  private enum Kind { RECORD, REOPEN, CLOSE }
+  private enum Kind { RECORD, REOPEN, SYNC, CLOSE }
 
   private static final class Item {
     final Kind kind;
@@ -175,7 +175,7 @@ final class Device {
       return "stuck";
     }
     if (state == AuditHealth.State.FAILING && now - retryAt < 0) {
-      return "failing";
+      return "failing: " + reason;
     }
     return null;
   }
@@ -200,6 +200,20 @@ final class Device {
     }
     try {
       item.done.get(timeoutNanos, TimeUnit.NANOSECONDS);
+      return true;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  /** Waits until the records queued before now were written or failed, until {@code deadlineNanos}. */
+  boolean sync(long deadlineNanos) {
+    Item item = new Item(Kind.SYNC, null, null, System.nanoTime(), "sync");
+    if (closing || !queue.offer(item)) {
+      return false;
+    }
+    try {
+      item.done.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
       return true;
     } catch (Exception e) {
       return false;
@@ -290,7 +304,9 @@ final class Device {
       }
       flush(records);
       records.clear();
-      if (item.kind == Kind.REOPEN) {
+      if (item.kind == Kind.SYNC) {
+        item.done.complete(null);
+      } else if (item.kind == Kind.REOPEN) {
         checkpoint("rotate", true);
         sink.close();
         openReason = "reopen";
@@ -407,7 +423,7 @@ final class Device {
       sink.afterFailedWrite();
       failing(e);
       for (Item item : items) {
-        fail(item, "failing");
+        fail(item, "failing: " + describe(e));
       }
       return false;
     } finally {

@@ -13,23 +13,43 @@ import java.util.Map;
 final class Ticket {
   private final Map<String, String> outcomes = new LinkedHashMap<>();
   private final List<String> devices;
+  private final Runnable onLost;
   private boolean written;
   private boolean abandoned;
 
+  /** A ticket the call waits on ({@link #await}). */
   Ticket(List<String> devices) {
+    this(devices, null);
+  }
+
+  /**
+   * A ticket nobody waits on (a response record): {@code onLost} runs once, on the thread of the last device to
+   * answer, when every device answered and none wrote the record.
+   */
+  Ticket(List<String> devices, Runnable onLost) {
     this.devices = List.copyOf(devices);
+    this.onLost = onLost;
   }
 
   /** A device's outcome: {@code failure} null when it wrote the record. */
-  synchronized void done(String device, String failure) {
-    if (abandoned || outcomes.containsKey(device)) {
-      return;
+  void done(String device, String failure) {
+    boolean lost;
+    synchronized (this) {
+      if (abandoned || outcomes.containsKey(device)) {
+        return;
+      }
+      outcomes.put(device, failure);
+      if (failure == null) {
+        written = true;
+      }
+      lost = onLost != null && !written && outcomes.size() == devices.size();
+      if (onLost == null) {
+        notifyAll();
+      }
     }
-    outcomes.put(device, failure);
-    if (failure == null) {
-      written = true;
+    if (lost) {
+      onLost.run();
     }
-    notifyAll();
   }
 
   /** For a writer about to write the record: false when the call gave up on it. */

@@ -90,6 +90,8 @@ final class AuditFixture implements AutoCloseable {
       AuditCall call = audit.writeRequest(request(i));
       audit.writeResponse(call, response(i));
     }
+    // response records are handed over without waiting: wait for them before anyone reads the files
+    audit.sync(java.time.Duration.ofSeconds(5));
   }
 
   static List<String> lines(Path file) throws Exception {

@@ -48,6 +48,7 @@ class AuditSecretsTest {
     AuditCall call = f.audit.writeRequest(r);
     f.audit.writeResponse(call, new AuditResponse("OK", "", Map.of(), Map.of("ciphertext",
         "kw:v1:abc".getBytes(UTF_8)), 0, Map.of()));
+    f.audit.sync(java.time.Duration.ofSeconds(5));
   }
 
   @Test

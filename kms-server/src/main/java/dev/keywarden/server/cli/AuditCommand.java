@@ -17,12 +17,9 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** `keywarden audit …`: the audit devices, and the offline verifier of their logs. */
 @Command(name = "audit", description = "Audit devices (file, socket), HMAC lookups, and verifying audit logs offline.",
@@ -167,25 +164,32 @@ final class AuditCommand {
     }
   }
 
-  @Command(name = "verify", description = "Verify audit log files offline (no server): the hash chain and every"
-      + " checkpoint signature. Names the first line that is not as written; exits 1 then.")
-  static final class Verify implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
+  @Command(name = "verify", description = "Verify audit log files: the hash chain and every checkpoint signature."
+      + " Names the first line that is not as written; exits 1 then. Offline with --public-key; without it the"
+      + " audit public key is fetched from the server first.")
+  static final class Verify extends ClientCommand {
     @Parameters(paramLabel = "FILE", arity = "1..*", description = "The log files of one chain, oldest first.")
     List<Path> files;
 
-    @Option(names = "--public-key", required = true, description = "The audit public key (PEM), from `keywarden"
-        + " audit public-key` or GET /v1/sys/audit/public-key.")
+    @Option(names = "--public-key", description = "The audit public key (PEM), from `keywarden audit public-key`"
+        + " or GET /v1/sys/audit/public-key: verifies with no server. Without it the key is asked of the server.")
     Path publicKey;
 
     @Option(names = "--closed", description = "Require the log to end with a final checkpoint (a rotated file).")
     boolean closed;
 
     @Override
-    public Integer call() throws Exception {
-      PublicKey key = readPublicKey(Files.readString(publicKey));
+    Integer run() throws Exception {
+      String pem;
+      if (publicKey != null) {
+        pem = Files.readString(publicKey);
+      } else {
+        pem = audit().getAuditPublicKey(GetAuditPublicKeyRequest.getDefaultInstance()).getPublicKeyPem();
+        spec.commandLine().getErr().println("(the audit public key was fetched from the server; give --public-key"
+            + " to verify offline against a key you kept)");
+        spec.commandLine().getErr().flush();
+      }
+      PublicKey key = readPublicKey(pem);
       Verification v = AuditVerifier.verify(files, key, closed);
       if (v.intact()) {
         spec.commandLine().getOut().println(v.summary());

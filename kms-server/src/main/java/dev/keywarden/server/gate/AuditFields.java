@@ -35,6 +35,11 @@ final class AuditFields {
   record Extract(Map<String, String> engine, Map<String, byte[]> secrets, int batchItems,
                  Map<String, Integer> batchStatuses) {
     static final Extract NONE = new Extract(Map.of(), Map.of(), 0, Map.of());
+
+    /** Zeroizes the copies of the secrets (they were copied out of the message to be hashed). */
+    void wipe() {
+      secrets.values().forEach(b -> java.util.Arrays.fill(b, (byte) 0));
+    }
   }
 
   private enum Role { SECRET, ID, NESTED, BATCH }

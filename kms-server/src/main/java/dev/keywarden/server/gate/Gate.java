@@ -175,9 +175,13 @@ public final class Gate {
         return;
       }
       AuditFields.Extract x = fields.of(message);
-      audited = audit.writeRequest(new AuditRequest(getMethodDescriptor().getFullMethodName(),
-          p == null ? "" : p.resource(), p == null ? "" : String.join(",", p.anyOf()), auditCaller(caller),
-          remote(), allowed, reason, x.engine(), x.secrets(), x.batchItems()));
+      try {
+        audited = audit.writeRequest(new AuditRequest(getMethodDescriptor().getFullMethodName(),
+            p == null ? "" : p.resource(), p == null ? "" : String.join(",", p.anyOf()), auditCaller(caller),
+            remote(), allowed, reason, x.engine(), x.secrets(), x.batchItems()));
+      } finally {
+        x.wipe();
+      }
     }
 
     /** Records a refusal; what the call must then fail with (the refusal, or UNAVAILABLE from the audit log). */
@@ -218,8 +222,12 @@ public final class Gate {
         return;
       }
       AuditFields.Extract x = fields.of(message);
-      audit.writeResponse(a, new AuditResponse(code, error, x.engine(), x.secrets(), x.batchItems(),
-          x.batchStatuses()));
+      try {
+        audit.writeResponse(a, new AuditResponse(code, error, x.engine(), x.secrets(), x.batchItems(),
+            x.batchStatuses()));
+      } finally {
+        x.wipe();
+      }
     }
   }
 

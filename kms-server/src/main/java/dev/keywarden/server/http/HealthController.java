@@ -18,8 +18,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * GET /v1/sys/health: 200 unsealed, 503 sealed or HSM unreachable (with the reason), 501 not initialized (load
- * balancers route on the code). Cheap: the HSM state is what the backend last saw, no HSM call per request.
+ * GET /v1/sys/health: 200 unsealed, 503 sealed, HSM unreachable or (with auditing on) no audit device able to write
+ * (with the reason), 501 not initialized (load balancers route on the code). Cheap: the HSM state is what the backend last saw, no HSM call per request.
  */
 @Controller("/v1/sys")
 public class HealthController {
@@ -47,15 +47,19 @@ public class HealthController {
         body.put("hsm_unreachable_since", hsm.since().toString());
       }
     }
-    body.put("audit", audit());
+    AuditHealth auditHealth = audit.health();
+    body.put("audit", audit(auditHealth));
+    boolean auditDown = !sealed && !auditHealth.available();
+    if (auditDown && !body.containsKey("reason")) {
+      body.put("reason", "the audit log is unavailable: no audit device can write, so every call fails closed");
+    }
     HttpStatus code = !s.initialized() ? HttpStatus.NOT_IMPLEMENTED
-        : sealed || !hsm.reachable() ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.OK;
+        : sealed || !hsm.reachable() || auditDown ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.OK;
     return HttpResponse.<Map<String, Object>>status(code).body(body);
   }
 
   /** Whether calls can be audited (when auditing is on, calls fail UNAVAILABLE while no device writes). */
-  private Map<String, Object> audit() {
-    AuditHealth h = audit.health();
+  private static Map<String, Object> audit(AuditHealth h) {
     Map<String, Object> a = new LinkedHashMap<>();
     a.put("enabled", h.enabled());
     a.put("available", h.available());

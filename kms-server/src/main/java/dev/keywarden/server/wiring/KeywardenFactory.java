@@ -178,6 +178,11 @@ public class KeywardenFactory {
   }
 
   @Singleton
+  AuditMeters auditMeters(AuditLog audit, PrometheusMeterRegistry registry) {
+    return new AuditMeters(audit, registry);
+  }
+
+  @Singleton
   HealthStatusManager healthStatusManager() {
     return new HealthStatusManager();
   }

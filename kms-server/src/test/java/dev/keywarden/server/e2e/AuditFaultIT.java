@@ -12,6 +12,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import java.io.InputStream;
@@ -30,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Fail closed, end to end: a socket collector that stops reading makes calls fail UNAVAILABLE within the device's
  * timeout with nothing done (the engine never ran), and they work again once it reads; with a file device enabled as
- * well, calls go on while the socket is stuck.
+ * well, calls go on while the socket is stuck. A file device on a full filesystem fails calls closed the same way until
+ * space is freed. Health (HTTP 503, gRPC NOT_SERVING) says so meanwhile.
  */
 class AuditFaultIT {
   private static final long TIMEOUT_MS = 500;
@@ -108,6 +112,11 @@ class AuditFaultIT {
       }
       assertTrue(firstRefusalMs >= 0, "no call was refused after " + calls + " calls");
       assertTrue(firstRefusalMs < TIMEOUT_MS + SLACK_MS, "refused after " + firstRefusalMs + " ms");
+      // load balancers and gRPC health checks see it: calls would fail closed here
+      var health = httpHealth(server);
+      assertEquals(503, health.statusCode(), health.body());
+      assertTrue(health.body().contains("the audit log is unavailable"), health.body());
+      assertEquals(ServingStatus.NOT_SERVING, grpcHealthWithin(channel, ServingStatus.NOT_SERVING));
       // the handler never runs: a key created now does not exist afterwards
       long t0 = System.nanoTime();
       StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
@@ -128,6 +137,8 @@ class AuditFaultIT {
       }
       long recoveredMs = (System.nanoTime() - recovered) / 1_000_000;
       assertTrue(ok, "calls did not work again within 10 s of the collector reading");
+      assertEquals(200, httpHealth(server).statusCode());
+      assertEquals(ServingStatus.SERVING, grpcHealthWithin(channel, ServingStatus.SERVING));
       StatusRuntimeException gone = assertThrows(StatusRuntimeException.class,
           () -> transit.getKey(GetKeyRequest.newBuilder().setName("never").build()));
       assertEquals(Status.Code.NOT_FOUND, gone.getStatus().getCode());
@@ -165,5 +176,137 @@ class AuditFaultIT {
       }
       server.close();
     }
+  }
+
+  @Test
+  void aFileDeviceOnAFullDiskFailsCallsClosedUntilSpaceIsFreedAndASecondDeviceKeepsThemGoing() throws Exception {
+    // a real full filesystem: a 256 KiB tmpfs (CI and make test run as root, which mounting needs)
+    Path mnt = Files.createDirectories(work.resolve("small"));
+    run("mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", mnt.toString());
+    SoftHsmToken token = SoftHsmToken.create();
+    Path pin = work.resolve("pin");
+    Files.writeString(pin, new String(token.pin()));
+    Server server = startServer(Map.of("SOFTHSM2_CONF", token.conf().toString()), "--data-dir",
+        work.resolve("data").toString(), "--pkcs11-library", token.library().toString(), "--pkcs11-token",
+        token.label());
+    ManagedChannel channel = null;
+    try {
+      Map<String, String> anon = Map.of("KEYWARDEN_ADDR", server.addr());
+      var init = cli(anon, null, "operator", "init", "--shares", "1", "--threshold", "1", "--hsm-pin-file",
+          pin.toString(), "--format", "json").ok().json();
+      cli(anon, null, "operator", "unseal", init.get("shares").get(0).asText()).ok();
+      channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort).usePlaintext().build();
+      Metadata auth = new Metadata();
+      auth.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
+          "Bearer " + init.get("root_token").asText());
+      var transit = TransitServiceGrpc.newBlockingStub(channel)
+          .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth));
+      var audit = AuditServiceGrpc.newBlockingStub(channel)
+          .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth));
+      audit.enableAuditDevice(EnableAuditDeviceRequest.newBuilder().setName("disk")
+          .setFile(AuditFileDevice.newBuilder().setPath(mnt.resolve("audit.log").toString()))
+          .setTimeout(com.google.protobuf.util.Durations.fromMillis(TIMEOUT_MS)).build());
+      transit.createKey(CreateKeyRequest.newBuilder().setName("k").build());
+      EncryptRequest enc = EncryptRequest.newBuilder().setName("k")
+          .addItems(EncryptItem.newBuilder().setPlaintext(ByteString.copyFromUtf8("x"))).build();
+      fill(mnt.resolve("filler"));
+
+      long firstRefusalMs = -1;
+      int calls = 0;
+      for (; calls < 2_000 && firstRefusalMs < 0; calls++) {
+        long t0 = System.nanoTime();
+        try {
+          transit.encrypt(enc);
+        } catch (StatusRuntimeException e) {
+          assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.getStatus().toString());
+          assertTrue(e.getStatus().getDescription().contains("audit log unavailable"), e.getStatus().toString());
+          assertTrue(e.getStatus().getDescription().contains("No space left"), e.getStatus().toString());
+          firstRefusalMs = (System.nanoTime() - t0) / 1_000_000;
+        }
+      }
+      assertTrue(firstRefusalMs >= 0, "no call was refused on a full disk after " + calls + " calls");
+      assertTrue(firstRefusalMs < TIMEOUT_MS + SLACK_MS, "refused after " + firstRefusalMs + " ms");
+      // nothing changes in storage while the log cannot be written
+      StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
+          () -> transit.createKey(CreateKeyRequest.newBuilder().setName("never").build()));
+      assertEquals(Status.Code.UNAVAILABLE, refused.getStatus().getCode());
+      assertEquals(503, httpHealth(server).statusCode());
+
+      Files.delete(mnt.resolve("filler"));
+      long freed = System.nanoTime();
+      boolean ok = false;
+      while (!ok && System.nanoTime() - freed < TimeUnit.SECONDS.toNanos(10)) {
+        try {
+          transit.encrypt(enc);
+          ok = true;
+        } catch (StatusRuntimeException e) {
+          Thread.sleep(50);
+        }
+      }
+      long recoveredMs = (System.nanoTime() - freed) / 1_000_000;
+      assertTrue(ok, "calls did not work again within 10 s of space being freed");
+      StatusRuntimeException gone = assertThrows(StatusRuntimeException.class,
+          () -> transit.getKey(GetKeyRequest.newBuilder().setName("never").build()));
+      assertEquals(Status.Code.NOT_FOUND, gone.getStatus().getCode());
+      assertEquals(200, httpHealth(server).statusCode());
+
+      // with a second device on another filesystem, the full one no longer stops calls
+      audit.enableAuditDevice(EnableAuditDeviceRequest.newBuilder().setName("main")
+          .setFile(AuditFileDevice.newBuilder().setPath(work.resolve("audit.log").toString())).build());
+      fill(mnt.resolve("filler"));
+      int served = 0;
+      for (; served < 300; served++) {
+        transit.encrypt(enc);
+      }
+      transit.createKey(CreateKeyRequest.newBuilder().setName("after").build());
+      assertEquals(200, httpHealth(server).statusCode());
+      System.out.println("audit e2e: full tmpfs after " + calls + " calls: refused after " + firstRefusalMs
+          + " ms; works again " + recoveredMs + " ms after space was freed; full disk + second device: " + served
+          + " calls served");
+    } finally {
+      if (channel != null) {
+        channel.shutdownNow();
+      }
+      server.close();
+      run("umount", "-l", mnt.toString());
+    }
+  }
+
+  private static void fill(Path file) throws Exception {
+    byte[] chunk = new byte[4096];
+    try (var out = Files.newOutputStream(file)) {
+      while (true) {
+        out.write(chunk);
+        out.flush();
+      }
+    } catch (java.io.IOException full) {
+      // the filesystem is full
+    }
+  }
+
+  private static void run(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertEquals(0, p.waitFor(), String.join(" ", command) + " failed (this test runs as root, as make test and CI"
+        + " do): " + out);
+  }
+
+  private static java.net.http.HttpResponse<String> httpHealth(Server server) throws Exception {
+    return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create("http://127.0.0.1:" + server.httpPort + "/v1/sys/health")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** grpc.health.v1 for every service, once it reads {@code want} (it is refreshed every second) or after 5 s. */
+  private static ServingStatus grpcHealthWithin(ManagedChannel channel, ServingStatus want) throws Exception {
+    var health = HealthGrpc.newBlockingStub(channel);
+    ServingStatus now = null;
+    for (int i = 0; i < 50 && now != want; i++) {
+      now = health.check(HealthCheckRequest.getDefaultInstance()).getStatus();
+      if (now != want) {
+        Thread.sleep(100);
+      }
+    }
+    return now;
   }
 }

@@ -178,6 +178,19 @@ class AuditIT {
         assertFalse(socket.contains(value), what + " on the audit socket");
       });
 
+      // the devices' counters are exported for Prometheus
+      String metrics = http(server, "/v1/sys/metrics");
+      java.util.regex.Matcher written = java.util.regex.Pattern.compile(
+          "keywarden_audit_records_written_total\\{device=\"main\",?\\} ([0-9.E]+)").matcher(metrics);
+      assertTrue(written.find(), metrics);
+      assertTrue(Double.parseDouble(written.group(1)) > 10, written.group());
+      assertTrue(metrics.contains("keywarden_audit_write_latency_seconds_count{device=\"ship\""), "no latency");
+      assertTrue(metrics.contains("keywarden_audit_queue_depth{device=\"main\""), "no queue depth");
+      assertTrue(metrics.contains("keywarden_audit_requests_refused_total"), "no refused counter");
+
+      // without --public-key, verify asks the server for the key
+      assertTrue(cli(env, null, "audit", "verify", log.toString()).ok().out().startsWith("intact"));
+
       // the app token's HMAC finds its records (the create response); so does a ciphertext's
       String tokenHmac = cli(env, null, "audit", "hash", "--device", "main", app).ok().out().trim();
       assertTrue(tokenHmac.startsWith("hmac-sha256:"), tokenHmac);

@@ -58,6 +58,12 @@ class GateTest {
   }
 
   @Test
+  void grpcHealthReportsEveryService() {
+    assertEquals(protoServices().stream().map(Descriptors.ServiceDescriptor::getFullName).sorted().toList(),
+        dev.keywarden.server.grpc.HealthReporter.SERVICES.stream().sorted().toList());
+  }
+
+  @Test
   void everyRpcInTheProtosHasARuleInItsServicesTable() {
     Set<String> guarded = kw.services.stream().map(s -> s.rules().service().getName()).collect(Collectors.toSet());
     List<String> missing = new ArrayList<>();

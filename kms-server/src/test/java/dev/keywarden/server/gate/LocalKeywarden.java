@@ -113,7 +113,7 @@ public final class LocalKeywarden implements AutoCloseable {
     audit = new AuditLog(core, AuditOptions.defaults("local"));
     gate = new Gate(core, List.of(new TokenAuthenticator(tokens), certs), access, inbound, audit);
     services.add(new SystemGrpcService(core, tokens, policies, gate,
-        new HealthReporter(new HealthStatusManager(), core)));
+        new HealthReporter(new HealthStatusManager(), core, audit)));
     services.add(new TokenGrpcService(tokens, access, gate));
     services.add(new PolicyGrpcService(policies, gate));
     services.add(new TransitGrpcService(new TransitEngine(core, Clock.systemUTC(), random), gate));
