@@ -56,6 +56,8 @@ public final class AuditLog implements AutoCloseable {
   private final LongAdder responsesLost = new LongAdder();
   private final String idPrefix;
   private final AtomicLong ids = new AtomicLong();
+  /** Runs held calls' releases and expiries, off the devices' writers (one thread; each release only sends). */
+  private final java.util.concurrent.ScheduledThreadPoolExecutor releaser;
   private final ExecutorService opener = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "keywarden-audit-open");
     t.setDaemon(true);
@@ -76,6 +78,12 @@ public final class AuditLog implements AutoCloseable {
     byte[] prefix = new byte[6];
     options.random().nextBytes(prefix);
     this.idPrefix = HexFormat.of().formatHex(prefix) + "-";
+    this.releaser = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "keywarden-audit-release");
+      t.setDaemon(true);
+      return t;
+    });
+    this.releaser.setRemoveOnCancelPolicy(true);
     this.configured = readConfigured();
     core.addSealListener(() -> closeAll("seal"));
     core.addUnsealListener(this::onUnseal);
@@ -120,11 +128,113 @@ public final class AuditLog implements AutoCloseable {
     if (!ticket.await(deadline, true)) {
       countTimeouts(ds, ticket);
       requestsRefused.increment();
-      throw KeywardenException.unavailable("audit log unavailable: no audit device wrote the request record ("
-          + String.join("; ", ticket.failures()) + "), so the call was not run; retry later", null);
+      throw refusal(ticket);
     }
     countTimeouts(ds, ticket);
     return new AuditCall(id, request.rpc(), start);
+  }
+
+  /** Hears whether a held call's request record was written: exactly one of the two, once, on an audit thread. */
+  public interface Release {
+    /** A device wrote the request record: the call's answer may go out. */
+    void written();
+
+    /** No device wrote it within its timeout: the call must fail with {@code e} (UNAVAILABLE) and say nothing else. */
+    void refused(KeywardenException e);
+  }
+
+  /**
+   * For a call that changes nothing (encrypt, decrypt, sign, …): hands its request record to every open device and
+   * returns at once, so the engine can compute while the record is written; {@code release} then hears whether it
+   * was, and the caller must hold the call's answer until {@link Release#written} (and on {@link Release#refused},
+   * discard it and fail the call). So no answer leaves the server before its request record is written, as with
+   * {@link #writeRequest}, without a thread per call waiting for the device. UNAVAILABLE at once (and
+   * {@code release} never hears) when every device refuses on the spot; {@link AuditCall#NOT_AUDITED} (and
+   * {@code release} never hears) while no device is enabled.
+   */
+  public AuditCall writeRequestHeld(AuditRequest request, Release release) {
+    List<Device> ds = devicesNow();
+    if (ds.isEmpty()) {
+      return AuditCall.NOT_AUDITED;
+    }
+    String id = idPrefix + Long.toHexString(ids.incrementAndGet());
+    long start = System.nanoTime();
+    Instant time = options.clock().instant();
+    long deadline = start;
+    List<byte[]> bodies = new ArrayList<>(ds.size());
+    for (Device d : ds) {
+      deadline = Math.max(deadline, start + d.timeoutNanos());
+      try {
+        bodies.add(RecordFormat.request(id, time, options.node(), request, v -> hmac(d.name(), v)));
+      } catch (KeywardenException e) {
+        bodies.add(null);
+      }
+    }
+    HeldOutcome held = new HeldOutcome(release);
+    Ticket ticket = new Ticket(ds.stream().map(Device::name).toList(), held);
+    held.ticket = ticket;
+    held.onThread = Thread.currentThread();
+    for (int i = 0; i < ds.size(); i++) {
+      if (bodies.get(i) == null) {
+        ticket.done(ds.get(i).name(), "sealed");
+      } else {
+        ds.get(i).submit(bodies.get(i), ticket, start);
+      }
+    }
+    held.onThread = null;
+    if (held.refusedOnTheSpot) {
+      requestsRefused.increment();
+      throw refusal(ticket);
+    }
+    held.expiry = releaser.schedule(() -> {
+      if (ticket.expire()) {
+        countTimeouts(ds, ticket);
+      }
+    }, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    return new AuditCall(id, request.rpc(), start);
+  }
+
+  /** Passes a held call's outcome to its {@link Release} on the releaser thread, never on a device's writer. */
+  private final class HeldOutcome implements Ticket.Outcome {
+    private final Release release;
+    volatile Ticket ticket;
+    volatile Thread onThread;
+    volatile boolean refusedOnTheSpot;
+    volatile java.util.concurrent.ScheduledFuture<?> expiry;
+
+    HeldOutcome(Release release) {
+      this.release = release;
+    }
+
+    @Override
+    public void written() {
+      cancelExpiry();
+      releaser.execute(release::written);
+    }
+
+    @Override
+    public void refused() {
+      if (Thread.currentThread() == onThread) {
+        refusedOnTheSpot = true; // still inside writeRequestHeld: it throws instead
+        return;
+      }
+      cancelExpiry();
+      requestsRefused.increment();
+      KeywardenException e = refusal(ticket);
+      releaser.execute(() -> release.refused(e));
+    }
+
+    private void cancelExpiry() {
+      java.util.concurrent.ScheduledFuture<?> f = expiry;
+      if (f != null) {
+        f.cancel(false);
+      }
+    }
+  }
+
+  private static KeywardenException refusal(Ticket ticket) {
+    return KeywardenException.unavailable("audit log unavailable: no audit device wrote the request record ("
+        + String.join("; ", ticket.failures()) + "), so the call was not run; retry later", null);
   }
 
   /**
@@ -428,6 +538,7 @@ public final class AuditLog implements AutoCloseable {
     closed = true;
     closeAll("shutdown");
     opener.shutdownNow();
+    releaser.shutdown();
   }
 
   // ---- opening and closing

@@ -14,12 +14,21 @@ final class Ticket {
   private final Map<String, String> outcomes = new LinkedHashMap<>();
   private final List<String> devices;
   private final Runnable onLost;
+  private final Outcome outcome;
   private boolean written;
   private boolean abandoned;
+  private boolean told;
+
+  /** What a ticket nobody waits on says, once: written, or refused (every device failed, or it expired). */
+  interface Outcome {
+    void written();
+
+    void refused();
+  }
 
   /** A ticket the call waits on ({@link #await}). */
   Ticket(List<String> devices) {
-    this(devices, null);
+    this(devices, (Runnable) null);
   }
 
   /**
@@ -29,11 +38,24 @@ final class Ticket {
   Ticket(List<String> devices, Runnable onLost) {
     this.devices = List.copyOf(devices);
     this.onLost = onLost;
+    this.outcome = null;
+  }
+
+  /**
+   * A request record whose call does not wait (its answer is held until the record is written): {@code outcome}
+   * hears once, on the thread of the device that decided it or of {@link #expire}.
+   */
+  Ticket(List<String> devices, Outcome outcome) {
+    this.devices = List.copyOf(devices);
+    this.onLost = null;
+    this.outcome = outcome;
   }
 
   /** A device's outcome: {@code failure} null when it wrote the record. */
   void done(String device, String failure) {
     boolean lost;
+    boolean tellWritten = false;
+    boolean tellRefused = false;
     synchronized (this) {
       if (abandoned || outcomes.containsKey(device)) {
         return;
@@ -42,14 +64,42 @@ final class Ticket {
       if (failure == null) {
         written = true;
       }
+      boolean decided = written || outcomes.size() == devices.size();
       lost = onLost != null && !written && outcomes.size() == devices.size();
-      if (onLost == null) {
+      if (outcome != null && decided && !told) {
+        told = true;
+        tellWritten = written;
+        tellRefused = !written;
+        abandoned = !written;
+      }
+      if (onLost == null && outcome == null) {
         notifyAll();
       }
     }
     if (lost) {
       onLost.run();
     }
+    if (tellWritten) {
+      outcome.written();
+    } else if (tellRefused) {
+      outcome.refused();
+    }
+  }
+
+  /**
+   * The deadline of a ticket nobody waits on passed: if no device wrote it yet, it is abandoned (writers that have
+   * not taken it drop it) and refused. Returns whether this refused it.
+   */
+  boolean expire() {
+    synchronized (this) {
+      if (told) {
+        return false;
+      }
+      told = true;
+      abandoned = true;
+    }
+    outcome.refused();
+    return true;
   }
 
   /** For a writer about to write the record: false when the call gave up on it. */

@@ -247,10 +247,10 @@ public final class GrpcLoadBenchmark {
   // ---- open loop -----------------------------------------------------------------------------------------------------
 
   /** An open-loop result; latencies in nanoseconds from each call's intended send time. */
-  private record Open(double rate, long calls, long errors, double seconds, Histogram latency, boolean overloaded) {}
+  record Open(double rate, long calls, long errors, double seconds, Histogram latency, boolean overloaded) {}
 
   /** Sends at a fixed rate whatever the answers do, recording each call's latency from when it should have been sent. */
-  private Open openLoop(EncryptRequest request, double rate) throws InterruptedException {
+  Open openLoop(EncryptRequest request, double rate) throws InterruptedException {
     int items = request.getItemsCount();
     Histogram latency = new ConcurrentHistogram(TimeUnit.MINUTES.toNanos(1), 3);
     AtomicLong outstanding = new AtomicLong();
@@ -401,7 +401,7 @@ public final class GrpcLoadBenchmark {
     return String.format(Locale.ROOT, "%,.0f", v);
   }
 
-  private static double ms(long nanos) {
+  static double ms(long nanos) {
     return nanos / 1e6;
   }
 

@@ -156,31 +156,145 @@ public final class Gate {
         c.policies());
   }
 
+  private enum Send { OPEN, HOLDING, DROPPED }
+
+  /**
+   * Unary calls that change nothing, whose engine may run while their request record is being written: their answer
+   * is held until a device wrote the record, and dropped (the call failing UNAVAILABLE) if none does in time. So the
+   * audit guarantee is the same as for every other call — nothing leaves the server, and nothing changes in it,
+   * before its request record is written — without a thread per call waiting for the device's fsync. Calls that
+   * change state (create, rotate, delete, issue, …) wait for the record before their engine runs.
+   */
+  static final java.util.Set<String> ANSWER_HELD = java.util.Set.of(
+      "keywarden.v1.TransitService/Encrypt", "keywarden.v1.TransitService/Decrypt",
+      "keywarden.v1.TransitService/Rewrap", "keywarden.v1.TransitService/GenerateDataKey",
+      "keywarden.v1.TransitService/Sign", "keywarden.v1.TransitService/Verify", "keywarden.v1.TransitService/Hmac",
+      "keywarden.v1.TransitService/VerifyHmac", "keywarden.v1.TransitService/GetKey",
+      "keywarden.v1.TransitService/ListKeys", "keywarden.v1.JwtService/SignJwt", "keywarden.v1.JwtService/VerifyJwt");
+
   /**
    * The call as the handler sees it: it writes the response record when it closes (once, just after the status),
    * with the secrets of the last response message sent as HMACs.
    */
-  private final class Audited<R> extends SimpleForwardingServerCall<Object, R> {
+  private final class Audited<R> extends SimpleForwardingServerCall<Object, R> implements AuditLog.Release {
     private final AtomicBoolean responded = new AtomicBoolean();
     private volatile AuditCall audited = AuditCall.NOT_AUDITED;
     private volatile R last;
+    // While HOLDING, what the handler sends waits here for the request record; DROPPED: it is discarded. All sends
+    // to the real call happen under this object's lock, so the handler's thread and the audit release thread never
+    // use it at once.
+    private Send send = Send.OPEN;
+    private Metadata heldHeaders;
+    private final List<R> heldMessages = new ArrayList<>(1);
+    private Status heldStatus;
+    private Metadata heldTrailers;
 
     Audited(ServerCall<Object, R> call) {
       super(call);
     }
 
-    /** Writes the request record; UNAVAILABLE when no device could (the call must fail with it). */
+    /**
+     * Writes the request record; UNAVAILABLE when no device could (the call must fail with it). For a unary call
+     * that changes nothing, the record is handed over without waiting and the call's answer is held until a device
+     * wrote it (see {@link #ANSWER_HELD}).
+     */
     void request(Check.Permission p, Caller caller, boolean allowed, String reason, Object message) {
       if (audit == null || !audit.active() || audited.audited()) {
         return;
       }
       AuditFields.Extract x = fields.of(message);
       try {
-        audited = audit.writeRequest(new AuditRequest(getMethodDescriptor().getFullMethodName(),
+        AuditRequest r = new AuditRequest(getMethodDescriptor().getFullMethodName(),
             p == null ? "" : p.resource(), p == null ? "" : String.join(",", p.anyOf()), auditCaller(caller),
-            remote(), allowed, reason, x.engine(), x.secrets(), x.batchItems()));
+            remote(), allowed, reason, x.engine(), x.secrets(), x.batchItems());
+        if (allowed && getMethodDescriptor().getType() == MethodDescriptor.MethodType.UNARY
+            && ANSWER_HELD.contains(getMethodDescriptor().getFullMethodName())) {
+          synchronized (this) {
+            send = Send.HOLDING;
+          }
+          try {
+            audited = audit.writeRequestHeld(r, this);
+          } catch (RuntimeException e) {
+            synchronized (this) {
+              send = Send.OPEN; // refused on the spot: the gate closes the call with it
+            }
+            throw e;
+          }
+          if (!audited.audited()) {
+            written(); // no device after all: nothing to wait for
+          }
+        } else {
+          audited = audit.writeRequest(r);
+        }
       } finally {
         x.wipe();
+      }
+    }
+
+    /** The request record is written: what the handler sent (or sends from now on) goes out. */
+    @Override
+    public void written() {
+      boolean closedNow;
+      synchronized (this) {
+        if (send != Send.HOLDING) {
+          return;
+        }
+        send = Send.OPEN;
+        try {
+          if (heldHeaders != null) {
+            super.sendHeaders(heldHeaders);
+          }
+          for (R m : heldMessages) {
+            super.sendMessage(m);
+          }
+          closedNow = heldStatus != null;
+          if (closedNow) {
+            super.close(heldStatus, heldTrailers);
+          }
+        } catch (RuntimeException e) {
+          log.debug("a held answer could not be sent (the call ended meanwhile): {}", e.getClass().getSimpleName());
+          closedNow = heldStatus != null;
+        } finally {
+          heldHeaders = null;
+          heldMessages.clear();
+        }
+      }
+      if (closedNow) {
+        Status st = heldStatus;
+        respond(st.getCode().name(), st.isOk() ? "" : st.getDescription(), st.isOk() ? last : null);
+      }
+    }
+
+    /** No device wrote the request record in time: whatever the handler computed is dropped; the call fails. */
+    @Override
+    public void refused(KeywardenException e) {
+      synchronized (this) {
+        if (send != Send.HOLDING) {
+          return;
+        }
+        send = Send.DROPPED;
+        heldHeaders = null;
+        heldMessages.clear();
+        last = null;
+        audited = AuditCall.NOT_AUDITED; // its request record was not written: no response record either
+        try {
+          super.close(ErrorMappingInterceptor.toStatus(e), new Metadata());
+        } catch (IllegalStateException alreadyClosed) {
+          log.debug("call already closed when its request record was refused");
+        }
+      }
+    }
+
+    @Override
+    public void sendHeaders(Metadata headers) {
+      synchronized (this) {
+        if (send == Send.HOLDING) {
+          heldHeaders = headers;
+          return;
+        }
+        if (send == Send.OPEN) {
+          super.sendHeaders(headers);
+        }
       }
     }
 
@@ -201,16 +315,37 @@ public final class Gate {
 
     @Override
     public void sendMessage(R message) {
-      last = message;
-      super.sendMessage(message);
+      synchronized (this) {
+        if (send == Send.DROPPED) {
+          return;
+        }
+        last = message;
+        if (send == Send.HOLDING) {
+          heldMessages.add(message);
+          return;
+        }
+        super.sendMessage(message);
+      }
     }
 
     @Override
     public void close(Status status, Metadata trailers) {
+      synchronized (this) {
+        if (send == Send.DROPPED) {
+          return;
+        }
+        if (send == Send.HOLDING) {
+          heldStatus = status;
+          heldTrailers = trailers;
+          return;
+        }
+      }
       // after the client has its answer: the response record cannot fail the call (a lost one is logged and
       // counted), so waiting for it first would only add a second device write to every call's latency
       try {
-        super.close(status, trailers);
+        synchronized (this) {
+          super.close(status, trailers);
+        }
       } finally {
         respond(status.getCode().name(), status.isOk() ? "" : status.getDescription(), status.isOk() ? last : null);
       }

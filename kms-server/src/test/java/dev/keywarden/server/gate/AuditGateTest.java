@@ -125,4 +125,64 @@ class AuditGateTest {
         .createKey(CreateKeyRequest.newBuilder().setName("k").build());
     assertFalse(kw.audit.active());
   }
+
+  /**
+   * An Encrypt runs while its request record is being written, but its answer leaves only once the record is written:
+   * with a collector that stops reading, a large batch's answer waits (the ciphertexts are held), and arrives right
+   * after the collector reads again; it never arrives before.
+   */
+  @Test
+  void aHeldAnswerLeavesOnlyOnceItsRequestRecordIsWritten() throws Exception {
+    try (java.net.ServerSocket collector = new java.net.ServerSocket()) {
+      collector.setReceiveBufferSize(4096);
+      collector.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+      java.util.concurrent.atomic.AtomicLong readingSince = new java.util.concurrent.atomic.AtomicLong();
+      java.util.concurrent.CountDownLatch read = new java.util.concurrent.CountDownLatch(1);
+      Thread acceptor = new Thread(() -> {
+        try (java.net.Socket peer = collector.accept()) {
+          read.await();
+          readingSince.set(System.nanoTime());
+          peer.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+        } catch (Exception ignored) {
+          // closed
+        }
+      });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      AuditServiceGrpc.AuditServiceBlockingStub audit = AuditServiceGrpc.newBlockingStub(kw.channel)
+          .withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
+      TransitServiceGrpc.TransitServiceBlockingStub transit = TransitServiceGrpc.newBlockingStub(kw.channel)
+          .withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
+      transit.createKey(CreateKeyRequest.newBuilder().setName("app").build());
+      audit.enableAuditDevice(EnableAuditDeviceRequest.newBuilder().setName("ship")
+          .setSocket(AuditSocketDevice.newBuilder().setAddress("tcp:127.0.0.1:" + collector.getLocalPort()))
+          .setTimeout(com.google.protobuf.util.Durations.fromSeconds(10)).build());
+      // each item's plaintext goes into the record as an HMAC: 2,000 items make a record of about 200 KB
+      EncryptRequest.Builder big = EncryptRequest.newBuilder().setName("app");
+      for (int i = 0; i < 2000; i++) {
+        big.addItems(EncryptItem.newBuilder().setPlaintext(ByteString.copyFromUtf8("item " + i)));
+      }
+      TransitServiceGrpc.TransitServiceFutureStub async = TransitServiceGrpc.newFutureStub(kw.channel)
+          .withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
+      com.google.common.util.concurrent.ListenableFuture<EncryptResponse> pending = null;
+      for (int i = 0; i < 200 && pending == null; i++) {
+        var f = async.encrypt(big.build());
+        try {
+          f.get(1, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException stillWaiting) {
+          pending = f;
+        }
+      }
+      assertNotNull(pending, "the collector's buffers never filled");
+      Thread.sleep(500);
+      assertFalse(pending.isDone(), "the answer left before its request record was written");
+      read.countDown();
+      EncryptResponse r = pending.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      long answeredAt = System.nanoTime();
+      assertEquals(2000, r.getResultsCount());
+      assertTrue(r.getResults(0).getCiphertext().startsWith("kw:v1:"), r.getResults(0).toString());
+      assertTrue(readingSince.get() != 0 && answeredAt >= readingSince.get(), "answered before the collector read");
+      audit.disableAuditDevice(DisableAuditDeviceRequest.newBuilder().setName("ship").build());
+    }
+  }
 }

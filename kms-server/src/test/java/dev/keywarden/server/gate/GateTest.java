@@ -58,6 +58,17 @@ class GateTest {
   }
 
   @Test
+  void everyMethodWhoseAnswerIsHeldExistsAndIsUnary() {
+    Map<String, Descriptors.MethodDescriptor> methods = new java.util.HashMap<>();
+    protoServices().forEach(s -> s.getMethods().forEach(m -> methods.put(s.getFullName() + "/" + m.getName(), m)));
+    for (String held : Gate.ANSWER_HELD) {
+      Descriptors.MethodDescriptor m = methods.get(held);
+      assertNotNull(m, held + " is not an RPC");
+      assertFalse(m.isClientStreaming() || m.isServerStreaming(), held + " streams");
+    }
+  }
+
+  @Test
   void grpcHealthReportsEveryService() {
     assertEquals(protoServices().stream().map(Descriptors.ServiceDescriptor::getFullName).sorted().toList(),
         dev.keywarden.server.grpc.HealthReporter.SERVICES.stream().sorted().toList());
