@@ -89,6 +89,8 @@ ifeq ($(strip $(BENCH)),)
 	  benchmarks/results/transit-jmh.json benchmarks/results/transit-jmh.md
 	java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcLoadBenchmark \
 	  benchmarks/results/grpc-load.md
+	java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 -cp benchmarks/target/benchmarks.jar \
+	  dev.keywarden.bench.AuditOverheadBenchmark benchmarks/results/audit.md
 else
 	java -jar benchmarks/target/benchmarks.jar $(BENCH)
 endif

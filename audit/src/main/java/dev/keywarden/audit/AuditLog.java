@@ -246,22 +246,35 @@ public final class AuditLog implements AutoCloseable {
    * then. Does nothing for {@link AuditCall#NOT_AUDITED}.
    */
   public void writeResponse(AuditCall call, AuditResponse response) {
+    prepareResponse(call, response).submit();
+  }
+
+  /** A response record made (its secrets hashed) but not yet handed to the devices. */
+  public interface PreparedResponse {
+    /** Hands it to every device open when it was made; never throws. */
+    void submit();
+  }
+
+  private static final PreparedResponse NOTHING = () -> { };
+
+  /**
+   * Makes the response record of {@code call} now (hashing its secrets, so the caller may zeroize them once this
+   * returns) to be handed over later by {@link PreparedResponse#submit} — for a held answer, once it is released.
+   * Never throws; see {@link #writeResponse}.
+   */
+  public PreparedResponse prepareResponse(AuditCall call, AuditResponse response) {
     if (call == null || !call.audited()) {
-      return;
+      return NOTHING;
     }
     String status = response.status();
     try {
       List<Device> ds = devices;
       if (ds.isEmpty()) {
-        lost(call, status, "no audit device is open");
-        return;
+        return () -> lost(call, status, "no audit device is open");
       }
       long now = System.nanoTime();
       long micros = (now - call.startNanos()) / 1000;
       Instant time = options.clock().instant();
-      Ticket[] ticket = new Ticket[1];
-      ticket[0] = new Ticket(ds.stream().map(Device::name).toList(),
-          () -> lost(call, status, String.join("; ", ticket[0].failures())));
       List<byte[]> bodies = new ArrayList<>(ds.size());
       for (Device d : ds) {
         try {
@@ -271,15 +284,25 @@ public final class AuditLog implements AutoCloseable {
           bodies.add(null);
         }
       }
-      for (int i = 0; i < ds.size(); i++) {
-        if (bodies.get(i) == null) {
-          ticket[0].done(ds.get(i).name(), "sealed");
-        } else {
-          ds.get(i).submit(bodies.get(i), ticket[0], now);
+      return () -> {
+        try {
+          Ticket[] ticket = new Ticket[1];
+          ticket[0] = new Ticket(ds.stream().map(Device::name).toList(),
+              () -> lost(call, status, String.join("; ", ticket[0].failures())));
+          long at = System.nanoTime();
+          for (int i = 0; i < ds.size(); i++) {
+            if (bodies.get(i) == null) {
+              ticket[0].done(ds.get(i).name(), "sealed");
+            } else {
+              ds.get(i).submit(bodies.get(i), ticket[0], at);
+            }
+          }
+        } catch (RuntimeException e) {
+          lost(call, status, e.getClass().getSimpleName());
         }
-      }
+      };
     } catch (RuntimeException e) {
-      lost(call, status, e.getClass().getSimpleName());
+      return () -> lost(call, status, e.getClass().getSimpleName());
     }
   }
 

@@ -188,6 +188,7 @@ public final class Gate {
     private final List<R> heldMessages = new ArrayList<>(1);
     private Status heldStatus;
     private Metadata heldTrailers;
+    private AuditLog.PreparedResponse heldResponse;
 
     Audited(ServerCall<Object, R> call) {
       super(call);
@@ -259,9 +260,8 @@ public final class Gate {
           heldMessages.clear();
         }
       }
-      if (closedNow) {
-        Status st = heldStatus;
-        respond(st.getCode().name(), st.isOk() ? "" : st.getDescription(), st.isOk() ? last : null);
+      if (closedNow && heldResponse != null) {
+        heldResponse.submit();
       }
     }
 
@@ -334,31 +334,54 @@ public final class Gate {
         if (send == Send.DROPPED) {
           return;
         }
+      }
+      // made here, on the handler's thread (hashing the answer's secrets), not on the release thread
+      AuditLog.PreparedResponse prepared = prepare(status);
+      synchronized (this) {
         if (send == Send.HOLDING) {
           heldStatus = status;
           heldTrailers = trailers;
+          heldResponse = prepared;
+          return;
+        }
+        if (send == Send.DROPPED) {
           return;
         }
       }
-      // after the client has its answer: the response record cannot fail the call (a lost one is logged and
-      // counted), so waiting for it first would only add a second device write to every call's latency
+      // the answer first, then the response record: it cannot fail the call (a lost one is logged and counted),
+      // so it is handed over without waiting for a device write
       try {
         synchronized (this) {
           super.close(status, trailers);
         }
       } finally {
-        respond(status.getCode().name(), status.isOk() ? "" : status.getDescription(), status.isOk() ? last : null);
+        if (prepared != null) {
+          prepared.submit();
+        }
       }
     }
 
     void respond(String code, String error, Object message) {
+      AuditLog.PreparedResponse r = prepare(code, error, message);
+      if (r != null) {
+        r.submit();
+      }
+    }
+
+    private AuditLog.PreparedResponse prepare(Status status) {
+      return prepare(status.getCode().name(), status.isOk() ? "" : status.getDescription(),
+          status.isOk() ? last : null);
+    }
+
+    /** The call's response record, made once (null when the call is not audited or already has it). */
+    private AuditLog.PreparedResponse prepare(String code, String error, Object message) {
       AuditCall a = audited;
       if (!a.audited() || !responded.compareAndSet(false, true)) {
-        return;
+        return null;
       }
       AuditFields.Extract x = fields.of(message);
       try {
-        audit.writeResponse(a, new AuditResponse(code, error, x.engine(), x.secrets(), x.batchItems(),
+        return audit.prepareResponse(a, new AuditResponse(code, error, x.engine(), x.secrets(), x.batchItems(),
             x.batchStatuses()));
       } finally {
         x.wipe();
