@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** What only SQLite does (files, pragmas, in-process feed); the shared contract is in {@link StorageContractTest}. */
 class SqliteStorageTest {
 
   @TempDir Path dataDir;
@@ -38,196 +39,25 @@ class SqliteStorageTest {
   }
 
   @Test
-  void putThenGetRoundTrips() {
-    storage.put("a", bytes("one"));
-    StoredEntry entry = storage.get("a").orElseThrow();
-    assertEquals("a", entry.key());
-    assertArrayEquals(bytes("one"), entry.value());
-    assertEquals(1, entry.version());
-    assertEquals(Optional.empty(), storage.get("b"));
-  }
+  void watchersAreToldBeforeTheWriteReturns() {
+    List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (StorageWatch w = storage.watch("k", new StorageListener() {
+      @Override
+      public void changed(String key) {
+        heard.add(key + "=" + new String(storage.get(key).map(StoredEntry::value).orElse(new byte[0]), UTF_8));
+      }
 
-  @Test
-  void emptyAndBinaryValuesRoundTrip() {
-    byte[] binary = new byte[256];
-    for (int i = 0; i < binary.length; i++) {
-      binary[i] = (byte) i;
+      @Override
+      public void reset() {
+        heard.add("reset");
+      }
+    })) {
+      storage.put("k1", bytes("v1"));
+      // delivered after the commit, on the writer's thread, and a listener may read what was committed
+      assertEquals(List.of("k1=v1"), heard);
+      storage.delete("k1");
+      assertEquals(List.of("k1=v1", "k1="), heard);
     }
-    storage.put("empty", new byte[0]);
-    storage.put("binary", binary);
-    assertArrayEquals(new byte[0], storage.get("empty").orElseThrow().value());
-    assertArrayEquals(binary, storage.get("binary").orElseThrow().value());
-  }
-
-  @Test
-  void everyWriteRaisesTheVersionByOne() {
-    storage.put("k", bytes("1"));
-    storage.put("k", bytes("2"));
-    assertTrue(storage.compareAndSet("k", 2, bytes("3")));
-    storage.put("k", bytes("4"));
-    StoredEntry entry = storage.get("k").orElseThrow();
-    assertEquals(4, entry.version());
-    assertArrayEquals(bytes("4"), entry.value());
-  }
-
-  @Test
-  void compareAndSetWritesOnlyOnTheExpectedVersion() {
-    assertTrue(storage.compareAndSet("k", 0, bytes("first")));
-    assertFalse(storage.compareAndSet("k", 0, bytes("again")));
-    assertFalse(storage.compareAndSet("k", 2, bytes("future")));
-    assertTrue(storage.compareAndSet("k", 1, bytes("second")));
-    assertFalse(storage.compareAndSet("k", 1, bytes("stale")));
-    StoredEntry entry = storage.get("k").orElseThrow();
-    assertEquals(2, entry.version());
-    assertArrayEquals(bytes("second"), entry.value());
-  }
-
-  @Test
-  void compareAndSetOnAnAbsentKeyNeedsZero() {
-    assertFalse(storage.compareAndSet("missing", 1, bytes("x")));
-    assertEquals(Optional.empty(), storage.get("missing"));
-    assertThrows(IllegalArgumentException.class, () -> storage.compareAndSet("missing", -1, bytes("x")));
-  }
-
-  @Test
-  void deleteSaysWhetherTheKeyExisted() {
-    storage.put("k", bytes("v"));
-    assertTrue(storage.delete("k"));
-    assertFalse(storage.delete("k"));
-    assertEquals(Optional.empty(), storage.get("k"));
-    // a recreated key starts again at version 1
-    storage.put("k", bytes("v"));
-    assertEquals(1, storage.get("k").orElseThrow().version());
-  }
-
-  @Test
-  void listMatchesThePrefixLiterally() {
-    List<String> keys = List.of("a%b", "a%c", "axb", "a_b", "a_", "azb", "a\\b", "a\\\\", "ab", "a", "b%", "",
-        "é/1", "é/2", "e/1", "😀/1", "😀", "\uE000", "key/😀", "key/\uFFFF", "key/\uE000");
-    for (String key : keys) {
-      storage.put(key, bytes(key));
-    }
-    assertEquals(List.of("a%b", "a%c"), storage.list("a%"));
-    assertEquals(List.of("a_", "a_b"), storage.list("a_"));
-    assertEquals(List.of("a\\\\", "a\\b"), storage.list("a\\"));
-    assertEquals(List.of("a\\\\"), storage.list("a\\\\"));
-    assertEquals(List.of("é/1", "é/2"), storage.list("é"));
-    assertEquals(List.of("😀", "😀/1"), storage.list("😀"));
-    assertEquals(List.of("key/😀", "key/\uE000", "key/\uFFFF"), storage.list("key/"));
-    assertEquals(List.of(), storage.list("zzz"));
-    List<String> all = storage.list("");
-    assertEquals(keys.stream().sorted().toList(), all);
-    assertEquals(List.of("a", "a%b", "a%c", "a\\\\", "a\\b", "a_", "a_b", "ab", "axb", "azb"), storage.list("a"));
-  }
-
-  @Test
-  void listWithTheHighestCodePointHasNoUpperBound() {
-    String max = new String(Character.toChars(Character.MAX_CODE_POINT));
-    storage.put(max, bytes("1"));
-    storage.put(max + "x", bytes("2"));
-    storage.put("a", bytes("3"));
-    assertEquals(List.of(max, max + "x"), storage.list(max));
-  }
-
-  @Test
-  void keysThatCannotBeStoredFaithfullyAreRefused() {
-    assertThrows(IllegalArgumentException.class, () -> storage.put("a\u0000b", bytes("x")));
-    assertThrows(IllegalArgumentException.class, () -> storage.put("a\uD800", bytes("x")));
-    assertThrows(IllegalArgumentException.class, () -> storage.get("\uDC00b"));
-    assertThrows(NullPointerException.class, () -> storage.put(null, bytes("x")));
-    assertThrows(NullPointerException.class, () -> storage.put("k", null));
-  }
-
-  @Test
-  void atomicallyCommitsEverythingOnReturn() {
-    storage.put("from", bytes("10"));
-    String result = storage.atomically(ops -> {
-      ops.put("a", bytes("1"));
-      ops.put("b", bytes("2"));
-      assertTrue(ops.delete("from"));
-      assertTrue(ops.compareAndSet("c", 0, bytes("3")));
-      assertEquals(List.of("a", "b", "c"), ops.list(""));
-      return "done";
-    });
-    assertEquals("done", result);
-    assertEquals(List.of("a", "b", "c"), storage.list(""));
-  }
-
-  @Test
-  void aThrowingTransactionLeavesNothingWritten() {
-    storage.put("existing", bytes("before"));
-    IllegalStateException thrown = new IllegalStateException("boom");
-    IllegalStateException caught = assertThrows(IllegalStateException.class, () -> storage.atomically(ops -> {
-      ops.put("new1", bytes("x"));
-      ops.put("existing", bytes("after"));
-      ops.compareAndSet("new2", 0, bytes("y"));
-      ops.delete("existing");
-      ops.put("new3", bytes("z"));
-      throw thrown;
-    }));
-    assertSame(thrown, caught);
-    assertEquals(0, caught.getSuppressed().length);
-    assertEquals(List.of("existing"), storage.list(""));
-    StoredEntry existing = storage.get("existing").orElseThrow();
-    assertArrayEquals(bytes("before"), existing.value());
-    assertEquals(1, existing.version());
-    // the storage is usable afterwards
-    storage.atomically(ops -> {
-      ops.put("new1", bytes("x"));
-      return null;
-    });
-    assertEquals(List.of("existing", "new1"), storage.list(""));
-  }
-
-  @Test
-  void checkedExceptionsAndErrorsAlsoRollBack() {
-    assertThrows(AssertionError.class, () -> storage.atomically(ops -> {
-      ops.put("k", bytes("x"));
-      throw new AssertionError("error");
-    }));
-    assertEquals(List.of(), storage.list(""));
-  }
-
-  @Test
-  void callingTheOuterStorageInsideATransactionIsRefused() {
-    assertThrows(IllegalStateException.class, () -> storage.atomically(ops -> storage.get("k")));
-    assertThrows(IllegalStateException.class, () -> storage.atomically(ops -> storage.atomically(o -> null)));
-  }
-
-  @Test
-  void transactionOpsDoNotOutliveTheirTransaction() {
-    StorageOps[] leaked = new StorageOps[1];
-    storage.atomically(ops -> {
-      leaked[0] = ops;
-      return null;
-    });
-    assertThrows(IllegalStateException.class, () -> leaked[0].put("k", bytes("v")));
-    assertEquals(List.of(), storage.list(""));
-  }
-
-  @Test
-  void dataSurvivesCloseAndReopen() {
-    storage.put("k", bytes("v1"));
-    storage.put("k", bytes("v2"));
-    storage.atomically(ops -> {
-      ops.put("t", bytes("tx"));
-      return null;
-    });
-    storage.close();
-    storage = SqliteStorage.open(dataDir);
-    StoredEntry entry = storage.get("k").orElseThrow();
-    assertArrayEquals(bytes("v2"), entry.value());
-    assertEquals(2, entry.version());
-    assertArrayEquals(bytes("tx"), storage.get("t").orElseThrow().value());
-  }
-
-  @Test
-  void closeIsIdempotentAndLaterCallsFailClearly() {
-    storage.close();
-    storage.close();
-    KeywardenException e = assertThrows(KeywardenException.class, () -> storage.get("k"));
-    assertEquals(KeywardenException.Kind.UNAVAILABLE, e.kind());
-    assertEquals("storage error: storage is closed", e.getMessage());
   }
 
   @Test
@@ -302,13 +132,6 @@ class SqliteStorageTest {
     } finally {
       Files.setPosixFilePermissions(readOnly, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
     }
-  }
-
-  @Test
-  void toStringShowsNoValues() {
-    storage.put("k", bytes("secret-value"));
-    String text = storage.get("k").orElseThrow().toString();
-    assertFalse(text.contains("secret-value"));
   }
 
   static byte[] bytes(String s) {
