@@ -33,7 +33,8 @@ final class PostgresFailures {
   static KeywardenException atOpen(PostgresSettings settings, Throwable e) {
     String state = sqlState(e);
     String where = "PostgreSQL at " + settings.url() + " as user '" + settings.user() + "'";
-    if (state != null && state.startsWith("28")) {
+    // 28xxx: the server refused the login; 08004: pgjdbc refused to try (e.g. a password is needed and none was given)
+    if (state != null && (state.startsWith("28") || "08004".equals(state))) {
       return new KeywardenException(Kind.FAILED_PRECONDITION, "cannot log in to " + where + ": " + describe(e)
           + ". Check the user and the password (--postgres-password-file or KEYWARDEN_POSTGRES_PASSWORD)", e);
     }
