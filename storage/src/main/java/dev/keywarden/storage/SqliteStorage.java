@@ -65,6 +65,8 @@ public final class SqliteStorage implements Storage {
   private boolean leading;
   /** The thread running writers' work, so a call to this Storage from inside that work is refused. */
   private volatile Thread runner;
+  /** The thread telling watchers about a commit, so a write from a listener is refused instead of deadlocking. */
+  private volatile Thread announcing;
   private final Path databaseFile;
   private final SQLiteDataSource dataSource;
   private final Connection connection;
@@ -236,6 +238,10 @@ public final class SqliteStorage implements Storage {
    */
   private <T> T write(Function<StorageOps, T> work) {
     refuseNesting();
+    if (announcing == Thread.currentThread()) {
+      // the write lock is held by this very delivery: queueing would wait for ourselves
+      throw new IllegalStateException("do not write to Storage from a StorageListener");
+    }
     Write<T> mine = new Write<>(work);
     queued.add(mine);
     boolean interrupted = false;
@@ -342,11 +348,13 @@ public final class SqliteStorage implements Storage {
     }
     Thread self = runner;
     runner = null;
+    announcing = self;
     try {
       for (Write<?> w : committed) {
         w.changed.forEach(feed::changed);
       }
     } finally {
+      announcing = null;
       runner = self;
     }
   }

@@ -61,6 +61,29 @@ class SqliteStorageTest {
   }
 
   @Test
+  void aListenerThatWritesIsRefusedInsteadOfDeadlocking() {
+    List<Throwable> refused = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (StorageWatch w = storage.watch("a", new StorageListener() {
+      @Override
+      public void changed(String key) {
+        try {
+          storage.put("b", bytes("from the listener"));
+        } catch (IllegalStateException e) {
+          refused.add(e);
+        }
+      }
+
+      @Override
+      public void reset() {}
+    })) {
+      storage.put("a", bytes("v"));
+      assertEquals(1, refused.size());
+      assertEquals("do not write to Storage from a StorageListener", refused.get(0).getMessage());
+      assertEquals(Optional.empty(), storage.get("b"));
+    }
+  }
+
+  @Test
   void kindIsSqlite() {
     assertEquals("sqlite", storage.kind());
   }
