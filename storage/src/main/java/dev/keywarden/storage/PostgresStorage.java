@@ -216,13 +216,14 @@ public final class PostgresStorage implements Storage {
         throw t;
       } finally {
         ops.active = false;
-        inTransaction.set(false);
+        inTransaction.remove();
       }
       try {
         c.commit();
       } catch (SQLException e) {
         rollbackQuietly(c);
-        if (PostgresFailures.isConflict(e)) {
+        // a conflict the work caught and ignored aborted the transaction: the commit fails, and a re-run is right
+        if (PostgresFailures.isConflict(e) || ops.conflicted) {
           throw new Conflict(e);
         }
         throw PostgresFailures.inUse("committing", e);
