@@ -45,8 +45,10 @@ fuzz:
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzzing found problems in:$$failed"; exit 1; fi
 
-# SoftHSM2 for the PKCS#11 tests; OpenSC's pkcs11-tool and OpenSSL as clients nobody here wrote; Node.js for the
-# JWT login tests, whose workload JWTs node's jose (pinned by kms-server/src/test/node/package-lock.json) signs.
+# SoftHSM2 for the PKCS#11 tests; OpenSC's pkcs11-tool and OpenSSL as clients nobody here wrote; PostgreSQL for the
+# storage contract tests (they initdb their own throw-away server; Debian's package only provides the programs);
+# Node.js for the JWT login tests, whose workload JWTs node's jose (pinned by kms-server/src/test/node/package-lock.json)
+# signs.
 deps:
 	@if ! command -v softhsm2-util >/dev/null || ! command -v pkcs11-tool >/dev/null \
 	    || ! command -v openssl >/dev/null || [ ! -f /usr/lib/softhsm/libsofthsm2.so ]; then \
@@ -56,6 +58,10 @@ deps:
 	@if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null || ! command -v ssh >/dev/null; then \
 	  echo "Installing openssh-server and openssh-client (sshd, ssh and ssh-keygen judge the SSH CA's certificates)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openssh-server openssh-client >/dev/null; \
+	fi
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "Installing postgresql (the storage tests start a throw-away PostgreSQL server)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
 	fi
 	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
 	  echo "Installing nodejs and npm (for the JWT login tests)"; \

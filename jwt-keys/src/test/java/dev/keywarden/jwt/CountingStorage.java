@@ -1,7 +1,9 @@
 package dev.keywarden.jwt;
 
 import dev.keywarden.storage.Storage;
+import dev.keywarden.storage.StorageListener;
 import dev.keywarden.storage.StorageOps;
+import dev.keywarden.storage.StorageWatch;
 import dev.keywarden.storage.StoredEntry;
 import java.util.List;
 import java.util.Optional;
@@ -63,6 +65,11 @@ final class CountingStorage implements Storage {
   @Override
   public <T> T atomically(Function<StorageOps, T> work) {
     return inner.atomically(work);
+  }
+
+  @Override
+  public StorageWatch watch(String prefix, StorageListener listener) {
+    return inner.watch(prefix, listener);
   }
 
   @Override

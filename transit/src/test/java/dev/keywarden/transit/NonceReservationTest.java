@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.keywarden.hsm.software.SoftwareHsmProvider;
 import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;
+import dev.keywarden.storage.StorageListener;
 import dev.keywarden.storage.StorageOps;
+import dev.keywarden.storage.StorageWatch;
 import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.InitResult;
@@ -273,6 +275,11 @@ class NonceReservationTest {
     public <T> T atomically(Function<StorageOps, T> work) {
       await();
       return inner.atomically(work);
+    }
+
+    @Override
+    public StorageWatch watch(String prefix, StorageListener listener) {
+      return inner.watch(prefix, listener);
     }
 
     @Override

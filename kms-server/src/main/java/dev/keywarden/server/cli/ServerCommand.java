@@ -1,12 +1,15 @@
 package dev.keywarden.server.cli;
 
 import dev.keywarden.audit.AuditLog;
+import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.config.ServerSettings.HostPort;
 import dev.keywarden.server.wiring.AuditHangup;
 import dev.keywarden.server.wiring.ServerRuntime;
+import dev.keywarden.storage.PostgresSettings;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -23,14 +26,33 @@ import picocli.CommandLine.Option;
 @Command(name = "server", description = "Run the server (sealed until unsealed; --dev: a throw-away, unsealed dev server).")
 final class ServerCommand implements Callable<Integer> {
   private static final Set<String> CONFIG_KEYS = Set.of("data-dir", "grpc-address", "http-address", "pkcs11-library",
-      "pkcs11-token", "pkcs11-sessions", "tls-cert", "tls-key");
+      "pkcs11-token", "pkcs11-sessions", "tls-cert", "tls-key", "storage", "postgres-url", "postgres-user",
+      "postgres-password-file");
+  /** The environment variable that may hold the PostgreSQL password (never a flag: flags show in process lists). */
+  static final String POSTGRES_PASSWORD_ENV = "KEYWARDEN_POSTGRES_PASSWORD";
 
   @Option(names = "--config", description = "YAML file with any of: " + "data-dir, grpc-address, http-address, "
-      + "pkcs11-library, pkcs11-token, pkcs11-sessions, tls-cert, tls-key. Flags override it.")
+      + "pkcs11-library, pkcs11-token, pkcs11-sessions, tls-cert, tls-key, storage, postgres-url, postgres-user, "
+      + "postgres-password-file. Flags override it.")
   Path config;
 
-  @Option(names = "--data-dir", description = "Where storage lives (required unless --dev).")
+  @Option(names = "--data-dir", description = "Where SQLite storage lives (required unless --dev or --storage "
+      + "postgres).")
   Path dataDir;
+
+  @Option(names = "--storage", description = "sqlite (default: one file in --data-dir) or postgres.")
+  String storage;
+
+  @Option(names = "--postgres-url", description = "With --storage postgres: "
+      + "jdbc:postgresql://HOST:PORT/DATABASE (no password in it).")
+  String postgresUrl;
+
+  @Option(names = "--postgres-user", description = "With --storage postgres: the user to log in as.")
+  String postgresUser;
+
+  @Option(names = "--postgres-password-file", description = "With --storage postgres: a file holding the password "
+      + "(else the environment variable " + POSTGRES_PASSWORD_ENV + ").")
+  Path postgresPasswordFile;
 
   @Option(names = "--grpc-address", description = "gRPC listen address (default 127.0.0.1:8400).")
   String grpcAddress;
@@ -79,11 +101,17 @@ final class ServerCommand implements Callable<Integer> {
 
   /** The settings from the config file and flags; {@code devDataDir} stands in for --data-dir in dev mode. */
   ServerSettings settings(Path devDataDir) throws IOException {
+    return settings(devDataDir, System.getenv());
+  }
+
+  /** {@link #settings(Path)} with {@code env} for the environment. */
+  ServerSettings settings(Path devDataDir, Map<String, String> env) throws IOException {
     Map<String, Object> file = config == null ? Map.of() : readConfig(config);
-    Path data = dataDir != null ? dataDir : devDataDir != null ? devDataDir : path(file, "data-dir");
-    if (data == null) {
-      throw new IllegalArgumentException("--data-dir is required (or data-dir in --config; or use --dev)");
+    PostgresSettings postgres = postgres(file, env);
+    if (postgres != null && devDataDir != null) {
+      throw KeywardenException.invalid("--dev always uses a throw-away SQLite store: leave out --storage postgres");
     }
+    Path data = dataDir != null ? dataDir : devDataDir != null ? devDataDir : path(file, "data-dir");
     Path library = pkcs11Library != null ? pkcs11Library : path(file, "pkcs11-library");
     return new ServerSettings(
         data,
@@ -93,7 +121,55 @@ final class ServerCommand implements Callable<Integer> {
         first(pkcs11Token, str(file, "pkcs11-token"), null),
         pkcs11Sessions != null ? pkcs11Sessions : Integer.parseInt(first(str(file, "pkcs11-sessions"), "16", null)),
         tlsCert != null ? tlsCert : path(file, "tls-cert"),
-        tlsKey != null ? tlsKey : path(file, "tls-key")).validate();
+        tlsKey != null ? tlsKey : path(file, "tls-key"),
+        postgres).validate();
+  }
+
+  /** PostgreSQL settings from flags, the config file and the environment; null for SQLite. */
+  private PostgresSettings postgres(Map<String, Object> file, Map<String, String> env) throws IOException {
+    String kind = first(storage, str(file, "storage"), "sqlite");
+    String url = first(postgresUrl, str(file, "postgres-url"), null);
+    String user = first(postgresUser, str(file, "postgres-user"), null);
+    Path passwordFile = postgresPasswordFile != null ? postgresPasswordFile : path(file, "postgres-password-file");
+    switch (kind) {
+      case "sqlite" -> {
+        if (url != null || user != null || passwordFile != null) {
+          throw KeywardenException.invalid("--postgres-url, --postgres-user and --postgres-password-file go with "
+              + "--storage postgres");
+        }
+        return null;
+      }
+      case "postgres" -> {
+        if (url == null) {
+          throw KeywardenException.invalid("--storage postgres needs --postgres-url "
+              + "jdbc:postgresql://HOST:PORT/DATABASE (or postgres-url in --config)");
+        }
+        if (user == null) {
+          throw KeywardenException.invalid("--storage postgres needs --postgres-user (or postgres-user in --config)");
+        }
+        String password = passwordFile != null ? readPassword(passwordFile) : env.get(POSTGRES_PASSWORD_ENV);
+        return new PostgresSettings(url, user, password);
+      }
+      default -> throw KeywardenException.invalid("--storage must be sqlite or postgres, not '"
+          + kind.substring(0, Math.min(kind.length(), 40)) + "'");
+    }
+  }
+
+  /** The password in {@code file}: its first line. Its contents never reach a message. */
+  private static String readPassword(Path file) throws IOException {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IOException("cannot read --postgres-password-file " + file + " (" + e.getClass().getSimpleName()
+          + ")");
+    }
+    String password = text.lines().findFirst().orElse("");
+    if (password.isEmpty()) {
+      throw KeywardenException.invalid("--postgres-password-file " + file + " is empty: its first line is the "
+          + "password");
+    }
+    return password;
   }
 
   static void awaitShutdown(ServerRuntime server) throws InterruptedException {

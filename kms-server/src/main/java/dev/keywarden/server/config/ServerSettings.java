@@ -1,6 +1,7 @@
 package dev.keywarden.server.config;
 
 import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.storage.PostgresSettings;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
@@ -9,8 +10,10 @@ import java.nio.file.Path;
 /**
  * What a server runs with, from `--config FILE` and flags (flags win).
  *
+ * @param dataDir SQLite's directory (database and init marker); null with PostgreSQL
  * @param pkcs11Library the PKCS#11 module; null selects the dev-only software KEK
  * @param tlsCert PEM certificate chain for gRPC; null for plaintext, which is allowed on loopback only
+ * @param postgres where PostgreSQL storage is; null for SQLite in {@code dataDir} (the default)
  */
 public record ServerSettings(
     Path dataDir,
@@ -20,7 +23,19 @@ public record ServerSettings(
     String pkcs11Token,
     int pkcs11Sessions,
     Path tlsCert,
-    Path tlsKey) {
+    Path tlsKey,
+    PostgresSettings postgres) {
+
+  /** Settings with SQLite storage in {@code dataDir}. */
+  public ServerSettings(Path dataDir, HostPort grpcAddress, HostPort httpAddress, Path pkcs11Library,
+      String pkcs11Token, int pkcs11Sessions, Path tlsCert, Path tlsKey) {
+    this(dataDir, grpcAddress, httpAddress, pkcs11Library, pkcs11Token, pkcs11Sessions, tlsCert, tlsKey, null);
+  }
+
+  /** "sqlite" or "postgresql", as {@code Storage.kind()} says. */
+  public String storageKind() {
+    return postgres == null ? "sqlite" : "postgresql";
+  }
 
   /** A host and port as given on the command line ("127.0.0.1:8400", "[::1]:8400", ":8400"). */
   public record HostPort(String host, int port) {
@@ -69,6 +84,13 @@ public record ServerSettings(
 
   /** Refuses settings that would be unsafe or cannot work, with a message naming the flag. */
   public ServerSettings validate() {
+    if (postgres == null && dataDir == null) {
+      throw KeywardenException.invalid("--data-dir is required (or data-dir in --config; or use --dev)");
+    }
+    if (postgres != null && dataDir != null) {
+      throw KeywardenException.invalid("--data-dir is where SQLite keeps its database: with --storage postgres "
+          + "everything is in PostgreSQL, leave --data-dir out");
+    }
     if ((tlsCert == null) != (tlsKey == null)) {
       throw KeywardenException.invalid("--tls-cert and --tls-key go together");
     }

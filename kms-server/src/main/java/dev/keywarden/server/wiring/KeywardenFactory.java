@@ -21,6 +21,7 @@ import dev.keywarden.server.gate.GuardedService;
 import dev.keywarden.server.gate.InboundMessages;
 import dev.keywarden.server.gate.TokenAuthenticator;
 import dev.keywarden.storage.InitMarker;
+import dev.keywarden.storage.PostgresStorage;
 import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.ssh.SshEngine;
@@ -53,6 +54,9 @@ public class KeywardenFactory {
   @Singleton
   @Bean(preDestroy = "close")
   Storage storage(ServerSettings settings) {
+    if (settings.postgres() != null) {
+      return PostgresStorage.open(settings.postgres());
+    }
     return SqliteStorage.open(settings.dataDir());
   }
 
@@ -72,8 +76,10 @@ public class KeywardenFactory {
   @Singleton
   @Bean(preDestroy = "shutdown")
   Core core(Storage storage, HsmProvider hsm, SecureRandom random, ServerSettings settings) {
-    // the marker in the data dir makes a start over a lost or emptied database fail instead of offering init
-    return new Core(storage, hsm, random, WORKING_KEY_CAPACITY, InitMarker.in(settings.dataDir()));
+    // the marker in the data dir makes a start over a lost or emptied database fail instead of offering init;
+    // PostgreSQL has no data dir here (its database is shared by every node and backed up by PostgreSQL's means)
+    InitMarker marker = settings.dataDir() == null ? InitMarker.none() : InitMarker.in(settings.dataDir());
+    return new Core(storage, hsm, random, WORKING_KEY_CAPACITY, marker);
   }
 
   @Singleton

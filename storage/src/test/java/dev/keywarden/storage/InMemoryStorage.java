@@ -14,6 +14,7 @@ final class InMemoryStorage implements Storage {
   private record Versioned(byte[] value, long version) {}
 
   private TreeMap<String, Versioned> entries = new TreeMap<>();
+  private final ChangeFeed feed = new ChangeFeed();
 
   @Override
   public synchronized Optional<StoredEntry> get(String key) {
@@ -23,11 +24,19 @@ final class InMemoryStorage implements Storage {
   @Override
   public synchronized void put(String key, byte[] value) {
     ops(entries).put(key, value);
+    feed.changed(key);
   }
 
   @Override
   public synchronized boolean compareAndSet(String key, long expectedVersion, byte[] value) {
-    return ops(entries).compareAndSet(key, expectedVersion, value);
+    return announced(key, ops(entries).compareAndSet(key, expectedVersion, value));
+  }
+
+  private boolean announced(String key, boolean changed) {
+    if (changed) {
+      feed.changed(key);
+    }
+    return changed;
   }
 
   @Override
@@ -37,7 +46,7 @@ final class InMemoryStorage implements Storage {
 
   @Override
   public synchronized boolean delete(String key) {
-    return ops(entries).delete(key);
+    return announced(key, ops(entries).delete(key));
   }
 
   @Override
@@ -45,8 +54,22 @@ final class InMemoryStorage implements Storage {
     // work on a copy and swap it in on return: an exception leaves the original untouched
     TreeMap<String, Versioned> copy = new TreeMap<>(entries);
     T result = work.apply(ops(copy));
+    TreeMap<String, Versioned> before = entries;
     entries = copy;
+    // the model announces every key whose entry differs after the transaction (not each write inside it)
+    java.util.TreeSet<String> keys = new java.util.TreeSet<>(before.keySet());
+    keys.addAll(copy.keySet());
+    for (String key : keys) {
+      if (before.get(key) != copy.get(key)) {
+        feed.changed(key);
+      }
+    }
     return result;
+  }
+
+  @Override
+  public StorageWatch watch(String prefix, StorageListener listener) {
+    return feed.watch(prefix, listener);
   }
 
   @Override

@@ -37,7 +37,9 @@ import org.sqlite.SQLiteDataSource;
  * <p>Writes go through one connection, one group at a time, so no caller ever sees SQLITE_BUSY from its own process,
  * and they are committed in groups: a writer queues its work; if no group is running it leads one, running every
  * queued piece of work in one transaction (each in its own savepoint, so one failing rolls back only itself) and
- * paying one fsync for all of them, otherwise it waits to be told its work is done. Concurrent writers therefore share the fsync instead of queueing for one each. Reads use a small pool
+ * paying one fsync for all of them, otherwise it waits to be told its work is done. Concurrent writers therefore
+ * share the fsync instead of queueing for one each. Watchers are told each group's changed keys right after its
+ * commit, before its writers return (in-process: one node per file). Reads use a small pool
  * of their own connections; in WAL mode they see every committed write and never wait for a commit's fsync. The busy
  * timeout covers other processes (e.g. an operator tool) opening the same file.
  */
@@ -63,6 +65,8 @@ public final class SqliteStorage implements Storage {
   private boolean leading;
   /** The thread running writers' work, so a call to this Storage from inside that work is refused. */
   private volatile Thread runner;
+  /** The thread telling watchers about a commit, so a write from a listener is refused instead of deadlocking. */
+  private volatile Thread announcing;
   private final Path databaseFile;
   private final SQLiteDataSource dataSource;
   private final Connection connection;
@@ -70,6 +74,7 @@ public final class SqliteStorage implements Storage {
   private final ConcurrentLinkedQueue<Write<?>> queued = new ConcurrentLinkedQueue<>();
   private final BlockingQueue<ConnectionOps> idleReaders = new ArrayBlockingQueue<>(READERS);
   private final AtomicInteger readers = new AtomicInteger();
+  private final ChangeFeed feed = new ChangeFeed();
   private volatile boolean closed;
   /** Commits made, for tests that show concurrent writes share them. */
   final AtomicInteger commits = new AtomicInteger();
@@ -202,6 +207,8 @@ public final class SqliteStorage implements Storage {
   /** One caller's queued write and, once a group has run it, its outcome. */
   private static final class Write<T> {
     final Function<StorageOps, T> work;
+    /** Keys this write changed, once it succeeded; told to watchers after the commit. */
+    List<String> changed = List.of();
     /** Written last by the thread that ran the group, so a caller that sees it also sees the outcome. */
     volatile boolean done;
     T result;
@@ -231,6 +238,10 @@ public final class SqliteStorage implements Storage {
    */
   private <T> T write(Function<StorageOps, T> work) {
     refuseNesting();
+    if (announcing == Thread.currentThread()) {
+      // the write lock is held by this very delivery: queueing would wait for ourselves
+      throw new IllegalStateException("do not write to Storage from a StorageListener");
+    }
     Write<T> mine = new Write<>(work);
     queued.add(mine);
     boolean interrupted = false;
@@ -323,7 +334,29 @@ public final class SqliteStorage implements Storage {
       return;
     }
     commits.incrementAndGet();
+    announce(succeeded);
     succeeded.forEach(w -> w.done = true);
+  }
+
+  /**
+   * Tells watchers what the committed group changed, in commit order, before any of its writers returns. Runs with
+   * the write lock held (one delivery at a time) but outside the writers' work, so a listener may read.
+   */
+  private void announce(List<Write<?>> committed) {
+    if (feed.isEmpty()) {
+      return;
+    }
+    Thread self = runner;
+    runner = null;
+    announcing = self;
+    try {
+      for (Write<?> w : committed) {
+        w.changed.forEach(feed::changed);
+      }
+    } finally {
+      announcing = null;
+      runner = self;
+    }
   }
 
   /**
@@ -338,6 +371,7 @@ public final class SqliteStorage implements Storage {
       ops.active = false;
       execute("RELEASE w", "finishing a write");
       w.result = result;
+      w.changed = ops.changed;
       return true;
     } catch (Throwable t) {
       ops.active = false;
@@ -400,6 +434,11 @@ public final class SqliteStorage implements Storage {
     if (closed && idleReaders.remove(reader)) {
       reader.close(); // close() ran while we were returning it
     }
+  }
+
+  @Override
+  public StorageWatch watch(String prefix, StorageListener listener) {
+    return feed.watch(prefix, listener);
   }
 
   @Override
@@ -496,6 +535,8 @@ public final class SqliteStorage implements Storage {
   /** The ops handed to {@link #atomically}; valid only during that call, on its thread. */
   private final class TransactionOps implements StorageOps {
     private boolean active = true;
+    /** Keys changed so far, in order. */
+    private final List<String> changed = new ArrayList<>();
 
     private StorageOps ops() {
       if (!active || runner != Thread.currentThread()) {
@@ -513,11 +554,12 @@ public final class SqliteStorage implements Storage {
     @Override
     public void put(String key, byte[] value) {
       ops().put(key, value);
+      changed.add(key);
     }
 
     @Override
     public boolean compareAndSet(String key, long expectedVersion, byte[] value) {
-      return ops().compareAndSet(key, expectedVersion, value);
+      return recorded(key, ops().compareAndSet(key, expectedVersion, value));
     }
 
     @Override
@@ -527,7 +569,14 @@ public final class SqliteStorage implements Storage {
 
     @Override
     public boolean delete(String key) {
-      return ops().delete(key);
+      return recorded(key, ops().delete(key));
+    }
+
+    private boolean recorded(String key, boolean wrote) {
+      if (wrote) {
+        changed.add(key);
+      }
+      return wrote;
     }
   }
 
