@@ -34,9 +34,7 @@ final class NodeVerifier implements AutoCloseable {
 
   static NodeVerifier start() throws Exception {
     NodeIssuer.requireNode();
-    if (!Files.isDirectory(NodeIssuer.nodeDir().resolve("node_modules/jose"))) {
-      NodeIssuer.start().close(); // installs the locked jose (npm ci)
-    }
+    NodeIssuer.installPackages();
     return new NodeVerifier(new ProcessBuilder("node", "verifier.mjs").directory(NodeIssuer.nodeDir().toFile())
         .redirectError(ProcessBuilder.Redirect.INHERIT).start());
   }
