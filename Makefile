@@ -68,9 +68,9 @@ deps:
 	  echo "Installing protobuf-compiler, libprotobuf-dev and protoc-gen-go (the C++, Python, Ruby, PHP and Go stub test)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq protobuf-compiler libprotobuf-dev protoc-gen-go >/dev/null; \
 	fi
-	@if [ ! -x /usr/sbin/nginx ]; then \
-	  echo "Installing nginx (it checks the PKI's chain CRL as a relying party)"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx >/dev/null; \
+	@if [ ! -x /usr/sbin/nginx ] || ! command -v curl >/dev/null; then \
+	  echo "Installing nginx and curl (nginx checks the PKI's chain CRL as a relying party, curl is its client)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx curl >/dev/null; \
 	fi
 	cd kms-server/src/test/node && npm ci --no-audit --no-fund --loglevel=error
 	cd proto/buf && npm ci --no-audit --no-fund --loglevel=error
