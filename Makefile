@@ -48,7 +48,8 @@ fuzz:
 # SoftHSM2 for the PKCS#11 tests; OpenSC's pkcs11-tool and OpenSSL as clients nobody here wrote; PostgreSQL for the
 # storage contract tests (they initdb their own throw-away server; Debian's package only provides the programs);
 # Node.js for the JWT login tests, whose workload JWTs node's jose (pinned by kms-server/src/test/node/package-lock.json)
-# signs.
+# signs; protoc and protoc-gen-go for the other languages' stubs; buf (pinned by proto/buf/package-lock.json) for lint
+# and breaking-change checks of the protos; nginx as a relying party checking the chain CRL.
 deps:
 	@if ! command -v softhsm2-util >/dev/null || ! command -v pkcs11-tool >/dev/null \
 	    || ! command -v openssl >/dev/null || [ ! -f /usr/lib/softhsm/libsofthsm2.so ]; then \
@@ -67,7 +68,17 @@ deps:
 	  echo "Installing nodejs and npm (for the JWT login tests)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; \
 	fi
+	@if ! command -v protoc >/dev/null || ! command -v protoc-gen-go >/dev/null \
+	    || [ ! -f /usr/include/google/protobuf/duration.proto ]; then \
+	  echo "Installing protobuf-compiler, libprotobuf-dev and protoc-gen-go (the C++, Python, Ruby, PHP and Go stub test)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq protobuf-compiler libprotobuf-dev protoc-gen-go >/dev/null; \
+	fi
+	@if [ ! -x /usr/sbin/nginx ] || ! command -v curl >/dev/null; then \
+	  echo "Installing nginx and curl (nginx checks the PKI's chain CRL as a relying party, curl is its client)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx curl >/dev/null; \
+	fi
 	cd kms-server/src/test/node && npm ci --no-audit --no-fund --loglevel=error
+	cd proto/buf && npm ci --no-audit --no-fund --loglevel=error
 	@command -v java >/dev/null || { echo "a JDK 17+ is required"; exit 1; }
 	@command -v $(MVN) >/dev/null || { echo "Maven is required"; exit 1; }
 

@@ -494,6 +494,17 @@ final class Issuers {
   }
 
   /** The chain to hand out with a certificate: the issuer first, its Keywarden parents, then any external CAs. */
+  /** The issuer's id, then its parent's, up to the root (or the external CA above an external intermediate). */
+  List<String> lineage(StoredIssuer issuer) {
+    List<String> ids = new ArrayList<>();
+    StoredIssuer at = issuer;
+    for (int depth = 0; at != null && depth < 16; depth++) {
+      ids.add(at.id());
+      at = at.parentId() == null ? null : store().get(ISSUERS + at.parentId()).map(Issuers::read).orElse(null);
+    }
+    return ids;
+  }
+
   List<byte[]> chain(StoredIssuer issuer) {
     List<byte[]> out = new ArrayList<>();
     StoredIssuer at = issuer;

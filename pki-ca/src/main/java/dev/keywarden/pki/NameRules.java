@@ -9,6 +9,7 @@ import dev.keywarden.names.IpLiterals;
 import java.net.InetAddress;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -32,7 +33,8 @@ import java.util.stream.Collectors;
  * </ul>
  * IP SANs need allow_ip_sans and, when allowed_ip_cidrs is set, an address inside one of them (IPv4 CIDRs hold
  * only IPv4 addresses, IPv6 only IPv6). IPv4-mapped IPv6 addresses and the unspecified address are refused.
- * URI SANs must match a glob in allowed_uri_sans (syntax and '*' in {@link UriSanRules}).
+ * URI SANs must match a glob in allowed_uri_sans (syntax and '*' in {@link UriSanRules}). A request with a SPIFFE ID
+ * asks for an X509-SVID: it may carry no other URI SAN.
  */
 public final class NameRules {
   /** More names than this in one request is refused; a short-lived mTLS certificate needs few. */
@@ -63,6 +65,7 @@ public final class NameRules {
     for (URI u : names.uris()) {
       uris.add(URI.create(checkUriSan(role, u)));
     }
+    checkSvidUris(role, uris);
     return new RequestedNames(cn, new ArrayList<>(dns), new ArrayList<>(ips), new ArrayList<>(uris));
   }
 
@@ -179,6 +182,22 @@ public final class NameRules {
     }
     throw refused(role, text, "not matched by allowed_uri_sans " + role.allowedUriSans()
         + " ('*' matches within one host label or path segment)");
+  }
+
+  /**
+   * A certificate with a SPIFFE ID is an X509-SVID, which carries exactly one URI SAN (the SPIFFE X509-SVID spec,
+   * section 2): verifiers take "the" URI SAN as the workload's identity, so a second one (another SPIFFE ID, or any
+   * other URI) would be an identity the role never meant to grant. {@code uris} are normalized and deduplicated.
+   */
+  static void checkSvidUris(Role role, Collection<URI> uris) {
+    if (uris.size() < 2 || uris.stream().noneMatch(u -> "spiffe".equals(u.getScheme()))) {
+      return;
+    }
+    String listed = uris.stream().map(u -> "'" + Inputs.quoted(u.toString()) + "'").limit(4)
+        .collect(Collectors.joining(", "));
+    throw KeywardenException.invalid("role '" + role.name() + "': the request has " + uris.size() + " URI SANs ("
+        + listed + (uris.size() > 4 ? ", …" : "") + "), but an X509-SVID carries exactly one SPIFFE ID and no other"
+        + " URI SAN: ask for one certificate per SPIFFE ID");
   }
 
   private static KeywardenException refused(Role role, String name, String rule) {

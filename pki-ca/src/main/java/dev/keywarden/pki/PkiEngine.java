@@ -418,6 +418,19 @@ public final class PkiEngine {
   }
 
   /**
+   * The current CRLs (DER) of an issuer and of every Keywarden issuer above it, leaf-most first: what a relying party
+   * that checks revocation along the whole chain (nginx's ssl_crl, OpenSSL's -crl_check_all) needs. An external CA
+   * above an external intermediate is not Keywarden's: its CRL is not among them.
+   */
+  public List<byte[]> crlChain(String issuerId) {
+    List<byte[]> out = new ArrayList<>();
+    for (String id : issuers.lineage(issuers.publishing(issuerId))) {
+      out.add(crls.current(id));
+    }
+    return out;
+  }
+
+  /**
    * Rebuilds the CRL of every active or retired issuer whose CRL is missing or past half its life, so relying
    * parties never see a stale one; returns the ids rebuilt. Nothing while sealed; for the server's schedule.
    */

@@ -40,6 +40,26 @@ class CsrCheckTest {
   }
 
   @Test
+  void aCsrForAnX509SvidWithASecondUriSanIsRefused() throws Exception {
+    Role mixed = Role.builder("workload").clientFlag(true)
+        .allowedUriSans("spiffe://example.org/ns/*/sa/*", "https://*.example.org/*").build();
+    KeyPair k = ec("secp256r1");
+    String twoIds = refusal(mixed, csr(k, "", List.of(uri("spiffe://example.org/ns/prod/sa/api"),
+        uri("spiffe://example.org/ns/prod/sa/admin"))));
+    assertEquals("role 'workload': the request has 2 URI SANs ('spiffe://example.org/ns/prod/sa/api',"
+        + " 'spiffe://example.org/ns/prod/sa/admin'), but an X509-SVID carries exactly one SPIFFE ID and no other URI"
+        + " SAN: ask for one certificate per SPIFFE ID", twoIds);
+    assertTrue(refusal(mixed, csr(k, "", List.of(uri("https://api.example.org/x"),
+        uri("spiffe://example.org/ns/prod/sa/api")))).contains("an X509-SVID carries exactly one SPIFFE ID"));
+    // One SPIFFE ID (the same one twice counts once), or URIs that are no SPIFFE ID, pass.
+    assertEquals(List.of(URI.create("spiffe://example.org/ns/prod/sa/api")), CsrCheck.check(mixed, csr(k, "",
+        List.of(uri("spiffe://example.org/ns/prod/sa/api"), uri("SPIFFE://example.org/ns/prod/sa/api")))).names()
+        .uris());
+    assertEquals(2, CsrCheck.check(mixed, csr(k, "", List.of(uri("https://a.example.org/x"),
+        uri("https://b.example.org/y")))).names().uris().size());
+  }
+
+  @Test
   void pemCsrsAreReadToo() throws Exception {
     byte[] der = csr(ec("secp256r1"), "CN=a.example.com", List.of());
     StringWriter w = new StringWriter();

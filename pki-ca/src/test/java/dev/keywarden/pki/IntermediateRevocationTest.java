@@ -66,8 +66,16 @@ class IntermediateRevocationTest {
     assertTrue(answer.getResponses()[0].getCertStatus() instanceof org.bouncycastle.cert.ocsp.RevokedStatus,
         "the root's OCSP responder says the intermediate is revoked");
 
+    // The chain's CRLs, the issuer's first, then its parent's (which lists the revoked intermediate).
+    List<byte[]> chain = f.pki.crlChain(inter.id());
+    assertEquals(2, chain.size());
+    assertEquals(new X509CertificateHolder(inter.certificateDer()).getSubject(),
+        new X509CRLHolder(chain.get(0)).getIssuer());
+    assertTrue(new X509CRLHolder(chain.get(1)).getRevokedCertificate(new java.math.BigInteger(serial, 16)) != null);
+    assertEquals(1, f.pki.crlChain(root.id()).size(), "a root's chain is its own CRL");
+
     // OpenSSL, checking the whole chain against both CRLs, refuses the leaf because its issuer is revoked.
-    f.write("crls.pem", Pem.block("X509 CRL", f.pki.crl(root.id())) + Pem.block("X509 CRL", f.pki.crl(inter.id())));
+    f.write("crls.pem", Pem.block("X509 CRL", chain.get(0)) + Pem.block("X509 CRL", chain.get(1)));
     PkiFixture.Run verify = f.openssl("verify", "-crl_check_all", "-CRLfile", "crls.pem", "-CAfile", "root.pem",
         "-untrusted", "inter.pem", "leaf.pem");
     assertTrue(verify.exit() != 0 && verify.out().contains("certificate revoked"), verify.out());

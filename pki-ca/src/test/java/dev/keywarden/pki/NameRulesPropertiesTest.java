@@ -13,6 +13,7 @@ import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.names.IpLiterals;
 import java.net.InetAddress;
 import java.net.URI;
+import java.util.Optional;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -254,6 +255,26 @@ class NameRulesPropertiesTest {
           URI.create("spiffe://example.org.evil/ns/" + ns + "/sa/" + sa))));
       assertFalse(allowed(() -> NameRules.checkUriSan(role, URI.create("spiffe://example.org/ns/" + ns + "/sa/"))));
     });
+  }
+
+  @Test
+  void aSpiffeIdComesAloneOrNotAtAll() {
+    Role role = Role.builder("workload").clientFlag(true)
+        .allowedUriSans("spiffe://example.org/ns/*/sa/*", "https://*.example.org/*").build();
+    qt().withExamples(300).forAll(segments(), segments(), segments()).checkAssert((ns, sa, other) -> {
+      URI id = URI.create("spiffe://example.org/ns/" + ns + "/sa/" + sa);
+      URI https = URI.create("https://" + other.replace('.', 'x').replace('_', 'x') + ".example.org/p");
+      URI second = URI.create("spiffe://example.org/ns/" + ns + "/sa/" + sa + "x");
+      assertTrue(allowed(() -> NameRules.check(role, names(List.of(id)))));
+      assertTrue(allowed(() -> NameRules.check(role, names(List.of(id, id)))));
+      assertFalse(allowed(() -> NameRules.check(role, names(List.of(id, second)))));
+      assertFalse(allowed(() -> NameRules.check(role, names(List.of(https, id)))));
+      assertTrue(allowed(() -> NameRules.check(role, names(List.of(https)))));
+    });
+  }
+
+  private static RequestedNames names(List<URI> uris) {
+    return new RequestedNames(Optional.empty(), List.of(), List.of(), uris);
   }
 
   @Test

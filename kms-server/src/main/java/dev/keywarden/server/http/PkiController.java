@@ -56,6 +56,15 @@ public class PkiController {
     return respond(() -> pem("X509 CRL", pki.crl(defaultIssuer().id())), PEM);
   }
 
+  /**
+   * The CRLs of the default issuer and of every Keywarden issuer above it, PEM, leaf-most first: nginx's
+   * {@code ssl_crl} and OpenSSL's {@code -crl_check_all} want a CRL for every CA in the chain, not only the last.
+   */
+  @Get("/crl/chain.pem")
+  public HttpResponse<?> defaultCrlChainPem() {
+    return respond(() -> crlsPem(pki.crlChain(defaultIssuer().id())), PEM);
+  }
+
   /** An issuer's certificate, DER (the AIA caIssuers URL); retired issuers' too, pending ones have none (404). */
   @Get("/issuer/{id}/der")
   public HttpResponse<?> issuerDer(@PathVariable String id) {
@@ -78,6 +87,12 @@ public class PkiController {
   @Get("/issuer/{id}/crl.pem")
   public HttpResponse<?> issuerCrlPem(@PathVariable String id) {
     return respondForIssuer(id, () -> pem("X509 CRL", pki.crl(id)), PEM);
+  }
+
+  /** The CRLs of an issuer and of every Keywarden issuer above it, PEM, leaf-most first. */
+  @Get("/issuer/{id}/crl/chain.pem")
+  public HttpResponse<?> issuerCrlChainPem(@PathVariable String id) {
+    return respondForIssuer(id, () -> crlsPem(pki.crlChain(id)), PEM);
   }
 
   /**
@@ -130,6 +145,12 @@ public class PkiController {
   private static byte[] pem(List<byte[]> certificates) {
     StringBuilder out = new StringBuilder();
     certificates.forEach(der -> out.append(new String(pem("CERTIFICATE", der), StandardCharsets.US_ASCII)));
+    return out.toString().getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static byte[] crlsPem(List<byte[]> crls) {
+    StringBuilder out = new StringBuilder();
+    crls.forEach(der -> out.append(Pem.block("X509 CRL", der)));
     return out.toString().getBytes(StandardCharsets.US_ASCII);
   }
 

@@ -31,6 +31,7 @@ import dev.keywarden.unseal.PeriodicTasks;
 import io.grpc.BindableService;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -199,9 +200,18 @@ public class KeywardenFactory {
     return health.getHealthService();
   }
 
+  /** Server reflection as grpc.reflection.v1, which current tools (grpcurl, Postman, buf curl) ask first. */
   @Singleton
   @Named("reflection")
   BindableService reflectionService() {
+    return ProtoReflectionServiceV1.newInstance();
+  }
+
+  /** The same reflection as the deprecated grpc.reflection.v1alpha, for older tools that know only that. */
+  @Singleton
+  @Named("reflection-v1alpha")
+  @SuppressWarnings("deprecation")
+  BindableService reflectionV1alphaService() {
     return ProtoReflectionService.newInstance();
   }
 }

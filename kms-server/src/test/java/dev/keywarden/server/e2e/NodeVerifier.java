@@ -11,7 +11,6 @@ import java.io.InputStreamReader;
 import java.io.Writer;
 import java.io.OutputStreamWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -34,9 +33,7 @@ final class NodeVerifier implements AutoCloseable {
 
   static NodeVerifier start() throws Exception {
     NodeIssuer.requireNode();
-    if (!Files.isDirectory(NodeIssuer.nodeDir().resolve("node_modules/jose"))) {
-      NodeIssuer.start().close(); // installs the locked jose (npm ci)
-    }
+    NodeIssuer.installPackages();
     return new NodeVerifier(new ProcessBuilder("node", "verifier.mjs").directory(NodeIssuer.nodeDir().toFile())
         .redirectError(ProcessBuilder.Redirect.INHERIT).start());
   }

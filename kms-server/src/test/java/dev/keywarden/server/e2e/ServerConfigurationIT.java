@@ -145,20 +145,65 @@ class ServerConfigurationIT {
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort)
           .sslContext(GrpcSslContexts.forClient().trustManager(cert.toFile()).build()).build();
       try {
-        assertEquals(List.of("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
-            "keywarden.v1.AuditService", "keywarden.v1.CertAuthService", "keywarden.v1.JwtAuthService",
-            "keywarden.v1.JwtService", "keywarden.v1.PkiService", "keywarden.v1.PolicyService",
-            "keywarden.v1.SshService", "keywarden.v1.SystemService", "keywarden.v1.TokenService",
-            "keywarden.v1.TransitService"),
-            reflectedServices(channel).stream().filter(s -> !s.equals("grpc.reflection.v1.ServerReflection"))
-                .sorted().toList());
+        assertEquals(SERVED, reflectedServices(channel).stream().sorted().toList(), "reflection v1");
+        assertEquals(SERVED, reflectedServicesV1alpha(channel).stream().sorted().toList(), "reflection v1alpha");
       } finally {
         channel.shutdownNow();
       }
     }
   }
 
+  /** Every service the server binds, as reflection lists them. */
+  private static final List<String> SERVED = List.of("grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection", "keywarden.v1.AuditService", "keywarden.v1.CertAuthService",
+      "keywarden.v1.JwtAuthService", "keywarden.v1.JwtService", "keywarden.v1.PkiService",
+      "keywarden.v1.PolicyService", "keywarden.v1.SshService", "keywarden.v1.SystemService",
+      "keywarden.v1.TokenService", "keywarden.v1.TransitService");
+
+  @Test
+  void aReflectionClientNobodyHereWroteReadsTheApiOverReflectionV1AndV1alpha() throws Exception {
+    try (Server server = startServer(Map.of(), "--data-dir", work.resolve("d").toString())) {
+      for (String version : List.of("v1", "v1alpha")) {
+        JsonNode r = NodeReflectionClient.reflect(server.addr(), version);
+        List<String> services = new ArrayList<>();
+        r.get("services").forEach(s -> services.add(s.asText()));
+        assertEquals(SERVED, services.stream().sorted().toList(), version);
+        assertTrue(r.get("methods").toString().contains("\"GetStatus\""), version + ": " + r.get("methods"));
+        // A stub built from the reflected descriptors (and their imports) makes a real call.
+        assertFalse(r.get("status").get("initialized").asBoolean(), version + ": " + r.get("status"));
+      }
+    }
+  }
+
   private static List<String> reflectedServices(ManagedChannel channel) throws Exception {
+    CompletableFuture<List<String>> names = new CompletableFuture<>();
+    StreamObserver<io.grpc.reflection.v1.ServerReflectionRequest> requests =
+        io.grpc.reflection.v1.ServerReflectionGrpc.newStub(channel)
+        .serverReflectionInfo(new StreamObserver<io.grpc.reflection.v1.ServerReflectionResponse>() {
+          @Override
+          public void onNext(io.grpc.reflection.v1.ServerReflectionResponse r) {
+            names.complete(r.getListServicesResponse().getServiceList().stream()
+                .map(io.grpc.reflection.v1.ServiceResponse::getName).toList());
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            names.completeExceptionally(t);
+          }
+
+          @Override
+          public void onCompleted() {
+            names.complete(List.of());
+          }
+        });
+    requests.onNext(io.grpc.reflection.v1.ServerReflectionRequest.newBuilder().setListServices("*").build());
+    List<String> result = names.get(20, TimeUnit.SECONDS);
+    requests.onCompleted();
+    return result;
+  }
+
+  @SuppressWarnings("deprecation")
+  private static List<String> reflectedServicesV1alpha(ManagedChannel channel) throws Exception {
     CompletableFuture<List<String>> names = new CompletableFuture<>();
     StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
         .serverReflectionInfo(new StreamObserver<ServerReflectionResponse>() {

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
@@ -45,9 +46,7 @@ public final class NodeIssuer implements AutoCloseable {
   public static NodeIssuer start() throws Exception {
     requireNode();
     Path dir = nodeDir();
-    if (!Files.isDirectory(dir.resolve("node_modules/jose"))) {
-      run(dir, "npm", "ci", "--no-audit", "--no-fund");
-    }
+    installPackages();
     Process p = new ProcessBuilder("node", "issuer.mjs").directory(dir.toFile())
         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -57,6 +56,17 @@ public final class NodeIssuer implements AutoCloseable {
       fail("the node issuer did not start (exit " + (p.isAlive() ? "none" : p.exitValue()) + ")");
     }
     return new NodeIssuer(p, JSON.readTree(first).get("port").asInt());
+  }
+
+  /** Installs the packages package-lock.json pins (`npm ci`) when one of them is missing from node_modules. */
+  public static void installPackages() throws Exception {
+    Path dir = nodeDir();
+    for (String pkg : List.of("jose", "@grpc/grpc-js", "grpc-js-reflection-client")) {
+      if (!Files.isDirectory(dir.resolve("node_modules").resolve(pkg))) {
+        run(dir, "npm", "ci", "--no-audit", "--no-fund");
+        return;
+      }
+    }
   }
 
   /** Skips without node, except under CI where a missing node is a failure. */
