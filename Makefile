@@ -15,13 +15,17 @@ build jar: $(JAR) $(CDS)
 $(JAR): $(shell find pom.xml */pom.xml proto/src */src/main -type f 2>/dev/null)
 	$(MVN) $(MVN_FLAGS) -q -DskipTests install
 
-# The client's class-data-sharing archive, which bin/keywarden maps into every client call: the classes the common
-# commands load (CdsTraining runs them against a stand-in server), parsed and verified once here. JVM flags as
-# bin/keywarden's client defaults. Written aside and renamed: a JVM mapping a truncated archive crashes.
+# The client's class-data-sharing archive, which bin/keywarden maps into every client call: the JDK's and the jar's
+# classes that the common commands load (CdsTraining runs them against a stand-in server), parsed and verified once
+# here. A static archive, as a dynamic one (-XX:ArchiveClassesAtExit) leaves out picocli, whose classes are too old a
+# class-file version for it. JVM flags as bin/keywarden's client defaults. Written aside and renamed: a JVM that maps
+# a truncated archive crashes.
+CLIENT_JVM := -Xmx256m -Xss512k -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData
 $(CDS): $(JAR)
-	rm -f $@ $@.tmp
-	java -Xmx256m -Xss512k -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -XX:ArchiveClassesAtExit=$@.tmp \
-	  -Xlog:cds=off,cds+dynamic=off -cp $(JAR) dev.keywarden.server.cli.CdsTraining
+	rm -f $@ $@.tmp $@.classes
+	java $(CLIENT_JVM) -XX:DumpLoadedClassList=$@.classes -cp $(CURDIR)/$(JAR) dev.keywarden.server.cli.CdsTraining
+	java $(CLIENT_JVM) -Xshare:dump -XX:SharedClassListFile=$@.classes -XX:SharedArchiveFile=$@.tmp \
+	  -cp $(CURDIR)/$(JAR) >$@.log 2>&1 || { cat $@.log; exit 1; }
 	mv $@.tmp $@
 
 # Unit tests (surefire) and end-to-end tests (failsafe *IT: real server, real CLI, SoftHSM2) in one run.

@@ -21,10 +21,10 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The workload `make build` records the client's class-data-sharing archive from (`bin/keywarden` maps it into every
- * client call): the commands people run most, each as the CLI runs it, against a stand-in server on loopback that
- * answers every call with a fixed reply, then the same commands against a closed port. Not a command; it runs as
- * {@code java -XX:ArchiveClassesAtExit=ARCHIVE -cp keywarden.jar dev.keywarden.server.cli.CdsTraining}.
+ * The workload whose classes `make build` puts in the client's class-data-sharing archive (`bin/keywarden` maps it
+ * into every client call): the commands people run most, each as the CLI runs it, against a stand-in server on
+ * loopback that answers every call with a fixed reply, then the same commands against a closed port. Not a command;
+ * it runs as {@code java -XX:DumpLoadedClassList=LIST -cp keywarden.jar dev.keywarden.server.cli.CdsTraining}.
  */
 public final class CdsTraining {
   private CdsTraining() {}
