@@ -2,17 +2,31 @@
 MVN ?= mvn
 MVN_FLAGS ?= -B -ntp
 JAR := kms-server/target/keywarden.jar
+CDS := kms-server/target/keywarden-client.jsa
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev test build jar deps bench clean fuzz
+.PHONY: dev test build jar deps bench bench-cli clean fuzz
 
 dev: jar
 	bin/keywarden server --dev
 
-build jar: $(JAR)
+build jar: $(JAR) $(CDS)
 
 $(JAR): $(shell find pom.xml */pom.xml proto/src */src/main -type f 2>/dev/null)
 	$(MVN) $(MVN_FLAGS) -q -DskipTests install
+
+# The client's class-data-sharing archive, which bin/keywarden maps into every client call: the JDK's and the jar's
+# classes that the common commands load (CdsTraining runs them against a stand-in server), parsed and verified once
+# here. A static archive, as a dynamic one (-XX:ArchiveClassesAtExit) leaves out picocli, whose classes are too old a
+# class-file version for it. JVM flags as bin/keywarden's client defaults. Written aside and renamed: a JVM that maps
+# a truncated archive crashes.
+CLIENT_JVM := -Xmx256m -Xss512k -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData
+$(CDS): $(JAR)
+	rm -f $@ $@.tmp $@.classes
+	java $(CLIENT_JVM) -XX:DumpLoadedClassList=$@.classes -cp $(CURDIR)/$(JAR) dev.keywarden.server.cli.CdsTraining
+	java $(CLIENT_JVM) -Xshare:dump -XX:SharedClassListFile=$@.classes -XX:SharedArchiveFile=$@.tmp \
+	  -cp $(CURDIR)/$(JAR) >$@.log 2>&1 || { cat $@.log; exit 1; }
+	mv $@.tmp $@
 
 # Unit tests (surefire) and end-to-end tests (failsafe *IT: real server, real CLI, SoftHSM2) in one run.
 test: deps
@@ -87,6 +101,7 @@ deps:
 bench: jar
 	@test -f benchmarks/target/benchmarks.jar || $(MVN) $(MVN_FLAGS) -q -DskipTests install
 ifeq ($(strip $(BENCH)),)
+	benchmarks/cli-startup.sh
 	java -jar benchmarks/target/benchmarks.jar 'TransitBenchmark' -rf json -rff benchmarks/results/transit-jmh.json
 	mkdir -p benchmarks/target/softhsm/tokens
 	echo "directories.tokendir = $(CURDIR)/benchmarks/target/softhsm/tokens" > benchmarks/target/softhsm/softhsm2.conf
@@ -111,6 +126,10 @@ ifeq ($(strip $(BENCH)),)
 else
 	java -jar benchmarks/target/benchmarks.jar $(BENCH)
 endif
+
+# CLI start-up alone: wall and CPU time of client calls beside `java -version`, into benchmarks/results/cli-startup.md.
+bench-cli: jar
+	benchmarks/cli-startup.sh
 
 clean:
 	$(MVN) $(MVN_FLAGS) -q clean

@@ -21,11 +21,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** `keywarden audit …`: the audit devices, and the offline verifier of their logs. */
-@Command(name = "audit", description = "Audit devices (file, socket), HMAC lookups, and verifying audit logs offline.",
-    subcommands = {AuditCommand.Enable.class, AuditCommand.Disable.class, AuditCommand.ListDevices.class,
-        AuditCommand.Hash.class, AuditCommand.Reopen.class, AuditCommand.PublicKeyCmd.class,
-        AuditCommand.Verify.class})
+/**
+ * `keywarden audit …`: the audit devices, and the offline verifier of their logs.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
+@Command(name = "audit", description = "Audit devices (file, socket), HMAC lookups, and verifying audit logs offline.")
 final class AuditCommand {
   /** Exit code of `audit verify` for a log that is not intact. */
   static final int EXIT_NOT_INTACT = 1;
@@ -37,8 +37,7 @@ final class AuditCommand {
         + "  enabled " + Timestamps.toString(d.getEnabledAt());
   }
 
-  @Command(name = "enable", description = "Enable an audit device: every call is written to it from now on.",
-      subcommands = {EnableFile.class, EnableSocket.class})
+  @Command(name = "enable", description = "Enable an audit device: every call is written to it from now on.")
   static final class Enable {}
 
   /** What both kinds of device take. */

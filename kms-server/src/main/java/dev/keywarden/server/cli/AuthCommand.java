@@ -2,7 +2,10 @@ package dev.keywarden.server.cli;
 
 import picocli.CommandLine.Command;
 
-/** `keywarden auth …`: configure how workloads log in. */
-@Command(name = "auth", description = "Configure login methods (jwt roles).", subcommands = {AuthJwtCommand.class})
+/**
+ * `keywarden auth …`: configure how workloads log in.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
+@Command(name = "auth", description = "Configure login methods (jwt roles).")
 final class AuthCommand {
 }

@@ -17,10 +17,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** `keywarden auth jwt …`: jwt roles. */
-@Command(name = "jwt", description = "Write, read, list and delete jwt roles (JWT/OIDC workload login).",
-    subcommands = {AuthJwtCommand.WriteRole.class, AuthJwtCommand.ReadRole.class, AuthJwtCommand.ListRoles.class,
-        AuthJwtCommand.DeleteRole.class})
+/**
+ * `keywarden auth jwt …`: jwt roles.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
+@Command(name = "jwt", description = "Write, read, list and delete jwt roles (JWT/OIDC workload login).")
 final class AuthJwtCommand {
   private static final Map<String, JwtAlgorithm> ALGORITHMS = Map.of("ES256", JwtAlgorithm.JWT_ALGORITHM_ES256,
       "ES384", JwtAlgorithm.JWT_ALGORITHM_ES384, "EDDSA", JwtAlgorithm.JWT_ALGORITHM_EDDSA,

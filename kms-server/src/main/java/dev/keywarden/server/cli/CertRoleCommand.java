@@ -20,10 +20,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** `keywarden cert-role …`: which TLS client certificates authenticate, and with which policies. */
-@Command(name = "cert-role", description = "Write, read, list and delete cert roles (TLS client certificate auth).",
-    subcommands = {CertRoleCommand.Write.class, CertRoleCommand.Read.class, CertRoleCommand.ListRoles.class,
-        CertRoleCommand.Delete.class})
+/**
+ * `keywarden cert-role …`: which TLS client certificates authenticate, and with which policies.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
+@Command(name = "cert-role", description = "Write, read, list and delete cert roles (TLS client certificate auth).")
 final class CertRoleCommand {
 
   @Command(name = "write", description = "Create or replace a cert role.")

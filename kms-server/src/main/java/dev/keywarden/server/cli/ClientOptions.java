@@ -4,10 +4,10 @@ import dev.keywarden.failure.KeywardenException;
 import io.grpc.CallCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
-import io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.NettyChannelBuilder;
-import io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.okhttp.OkHttpChannelBuilder;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
@@ -60,7 +60,10 @@ public final class ClientOptions {
     return caCert != null ? caCert : envPath("KEYWARDEN_CACERT");
   }
 
-  /** Opens a channel to the server; the caller closes it. */
+  /**
+   * Opens a channel to the server; the caller closes it. grpc-java's OkHttp transport with the JDK's TLS: a client
+   * call starts no Netty (the server's transport), which takes most of a short CLI run to load.
+   */
   ManagedChannel channel() throws SSLException {
     Path ca = caCertificate();
     Path cert = clientCert != null ? clientCert : envPath("KEYWARDEN_CLIENT_CERT");
@@ -70,15 +73,11 @@ public final class ClientOptions {
           + " KEYWARDEN_CLIENT_KEY)");
     }
     // Batch responses can be larger than the request (ciphertext is a third longer than plaintext).
-    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target()).maxInboundMessageSize(64 << 20);
+    OkHttpChannelBuilder builder = OkHttpChannelBuilder.forTarget(target()).maxInboundMessageSize(64 << 20);
     if (ca != null) {
       try {
-        SslContextBuilder ssl = GrpcSslContexts.forClient().trustManager(ca.toFile());
-        if (cert != null) {
-          ssl.keyManager(cert.toFile(), key.toFile());
-        }
-        builder.sslContext(ssl.build());
-      } catch (IllegalArgumentException | SSLException e) {
+        builder.sslSocketFactory(ClientTls.socketFactory(ca, cert, key));
+      } catch (IOException | GeneralSecurityException | IllegalArgumentException e) {
         throw new SSLException("cannot use the CA certificate " + ca + " (--ca-cert or KEYWARDEN_CACERT)"
             + (cert != null ? " or the client certificate " + cert : "") + ": "
             + (e.getCause() != null && e.getCause().getMessage() != null ? e.getCause().getMessage() : e.getMessage()),

@@ -33,8 +33,8 @@ final class ConnectionFailures {
       return cannotReach(target);
     }
     if (code == Status.Code.UNAVAILABLE && e.getCause() == null && !tls
-        && (description.startsWith("Network closed") || description.startsWith("Connection closed"))) {
-      // a plaintext client talking to a TLS server sees the connection dropped without a reason
+        && (description.startsWith("End of stream or IOException") || description.startsWith("Connection closed"))) {
+      // a plaintext client talking to a TLS server sees the connection dropped without a reason (OkHttp's words)
       return "Keywarden at " + target + " closed the connection: if the server uses TLS, give its CA certificate"
           + " with --ca-cert (or KEYWARDEN_CACERT)";
     }

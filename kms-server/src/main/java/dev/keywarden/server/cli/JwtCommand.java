@@ -21,13 +21,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.TypeConversionException;
 
-/** `keywarden jwt …`: JWT signing keys in the HSM, their published JWKS, roles, signing and verification. */
+/**
+ * `keywarden jwt …`: JWT signing keys in the HSM, their published JWKS, roles, signing and verification.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
 @Command(name = "jwt", description = "Sign JWTs with keys in the HSM: keys published ahead in a JWKS, rotation, roles,"
-    + " sign and verify. (Logging in with a JWT is `login jwt`.)",
-    subcommands = {JwtCommand.CreateKey.class, JwtCommand.UpdateKey.class, JwtCommand.Key.class, JwtCommand.Keys.class,
-        JwtCommand.DeleteKey.class, JwtCommand.Rotate.class, JwtCommand.RevokeVersion.class, JwtCommand.CreateRole.class,
-        JwtCommand.Role.class, JwtCommand.Roles.class, JwtCommand.DeleteRole.class, JwtCommand.Sign.class,
-        JwtCommand.Verify.class})
+    + " sign and verify. (Logging in with a JWT is `login jwt`.)")
 final class JwtCommand {
   private static final int MAX_READ = 64 << 20;
 

@@ -5,19 +5,19 @@ import io.grpc.StatusRuntimeException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The `keywarden` command and its error handling: any failure exits non-zero with the server's message. */
+/**
+ * The `keywarden` command and its error handling: any failure exits non-zero with the server's message. Its
+ * subcommands, and theirs, are listed in {@link CommandTree}.
+ */
 @Command(name = "keywarden", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-    description = "HSM-backed key management: server, unseal ceremony, tokens, policies, JWT login, transit encryption, an X.509 CA, an SSH CA and JWT signing keys.",
-    subcommands = {ServerCommand.class, StatusCommand.class, OperatorCommand.class, TokenCommand.class,
-        PolicyCommand.class, TransitCommand.class, PkiCommand.class, SshCommand.class, JwtCommand.class, AuditCommand.class, LoginCommand.class, AuthCommand.class, CertRoleCommand.class,
-        CommandLine.HelpCommand.class})
+    description = "HSM-backed key management: server, unseal ceremony, tokens, policies, JWT login, transit encryption, an X.509 CA, an SSH CA and JWT signing keys.")
 public final class KeywardenCommand {
   /** Exit code for errors the server (or the CLI) reported. */
   static final int EXIT_ERROR = 2;
 
   /** Runs the CLI; returns the exit code. */
   public static int run(String[] args) {
-    CommandLine cli = new CommandLine(new KeywardenCommand());
+    CommandLine cli = CommandTree.forArgs(new KeywardenCommand(), args);
     addHelp(cli);
     cli.setExecutionExceptionHandler((error, cmd, parsed) -> {
       cmd.getErr().println("Error: " + describe(error, cmd.getCommand()));

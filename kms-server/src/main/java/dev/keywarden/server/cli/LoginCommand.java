@@ -7,9 +7,11 @@ import java.util.TreeMap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** `keywarden login …`: exchange a credential for a token, one subcommand per auth method. */
-@Command(name = "login", description = "Exchange a credential for a Keywarden token.",
-    subcommands = {LoginJwtCommand.class, LoginCommand.Cert.class})
+/**
+ * `keywarden login …`: exchange a credential for a token, one subcommand per auth method.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
+@Command(name = "login", description = "Exchange a credential for a Keywarden token.")
 final class LoginCommand {
 
   @Command(name = "cert", description = "Log in with the TLS client certificate (--client-cert/--client-key) a cert"

@@ -9,10 +9,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** `keywarden operator …`: the unseal ceremony and its relatives. */
-@Command(name = "operator", description = "Init, unseal, seal, rekey and generate-root.",
-    subcommands = {OperatorCommand.Init.class, OperatorCommand.Unseal.class, OperatorCommand.Seal.class,
-        OperatorCommand.Rekey.class, OperatorCommand.GenerateRoot.class})
+/**
+ * `keywarden operator …`: the unseal ceremony and its relatives.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
+@Command(name = "operator", description = "Init, unseal, seal, rekey and generate-root.")
 final class OperatorCommand {
 
   /** The shares given on the command line, or one read from the operator when none were. */

@@ -18,15 +18,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.TypeConversionException;
 
-/** `keywarden pki …`: a certificate authority whose CA keys are in the HSM. */
-@Command(name = "pki", description = "Run a certificate authority: issuers, roles, certificates, revocation.",
-    subcommands = {PkiCommand.GenerateRoot.class, PkiCommand.GenerateIntermediate.class,
-        PkiCommand.SetSignedIntermediate.class, PkiCommand.RotateIssuer.class, PkiCommand.DeleteIssuer.class,
-        PkiCommand.Issuers.class,
-        PkiCommand.GetIssuer.class,
-        PkiCommand.CreateRole.class, PkiCommand.GetRole.class, PkiCommand.Roles.class, PkiCommand.DeleteRole.class,
-        PkiCommand.SignCsr.class, PkiCommand.Issue.class, PkiCommand.Revoke.class, PkiCommand.Cert.class,
-        PkiCommand.ListCerts.class, PkiCommand.Revoked.class, PkiCommand.Tidy.class})
+/**
+ * `keywarden pki …`: a certificate authority whose CA keys are in the HSM.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
+@Command(name = "pki", description = "Run a certificate authority: issuers, roles, certificates, revocation.")
 final class PkiCommand {
   private static final List<String> REASONS = List.of("unspecified", "key-compromise", "ca-compromise",
       "affiliation-changed", "superseded", "cessation-of-operation", "certificate-hold", "", "remove-from-crl",

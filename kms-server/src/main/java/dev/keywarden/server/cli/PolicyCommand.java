@@ -8,10 +8,11 @@ import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-/** `keywarden policy …`. */
-@Command(name = "policy", description = "Write, read, list and delete policies.",
-    subcommands = {PolicyCommand.Write.class, PolicyCommand.Read.class, PolicyCommand.ListPolicies.class,
-        PolicyCommand.Delete.class})
+/**
+ * `keywarden policy …`.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
+@Command(name = "policy", description = "Write, read, list and delete policies.")
 final class PolicyCommand {
 
   @Command(name = "write", description = "Create or replace a policy from a JSON file ('-' for standard input).")

@@ -17,13 +17,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** `keywarden ssh …`: an OpenSSH certificate authority whose CA keys are in the HSM. */
-@Command(name = "ssh", description = "Run an OpenSSH CA: CA keys, roles, user and host certificates, the KRL.",
-    subcommands = {SshCommand.CreateCa.class, SshCommand.RotateCa.class, SshCommand.Cas.class, SshCommand.Ca.class,
-        SshCommand.SetDefault.class, SshCommand.CaKeys.class, SshCommand.Krl.class, SshCommand.CreateRole.class,
-        SshCommand.Role.class, SshCommand.Roles.class, SshCommand.DeleteRole.class, SshCommand.Sign.class,
-        SshCommand.Issue.class, SshCommand.Revoke.class, SshCommand.RevokeKeyId.class, SshCommand.Cert.class,
-        SshCommand.ListCerts.class, SshCommand.Tidy.class})
+/**
+ * `keywarden ssh …`: an OpenSSH certificate authority whose CA keys are in the HSM.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
+@Command(name = "ssh", description = "Run an OpenSSH CA: CA keys, roles, user and host certificates, the KRL.")
 final class SshCommand {
 
   static String describe(SshCa ca) {

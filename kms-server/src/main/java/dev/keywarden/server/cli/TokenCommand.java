@@ -11,9 +11,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** `keywarden token …`. */
-@Command(name = "token", description = "Create, look up and revoke tokens.",
-    subcommands = {TokenCommand.Create.class, TokenCommand.Lookup.class, TokenCommand.Revoke.class})
+/**
+ * `keywarden token …`.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
+@Command(name = "token", description = "Create, look up and revoke tokens.")
 final class TokenCommand {
 
   @Command(name = "create", description = "Make a token with policies and a TTL. Prints the token once.")

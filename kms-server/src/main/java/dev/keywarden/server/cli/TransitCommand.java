@@ -14,13 +14,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** `keywarden transit …`: bytes in on standard input (or --in), out on standard output. */
-@Command(name = "transit", description = "Encrypt, decrypt, sign and HMAC with named, versioned keys.",
-    subcommands = {TransitCommand.CreateKey.class, TransitCommand.Key.class, TransitCommand.ListKeys.class,
-        TransitCommand.Rotate.class, TransitCommand.Config.class, TransitCommand.Trim.class,
-        TransitCommand.Delete.class, TransitCommand.Encrypt.class, TransitCommand.Decrypt.class,
-        TransitCommand.Rewrap.class, TransitCommand.DataKey.class, TransitCommand.Sign.class,
-        TransitCommand.Verify.class, TransitCommand.Hmac.class, TransitCommand.VerifyHmac.class})
+/**
+ * `keywarden transit …`: bytes in on standard input (or --in), out on standard output.
+ * Its subcommands are listed in {@link CommandTree}.
+ */
+@Command(name = "transit", description = "Encrypt, decrypt, sign and HMAC with named, versioned keys.")
 final class TransitCommand {
 
   /** The input bytes of a data command: a file given with --in, or standard input. */

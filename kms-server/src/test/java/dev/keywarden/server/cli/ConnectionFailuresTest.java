@@ -58,7 +58,7 @@ class ConnectionFailuresTest {
 
   @Test
   void aPlaintextClientDroppedByATlsServerIsToldAboutTheCaCertificate() {
-    StatusRuntimeException e = Status.UNAVAILABLE.withDescription("Network closed for unknown reason")
+    StatusRuntimeException e = Status.UNAVAILABLE.withDescription("End of stream or IOException")
         .asRuntimeException();
     String message = ConnectionFailures.describe(e, "127.0.0.1:8400", false);
     assertTrue(message.startsWith("Keywarden at 127.0.0.1:8400 closed the connection: if the server uses TLS"),

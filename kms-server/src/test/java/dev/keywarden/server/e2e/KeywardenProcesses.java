@@ -127,7 +127,9 @@ final class KeywardenProcesses {
 
   /** Runs `keywarden ARGS` with the given environment and standard input. */
   static Result cli(Map<String, String> env, String stdin, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(java(), "-jar", jar().toString()));
+    List<String> cmd = new ArrayList<>(List.of(java()));
+    cmd.addAll(clientJvm());
+    cmd.addAll(List.of("-jar", jar().toString()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().remove("KEYWARDEN_TOKEN");
@@ -144,6 +146,22 @@ final class KeywardenProcesses {
       fail("CLI timed out: " + String.join(" ", args));
     }
     return new Result(p.exitValue(), out.get(), err.get());
+  }
+
+  /**
+   * The client JVM as bin/keywarden starts it (an IT runs some 40 CLI calls): C1 only, a small serial heap, and the
+   * class-data-sharing archive when `make build` made one for this jar.
+   */
+  static List<String> clientJvm() throws IOException {
+    List<String> options = new ArrayList<>(List.of("-Xmx256m", "-Xss512k", "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC", "-XX:-UsePerfData"));
+    Path archive = jar().resolveSibling("keywarden-client.jsa");
+    if (Files.isRegularFile(archive)
+        && Files.getLastModifiedTime(archive).compareTo(Files.getLastModifiedTime(jar())) > 0) {
+      options.addAll(List.of("-XX:SharedArchiveFile=" + archive, "-Xshare:auto",
+          "-Xlog:cds=off,cds+dynamic=off,class+path=off"));
+    }
+    return options;
   }
 
   static String java() {
