@@ -34,6 +34,8 @@ import org.slf4j.LoggerFactory;
 final class Device {
   private static final Logger log = LoggerFactory.getLogger(Device.class);
   static final int MAX_BATCH = 1024;
+  /** How long a batched file lets records gather under load before one write and fsync (see {@link #gather}). */
+  static final long GATHER_NANOS = TimeUnit.MICROSECONDS.toNanos(1000);
   /** Queue slots kept for control items (reopen, close) beyond the records' capacity. */
   private static final int CONTROL_SLOTS = 16;
   private static final long FIRST_BACKOFF = TimeUnit.MILLISECONDS.toNanos(250);
@@ -88,6 +90,7 @@ final class Device {
   private long lastCheckpointNanos = System.nanoTime();
   private long nextCheckpointTry;
   private long backoff;
+  private int lastBatch;
 
   // shared
   private final Object stateLock = new Object();
@@ -280,6 +283,8 @@ final class Device {
       if (first != null) {
         batch.add(first);
         queue.drainTo(batch, MAX_BATCH - 1);
+        gather(first, batch);
+        lastBatch = batch.size();
       }
       boolean stop = process(batch);
       batch.clear();
@@ -289,6 +294,24 @@ final class Device {
       idle();
     }
     sink.close();
+  }
+
+  /**
+   * Under load (the last batch held more than one record), a batched file waits until its first record is
+   * {@link #GATHER_NANOS} old before writing, so that each fsync carries more records: an fsync costs ~0.1 ms of
+   * kernel CPU on top of its latency, and at thousands of calls a second that, not the writing, was what a call paid
+   * for. A lone call (the last batch held one record) is written at once.
+   */
+  private void gather(Item first, List<Item> batch) {
+    if (lastBatch <= 1 || first.kind != Kind.RECORD || batch.size() >= MAX_BATCH
+        || config.type() != AuditDeviceConfig.Type.FILE || config.fsync() != AuditDeviceConfig.FsyncPolicy.BATCHED) {
+      return;
+    }
+    long left = first.enqueued + GATHER_NANOS - System.nanoTime();
+    if (left > 0) {
+      java.util.concurrent.locks.LockSupport.parkNanos(left);
+      queue.drainTo(batch, MAX_BATCH - batch.size());
+    }
   }
 
   /** Writes the batch in order; returns true when it closed the device. */
