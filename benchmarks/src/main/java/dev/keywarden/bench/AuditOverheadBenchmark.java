@@ -111,10 +111,16 @@ public final class AuditOverheadBenchmark {
         }
       }
       System.out.println("open loop at 10,000/s, audit off...");
+      long c0 = cpuNanos();
+      long w0 = System.nanoTime();
       GrpcLoadBenchmark.Open openOff = bench.openLoop(unary, TARGET_RATE);
+      double offCores = (cpuNanos() - c0) / (double) (System.nanoTime() - w0);
       audit.enable(AuditDeviceConfig.file("paced", dir.resolve("paced.log"), FsyncPolicy.BATCHED));
       System.out.println("open loop at 10,000/s, batched file...");
+      c0 = cpuNanos();
+      w0 = System.nanoTime();
       GrpcLoadBenchmark.Open openOn = bench.openLoop(unary, TARGET_RATE);
+      double onCores = (cpuNanos() - c0) / (double) (System.nanoTime() - w0);
       var metrics = audit.metrics().devices().stream().filter(d -> d.device().equals("paced")).findFirst()
           .orElseThrow();
       audit.disable("paced");
@@ -122,6 +128,9 @@ public final class AuditOverheadBenchmark {
 
       String report = markdown(inFlight, measure, rates, errors, cpuPerCall, openOff, openOn, fsyncBefore, fsyncAfter,
           metrics.recordsWritten() / (double) Math.max(1, metrics.fsyncs()));
+      report += String.format(Locale.ROOT, "%nCPU in the open loop (the whole process, client included): %.2f cores"
+          + " with audit off, %.2f with the batched device, of %d.%n", offCores, onCores,
+          Runtime.getRuntime().availableProcessors());
       report += String.format(Locale.ROOT, "%nThe batched device's own write latency at 10,000 calls/s (hand-over to written"
           + " and fsynced, from its metrics): p50 ≤ %s, p99 ≤ %s.%n", bucket(metrics.writeLatency(), 0.5),
           bucket(metrics.writeLatency(), 0.99));
