@@ -98,6 +98,7 @@ public final class JwtEngine {
     this.softwareKeys = new SoftwareKeys(core);
     core.addSealListener(this::forgetAllKeys);
     core.addSealListener(roles::forgetAll);
+    roles.watching(core.storage(), JwtRecords.ROLES, name -> name); // changes made by other servers sharing the store
   }
 
   /** A key record as read, with the JWKs and verifiers of its versions parsed on first use. */

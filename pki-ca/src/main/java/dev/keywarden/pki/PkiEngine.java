@@ -96,6 +96,7 @@ public final class PkiEngine {
     this.crls = new Crls(core, clock, issuers, this::contentSigner, this::revocationsOf);
     core.addSealListener(crls::clear);
     core.addSealListener(roles::forgetAll);
+    roles.watching(core.storage(), ROLES, name -> name); // changes made by other servers sharing the store
     core.addSealListener(template::forgetProvenSigners);
     core.addSealListener(issuers::forgetParsed);
     log.info("PKI: CSR signatures are verified with {}", SignatureCheck.nativeProvider().equals("none")

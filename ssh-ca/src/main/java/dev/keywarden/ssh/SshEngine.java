@@ -93,6 +93,12 @@ public final class SshEngine {
   /** The signers' public keys as sshd-common encodes them (cache keys as above), until the core seals. */
   private final Map<String, PublicKey> sshdCaKeys = new ConcurrentHashMap<>();
 
+  /** The CA name in the rest of a key under ssh/cas/ or ssh/revoked-ids/. */
+  private static String firstSegment(String rest) {
+    int slash = rest.indexOf('/');
+    return slash < 0 ? rest : rest.substring(0, slash);
+  }
+
   /** An engine over {@code core}; its caches (signers, roles, KRLs) are dropped when the core seals. */
   public SshEngine(Core core, Clock clock, SecureRandom random) {
     this.core = core;
@@ -100,6 +106,12 @@ public final class SshEngine {
     this.random = random;
     this.signers = new SignerCache(core);
     core.addSealListener(roles::forgetAll);
+    // changes made by other servers sharing the store: roles by name, a CA's signing state by its record or its
+    // revoked key ids, the defaults all at once
+    roles.watching(core.storage(), SshRecords.ROLES, name -> name);
+    signing.watching(core.storage(), SshRecords.CAS, SshEngine::firstSegment)
+        .watching(core.storage(), SshRecords.REVOKED_IDS, SshEngine::firstSegment);
+    defaults.watching(core.storage(), "ssh/config/default-", rest -> null);
     core.addSealListener(krls::clear);
     core.addSealListener(() -> forgetCa(null));
     core.addSealListener(provenSigners::clear);
