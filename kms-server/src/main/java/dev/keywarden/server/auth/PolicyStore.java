@@ -2,6 +2,8 @@ package dev.keywarden.server.auth;
 
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.storage.Storage;
+import dev.keywarden.storage.StorageListener;
+import dev.keywarden.storage.StorageWatch;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,9 +21,28 @@ public final class PolicyStore {
   private final Supplier<Capabilities> capabilities;
   private final ConcurrentHashMap<String, Optional<Policy>> cache = new ConcurrentHashMap<>();
 
+  /** Set on a thread inside {@link #write} or {@link #delete}: its own commit's notice is not for it to act on. */
+  private final ThreadLocal<Boolean> writing = ThreadLocal.withInitial(() -> false);
+  private final StorageWatch feed;
+
   public PolicyStore(Storage storage, Supplier<Capabilities> capabilities) {
     this.storage = storage;
     this.capabilities = capabilities;
+    // a policy written or deleted on any server sharing the store is forgotten here too; a fill racing the notice
+    // holds the entry's lock, so the removal lands after it
+    this.feed = storage.watch(PREFIX, new StorageListener() {
+      @Override
+      public void changed(String key) {
+        if (!writing.get()) {
+          cache.remove(key.substring(PREFIX.length()));
+        }
+      }
+
+      @Override
+      public void reset() {
+        cache.clear();
+      }
+    });
   }
 
   /** Creates or replaces a policy from its JSON document; returns the parsed policy. */
@@ -32,10 +53,15 @@ public final class PolicyStore {
     }
     Policy policy = Policy.parse(name, document, capabilities.get());
     byte[] normalized = policy.toJson().getBytes(StandardCharsets.UTF_8);
-    cache.compute(name, (n, old) -> {
-      storage.put(PREFIX + n, normalized);
-      return Optional.of(policy);
-    });
+    writing.set(true);
+    try {
+      cache.compute(name, (n, old) -> {
+        storage.put(PREFIX + n, normalized);
+        return Optional.of(policy);
+      });
+    } finally {
+      writing.set(false);
+    }
     return policy;
   }
 
@@ -50,6 +76,10 @@ public final class PolicyStore {
 
   /** The named policy if it exists (cached). */
   Optional<Policy> find(String name) {
+    if (!feed.live()) { // the change feed reconnects: a change elsewhere could go unheard, so keep nothing
+      return storage.get(PREFIX + name)
+          .map(e -> Policy.parse(name, new String(e.value(), StandardCharsets.UTF_8), capabilities.get()));
+    }
     return cache.computeIfAbsent(name, n -> storage.get(PREFIX + n)
         .map(e -> Policy.parse(n, new String(e.value(), StandardCharsets.UTF_8), capabilities.get())));
   }
@@ -69,10 +99,15 @@ public final class PolicyStore {
       throw KeywardenException.invalid("'root' is the built-in policy and cannot be deleted");
     }
     boolean[] existed = new boolean[1];
-    cache.compute(name, (n, old) -> {
-      existed[0] = storage.delete(PREFIX + n);
-      return Optional.empty();
-    });
+    writing.set(true);
+    try {
+      cache.compute(name, (n, old) -> {
+        existed[0] = storage.delete(PREFIX + n);
+        return Optional.empty();
+      });
+    } finally {
+      writing.set(false);
+    }
     if (!existed[0]) {
       throw KeywardenException.notFound("no policy named '" + name + "'");
     }

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
 import dev.keywarden.hsm.KeyEncryptionKey;
+import dev.keywarden.storage.StorageListener;
 import dev.keywarden.storage.StorageOps;
+import dev.keywarden.storage.StorageWatch;
 import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.Unsealed;
@@ -50,6 +52,8 @@ public final class TokenStore {
   private final Clock clock;
   private final SecureRandom random;
   private final ConcurrentHashMap<String, Optional<TokenRecord>> cache = new ConcurrentHashMap<>();
+  /** Forgets cached tokens on every committed change under sys/tokens/, by this server or another. */
+  private final StorageWatch feed;
   /** Built from the token key on first use after an unseal, and used only while that unseal lasts. */
   private volatile BoundHasher hasher;
 
@@ -60,6 +64,18 @@ public final class TokenStore {
     this.clock = clock;
     this.random = random;
     core.addSealListener(this::clearCache);
+    // a token revoked (or its parent's tree) on any server sharing the store is forgotten here too
+    this.feed = core.storage().watch(PREFIX, new StorageListener() {
+      @Override
+      public void changed(String key) {
+        cache.remove(key.substring(PREFIX.length()));
+      }
+
+      @Override
+      public void reset() {
+        cache.clear();
+      }
+    });
   }
 
   /**
@@ -231,8 +247,10 @@ public final class TokenStore {
     if (cache.size() > CACHE_LIMIT) {
       cache.clear();
     }
-    Optional<TokenRecord> found = cache.computeIfAbsent(accessor,
-        a -> core.storage().get(PREFIX + a).map(e -> decode(e.value())));
+    // while the change feed reconnects, a revocation elsewhere could go unheard: read storage, keep nothing
+    Optional<TokenRecord> found = feed.live()
+        ? cache.computeIfAbsent(accessor, a -> core.storage().get(PREFIX + a).map(e -> decode(e.value())))
+        : core.storage().get(PREFIX + accessor).map(e -> decode(e.value()));
     TokenRecord record = found.orElse(null);
     if (record == null) {
       cache.remove(accessor, found);

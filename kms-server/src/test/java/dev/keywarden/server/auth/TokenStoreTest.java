@@ -246,4 +246,27 @@ class TokenStoreTest {
       return now;
     }
   }
+
+  @Test
+  void aTokenRecordDeletedBehindTheStoresBackIsRefusedAtOnce() {
+    // as another server sharing the store would revoke it: straight in storage, not through this TokenStore
+    TokenStore.Issued issued = tokens.create(List.of("enc"), Duration.ofHours(1), "app");
+    require(issued.token(), "transit/keys/a", "encrypt"); // now cached
+    String accessor = issued.record().accessor();
+    assertTrue(storage.delete(TokenStore.PREFIX + accessor));
+    assertEquals(Kind.UNAUTHENTICATED, kind(() -> require(issued.token(), "transit/keys/a", "encrypt")));
+  }
+
+  @Test
+  void aPolicyChangedBehindTheStoresBackChangesGrantsAtOnce() {
+    String t = tokens.create(List.of("enc"), Duration.ofHours(1), "app").token();
+    require(t, "transit/keys/a", "encrypt"); // the policy is now cached
+    storage.put(PolicyStore.PREFIX + "enc", Policy.parse("enc",
+        "{\"rules\":[{\"resource\":\"transit/keys/b\",\"capabilities\":[\"encrypt\"]}]}",
+        new Capabilities(List.of("encrypt"))).toJson().getBytes(StandardCharsets.UTF_8));
+    assertEquals(Kind.PERMISSION_DENIED, kind(() -> require(t, "transit/keys/a", "encrypt")));
+    assertEquals("app", require(t, "transit/keys/b", "encrypt").displayName());
+    storage.delete(PolicyStore.PREFIX + "enc");
+    assertEquals(Kind.PERMISSION_DENIED, kind(() -> require(t, "transit/keys/b", "encrypt")));
+  }
 }
