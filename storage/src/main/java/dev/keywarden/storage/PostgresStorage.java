@@ -61,6 +61,7 @@ public final class PostgresStorage implements Storage {
   private final HikariDataSource pool;
   private final ChangeFeed feed = new ChangeFeed();
   private final PostgresFeedListener listener;
+  private final java.util.List<PostgresLease> leases = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** True on a thread while it runs {@link #atomically}'s work, so a call to this Storage from inside it is refused. */
   private final ThreadLocal<Boolean> inTransaction = ThreadLocal.withInitial(() -> false);
   private volatile boolean closed;
@@ -297,6 +298,14 @@ public final class PostgresStorage implements Storage {
   }
 
   @Override
+  public WorkLease lease(String name) {
+    checkOpen();
+    PostgresLease lease = new PostgresLease(settings, name);
+    leases.add(lease);
+    return lease;
+  }
+
+  @Override
   public String kind() {
     return "postgresql";
   }
@@ -307,6 +316,7 @@ public final class PostgresStorage implements Storage {
       return;
     }
     closed = true;
+    leases.forEach(PostgresLease::close);
     listener.close();
     pool.close();
   }

@@ -26,6 +26,14 @@ public interface Storage extends StorageOps, AutoCloseable {
    */
   StorageWatch watch(String prefix, StorageListener listener);
 
+  /**
+   * The lease named {@code name} on work that must run on one node at a time (see {@link WorkLease}); the caller
+   * closes it. {@link WorkLease#SOLE} for a store only one node uses.
+   */
+  default WorkLease lease(String name) {
+    return WorkLease.SOLE;
+  }
+
   /** "sqlite" or "postgresql", for status output. */
   String kind();
 
