@@ -123,7 +123,7 @@ class PkiHttpIT {
 
       // A pending issuer has no certificate or CRL yet: 404, not the 503 of a server that cannot answer now.
       IssuerInfo pending = pki.generateExternalIntermediate("Pending CA", KeyType.EC_P256, Optional.empty(), false);
-      for (String part : List.of("der", "pem", "crl", "crl.pem")) {
+      for (String part : List.of("der", "pem", "crl", "crl.pem", "crl/chain.pem")) {
         HttpResponse<byte[]> notYet = get(client, base + "/v1/pki/issuer/" + pending.id() + "/" + part);
         assertEquals(404, notYet.statusCode(), part);
         assertTrue(new String(notYet.body(), StandardCharsets.UTF_8).contains("SetSignedIntermediate"), part);
@@ -132,6 +132,7 @@ class PkiHttpIT {
 
       core.seal();
       assertEquals(503, get(client, base + "/v1/pki/crl").statusCode());
+      assertEquals(503, get(client, base + "/v1/pki/crl/chain.pem").statusCode());
       assertEquals(503, get(client, base + "/v1/pki/issuer/" + pending.id() + "/der").statusCode(),
           "sealed, even for a pending issuer");
       assertEquals(503, get(client, base + "/v1/pki/issuer/" + next.id() + "/crl").statusCode());
