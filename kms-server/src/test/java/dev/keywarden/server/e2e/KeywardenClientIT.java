@@ -66,7 +66,8 @@ class KeywardenClientIT {
   @BeforeAll
   void startUnsealedTlsServer() throws Exception {
     Assumptions.assumeTrue(Boolean.getBoolean("keywarden.client.it"),
-        "runs in failsafe's client-it execution (the client's protobuf runtime)");
+        "runs in failsafe's client-it execution (the client's protobuf runtime): with no -Dit.test, or with"
+            + " -Dit.test=KeywardenClientIT");
     SoftHsmToken token = SoftHsmToken.create();
     Path pin = work.resolve("pin");
     Files.writeString(pin, new String(token.pin()));
