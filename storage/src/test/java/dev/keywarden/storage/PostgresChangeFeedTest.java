@@ -181,12 +181,34 @@ class PostgresChangeFeedTest {
       System.out.printf("the feed listened again %d ms after PostgreSQL was back%n",
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restarted));
       assertTrue(w.live());
-      // the same PostgresStorage instances serve again
-      assertEquals("v", new String(first.get("before").orElseThrow().value(), UTF_8));
-      second.put("after", "v".getBytes(UTF_8));
+      // the same PostgresStorage instances serve again, once their pools have connected again (until then calls
+      // fail UNAVAILABLE, as during the outage)
+      assertEquals("v", new String(eventually(() -> first.get("before")).orElseThrow().value(), UTF_8));
+      System.out.printf("calls served again %d ms after PostgreSQL was back%n",
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restarted));
+      eventually(() -> {
+        second.put("after", "v".getBytes(UTF_8));
+        return null;
+      });
       assertEquals(List.of(), r.until("after"));
       first.put("mine-after", "v".getBytes(UTF_8));
       assertEquals(List.of(), r.until("mine-after"));
+    }
+  }
+
+  /** {@code call}'s result once it stops failing UNAVAILABLE; fails after 20 s. */
+  private static <T> T eventually(java.util.function.Supplier<T> call) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (true) {
+      try {
+        return call.get();
+      } catch (KeywardenException e) {
+        assertEquals(KeywardenException.Kind.UNAVAILABLE, e.kind(), e.getMessage());
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(100);
+      }
     }
   }
 }
