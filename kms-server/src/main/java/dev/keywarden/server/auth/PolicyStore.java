@@ -1,9 +1,8 @@
 package dev.keywarden.server.auth;
 
 import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.storage.CacheFeed;
 import dev.keywarden.storage.Storage;
-import dev.keywarden.storage.StorageListener;
-import dev.keywarden.storage.StorageWatch;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,28 +20,13 @@ public final class PolicyStore {
   private final Supplier<Capabilities> capabilities;
   private final ConcurrentHashMap<String, Optional<Policy>> cache = new ConcurrentHashMap<>();
 
-  /** Set on a thread inside {@link #write} or {@link #delete}: its own commit's notice is not for it to act on. */
-  private final ThreadLocal<Boolean> writing = ThreadLocal.withInitial(() -> false);
-  private final StorageWatch feed;
+  private final CacheFeed feed;
 
   public PolicyStore(Storage storage, Supplier<Capabilities> capabilities) {
     this.storage = storage;
     this.capabilities = capabilities;
-    // a policy written or deleted on any server sharing the store is forgotten here too; a fill racing the notice
-    // holds the entry's lock, so the removal lands after it
-    this.feed = storage.watch(PREFIX, new StorageListener() {
-      @Override
-      public void changed(String key) {
-        if (!writing.get()) {
-          cache.remove(key.substring(PREFIX.length()));
-        }
-      }
-
-      @Override
-      public void reset() {
-        cache.clear();
-      }
-    });
+    // a policy written or deleted on any server sharing the store is forgotten here too
+    this.feed = CacheFeed.watch(storage, PREFIX, cache::remove, cache::clear);
   }
 
   /** Creates or replaces a policy from its JSON document; returns the parsed policy. */
@@ -53,15 +37,10 @@ public final class PolicyStore {
     }
     Policy policy = Policy.parse(name, document, capabilities.get());
     byte[] normalized = policy.toJson().getBytes(StandardCharsets.UTF_8);
-    writing.set(true);
-    try {
-      cache.compute(name, (n, old) -> {
-        storage.put(PREFIX + n, normalized);
-        return Optional.of(policy);
-      });
-    } finally {
-      writing.set(false);
-    }
+    feed.writing(() -> cache.compute(name, (n, old) -> {
+      storage.put(PREFIX + n, normalized);
+      return Optional.of(policy);
+    }));
     return policy;
   }
 
@@ -99,15 +78,10 @@ public final class PolicyStore {
       throw KeywardenException.invalid("'root' is the built-in policy and cannot be deleted");
     }
     boolean[] existed = new boolean[1];
-    writing.set(true);
-    try {
-      cache.compute(name, (n, old) -> {
-        existed[0] = storage.delete(PREFIX + n);
-        return Optional.empty();
-      });
-    } finally {
-      writing.set(false);
-    }
+    feed.writing(() -> cache.compute(name, (n, old) -> {
+      existed[0] = storage.delete(PREFIX + n);
+      return Optional.empty();
+    }));
     if (!existed[0]) {
       throw KeywardenException.notFound("no policy named '" + name + "'");
     }

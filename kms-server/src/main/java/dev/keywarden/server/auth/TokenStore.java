@@ -4,9 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
 import dev.keywarden.hsm.KeyEncryptionKey;
-import dev.keywarden.storage.StorageListener;
+import dev.keywarden.storage.CacheFeed;
 import dev.keywarden.storage.StorageOps;
-import dev.keywarden.storage.StorageWatch;
 import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.Unsealed;
@@ -53,7 +52,7 @@ public final class TokenStore {
   private final SecureRandom random;
   private final ConcurrentHashMap<String, Optional<TokenRecord>> cache = new ConcurrentHashMap<>();
   /** Forgets cached tokens on every committed change under sys/tokens/, by this server or another. */
-  private final StorageWatch feed;
+  private final CacheFeed feed;
   /** Built from the token key on first use after an unseal, and used only while that unseal lasts. */
   private volatile BoundHasher hasher;
 
@@ -65,17 +64,7 @@ public final class TokenStore {
     this.random = random;
     core.addSealListener(this::clearCache);
     // a token revoked (or its parent's tree) on any server sharing the store is forgotten here too
-    this.feed = core.storage().watch(PREFIX, new StorageListener() {
-      @Override
-      public void changed(String key) {
-        cache.remove(key.substring(PREFIX.length()));
-      }
-
-      @Override
-      public void reset() {
-        cache.clear();
-      }
-    });
+    this.feed = CacheFeed.watch(core.storage(), PREFIX, cache::remove, cache::clear);
   }
 
   /**

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.pki.Role;
+import dev.keywarden.storage.CacheFeed;
 import dev.keywarden.storage.Storage;
 import java.io.IOException;
 import java.time.Duration;
@@ -27,8 +28,18 @@ public final class CertRoleRecords {
   private final ConcurrentHashMap<String, Optional<CertRole>> cache = new ConcurrentHashMap<>();
   private final List<Runnable> changeListeners = new CopyOnWriteArrayList<>();
 
+  private final CacheFeed feed;
+
   public CertRoleRecords(Storage storage) {
     this.storage = storage;
+    // a role written or deleted on any server sharing the store is forgotten here too, and the verdicts with it
+    this.feed = CacheFeed.watch(storage, PREFIX, name -> {
+      cache.remove(name);
+      changeListeners.forEach(Runnable::run);
+    }, () -> {
+      cache.clear();
+      changeListeners.forEach(Runnable::run);
+    });
   }
 
   /** The stored form: names as in the API, the TTL in seconds. */
@@ -50,16 +61,19 @@ public final class CertRoleRecords {
   /** Creates or replaces a role. */
   public void write(CertRole role) {
     byte[] encoded = encode(role);
-    cache.compute(role.name(), (n, old) -> {
+    feed.writing(() -> cache.compute(role.name(), (n, old) -> {
       storage.put(PREFIX + n, encoded);
       return Optional.of(role);
-    });
+    }));
     changeListeners.forEach(Runnable::run);
   }
 
   /** The named role if it exists (cached). */
   public Optional<CertRole> find(String name) {
     Role.checkName(name);
+    if (!feed.live()) { // the change feed reconnects: a change elsewhere could go unheard, so keep nothing
+      return storage.get(PREFIX + name).map(e -> decode(e.value()));
+    }
     return cache.computeIfAbsent(name, n -> storage.get(PREFIX + n).map(e -> decode(e.value())));
   }
 
@@ -83,10 +97,10 @@ public final class CertRoleRecords {
   public void delete(String name) {
     Role.checkName(name);
     boolean[] existed = new boolean[1];
-    cache.compute(name, (n, old) -> {
+    feed.writing(() -> cache.compute(name, (n, old) -> {
       existed[0] = storage.delete(PREFIX + n);
       return Optional.empty();
-    });
+    }));
     if (!existed[0]) {
       throw KeywardenException.notFound("no cert role named '" + name + "'");
     }

@@ -43,6 +43,22 @@ class CertRoleRecordsTest {
   }
 
   @Test
+  void aRoleDeletedByAnotherWriterIsForgottenAndTheVerdictsWithIt() throws Exception {
+    try (Storage storage = SqliteStorage.open(dir)) {
+      CertRoleRecords here = new CertRoleRecords(storage);
+      CertRoleRecords elsewhere = new CertRoleRecords(storage); // as another server sharing the store would
+      AtomicInteger changes = new AtomicInteger();
+      here.addChangeListener(changes::incrementAndGet);
+      elsewhere.write(new CertRole("svc", List.of("root-1"), List.of(), List.of(), List.of(), List.of(),
+          List.of("p"), null));
+      assertEquals(List.of("p"), here.read("svc").policies()); // now cached here
+      elsewhere.delete("svc");
+      assertTrue(here.find("svc").isEmpty(), "a role deleted elsewhere is still cached here");
+      assertTrue(changes.get() >= 1, "the verdicts were not told");
+    }
+  }
+
+  @Test
   void aRoleMustTrustSomethingAndNameValidGlobs() {
     KeywardenException none = assertThrows(KeywardenException.class, () -> new CertRole("r", List.of(), List.of(),
         List.of(), List.of(), List.of(), List.of("p"), null));
