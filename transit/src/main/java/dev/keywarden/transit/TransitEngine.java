@@ -5,6 +5,7 @@ import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.storage.CasRetry;
+import dev.keywarden.storage.StorageListener;
 import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.transit.crypto.HashAlgorithm;
 import dev.keywarden.transit.crypto.KeyDerivation;
@@ -60,6 +61,17 @@ public final class TransitEngine {
   private final Clock clock;
   private final SecureRandom random;
   private final ConcurrentHashMap<String, LoadedKeyring> cache = new ConcurrentHashMap<>();
+  /**
+   * Keyrings that changed in storage since they were cached, as the change feed said (a rotate, config change, trim
+   * or delete, or a nonce reservation, by this server or another sharing the store): each is read again on its next
+   * use and replaced as a change here would be, keeping its unwrapped versions and this server's nonce allowances,
+   * so another server's reservation costs one storage read here, never a reservation of our own. A feed reset marks
+   * every cached keyring. While storage cannot be read, the cached keyring goes on serving (encrypt and decrypt do
+   * not need storage) and is read again once it can be.
+   */
+  private final java.util.Set<String> changedInStorage = ConcurrentHashMap.newKeySet();
+  /** No storage read for a changed keyring before this (System.nanoTime), after one failed. */
+  private volatile long refreshNotBefore;
   private final long nonceBlock;
   private final long rotateAt;
   /** Nonces a thread takes at a time (a small fraction of a reserved block). */
@@ -94,6 +106,20 @@ public final class TransitEngine {
     this.reserver = pool;
     core.addSealListener(this::dropCache);
     core.addUnsealListener(() -> runInBackground(this::reserveAfterUnseal));
+    core.storage().watch(PREFIX, new StorageListener() {
+      @Override
+      public void changed(String key) {
+        String name = key.substring(PREFIX.length());
+        if (cache.containsKey(name)) {
+          changedInStorage.add(name);
+        }
+      }
+
+      @Override
+      public void reset() {
+        changedInStorage.addAll(cache.keySet());
+      }
+    });
   }
 
   // ---- keyring management -------------------------------------------------------------------------------------
@@ -410,13 +436,43 @@ public final class TransitEngine {
     core.unsealed();
     LoadedKeyring l = cache.get(name);
     if (l != null) {
-      return l;
+      return changedInStorage.isEmpty() || !changedInStorage.contains(name) ? l : refreshed(name, l);
     }
     validateName(name);
     return cache.computeIfAbsent(name, n -> {
       StoredEntry entry = stored(n);
       return new LoadedKeyring(decode(entry.value()), entry.version(), new ConcurrentHashMap<>());
     });
+  }
+
+  /** {@code cached} after reading its keyring again (see {@link #changedInStorage}); NOT_FOUND once deleted. */
+  private LoadedKeyring refreshed(String name, LoadedKeyring cached) {
+    if (System.nanoTime() - refreshNotBefore < 0) {
+      return cached;
+    }
+    changedInStorage.remove(name); // before the read: a change committed after it marks the keyring again
+    Optional<StoredEntry> entry;
+    try {
+      entry = core.storage().get(PREFIX + name);
+    } catch (KeywardenException e) {
+      if (e.kind() != KeywardenException.Kind.UNAVAILABLE) {
+        throw e;
+      }
+      changedInStorage.add(name);
+      refreshNotBefore = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+      return cached;
+    }
+    if (entry.isEmpty()) {
+      LoadedKeyring gone = cache.remove(name);
+      if (gone != null) {
+        gone.destroy();
+      }
+      throw KeywardenException.notFound("no transit key named '" + name + "'");
+    }
+    Keyring now = decode(entry.get().value());
+    long at = entry.get().version();
+    LoadedKeyring next = cache.computeIfPresent(name, (n, old) -> old.next(now, at));
+    return next != null ? next : loaded(name);
   }
 
   private LoadedKeyring requireFamily(String name, KeyType.Family family, String operation) {

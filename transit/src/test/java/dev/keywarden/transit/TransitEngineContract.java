@@ -321,4 +321,31 @@ abstract class TransitEngineContract {
     assertEquals(before + 10, transit.getKey("n").version(latest).encryptionsReserved(),
         "after a restart the version reserves a fresh block on top of what was counted");
   }
+
+  @Test
+  void aChangeMadeByAnotherServerReachesThisOnesCachedKeyring() {
+    // a second engine over the same store stands for another server sharing it
+    TransitEngine elsewhere = new TransitEngine(core, Clock.systemUTC(), random);
+    transit.createKey("shared", KeyType.AES256_GCM96, new KeyringConfig(false, false, true, 0, 1, 1));
+    String v1 = transit.encrypt("shared", "a".getBytes(UTF_8), null); // cached here, with its nonce allowance
+    assertTrue(v1.startsWith("kw:v1:"), v1);
+    elsewhere.rotate("shared");
+    String v2 = transit.encrypt("shared", "b".getBytes(UTF_8), null);
+    assertTrue(v2.startsWith("kw:v2:"), "still encrypting with the old version after a rotation elsewhere: " + v2);
+    assertEquals("a", new String(elsewhere.decrypt("shared", v1, null), UTF_8));
+    assertEquals("b", new String(elsewhere.decrypt("shared", v2, null), UTF_8));
+    // another server's encryptions (and its nonce reservations) cost this one no reservation of its own
+    long reservedBefore = transit.getKey("shared").version(2).encryptionsReserved();
+    for (int i = 0; i < 50; i++) {
+      elsewhere.encrypt("shared", "c".getBytes(UTF_8), null);
+      transit.encrypt("shared", "d".getBytes(UTF_8), null);
+    }
+    assertTrue(transit.getKey("shared").version(2).encryptionsReserved() - reservedBefore <= 2L * NONCE_BLOCK_ANY,
+        "reservations ping-pong between servers");
+    elsewhere.delete("shared");
+    assertEquals(Kind.NOT_FOUND, kind(() -> transit.encrypt("shared", "e".getBytes(UTF_8), null)));
+  }
+
+  /** One block per server at most in the test above (each reserves ahead once). */
+  private static final long NONCE_BLOCK_ANY = TransitEngine.NONCE_BLOCK;
 }
