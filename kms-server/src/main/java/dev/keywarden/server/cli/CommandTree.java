@@ -90,7 +90,7 @@ final class CommandTree {
     if (next < args.length) {
       Class<?> named = named(children, args[next]);
       if (named != null) {
-        CommandLine sub = new CommandLine(named);
+        CommandLine sub = command(named);
         parent.addSubcommand(sub);
         addPath(sub, named, args, next + 1);
         return;
@@ -104,11 +104,26 @@ final class CommandTree {
 
   private static void addAll(CommandLine parent, Class<?> type) {
     for (Class<?> child : subcommands(type)) {
-      CommandLine sub = new CommandLine(child);
+      CommandLine sub = command(child);
       parent.addSubcommand(sub);
       addAll(sub, child);
     }
   }
+
+  /**
+   * A command's line. A command taking values that may start with '-' (a JWT kid is base64url: 1 in 64 does) takes an
+   * unknown '-…' argument as a value, not as an unknown option.
+   */
+  private static CommandLine command(Class<?> type) {
+    CommandLine cli = new CommandLine(type);
+    if (DashedValues.class.isAssignableFrom(type)) {
+      cli.setUnmatchedOptionsArePositionalParams(true);
+    }
+    return cli;
+  }
+
+  /** Marks a command whose positional values may start with '-'. */
+  interface DashedValues {}
 
   /** The subcommand {@code arg} names; null for anything else and for `help`, which looks among its siblings. */
   private static Class<?> named(List<Class<?>> children, String arg) {

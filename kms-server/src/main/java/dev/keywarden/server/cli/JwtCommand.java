@@ -254,7 +254,7 @@ final class JwtCommand {
 
   @Command(name = "revoke-version", description = "Revoke a compromised version by kid: out of the JWKS at once;"
       + " if it was signing, another version signs at once.")
-  static final class RevokeVersion extends ClientCommand {
+  static final class RevokeVersion extends ClientCommand implements CommandTree.DashedValues {
     @Parameters(index = "0", paramLabel = "NAME")
     String name;
 

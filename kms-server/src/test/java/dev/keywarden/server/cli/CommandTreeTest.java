@@ -102,4 +102,13 @@ class CommandTreeTest {
     }
     return found;
   }
+
+  @Test
+  void aKidThatStartsWithADashIsTheKidNotAnUnknownOption() {
+    KeywardenCommand root = new KeywardenCommand();
+    String[] args = {"jwt", "revoke-version", "es256", "-Xq3vZ_kid"};
+    picocli.CommandLine.ParseResult r = CommandTree.forArgs(root, args).parseArgs(args);
+    JwtCommand.RevokeVersion cmd = (JwtCommand.RevokeVersion) r.subcommand().subcommand().commandSpec().userObject();
+    assertEquals("-Xq3vZ_kid", cmd.kid);
+  }
 }
