@@ -21,6 +21,7 @@ import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.KeyType;
 import dev.keywarden.jwt.JwtRecords.StoredKey;
 import dev.keywarden.jwt.JwtRecords.StoredVersion;
+import dev.keywarden.storage.CacheFeed;
 import dev.keywarden.storage.CasRetry;
 import dev.keywarden.storage.ReadThroughCache;
 import dev.keywarden.storage.Storage;
@@ -82,6 +83,8 @@ public final class JwtEngine {
   private final SecureRandom random;
   private final SignerCache signers;
   private final SoftwareKeys softwareKeys;
+  /** Forgets key records changed by other servers; this engine's own writes (inside keyFeed.writing) update it. */
+  private final CacheFeed keyFeed;
   /** Keys as last read, with their parsed JWKs; changed only through this engine. */
   private final Map<String, Loaded> keys = new ConcurrentHashMap<>();
   /** Bumped on every key change; a read that raced with a change does not cache what it read. */
@@ -99,6 +102,8 @@ public final class JwtEngine {
     core.addSealListener(this::forgetAllKeys);
     core.addSealListener(roles::forgetAll);
     roles.watching(core.storage(), JwtRecords.ROLES, name -> name); // changes made by other servers sharing the store
+    // a key rotated, revoked or retired by another server sharing the store is read again here on its next use
+    this.keyFeed = CacheFeed.watch(core.storage(), JwtRecords.KEYS, this::forgetKey, this::forgetAllKeys);
   }
 
   /** A key record as read, with the JWKs and verifiers of its versions parsed on first use. */
@@ -141,7 +146,7 @@ public final class JwtEngine {
     StoredKey created = empty.withNewVersion(first);
     boolean stored;
     try {
-      stored = store().compareAndSet(KEYS + settings.name(), 0, JwtRecords.write(created));
+      stored = keyFeed.writing(() -> store().compareAndSet(KEYS + settings.name(), 0, JwtRecords.write(created)));
     } catch (RuntimeException e) {
       destroyQuietly(settings.name(), first);
       throw e;
@@ -181,11 +186,11 @@ public final class JwtEngine {
    */
   public DeletedJwtKey deleteKey(String name) {
     checkKeyName(name);
-    StoredKey gone = store().atomically(ops -> {
+    StoredKey gone = keyFeed.writing(() -> store().atomically(ops -> {
       StoredKey k = ops.get(KEYS + name).map(JwtRecords::readKey).orElseThrow(() -> notFound(name));
       ops.delete(KEYS + name);
       return k;
-    });
+    }));
     forgetKey(name);
     List<String> destroyed = new ArrayList<>();
     List<String> problems = new ArrayList<>();
@@ -479,7 +484,7 @@ public final class JwtEngine {
         return Optional.of(true);
       }
       StoredKey next = cur.withVersion(v.version(), y -> y.withSignedUntil(needed));
-      if (!store().compareAndSet(KEYS + name, e.get().version(), JwtRecords.write(next))) {
+      if (!keyFeed.writing(() -> store().compareAndSet(KEYS + name, e.get().version(), JwtRecords.write(next)))) {
         return Optional.empty();
       }
       cacheIfUnchanged(name, next, changes);
@@ -894,7 +899,8 @@ public final class JwtEngine {
       if (next == cur) {
         return Optional.of(cur);
       }
-      return store().compareAndSet(KEYS + name, e.version(), JwtRecords.write(next)) ? Optional.of(next)
+      return keyFeed.writing(() -> store().compareAndSet(KEYS + name, e.version(), JwtRecords.write(next)))
+          ? Optional.of(next)
           : Optional.empty();
     });
     forgetKey(name);

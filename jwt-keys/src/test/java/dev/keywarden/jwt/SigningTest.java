@@ -6,6 +6,7 @@ import static dev.keywarden.jwt.JwtFixture.kid;
 import static dev.keywarden.jwt.JwtFixture.kids;
 import static dev.keywarden.jwt.JwtFixture.refusal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.nimbusds.jwt.SignedJWT;
@@ -187,5 +188,18 @@ class SigningTest {
     KeywardenException tooShort = refusal(() -> JwtKeySettings.of("x", JwtAlgorithm.ES256, issuer("x"))
         .withPublishAhead(Duration.ZERO).withRotationPeriod(Optional.of(Duration.ofSeconds(9))));
     assertTrue(tooShort.getMessage().contains("at least 10s"), tooShort.getMessage());
+  }
+
+  @Test
+  void aKeyRotatedByAnotherServerSignsHereWithTheNewVersion() throws Exception {
+    Map<String, Object> ok = Map.of("aud", "orders-api");
+    String before = SignedJWT.parse(sign(List.of(ok), Optional.empty()).get(0).token().orElseThrow())
+        .getHeader().getKeyID(); // the key record is now cached here
+    // a second engine over the same store stands for another server sharing it
+    JwtEngine elsewhere = new JwtEngine(f.core, clock, new java.security.SecureRandom());
+    elsewhere.rotate("idp", true);
+    String after = SignedJWT.parse(sign(List.of(ok), Optional.empty()).get(0).token().orElseThrow())
+        .getHeader().getKeyID();
+    assertNotEquals(before, after, "still signing with the version another server rotated away from");
   }
 }

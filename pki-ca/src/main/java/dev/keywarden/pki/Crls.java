@@ -67,6 +67,18 @@ final class Crls {
     this.issuers = issuers;
     this.signing = signing;
     this.revocations = revocations;
+    // a CRL rebuilt by another server sharing the store (after a revocation there) replaces ours on the next request
+    core.storage().watch(CRLS, new dev.keywarden.storage.StorageListener() {
+      @Override
+      public void changed(String key) {
+        cache.remove(key.substring(CRLS.length()));
+      }
+
+      @Override
+      public void reset() {
+        cache.clear();
+      }
+    });
   }
 
   /** The issuer's current CRL (DER); FAILED_PRECONDITION for a pending issuer. */

@@ -65,6 +65,8 @@ public final class PkiEngine {
   static final String ROLES = "pki/roles/";
   static final String CERTS = "pki/certs/";
   static final String REVOKED = "pki/revoked/";
+  /** Where revocations are stored: a cache of verdicts about certificates watches it (another server may revoke). */
+  public static final String REVOCATIONS_PREFIX = REVOKED;
   /** How long a CRL is valid after it is built. */
   public static final Duration CRL_LIFETIME = Duration.ofHours(12);
 

@@ -98,4 +98,21 @@ class CrlRefreshTest {
     f.core.seal();
     assertEquals(List.of(), pki.refreshCrls(), "nothing while sealed, and no exception");
   }
+
+  @Test
+  void aRevocationByAnotherServerIsInTheCrlServedHere() throws Exception {
+    IssuerInfo root = pki.generateRoot("Root", KeyType.EC_P256, Duration.ofDays(30), Optional.empty());
+    pki.writeRole(Role.fromJson("{\"name\":\"web\",\"allowed_domains\":[\"example.com\"],"
+        + "\"allow_subdomains\":true,\"server_flag\":true,\"ttl\":\"1h\",\"max_ttl\":\"1h\"}"));
+    IssuedWithKey issued = pki.issue("web", new RequestedNames(Optional.of("a.example.com"),
+        List.of("a.example.com"), List.of(), List.of()), Optional.empty(), Optional.empty());
+    byte[] before = pki.crl(root.id()); // cached here
+    // a second engine over the same store stands for another server sharing it
+    PkiEngine elsewhere = new PkiEngine(f.core, clock, f.random);
+    elsewhere.revoke(issued.certificate().serialHex(), 1);
+    X509CRLHolder now = new X509CRLHolder(pki.crl(root.id()));
+    assertTrue(now.getRevokedCertificate(new java.math.BigInteger(issued.certificate().serialHex(), 16)) != null,
+        "the CRL served here misses a revocation made by another server");
+    assertTrue(crlNumber(pki.crl(root.id())) > crlNumber(before));
+  }
 }

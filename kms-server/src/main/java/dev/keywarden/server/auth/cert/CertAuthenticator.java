@@ -4,6 +4,7 @@ import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
 import dev.keywarden.pki.PkiEngine;
+import dev.keywarden.storage.CacheFeed;
 import dev.keywarden.server.auth.Caller;
 import dev.keywarden.server.gate.Authenticator;
 import dev.keywarden.server.gate.CallCredentials;
@@ -67,6 +68,8 @@ public final class CertAuthenticator implements Authenticator {
     this.clock = clock;
     roles.addChangeListener(this::invalidate);
     pki.addRevocationListener(r -> invalidate());
+    // a certificate revoked by another server sharing the store: every verdict goes here too
+    CacheFeed.watch(core.storage(), PkiEngine.REVOCATIONS_PREFIX, serial -> invalidate(), this::invalidate);
     core.addSealListener(this::invalidate);
   }
 
