@@ -99,7 +99,13 @@ public final class LocalKeywarden implements AutoCloseable {
   }
 
   public LocalKeywarden(Path dir, long inFlightBudget, boolean tls) throws IOException {
-    storage = SqliteStorage.open(dir);
+    this(dir, inFlightBudget, tls, s -> s);
+  }
+
+  /** Over the storage {@code wrap} makes of a SQLite store in {@code dir} (e.g. one that records what is written). */
+  public LocalKeywarden(Path dir, long inFlightBudget, boolean tls, java.util.function.UnaryOperator<Storage> wrap)
+      throws IOException {
+    storage = wrap.apply(SqliteStorage.open(dir));
     SecureRandom random = new SecureRandom();
     core = new Core(storage, new SoftwareHsmProvider(), random, 1000);
     tokens = new TokenStore(core, Clock.systemUTC(), random);
