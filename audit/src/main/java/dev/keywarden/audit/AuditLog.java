@@ -234,7 +234,8 @@ public final class AuditLog implements AutoCloseable {
 
   private static KeywardenException refusal(Ticket ticket) {
     return KeywardenException.unavailable("audit log unavailable: no audit device wrote the request record ("
-        + String.join("; ", ticket.failures()) + "), so the call was not run; retry later", null);
+        + String.join("; ", ticket.failures()) + "), so the call was not run; retry later", null)
+        .withReason("AUDIT_UNAVAILABLE");
   }
 
   /**
@@ -345,11 +346,12 @@ public final class AuditLog implements AutoCloseable {
       if (!o.await(AuditDeviceConfig.DEFAULT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
         requestsRefused.increment();
         throw KeywardenException.unavailable("audit log unavailable: the audit devices are still opening after the "
-            + "unseal; retry shortly", null);
+            + "unseal; retry shortly", null).withReason("AUDIT_UNAVAILABLE");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw KeywardenException.unavailable("audit log unavailable: interrupted", null);
+      throw KeywardenException.unavailable("audit log unavailable: interrupted", null)
+          .withReason("AUDIT_UNAVAILABLE");
     }
     return devices;
   }

@@ -12,7 +12,9 @@ import java.util.Map;
  * Every failure of a Keywarden call: the gRPC status code, the server's message and, when the status carries a
  * {@code google.rpc.ErrorInfo}, its reason (and domain and metadata), which a caller can branch on.
  *
- * <p>The server sends no {@code ErrorInfo} yet: {@link #reason()} is then empty and callers branch on {@link #code()}.
+ * <p>The server sends an {@code ErrorInfo} with every call error (domain keywarden.dev; reasons such as KEY_NOT_FOUND,
+ * SEALED, AUDIT_UNAVAILABLE, else the status code's name); {@link #reason()} is empty for failures that did not come
+ * from the server (the transport, the deadline).
  * A failed batch item becomes one of these too (from the item's own code and message; it never has a reason).
  */
 public class KeywardenClientException extends RuntimeException {

@@ -19,19 +19,42 @@ public class KeywardenException extends RuntimeException {
   }
 
   private final Kind kind;
+  private final String reason;
 
   public KeywardenException(Kind kind, String message) {
-    super(message);
-    this.kind = kind;
+    this(kind, message, null, null);
   }
 
   public KeywardenException(Kind kind, String message, Throwable cause) {
+    this(kind, message, cause, null);
+  }
+
+  private KeywardenException(Kind kind, String message, Throwable cause, String reason) {
     super(message, cause);
     this.kind = kind;
+    this.reason = reason;
   }
 
   public Kind kind() {
     return kind;
+  }
+
+  /**
+   * A stable UPPER_SNAKE_CASE code clients branch on (sent as google.rpc.ErrorInfo's reason): the one given with
+   * {@link #withReason}, else the kind's name.
+   */
+  public String reason() {
+    return reason != null ? reason : kind.name();
+  }
+
+  /** This failure with a more specific {@link #reason()}, e.g. KEY_NOT_FOUND or SEALED. */
+  public KeywardenException withReason(String reason) {
+    if (reason == null || !reason.matches("[A-Z][A-Z0-9_]{0,62}")) {
+      throw new IllegalArgumentException("a reason is UPPER_SNAKE_CASE");
+    }
+    KeywardenException e = new KeywardenException(kind, getMessage(), getCause(), reason);
+    e.setStackTrace(getStackTrace());
+    return e;
   }
 
   public static KeywardenException invalid(String message) {

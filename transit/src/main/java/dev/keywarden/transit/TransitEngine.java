@@ -467,7 +467,7 @@ public final class TransitEngine {
       if (gone != null) {
         gone.destroy();
       }
-      throw KeywardenException.notFound("no transit key named '" + name + "'");
+      throw KeywardenException.notFound("no transit key named '" + name + "'").withReason("KEY_NOT_FOUND");
     }
     Keyring now = decode(entry.get().value());
     long at = entry.get().version();
@@ -486,7 +486,8 @@ public final class TransitEngine {
 
   private StoredEntry stored(String name) {
     return core.storage().get(PREFIX + name)
-        .orElseThrow(() -> KeywardenException.notFound("no transit key named '" + name + "'"));
+        .orElseThrow(() -> KeywardenException.notFound("no transit key named '" + name + "'")
+            .withReason("KEY_NOT_FOUND"));
   }
 
   /** Applies {@code edit} with compare-and-set until it lands, then replaces the cached keyring. */

@@ -93,13 +93,14 @@ public final class Core {
   /** The error every request gets while sealed. */
   public static KeywardenException sealedError() {
     return new KeywardenException(Kind.FAILED_PRECONDITION,
-        "sealed: the server must be unsealed first (keywarden operator unseal)");
+        "sealed: the server must be unsealed first (keywarden operator unseal)").withReason("SEALED");
   }
 
   /** The error every request gets before init. */
   public static KeywardenException notInitializedError() {
     return new KeywardenException(Kind.FAILED_PRECONDITION,
-        "not initialized: run `keywarden operator init` first, then unseal (keywarden operator unseal)");
+        "not initialized: run `keywarden operator init` first, then unseal (keywarden operator unseal)")
+        .withReason("NOT_INITIALIZED");
   }
 
   /**

@@ -278,7 +278,7 @@ public final class Gate {
         last = null;
         audited = AuditCall.NOT_AUDITED; // its request record was not written: no response record either
         try {
-          super.close(ErrorMappingInterceptor.toStatus(e), new Metadata());
+          super.close(ErrorMappingInterceptor.toStatus(e), ErrorMappingInterceptor.trailers(e));
         } catch (IllegalStateException alreadyClosed) {
           log.debug("call already closed when its request record was refused");
         }
@@ -416,7 +416,7 @@ public final class Gate {
   private static void close(ServerCall<?, ?> call, RuntimeException e) {
     Status status = ErrorMappingInterceptor.toStatus(e);
     try {
-      call.close(status, new Metadata());
+      call.close(status, ErrorMappingInterceptor.trailers(e));
     } catch (IllegalStateException alreadyClosed) {
       log.debug("call already closed: {}", status.getCode());
     }

@@ -43,6 +43,31 @@ public final class ErrorMappingInterceptor implements ServerInterceptor {
     return Status.INTERNAL.withDescription("internal error (server log reference " + ref + ")");
   }
 
+  /** The domain of every ErrorInfo this server sends. */
+  public static final String ERROR_DOMAIN = "keywarden.dev";
+
+  /** Where gRPC carries a google.rpc.Status (the key grpc's StatusProto reads; every gRPC library knows it). */
+  private static final Metadata.Key<com.google.rpc.Status> DETAILS = Metadata.Key.of("grpc-status-details-bin",
+      io.grpc.protobuf.ProtoUtils.metadataMarshaller(com.google.rpc.Status.getDefaultInstance()));
+
+  /**
+   * The trailers that go with {@link #toStatus}: for a {@link KeywardenException}, a google.rpc.Status whose details
+   * hold an ErrorInfo (reason such as KEY_NOT_FOUND or SEALED, domain {@value #ERROR_DOMAIN}), so clients branch on
+   * data rather than message text; nothing for other errors.
+   */
+  public static Metadata trailers(Throwable error) {
+    Metadata m = new Metadata();
+    if (error instanceof KeywardenException k) {
+      Status s = toStatus(k);
+      m.put(DETAILS, com.google.rpc.Status.newBuilder().setCode(s.getCode().value())
+          .setMessage(s.getDescription() == null ? "" : s.getDescription())
+          .addDetails(com.google.protobuf.Any.pack(com.google.rpc.ErrorInfo.newBuilder().setReason(k.reason())
+              .setDomain(ERROR_DOMAIN).build()))
+          .build());
+    }
+    return m;
+  }
+
   private static Throwable scrubbed(Throwable error) {
     Throwable copy = new Throwable(error.getClass().getName());
     copy.setStackTrace(error.getStackTrace());
@@ -56,7 +81,7 @@ public final class ErrorMappingInterceptor implements ServerInterceptor {
     try {
       delegate = next.startCall(call, headers);
     } catch (RuntimeException e) {
-      call.close(toStatus(e), new Metadata());
+      call.close(toStatus(e), trailers(e));
       return new ServerCall.Listener<>() {};
     }
     return new SimpleForwardingServerCallListener<>(delegate) {
@@ -74,7 +99,7 @@ public final class ErrorMappingInterceptor implements ServerInterceptor {
         try {
           step.run();
         } catch (RuntimeException e) {
-          call.close(toStatus(e), new Metadata());
+          call.close(toStatus(e), trailers(e));
         }
       }
     };

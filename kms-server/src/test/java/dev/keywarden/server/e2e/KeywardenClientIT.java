@@ -155,7 +155,7 @@ class KeywardenClientIT {
           () -> app.transit().decrypt("orders", ct, null));
       assertEquals(Status.Code.PERMISSION_DENIED, denied.code());
       assertTrue(denied.description().contains("orders-encrypt"), denied.description());
-      assertEquals("", denied.reason(), "the server sends no ErrorInfo yet");
+      assertEquals("PERMISSION_DENIED", denied.reason(), "the ErrorInfo reason the server sends");
       assertFalse(denied.getMessage().contains(appToken));
 
       Aead aead = new KeywardenKmsClient(app).getAead("keywarden://" + server.addr() + "/transit/keys/orders");

@@ -1,0 +1,66 @@
+package dev.keywarden.server.gate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import com.google.rpc.ErrorInfo;
+import dev.keywarden.api.v1.*;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Call errors carry a google.rpc.Status with an ErrorInfo whose reason a client branches on. */
+class ErrorDetailsTest {
+  @TempDir
+  Path dir;
+  LocalKeywarden kw;
+
+  @BeforeEach
+  void start() throws Exception {
+    kw = new LocalKeywarden(dir, 1L << 30);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    kw.close();
+  }
+
+  private static ErrorInfo errorInfo(Status.Code code, Executable call) throws Exception {
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call);
+    assertEquals(code, e.getStatus().getCode(), e.getStatus().toString());
+    com.google.rpc.Status details = StatusProto.fromThrowable(e);
+    assertEquals(code.value(), details.getCode());
+    assertEquals(1, details.getDetailsCount(), details.toString());
+    ErrorInfo info = details.getDetails(0).unpack(ErrorInfo.class);
+    assertEquals("keywarden.dev", info.getDomain());
+    return info;
+  }
+
+  @Test
+  void aMissingKeyASealedServerAndARefusalEachNameTheirReason() throws Exception {
+    var transit = TransitServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
+    assertEquals("KEY_NOT_FOUND", errorInfo(Status.Code.NOT_FOUND,
+        () -> transit.getKey(GetKeyRequest.newBuilder().setName("nope").build())).getReason());
+    assertEquals("INVALID_ARGUMENT", errorInfo(Status.Code.INVALID_ARGUMENT,
+        () -> transit.createKey(CreateKeyRequest.newBuilder().setName("bad name!").build())).getReason());
+
+    String weak = kw.tokens.create(List.of("default"), java.time.Duration.ofHours(1), "weak").token();
+    var denied = TransitServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(weak));
+    assertEquals("PERMISSION_DENIED", errorInfo(Status.Code.PERMISSION_DENIED,
+        () -> denied.getKey(GetKeyRequest.newBuilder().setName("k").build())).getReason());
+    var anonymous = TransitServiceGrpc.newBlockingStub(kw.channel);
+    assertEquals("UNAUTHENTICATED", errorInfo(Status.Code.UNAUTHENTICATED,
+        () -> anonymous.getKey(GetKeyRequest.newBuilder().setName("k").build())).getReason());
+
+    kw.core.seal();
+    assertEquals("SEALED", errorInfo(Status.Code.FAILED_PRECONDITION,
+        () -> transit.getKey(GetKeyRequest.newBuilder().setName("k").build())).getReason());
+  }
+}
