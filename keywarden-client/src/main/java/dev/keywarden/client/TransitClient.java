@@ -26,9 +26,9 @@ import java.util.Objects;
  * ciphertext, so decryption needs the same bytes again; null means none. A derived key requires a non-empty context.
  *
  * <p><b>Batches</b> answer every item on its own: an item that fails (a ciphertext that does not decrypt, a context
- * over 64 KiB, and today also a key that does not exist — the server reports NOT_FOUND on every item) is an
- * {@link ItemResult} holding its error while the others succeed. The whole call fails with a
- * {@link KeywardenClientException} only for what concerns the call: no credentials (UNAUTHENTICATED), a policy that
+ * over 64 KiB) is an {@link ItemResult} holding its error while the others succeed. The whole call fails with a
+ * {@link KeywardenClientException} only for what concerns the call: a key that does not exist (NOT_FOUND, reason
+ * KEY_NOT_FOUND), no credentials (UNAUTHENTICATED), a policy that
  * refuses the capability on the key (PERMISSION_DENIED), a sealed server (FAILED_PRECONDITION), no items or more than
  * 10,000, more than 16 MiB of plaintext and context in one Encrypt (INVALID_ARGUMENT), an unreachable server
  * (UNAVAILABLE) or the deadline (DEADLINE_EXCEEDED). The single-item methods throw the item's error.

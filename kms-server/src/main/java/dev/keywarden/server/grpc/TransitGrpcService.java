@@ -120,7 +120,7 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
 
   @Override
   public void encrypt(EncryptRequest r, StreamObserver<EncryptResponse> out) {
-    checkBatch(r.getItemsCount());
+    checkBatch(r.getName(), r.getItemsCount());
     long total = 0;
     for (EncryptItem item : r.getItemsList()) {
       total += item.getPlaintext().size() + item.getContext().size();
@@ -140,7 +140,7 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
 
   @Override
   public void decrypt(DecryptRequest r, StreamObserver<DecryptResponse> out) {
-    checkBatch(r.getItemsCount());
+    checkBatch(r.getName(), r.getItemsCount());
     DecryptResponse.Builder b = DecryptResponse.newBuilder();
     for (DecryptItem item : r.getItemsList()) {
       try {
@@ -157,7 +157,7 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
 
   @Override
   public void rewrap(RewrapRequest r, StreamObserver<RewrapResponse> out) {
-    checkBatch(r.getItemsCount());
+    checkBatch(r.getName(), r.getItemsCount());
     RewrapResponse.Builder b = RewrapResponse.newBuilder();
     for (DecryptItem item : r.getItemsList()) {
       b.addResults(encryptResult(() -> engine.rewrapAscii(r.getName(), item.getCiphertextBytes().toByteArray(),
@@ -180,7 +180,7 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
 
   @Override
   public void sign(SignRequest r, StreamObserver<SignResponse> out) {
-    checkBatch(r.getItemsCount());
+    checkBatch(r.getName(), r.getItemsCount());
     SignatureOptions options = options(r.getParams());
     SignResponse.Builder b = SignResponse.newBuilder();
     for (SignItem item : r.getItemsList()) {
@@ -192,7 +192,7 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
 
   @Override
   public void verify(VerifyRequest r, StreamObserver<VerifyResponse> out) {
-    checkBatch(r.getItemsCount());
+    checkBatch(r.getName(), r.getItemsCount());
     SignatureOptions options = options(r.getParams());
     VerifyResponse.Builder b = VerifyResponse.newBuilder();
     for (VerifyItem item : r.getItemsList()) {
@@ -204,7 +204,7 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
 
   @Override
   public void hmac(HmacRequest r, StreamObserver<HmacResponse> out) {
-    checkBatch(r.getItemsCount());
+    checkBatch(r.getName(), r.getItemsCount());
     HashAlgorithm hash = r.getHash().isEmpty() ? HashAlgorithm.SHA2_256 : HashAlgorithm.parse(r.getHash());
     HmacResponse.Builder b = HmacResponse.newBuilder();
     for (SignItem item : r.getItemsList()) {
@@ -216,7 +216,7 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
 
   @Override
   public void verifyHmac(VerifyHmacRequest r, StreamObserver<VerifyHmacResponse> out) {
-    checkBatch(r.getItemsCount());
+    checkBatch(r.getName(), r.getItemsCount());
     HashAlgorithm hash = r.getHash().isEmpty() ? HashAlgorithm.SHA2_256 : HashAlgorithm.parse(r.getHash());
     VerifyHmacResponse.Builder b = VerifyHmacResponse.newBuilder();
     for (VerifyItem item : r.getItemsList()) {
@@ -264,7 +264,12 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
     return ItemError.newBuilder().setCode(e.kind().name()).setMessage(e.getMessage()).build();
   }
 
-  private static void checkBatch(int items) {
+  /**
+   * What concerns the whole call fails the call: the key (NOT_FOUND, reason KEY_NOT_FOUND, when it does not exist; a
+   * cached look-up) and the number of items. Items then fail alone only for their own content.
+   */
+  private void checkBatch(String name, int items) {
+    engine.getKey(name);
     if (items == 0) {
       throw KeywardenException.invalid("items is empty: send at least one item");
     }

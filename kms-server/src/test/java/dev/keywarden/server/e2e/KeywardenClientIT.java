@@ -181,9 +181,11 @@ class KeywardenClientIT {
     assertEquals(Status.Code.INVALID_ARGUMENT, opened.get(1).code());
     assertArrayEquals("a".getBytes(UTF_8), opened.get(2).value());
 
-    // A key that does not exist: today the server answers NOT_FOUND on every item, not on the call.
-    List<ItemResult<String>> missing = root.transit().encrypt("no-such-key", List.of(new byte[1], new byte[2]));
-    assertTrue(missing.stream().allMatch(r -> r.code() == Status.Code.NOT_FOUND), missing.toString());
+    // A key that does not exist fails the call, batch or not, with the reason a client branches on.
+    KeywardenClientException missing = assertThrows(KeywardenClientException.class,
+        () -> root.transit().encrypt("no-such-key", List.of(new byte[1], new byte[2])));
+    assertEquals(Status.Code.NOT_FOUND, missing.code());
+    assertEquals("KEY_NOT_FOUND", missing.reason());
     assertEquals(Status.Code.NOT_FOUND, assertThrows(KeywardenClientException.class,
         () -> root.transit().encrypt("no-such-key", new byte[1], null)).code());
     // What concerns the call fails the call.

@@ -48,6 +48,9 @@ class ErrorDetailsTest {
     var transit = TransitServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
     assertEquals("KEY_NOT_FOUND", errorInfo(Status.Code.NOT_FOUND,
         () -> transit.getKey(GetKeyRequest.newBuilder().setName("nope").build())).getReason());
+    assertEquals("KEY_NOT_FOUND", errorInfo(Status.Code.NOT_FOUND, () -> transit.encrypt(EncryptRequest.newBuilder()
+        .setName("nope").addItems(EncryptItem.newBuilder().setPlaintext(com.google.protobuf.ByteString.copyFromUtf8("x")))
+        .build())).getReason(), "a batch for a key that does not exist fails the call, not each item");
     assertEquals("INVALID_ARGUMENT", errorInfo(Status.Code.INVALID_ARGUMENT,
         () -> transit.createKey(CreateKeyRequest.newBuilder().setName("bad name!").build())).getReason());
 
