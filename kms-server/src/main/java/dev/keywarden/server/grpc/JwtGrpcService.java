@@ -264,7 +264,9 @@ public final class JwtGrpcService implements JwtServiceGrpc.AsyncService, Guarde
   }
 
   private static ItemError itemError(Kind kind, String message) {
-    return ItemError.newBuilder().setCode(kind.name()).setMessage(message).build();
+    return ItemError.newBuilder().setCode(kind.name()).setMessage(message)
+        .setStatusCode(ErrorMappingInterceptor.toStatus(new KeywardenException(kind, message)).getCode().value())
+        .setReason(kind.name()).build();
   }
 
   private static dev.keywarden.jwt.JwtAlgorithm algorithm(JwtAlgorithm a) {

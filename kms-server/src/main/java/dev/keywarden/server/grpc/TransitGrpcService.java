@@ -261,7 +261,8 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
   }
 
   private static ItemError error(KeywardenException e) {
-    return ItemError.newBuilder().setCode(e.kind().name()).setMessage(e.getMessage()).build();
+    return ItemError.newBuilder().setCode(e.kind().name()).setMessage(e.getMessage())
+        .setStatusCode(ErrorMappingInterceptor.toStatus(e).getCode().value()).setReason(e.reason()).build();
   }
 
   /**

@@ -66,4 +66,16 @@ class ErrorDetailsTest {
     assertEquals("SEALED", errorInfo(Status.Code.FAILED_PRECONDITION,
         () -> transit.getKey(GetKeyRequest.newBuilder().setName("k").build())).getReason());
   }
+
+  @Test
+  void aFailedItemCarriesItsCodeAsANumberAndItsReason() {
+    var transit = TransitServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
+    transit.createKey(CreateKeyRequest.newBuilder().setName("k").build());
+    DecryptResponse r = transit.decrypt(DecryptRequest.newBuilder().setName("k")
+        .addItems(DecryptItem.newBuilder().setCiphertext("kw:v1:bm90IGEgY2lwaGVydGV4dA==")).build());
+    ItemError e = r.getResults(0).getError();
+    assertEquals("INVALID_ARGUMENT", e.getCode());
+    assertEquals(com.google.rpc.Code.INVALID_ARGUMENT_VALUE, e.getStatusCode());
+    assertEquals("INVALID_ARGUMENT", e.getReason());
+  }
 }
