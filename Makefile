@@ -123,6 +123,8 @@ ifeq ($(strip $(BENCH)),)
 	  benchmarks/results/grpc-load.md
 	java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 -cp benchmarks/target/benchmarks.jar \
 	  dev.keywarden.bench.AuditOverheadBenchmark benchmarks/results/audit.md
+	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.InvalidationLatencyBenchmark \
+	  benchmarks/results/invalidation.md
 else
 	java -jar benchmarks/target/benchmarks.jar $(BENCH)
 endif
