@@ -125,18 +125,7 @@ class AuditFaultIT {
       assertEquals(Status.Code.UNAVAILABLE, refused.getStatus().getCode());
 
       reading.set(true);
-      long recovered = System.nanoTime();
-      boolean ok = false;
-      while (!ok && System.nanoTime() - recovered < TimeUnit.SECONDS.toNanos(10)) {
-        try {
-          transit.encrypt(enc);
-          ok = true;
-        } catch (StatusRuntimeException e) {
-          Thread.sleep(50);
-        }
-      }
-      long recoveredMs = (System.nanoTime() - recovered) / 1_000_000;
-      assertTrue(ok, "calls did not work again within 10 s of the collector reading");
+      long recoveredMs = worksAgainWithin10s(() -> transit.encrypt(enc), "the collector reading");
       assertEquals(200, httpHealth(server).statusCode());
       assertEquals(ServingStatus.SERVING, grpcHealthWithin(channel, ServingStatus.SERVING));
       StatusRuntimeException gone = assertThrows(StatusRuntimeException.class,
@@ -233,18 +222,7 @@ class AuditFaultIT {
       assertEquals(503, httpHealth(server).statusCode());
 
       Files.delete(mnt.resolve("filler"));
-      long freed = System.nanoTime();
-      boolean ok = false;
-      while (!ok && System.nanoTime() - freed < TimeUnit.SECONDS.toNanos(10)) {
-        try {
-          transit.encrypt(enc);
-          ok = true;
-        } catch (StatusRuntimeException e) {
-          Thread.sleep(50);
-        }
-      }
-      long recoveredMs = (System.nanoTime() - freed) / 1_000_000;
-      assertTrue(ok, "calls did not work again within 10 s of space being freed");
+      long recoveredMs = worksAgainWithin10s(() -> transit.encrypt(enc), "space being freed");
       StatusRuntimeException gone = assertThrows(StatusRuntimeException.class,
           () -> transit.getKey(GetKeyRequest.newBuilder().setName("never").build()));
       assertEquals(Status.Code.NOT_FOUND, gone.getStatus().getCode());
@@ -270,6 +248,20 @@ class AuditFaultIT {
       server.close();
       run("umount", "-l", mnt.toString());
     }
+  }
+
+  /** Milliseconds until {@code call} works again (retried every 50 ms); fails after 10 s. */
+  private static long worksAgainWithin10s(Runnable call, String after) throws InterruptedException {
+    long t0 = System.nanoTime();
+    while (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10)) {
+      try {
+        call.run();
+        return (System.nanoTime() - t0) / 1_000_000;
+      } catch (StatusRuntimeException e) {
+        Thread.sleep(50);
+      }
+    }
+    throw new AssertionError("calls did not work again within 10 s of " + after);
   }
 
   private static void fill(Path file) throws Exception {
