@@ -39,6 +39,7 @@ public final class Core {
 
   private final List<Runnable> sealListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final List<Runnable> unsealListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final ClusterSeal clusterSeal;
   private volatile Unsealed unsealed;
   /** Written under lock; volatile so the request path can tell "not initialized" from "sealed" without it. */
   private volatile SealHeader header;
@@ -65,6 +66,7 @@ public final class Core {
     this.marker = marker;
     storage.get(SEAL_ENVELOPE).ifPresent(e -> header = SealEnvelopeCodec.header(e.value()));
     checkMarker();
+    this.clusterSeal = new ClusterSeal(this, storage);
   }
 
   /** Refuses a data dir initialized before whose storage holds no envelope; adds the marker to one that lacks it. */
@@ -272,6 +274,26 @@ public final class Core {
         unsealQuorum = null;
       }
       return CeremonyProgress.pending(0, h.threshold());
+    }
+  }
+
+  /**
+   * Seals every node sharing this storage (`operator seal --all`), this one at once and the others as they hear it on
+   * the change feed; a node unsealed afterwards stays unsealed.
+   */
+  public void sealAll() {
+    clusterSeal.sealAll();
+    sealIfUnsealed();
+  }
+
+  /** Seals unless already sealed; whether this call sealed. */
+  boolean sealIfUnsealed() {
+    synchronized (lock) {
+      if (unsealed == null) {
+        return false;
+      }
+      seal();
+      return true;
     }
   }
 

@@ -419,4 +419,5 @@ abstract class CoreContract {
     }
     return -1;
   }
+
 }

@@ -95,10 +95,14 @@ final class OperatorCommand {
 
   @Command(name = "seal", description = "Seal the server: zeroize cached keys and log out of the HSM.")
   static final class Seal extends ClientCommand {
+    @picocli.CommandLine.Option(names = "--all", description = "Seal every server sharing this one's storage (each"
+        + " seals itself as it hears it; one unsealed afterwards stays unsealed).")
+    boolean all;
+
     @Override
     Integer run() throws Exception {
-      SealResponse r = system().seal(SealRequest.getDefaultInstance());
-      print(r, "Sealed.");
+      SealResponse r = system().seal(SealRequest.newBuilder().setAll(all).build());
+      print(r, all ? "Sealed, and every server sharing its storage was told to seal." : "Sealed.");
       return 0;
     }
   }

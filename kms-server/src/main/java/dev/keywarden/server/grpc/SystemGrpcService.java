@@ -90,7 +90,11 @@ public final class SystemGrpcService implements SystemServiceGrpc.AsyncService, 
 
   @Override
   public void seal(SealRequest request, StreamObserver<SealResponse> out) {
-    core.seal(); // the token store drops its cache through a seal listener
+    if (request.getAll()) {
+      core.sealAll(); // this one at once, the others as they hear it
+    } else {
+      core.seal(); // the token store drops its cache through a seal listener
+    }
     policies.clearCache();
     health.refresh();
     reply(out, SealResponse.getDefaultInstance());
