@@ -161,6 +161,11 @@ public final class PostgresStorage implements Storage {
   }
 
   @Override
+  public List<String> list(String prefix, String after, int limit) {
+    return single(ops -> ops.list(prefix, after, limit));
+  }
+
+  @Override
   public boolean delete(String key) {
     return single(ops -> ops.delete(key));
   }
@@ -398,6 +403,11 @@ public final class PostgresStorage implements Storage {
     }
 
     @Override
+    public List<String> list(String prefix, String after, int limit) {
+      return run(ops -> ops.list(prefix, after, limit));
+    }
+
+    @Override
     public boolean delete(String key) {
       return run(ops -> ops.delete(key));
     }
@@ -468,30 +478,17 @@ public final class PostgresStorage implements Storage {
 
     @Override
     public List<String> list(String prefix) {
-      Keys.check(prefix);
-      // a range instead of LIKE: %, _ and \ in the prefix stay literal and the primary key index is used
-      String upper = Keys.upperBound(prefix);
-      String sql = "SELECT key FROM kv WHERE key >= ?" + (upper == null ? "" : " AND key < ?") + " ORDER BY key";
-      List<String> keys = new ArrayList<>();
-      try (PreparedStatement s = connection.prepareStatement(sql)) {
-        s.setString(1, prefix);
-        if (upper != null) {
-          s.setString(2, upper);
-        }
-        try (ResultSet rs = s.executeQuery()) {
-          while (rs.next()) {
-            String key = rs.getString(1);
-            if (key.startsWith(prefix)) {
-              keys.add(key);
-            }
-          }
-        }
-      } catch (SQLException e) {
-        throw PostgresFailures.inUse("listing entries", e);
-      }
       // the C collation orders by UTF-8 bytes; callers get Java's String order
+      List<String> keys = new ArrayList<>(KeyRangeQuery.keys(connection, prefix, "", 0,
+          e -> PostgresFailures.inUse("listing entries", e)));
       keys.sort(null);
       return List.copyOf(keys);
+    }
+
+    @Override
+    public List<String> list(String prefix, String after, int limit) {
+      return KeyRangeQuery.keys(connection, prefix, after, KeyRangeQuery.limit(limit),
+          e -> PostgresFailures.inUse("listing entries", e));
     }
 
     @Override

@@ -194,6 +194,11 @@ public final class SqliteStorage implements Storage {
   }
 
   @Override
+  public List<String> list(String prefix, String after, int limit) {
+    return read(ops -> ops.list(prefix, after, limit));
+  }
+
+  @Override
   public boolean delete(String key) {
     return write(ops -> ops.delete(key));
   }
@@ -568,6 +573,11 @@ public final class SqliteStorage implements Storage {
     }
 
     @Override
+    public List<String> list(String prefix, String after, int limit) {
+      return ops().list(prefix, after, limit);
+    }
+
+    @Override
     public boolean delete(String key) {
       return recorded(key, ops().delete(key));
     }
@@ -661,30 +671,17 @@ public final class SqliteStorage implements Storage {
 
     @Override
     public List<String> list(String prefix) {
-      Keys.check(prefix);
-      // a range instead of LIKE: %, _ and \ in the prefix stay literal and the primary key index is used
-      String upper = Keys.upperBound(prefix);
-      String sql = "SELECT key FROM kv WHERE key >= ?" + (upper == null ? "" : " AND key < ?") + " ORDER BY key";
-      List<String> keys = new ArrayList<>();
-      try (PreparedStatement s = connection.prepareStatement(sql)) {
-        s.setString(1, prefix);
-        if (upper != null) {
-          s.setString(2, upper);
-        }
-        try (ResultSet rs = s.executeQuery()) {
-          while (rs.next()) {
-            String key = rs.getString(1);
-            if (key.startsWith(prefix)) {
-              keys.add(key);
-            }
-          }
-        }
-      } catch (SQLException e) {
-        throw storageError("listing entries", e);
-      }
       // SQLite orders by UTF-8 bytes; callers get Java's String order
+      List<String> keys = new ArrayList<>(KeyRangeQuery.keys(connection, prefix, "", 0,
+          e -> storageError("listing entries", e)));
       keys.sort(null);
       return List.copyOf(keys);
+    }
+
+    @Override
+    public List<String> list(String prefix, String after, int limit) {
+      return KeyRangeQuery.keys(connection, prefix, after, KeyRangeQuery.limit(limit),
+          e -> storageError("listing entries", e));
     }
 
     @Override

@@ -23,4 +23,16 @@ public interface StorageOps {
 
   /** Deletes {@code key}; returns whether it existed. */
   boolean delete(String key);
+
+  /**
+   * One page of {@link #list}: at most {@code limit} keys under {@code prefix} that come after {@code after}
+   * (exclusive; "" from the start), in code point order, so that a long listing is read in bounded pieces (pass the
+   * last key of a page as the next page's {@code after}). The stores answer it with one indexed range query.
+   */
+  default List<String> list(String prefix, String after, int limit) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be at least 1");
+    }
+    return list(prefix).stream().filter(k -> after.isEmpty() || k.compareTo(after) > 0).limit(limit).toList();
+  }
 }

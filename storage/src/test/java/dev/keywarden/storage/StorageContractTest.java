@@ -78,6 +78,33 @@ abstract class StorageContractTest {
   // ---- single operations
 
   @Test
+  void aLongListingIsReadInPagesThatAddUpToIt() {
+    for (int i = 0; i < 25; i++) {
+      storage.put(String.format("certs/%02x", i), bytesOf("c" + i));
+    }
+    storage.put("certs-other/x", bytesOf("not under the prefix"));
+    storage.put("cert", bytesOf("not under it either"));
+    java.util.List<String> all = new java.util.ArrayList<>();
+    java.util.List<Integer> sizes = new java.util.ArrayList<>();
+    String after = "";
+    while (true) {
+      java.util.List<String> page = storage.list("certs/", after, 10);
+      if (page.isEmpty()) {
+        break;
+      }
+      sizes.add(page.size());
+      all.addAll(page);
+      after = page.get(page.size() - 1);
+    }
+    assertEquals(java.util.List.of(10, 10, 5), sizes);
+    assertEquals(storage.list("certs/"), all);
+    assertEquals(java.util.List.of("certs/17", "certs/18"), storage.list("certs/", "certs/16", 5)); // 25 = 0x00..0x18
+    assertEquals(java.util.List.of(), storage.list("certs/", "certs/ff", 10));
+    assertEquals(java.util.List.of("certs/00"), storage.atomically(ops -> ops.list("certs/", "", 1)));
+    assertThrows(IllegalArgumentException.class, () -> storage.list("certs/", "", 0));
+  }
+
+  @Test
   void putThenGetRoundTrips() {
     storage.put("a", bytesOf("one"));
     StoredEntry entry = storage.get("a").orElseThrow();

@@ -1,0 +1,62 @@
+package dev.keywarden.storage;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * The one SQL listing of keys, for SQLite and PostgreSQL alike: a range on the primary key instead of LIKE (so %, _
+ * and \ in the prefix stay literal and the index is used), optionally after a key and limited, for a page.
+ */
+final class KeyRangeQuery {
+  private KeyRangeQuery() {}
+
+  /**
+   * The keys under {@code prefix} after {@code after} ("" for none), at most {@code limit} (0 for all), in the store's
+   * code point order; SQL failures become what {@code failure} makes of them.
+   */
+  static List<String> keys(Connection connection, String prefix, String after, int limit,
+      Function<SQLException, RuntimeException> failure) {
+    Keys.check(prefix);
+    String upper = Keys.upperBound(prefix);
+    String sql = "SELECT key FROM kv WHERE key >= ?" + (upper == null ? "" : " AND key < ?")
+        + (after.isEmpty() ? "" : " AND key > ?") + " ORDER BY key" + (limit > 0 ? " LIMIT ?" : "");
+    List<String> keys = new ArrayList<>();
+    try (PreparedStatement s = connection.prepareStatement(sql)) {
+      int i = 1;
+      s.setString(i++, prefix);
+      if (upper != null) {
+        s.setString(i++, upper);
+      }
+      if (!after.isEmpty()) {
+        s.setString(i++, after);
+      }
+      if (limit > 0) {
+        s.setInt(i, limit);
+      }
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          String key = rs.getString(1);
+          if (key.startsWith(prefix)) {
+            keys.add(key);
+          }
+        }
+      }
+    } catch (SQLException e) {
+      throw failure.apply(e);
+    }
+    return List.copyOf(keys);
+  }
+
+  /** Checks a page's limit. */
+  static int limit(int limit) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be at least 1");
+    }
+    return limit;
+  }
+}
