@@ -346,6 +346,18 @@ public final class PkiEngine {
     return store().list(CERTS).stream().map(k -> k.substring(CERTS.length())).toList();
   }
 
+  /**
+   * One page of the stored serials, in order: at most {@code limit} after {@code after} ("" for the first page). One
+   * indexed range read, however many certificates are stored.
+   */
+  public List<String> listCertificates(String after, int limit) {
+    if (!after.isEmpty() && !after.matches("[0-9a-f]{1,64}")) {
+      throw KeywardenException.invalid("after must be a serial in lower-case hex, as a page lists them");
+    }
+    return store().list(CERTS, after.isEmpty() ? "" : CERTS + after, limit).stream()
+        .map(k -> k.substring(CERTS.length())).toList();
+  }
+
   private Optional<StoredCertificate> storedCertificate(String serial) {
     return store().get(CERTS + serial).map(e -> read(e.value(), StoredCertificate.class));
   }

@@ -473,12 +473,24 @@ final class PkiCommand {
     }
   }
 
-  @Command(name = "list", description = "List the serials of stored certificates.")
+  @Command(name = "list", description = "List the serials of stored certificates, a page at a time.")
   static final class ListCerts extends ClientCommand {
+    @Option(names = "--limit", description = "At most this many (1..10000; default 1000).")
+    int limit;
+
+    @Option(names = "--after", description = "Serials after this one: the previous page's last (printed as"
+        + " 'next: --after SERIAL' when there are more).")
+    String after = "";
+
     @Override
     Integer run() throws Exception {
-      ListCertificatesResponse r = pki().listCertificates(ListCertificatesRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getSerialsList()));
+      ListCertificatesResponse r = pki().listCertificates(ListCertificatesRequest.newBuilder().setLimit(limit)
+          .setAfter(after).build());
+      String text = String.join("\n", r.getSerialsList());
+      if (!r.getNextAfter().isEmpty()) {
+        text += (text.isEmpty() ? "" : "\n") + "next: --after " + r.getNextAfter();
+      }
+      print(r, text);
       return 0;
     }
   }

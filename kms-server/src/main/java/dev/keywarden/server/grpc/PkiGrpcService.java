@@ -285,7 +285,13 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listCertificates(ListCertificatesRequest r, StreamObserver<ListCertificatesResponse> out) {
-    reply(out, ListCertificatesResponse.newBuilder().addAllSerials(engine.listCertificates()).build());
+    int limit = r.getLimit() == 0 ? 1_000 : r.getLimit();
+    if (limit < 1 || limit > 10_000) {
+      throw KeywardenException.invalid("limit must be 1..10,000 (0 means 1,000); got " + r.getLimit());
+    }
+    List<String> page = engine.listCertificates(r.getAfter(), limit);
+    reply(out, ListCertificatesResponse.newBuilder().addAllSerials(page)
+        .setNextAfter(page.size() == limit ? page.get(page.size() - 1) : "").build());
   }
 
   @Override
