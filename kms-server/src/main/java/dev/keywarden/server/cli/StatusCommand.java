@@ -1,5 +1,6 @@
 package dev.keywarden.server.cli;
 
+import dev.keywarden.api.v1.ClusterNode;
 import dev.keywarden.api.v1.GetStatusRequest;
 import dev.keywarden.api.v1.GetStatusResponse;
 import picocli.CommandLine.Command;
@@ -27,6 +28,17 @@ final class StatusCommand extends ClientCommand {
     }
     if (!s.getGenerateRootNonce().isEmpty()) {
       text.append("\nGenerate-root nonce: ").append(s.getGenerateRootNonce());
+    }
+    if (s.getNodesCount() > 0) {
+      text.append("\nServers sharing the storage:");
+      for (ClusterNode n : s.getNodesList()) {
+        text.append("\n  ").append(n.getNode()).append(n.getThisNode() ? " (this one)" : "")
+            .append("  ").append(n.getSealed() ? "sealed" : "unsealed")
+            .append(n.getHoldsLease() ? "  runs periodic work" : "")
+            .append("  v").append(n.getVersion())
+            .append("  heartbeat ").append(com.google.protobuf.util.Timestamps.toString(n.getLastHeartbeat()))
+            .append(n.getStale() ? "  STALE" : "");
+      }
     }
     print(s, text.toString());
     return 0;

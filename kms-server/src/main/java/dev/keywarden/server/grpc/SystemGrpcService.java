@@ -28,13 +28,22 @@ public final class SystemGrpcService implements SystemServiceGrpc.AsyncService, 
   private final PolicyStore policies;
   private final Gate gate;
   private final HealthReporter health;
+  private final dev.keywarden.server.cluster.ClusterNodes cluster;
 
+  /** Without cluster rows (tests that wire no heartbeat). */
   public SystemGrpcService(Core core, TokenStore tokens, PolicyStore policies, Gate gate, HealthReporter health) {
+    this(core, tokens, policies, gate, health, null);
+  }
+
+  @jakarta.inject.Inject
+  public SystemGrpcService(Core core, TokenStore tokens, PolicyStore policies, Gate gate, HealthReporter health,
+      dev.keywarden.server.cluster.ClusterNodes cluster) {
     this.core = core;
     this.tokens = tokens;
     this.policies = policies;
     this.gate = gate;
     this.health = health;
+    this.cluster = cluster;
   }
 
   @Override
@@ -68,7 +77,22 @@ public final class SystemGrpcService implements SystemServiceGrpc.AsyncService, 
         .setHsmKind(hsm.kind()).setHsmLibrary(hsm.library()).setHsmToken(hsm.tokenLabel())
         .setKekLabel(s.kekLabel()).setStorageKind(s.storageKind()).setVersion(Version.VALUE)
         .setRekeyNonce(s.rekeyNonce()).setGenerateRootNonce(s.generateRootNonce())
+        .addAllNodes(nodes())
         .build());
+  }
+
+  private java.util.List<ClusterNode> nodes() {
+    if (cluster == null) {
+      return java.util.List.of();
+    }
+    try {
+      return cluster.nodes().stream().map(n -> ClusterNode.newBuilder().setNode(n.node()).setAddress(n.address())
+          .setVersion(n.version()).setSealed(n.sealed()).setHoldsLease(n.holdsLease())
+          .setLastHeartbeat(com.google.protobuf.util.Timestamps.fromMillis(n.heartbeatMillis()))
+          .setStale(cluster.stale(n)).setThisNode(n.node().equals(cluster.node())).build()).toList();
+    } catch (dev.keywarden.failure.KeywardenException storageDown) {
+      return java.util.List.of(); // status answers without the rows rather than fail
+    }
   }
 
   @Override

@@ -105,6 +105,20 @@ public class KeywardenFactory {
   }
 
   @Singleton
+  @Bean(preDestroy = "close")
+  dev.keywarden.server.cluster.ClusterNodes clusterNodes(Core core, PeriodicTasks tasks, ServerSettings settings) {
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      host = "keywarden";
+    }
+    return new dev.keywarden.server.cluster.ClusterNodes(core.storage(), Clock.systemUTC(),
+        host + ":" + settings.grpcAddress().port(), settings.grpcAddress().host() + ":" + settings.grpcAddress().port(),
+        dev.keywarden.server.config.Version.VALUE, core::isSealed, tasks::holdsLease);
+  }
+
+  @Singleton
   PkiEngine pkiEngine(Core core, SecureRandom random) {
     return new PkiEngine(core, Clock.systemUTC(), random);
   }

@@ -36,6 +36,7 @@ class FeedCoverageTest {
       Map.entry("sys/keys/", "the token HMAC key and other keys made once at init, never changed"),
       Map.entry("sys/token-children/", "the token tree: read when a parent is revoked"),
       Map.entry("sys/init", "the init marker: read at start"),
+      Map.entry("sys/nodes/", "the servers' heartbeats: read on each status call"),
       Map.entry("pki/issuers/", "issuer records: read and compared on each use (Issuers.stored)"),
       Map.entry("pki/config/", "the default issuer: read on each issuance"),
       Map.entry("pki/certs/", "issued certificates: read by serial when asked"),
