@@ -106,16 +106,20 @@ final class ClientTls {
     throw new InvalidKeySpecException("the PKCS#8 key is not an EC, RSA or EdDSA key");
   }
 
-  private static PrivateKey openSslKey(String pem) throws IOException {
+  /**
+   * OpenSSL's older forms (SEC1 "EC PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY"), parsed by Bouncy Castle into PKCS#8 and
+   * made a key by the JDK's own key factories (as {@link #pkcs8}), whatever providers are installed: Bouncy Castle's
+   * converter would make an "ECDSA" key of its own when its provider is registered.
+   */
+  private static PrivateKey openSslKey(String pem) throws IOException, GeneralSecurityException {
     try (Reader in = new java.io.StringReader(pem);
          org.bouncycastle.openssl.PEMParser parser = new org.bouncycastle.openssl.PEMParser(in)) {
       for (Object o = parser.readObject(); o != null; o = parser.readObject()) {
-        var converter = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter();
         if (o instanceof org.bouncycastle.openssl.PEMKeyPair pair) {
-          return converter.getPrivateKey(pair.getPrivateKeyInfo());
+          return pkcs8(pair.getPrivateKeyInfo().getEncoded());
         }
         if (o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
-          return converter.getPrivateKey(info);
+          return pkcs8(info.getEncoded());
         }
       }
     }

@@ -35,6 +35,10 @@ class ClientTlsTest {
 
   @Test
   void openSslsOlderKeyFormsAreReadToo() throws Exception {
+    // as in a JVM where something registered Bouncy Castle: the key is still the JDK's "EC" key
+    if (java.security.Security.getProvider("BC") == null) {
+      java.security.Security.addProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider());
+    }
     Path sec1 = dir.resolve("ec.pem");
     OpenSsl.run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", sec1.toString());
     assertTrue(Files.readString(sec1).contains("BEGIN EC PRIVATE KEY"));
