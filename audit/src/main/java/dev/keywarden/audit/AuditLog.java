@@ -112,20 +112,11 @@ public final class AuditLog implements AutoCloseable {
     String id = idPrefix + Long.toHexString(ids.incrementAndGet());
     long start = System.nanoTime();
     Instant time = options.clock().instant();
-    Ticket ticket = new Ticket(ds.stream().map(Device::name).toList());
-    long deadline = start;
-    for (Device d : ds) {
-      deadline = Math.max(deadline, start + d.timeoutNanos());
-      byte[] body;
-      try {
-        body = RecordFormat.request(id, time, options.node(), request, v -> hmac(d.name(), v));
-      } catch (KeywardenException e) {
-        ticket.done(d.name(), "sealed");
-        continue;
-      }
-      d.submit(body, ticket, start);
-    }
-    if (!ticket.await(deadline, true)) {
+    List<byte[]> bodies = bodies(ds, d -> RecordFormat.request(id, time, options.node(), request,
+        v -> hmac(d.name(), v)));
+    Ticket ticket = new Ticket(names(ds));
+    submit(ds, bodies, ticket, start);
+    if (!ticket.await(deadline(ds, start), true)) {
       countTimeouts(ds, ticket);
       requestsRefused.increment();
       throw refusal(ticket);
@@ -160,27 +151,13 @@ public final class AuditLog implements AutoCloseable {
     String id = idPrefix + Long.toHexString(ids.incrementAndGet());
     long start = System.nanoTime();
     Instant time = options.clock().instant();
-    long deadline = start;
-    List<byte[]> bodies = new ArrayList<>(ds.size());
-    for (Device d : ds) {
-      deadline = Math.max(deadline, start + d.timeoutNanos());
-      try {
-        bodies.add(RecordFormat.request(id, time, options.node(), request, v -> hmac(d.name(), v)));
-      } catch (KeywardenException e) {
-        bodies.add(null);
-      }
-    }
+    List<byte[]> bodies = bodies(ds, d -> RecordFormat.request(id, time, options.node(), request,
+        v -> hmac(d.name(), v)));
     HeldOutcome held = new HeldOutcome(release);
-    Ticket ticket = new Ticket(ds.stream().map(Device::name).toList(), held);
+    Ticket ticket = new Ticket(names(ds), held);
     held.ticket = ticket;
     held.onThread = Thread.currentThread();
-    for (int i = 0; i < ds.size(); i++) {
-      if (bodies.get(i) == null) {
-        ticket.done(ds.get(i).name(), "sealed");
-      } else {
-        ds.get(i).submit(bodies.get(i), ticket, start);
-      }
-    }
+    submit(ds, bodies, ticket, start);
     held.onThread = null;
     if (held.refusedOnTheSpot) {
       requestsRefused.increment();
@@ -190,7 +167,7 @@ public final class AuditLog implements AutoCloseable {
       if (ticket.expire()) {
         countTimeouts(ds, ticket);
       }
-    }, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }, Math.max(0, deadline(ds, start) - System.nanoTime()), TimeUnit.NANOSECONDS);
     return new AuditCall(id, request.rpc(), start);
   }
 
@@ -230,6 +207,43 @@ public final class AuditLog implements AutoCloseable {
         f.cancel(false);
       }
     }
+  }
+
+  /** Each device's copy of a record (secrets hashed under its own key); null where it cannot be made (sealed). */
+  private static List<byte[]> bodies(List<Device> ds, java.util.function.Function<Device, byte[]> make) {
+    List<byte[]> bodies = new ArrayList<>(ds.size());
+    for (Device d : ds) {
+      try {
+        bodies.add(make.apply(d));
+      } catch (KeywardenException sealedMeanwhile) {
+        bodies.add(null);
+      }
+    }
+    return bodies;
+  }
+
+  /** Hands each device its copy; a device without one tells the ticket it is sealed. */
+  private static void submit(List<Device> ds, List<byte[]> bodies, Ticket ticket, long now) {
+    for (int i = 0; i < ds.size(); i++) {
+      if (bodies.get(i) == null) {
+        ticket.done(ds.get(i).name(), "sealed");
+      } else {
+        ds.get(i).submit(bodies.get(i), ticket, now);
+      }
+    }
+  }
+
+  private static List<String> names(List<Device> ds) {
+    return ds.stream().map(Device::name).toList();
+  }
+
+  /** When the slowest device's timeout for a record handed over at {@code start} runs out. */
+  private static long deadline(List<Device> ds, long start) {
+    long deadline = start;
+    for (Device d : ds) {
+      deadline = Math.max(deadline, start + d.timeoutNanos());
+    }
+    return deadline;
   }
 
   private static KeywardenException refusal(Ticket ticket) {
@@ -276,28 +290,13 @@ public final class AuditLog implements AutoCloseable {
       long now = System.nanoTime();
       long micros = (now - call.startNanos()) / 1000;
       Instant time = options.clock().instant();
-      List<byte[]> bodies = new ArrayList<>(ds.size());
-      for (Device d : ds) {
-        try {
-          bodies.add(RecordFormat.response(call.id(), time, options.node(), call.rpc(), micros, response,
-              v -> hmac(d.name(), v)));
-        } catch (KeywardenException e) {
-          bodies.add(null);
-        }
-      }
+      List<byte[]> bodies = bodies(ds, d -> RecordFormat.response(call.id(), time, options.node(), call.rpc(),
+          micros, response, v -> hmac(d.name(), v)));
       return () -> {
         try {
           Ticket[] ticket = new Ticket[1];
-          ticket[0] = new Ticket(ds.stream().map(Device::name).toList(),
-              () -> lost(call, status, String.join("; ", ticket[0].failures())));
-          long at = System.nanoTime();
-          for (int i = 0; i < ds.size(); i++) {
-            if (bodies.get(i) == null) {
-              ticket[0].done(ds.get(i).name(), "sealed");
-            } else {
-              ds.get(i).submit(bodies.get(i), ticket[0], at);
-            }
-          }
+          ticket[0] = new Ticket(names(ds), () -> lost(call, status, String.join("; ", ticket[0].failures())));
+          submit(ds, bodies, ticket[0], System.nanoTime());
         } catch (RuntimeException e) {
           lost(call, status, e.getClass().getSimpleName());
         }

@@ -68,17 +68,7 @@ final class Crls {
     this.signing = signing;
     this.revocations = revocations;
     // a CRL rebuilt by another server sharing the store (after a revocation there) replaces ours on the next request
-    core.storage().watch(CRLS, new dev.keywarden.storage.StorageListener() {
-      @Override
-      public void changed(String key) {
-        cache.remove(key.substring(CRLS.length()));
-      }
-
-      @Override
-      public void reset() {
-        cache.clear();
-      }
-    });
+    dev.keywarden.storage.CacheFeed.watch(core.storage(), CRLS, cache::remove, cache::clear);
   }
 
   /** The issuer's current CRL (DER); FAILED_PRECONDITION for a pending issuer. */

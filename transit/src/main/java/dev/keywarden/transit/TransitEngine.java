@@ -5,7 +5,7 @@ import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.storage.CasRetry;
-import dev.keywarden.storage.StorageListener;
+import dev.keywarden.storage.CacheFeed;
 import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.transit.crypto.HashAlgorithm;
 import dev.keywarden.transit.crypto.KeyDerivation;
@@ -106,20 +106,11 @@ public final class TransitEngine {
     this.reserver = pool;
     core.addSealListener(this::dropCache);
     core.addUnsealListener(() -> runInBackground(this::reserveAfterUnseal));
-    core.storage().watch(PREFIX, new StorageListener() {
-      @Override
-      public void changed(String key) {
-        String name = key.substring(PREFIX.length());
-        if (cache.containsKey(name)) {
-          changedInStorage.add(name);
-        }
+    CacheFeed.watch(core.storage(), PREFIX, name -> {
+      if (cache.containsKey(name)) {
+        changedInStorage.add(name);
       }
-
-      @Override
-      public void reset() {
-        changedInStorage.addAll(cache.keySet());
-      }
-    });
+    }, () -> changedInStorage.addAll(cache.keySet()));
   }
 
   // ---- keyring management -------------------------------------------------------------------------------------

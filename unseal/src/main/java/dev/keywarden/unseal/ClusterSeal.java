@@ -3,9 +3,9 @@ package dev.keywarden.unseal;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.storage.CacheFeed;
 import dev.keywarden.storage.CasRetry;
 import dev.keywarden.storage.Storage;
-import dev.keywarden.storage.StorageListener;
 import dev.keywarden.storage.StoredEntry;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
@@ -38,17 +38,7 @@ final class ClusterSeal {
     this.storage = storage;
     this.seen = generation();
     core.addUnsealListener(() -> seen = generation());
-    storage.watch(KEY, new StorageListener() {
-      @Override
-      public void changed(String key) {
-        check();
-      }
-
-      @Override
-      public void reset() {
-        check();
-      }
-    });
+    CacheFeed.watch(storage, KEY, key -> check(), this::check);
   }
 
   /** Raises the generation (every node seals) and returns it. */

@@ -19,20 +19,24 @@ import org.slf4j.LoggerFactory;
 public final class ErrorMappingInterceptor implements ServerInterceptor {
   private static final Logger log = LoggerFactory.getLogger(ErrorMappingInterceptor.class);
 
+  /** The gRPC code of a failure kind (also a batch item's code). */
+  public static Status.Code code(KeywardenException.Kind kind) {
+    return switch (kind) {
+      case INVALID_ARGUMENT -> Status.Code.INVALID_ARGUMENT;
+      case NOT_FOUND -> Status.Code.NOT_FOUND;
+      case ALREADY_EXISTS -> Status.Code.ALREADY_EXISTS;
+      case FAILED_PRECONDITION -> Status.Code.FAILED_PRECONDITION;
+      case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
+      case PERMISSION_DENIED -> Status.Code.PERMISSION_DENIED;
+      case UNAVAILABLE -> Status.Code.UNAVAILABLE;
+      case RESOURCE_EXHAUSTED -> Status.Code.RESOURCE_EXHAUSTED;
+    };
+  }
+
   /** The status a client sees for {@code error}. */
   public static Status toStatus(Throwable error) {
     if (error instanceof KeywardenException k) {
-      Status.Code code = switch (k.kind()) {
-        case INVALID_ARGUMENT -> Status.Code.INVALID_ARGUMENT;
-        case NOT_FOUND -> Status.Code.NOT_FOUND;
-        case ALREADY_EXISTS -> Status.Code.ALREADY_EXISTS;
-        case FAILED_PRECONDITION -> Status.Code.FAILED_PRECONDITION;
-        case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
-        case PERMISSION_DENIED -> Status.Code.PERMISSION_DENIED;
-        case UNAVAILABLE -> Status.Code.UNAVAILABLE;
-        case RESOURCE_EXHAUSTED -> Status.Code.RESOURCE_EXHAUSTED;
-      };
-      return Status.fromCode(code).withDescription(k.getMessage());
+      return Status.fromCode(code(k.kind())).withDescription(k.getMessage());
     }
     if (error instanceof StatusRuntimeException s) {
       return s.getStatus();
@@ -58,9 +62,8 @@ public final class ErrorMappingInterceptor implements ServerInterceptor {
   public static Metadata trailers(Throwable error) {
     Metadata m = new Metadata();
     if (error instanceof KeywardenException k) {
-      Status s = toStatus(k);
-      m.put(DETAILS, com.google.rpc.Status.newBuilder().setCode(s.getCode().value())
-          .setMessage(s.getDescription() == null ? "" : s.getDescription())
+      m.put(DETAILS, com.google.rpc.Status.newBuilder().setCode(code(k.kind()).value())
+          .setMessage(k.getMessage() == null ? "" : k.getMessage())
           .addDetails(com.google.protobuf.Any.pack(com.google.rpc.ErrorInfo.newBuilder().setReason(k.reason())
               .setDomain(ERROR_DOMAIN).build()))
           .build());

@@ -265,7 +265,7 @@ public final class JwtGrpcService implements JwtServiceGrpc.AsyncService, Guarde
 
   private static ItemError itemError(Kind kind, String message) {
     return ItemError.newBuilder().setCode(kind.name()).setMessage(message)
-        .setStatusCode(ErrorMappingInterceptor.toStatus(new KeywardenException(kind, message)).getCode().value())
+        .setStatusCode(ErrorMappingInterceptor.code(kind).value())
         .setReason(kind.name()).build();
   }
 

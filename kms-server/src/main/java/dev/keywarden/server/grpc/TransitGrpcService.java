@@ -262,7 +262,7 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
 
   private static ItemError error(KeywardenException e) {
     return ItemError.newBuilder().setCode(e.kind().name()).setMessage(e.getMessage())
-        .setStatusCode(ErrorMappingInterceptor.toStatus(e).getCode().value()).setReason(e.reason()).build();
+        .setStatusCode(ErrorMappingInterceptor.code(e.kind()).value()).setReason(e.reason()).build();
   }
 
   /**
