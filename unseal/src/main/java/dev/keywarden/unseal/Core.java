@@ -6,6 +6,7 @@ import dev.keywarden.hsm.Hsm;
 import dev.keywarden.hsm.HsmProvider;
 import dev.keywarden.hsm.KekIdentity;
 import dev.keywarden.hsm.KeyEncryptionKey;
+import dev.keywarden.storage.CacheFeed;
 import dev.keywarden.storage.InitMarker;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StoredEntry;
@@ -45,8 +46,11 @@ public final class Core {
   private volatile SealHeader header;
   // guarded by lock
   private ShareQuorum unsealQuorum;
-  private Ceremony rekey;
-  private Ceremony generateRoot;
+  /** Rekey and generate-root are stored, so that shares can go to any server sharing the store. */
+  private final StoredCeremony rekey;
+  private final StoredCeremony generateRoot;
+  /** Set when the stored envelope changed (a rekey, maybe on another server): the header is read again before use. */
+  private volatile boolean headerStale;
 
   /** A core over {@code storage} that opens HSMs with {@code hsmProvider}; starts sealed. No init marker. */
   public Core(Storage storage, HsmProvider hsmProvider, SecureRandom random, int workingKeyCapacity) {
@@ -66,7 +70,24 @@ public final class Core {
     this.marker = marker;
     storage.get(SEAL_ENVELOPE).ifPresent(e -> header = SealEnvelopeCodec.header(e.value()));
     checkMarker();
+    this.rekey = new StoredCeremony(storage, StoredCeremony.Kind.REKEY);
+    this.generateRoot = new StoredCeremony(storage, StoredCeremony.Kind.GENERATE_ROOT);
     this.clusterSeal = new ClusterSeal(this, storage);
+    CacheFeed.watch(storage, SEAL_ENVELOPE, key -> headerStale = true, () -> headerStale = true);
+  }
+
+  /** The header, read again from storage when the envelope changed since it was last read. Under lock. */
+  private SealHeader currentHeader() {
+    if (headerStale) {
+      headerStale = false;
+      try {
+        storage.get(SEAL_ENVELOPE).ifPresent(e -> header = SealEnvelopeCodec.header(e.value()));
+      } catch (RuntimeException e) {
+        headerStale = true;
+        throw e;
+      }
+    }
+    return header;
   }
 
   /** Refuses a data dir initialized before whose storage holds no envelope; adds the marker to one that lacks it. */
@@ -165,12 +186,23 @@ public final class Core {
   /** Status for `keywarden status`. */
   public CoreStatus status() {
     synchronized (lock) {
-      boolean initialized = header != null;
+      SealHeader h = header;
+      String rekeyNonce = "";
+      String generateRootNonce = "";
+      try {
+        h = currentHeader();
+        if (h != null) {
+          rekeyNonce = rekey.current().map(StoredCeremony.Record::nonce).orElse("");
+          generateRootNonce = generateRoot.current().map(StoredCeremony.Record::nonce).orElse("");
+        }
+      } catch (KeywardenException e) {
+        // storage is unreachable: status still answers with what this server knows
+      }
+      boolean initialized = h != null;
       return new CoreStatus(initialized, unsealed == null,
-          initialized ? header.threshold() : 0, initialized ? header.shares() : 0,
+          initialized ? h.threshold() : 0, initialized ? h.shares() : 0,
           unsealQuorum == null ? 0 : unsealQuorum.progress(),
-          hsmProvider.describe(), initialized ? header.kekLabel() : "", storage.kind(),
-          rekey == null ? "" : rekey.nonce, generateRoot == null ? "" : generateRoot.nonce);
+          hsmProvider.describe(), initialized ? h.kekLabel() : "", storage.kind(), rekeyNonce, generateRootNonce);
     }
   }
 
@@ -244,6 +276,10 @@ public final class Core {
         share.destroy();
         throw KeywardenException.precondition("already unsealed");
       }
+      if (unsealQuorum != null && !unsealQuorum.header().equals(h)) {
+        unsealQuorum.clear(); // a rekey replaced the shares since the first of these was submitted
+        unsealQuorum = null;
+      }
       if (unsealQuorum == null) {
         unsealQuorum = new ShareQuorum(h);
       }
@@ -282,6 +318,8 @@ public final class Core {
    * the change feed; a node unsealed afterwards stays unsealed.
    */
   public void sealAll() {
+    rekey.discard();
+    generateRoot.discard();
     clusterSeal.sealAll();
     sealIfUnsealed();
   }
@@ -297,7 +335,10 @@ public final class Core {
     }
   }
 
-  /** Seals: zeroizes every working key, logs out of the HSM, drops any ceremony in progress. */
+  /**
+   * Seals this server: zeroizes every working key, logs out of the HSM. A rekey or generate-root in progress stays for
+   * the other servers sharing the store ({@link #sealAll} cancels them).
+   */
   public void seal() {
     synchronized (lock) {
       Unsealed u = unsealed;
@@ -305,8 +346,6 @@ public final class Core {
         throw sealedError();
       }
       unsealed = null;
-      rekey = cancel(rekey);
-      generateRoot = cancel(generateRoot);
       notifySealed();
       u.close();
       log.info("sealed: working keys zeroized, logged out of the HSM");
@@ -322,8 +361,6 @@ public final class Core {
         notifySealed();
         u.close();
       }
-      rekey = cancel(rekey);
-      generateRoot = cancel(generateRoot);
       if (unsealQuorum != null) {
         unsealQuorum.clear();
         unsealQuorum = null;
@@ -331,18 +368,18 @@ public final class Core {
     }
   }
 
-  /** Starts a rekey to a new split of N shares with threshold K; returns its nonce. */
+  /**
+   * Starts a rekey to a new split of N shares with threshold K; returns its nonce. Stored: the current shares may then
+   * be submitted to any server sharing the store.
+   */
   public CeremonyStarted startRekey(int shares, int threshold, boolean allowSingleShareThreshold) {
     validateSplit(shares, threshold, allowSingleShareThreshold);
     synchronized (lock) {
       SealHeader h = requireInitialized();
       unsealed();
-      if (rekey != null) {
-        throw KeywardenException.precondition(
-            "a rekey is already in progress (nonce " + rekey.nonce + "); cancel it first");
-      }
-      rekey = new Ceremony(newNonce(), new ShareQuorum(h), shares, threshold);
-      return new CeremonyStarted(rekey.nonce, h.threshold());
+      String nonce = newNonce();
+      rekey.start(nonce, h, shares, threshold);
+      return new CeremonyStarted(nonce, h.threshold());
     }
   }
 
@@ -353,29 +390,36 @@ public final class Core {
   public CeremonyProgress submitRekeyShare(String nonce, String typed) {
     UnsealShare share = ShareCodec.decode(typed);
     synchronized (lock) {
-      SealHeader h = requireInitialized();
-      Ceremony c = requireCeremony(rekey, nonce, share, "rekey");
-      c.quorum.add(share);
-      if (!c.quorum.complete()) {
-        return CeremonyProgress.pending(c.quorum.progress(), h.threshold());
+      StoredCeremony.Outcome o;
+      SealHeader h;
+      try {
+        h = requireInitialized();
+        o = rekey.submit(nonce, share, h, unsealed().kek());
+      } finally {
+        share.destroy();
       }
-      rekey = null;
+      if (!o.done()) {
+        return CeremonyProgress.pending(o.progress(), h.threshold());
+      }
+      StoredCeremony.Record c = o.record();
       StoredEntry stored = storage.get(SEAL_ENVELOPE).orElseThrow();
-      SealEnvelope envelope = openEnvelope(c.quorum, "rekey");
+      SealEnvelope envelope = openEnvelope(quorumOf(h, o.complete()), "rekey");
       byte[] newKey = new byte[UNSEAL_KEY_BYTES];
       List<UnsealShare> split = List.of();
       try {
         random.nextBytes(newKey);
-        split = UnsealKeySplitter.split(newKey, c.newShares, c.newThreshold, random);
-        SealHeader newHeader = new SealHeader(split.get(0).shareSetId(), c.newShares, c.newThreshold, h.kekLabel());
+        split = UnsealKeySplitter.split(newKey, c.newShares(), c.newThreshold(), random);
+        SealHeader newHeader = new SealHeader(split.get(0).shareSetId(), c.newShares(), c.newThreshold(),
+            h.kekLabel());
         byte[] resealed = SealEnvelopeCodec.seal(newHeader, envelope, newKey, random);
         if (!storage.compareAndSet(SEAL_ENVELOPE, stored.version(), resealed)) {
           throw KeywardenException.precondition("the seal envelope changed during the rekey; start the rekey again");
         }
         header = newHeader;
         List<String> encoded = split.stream().map(ShareCodec::encode).toList();
-        log.info("rekeyed: {} new shares, threshold {}; the old shares no longer work", c.newShares, c.newThreshold);
-        return new CeremonyProgress(true, h.threshold(), h.threshold(), encoded, c.newThreshold, "");
+        log.info("rekeyed: {} new shares, threshold {}; the old shares no longer work", c.newShares(),
+            c.newThreshold());
+        return new CeremonyProgress(true, h.threshold(), h.threshold(), encoded, c.newThreshold(), "");
       } finally {
         Arrays.fill(newKey, (byte) 0);
         split.forEach(UnsealShare::destroy);
@@ -384,27 +428,21 @@ public final class Core {
     }
   }
 
-  /** Cancels the rekey in progress; the current shares stay valid. */
+  /** Cancels the rekey in progress (on whichever server it was started); the current shares stay valid. */
   public void cancelRekey() {
     synchronized (lock) {
-      if (rekey == null) {
-        throw KeywardenException.precondition("no rekey is in progress");
-      }
-      rekey = cancel(rekey);
+      rekey.cancel();
     }
   }
 
-  /** Starts a generate-root ceremony; returns its nonce. The server must be unsealed. */
+  /** Starts a generate-root ceremony; returns its nonce. The server must be unsealed. Stored, as a rekey is. */
   public CeremonyStarted startGenerateRoot() {
     synchronized (lock) {
       SealHeader h = requireInitialized();
       unsealed();
-      if (generateRoot != null) {
-        throw KeywardenException.precondition(
-            "a generate-root is already in progress (nonce " + generateRoot.nonce + "); cancel it first");
-      }
-      generateRoot = new Ceremony(newNonce(), new ShareQuorum(h), 0, 0);
-      return new CeremonyStarted(generateRoot.nonce, h.threshold());
+      String nonce = newNonce();
+      generateRoot.start(nonce, h, 0, 0);
+      return new CeremonyStarted(nonce, h.threshold());
     }
   }
 
@@ -412,14 +450,18 @@ public final class Core {
   public CeremonyProgress submitGenerateRootShare(String nonce, String typed, Supplier<String> mintRootToken) {
     UnsealShare share = ShareCodec.decode(typed);
     synchronized (lock) {
-      SealHeader h = requireInitialized();
-      Ceremony c = requireCeremony(generateRoot, nonce, share, "generate-root");
-      c.quorum.add(share);
-      if (!c.quorum.complete()) {
-        return CeremonyProgress.pending(c.quorum.progress(), h.threshold());
+      StoredCeremony.Outcome o;
+      SealHeader h;
+      try {
+        h = requireInitialized();
+        o = generateRoot.submit(nonce, share, h, unsealed().kek());
+      } finally {
+        share.destroy();
       }
-      generateRoot = null;
-      openEnvelope(c.quorum, "generate-root").destroy();
+      if (!o.done()) {
+        return CeremonyProgress.pending(o.progress(), h.threshold());
+      }
+      openEnvelope(quorumOf(h, o.complete()), "generate-root").destroy();
       unsealed();
       String token = mintRootToken.get();
       log.info("generate-root: a new root token was made with {} shares", h.threshold());
@@ -430,11 +472,17 @@ public final class Core {
   /** Cancels the generate-root in progress. */
   public void cancelGenerateRoot() {
     synchronized (lock) {
-      if (generateRoot == null) {
-        throw KeywardenException.precondition("no generate-root is in progress");
-      }
-      generateRoot = cancel(generateRoot);
+      generateRoot.cancel();
     }
+  }
+
+  /** The quorum of a completed stored ceremony's shares (which it takes over and zeroizes). */
+  private static ShareQuorum quorumOf(SealHeader h, List<UnsealShare> shares) {
+    ShareQuorum q = new ShareQuorum(h);
+    for (UnsealShare s : shares) {
+      q.add(s);
+    }
+    return q;
   }
 
   private SealEnvelope openEnvelope(ShareQuorum quorum, String ceremony) {
@@ -476,29 +524,11 @@ public final class Core {
   }
 
   private SealHeader requireInitialized() {
-    if (header == null) {
+    SealHeader h = currentHeader();
+    if (h == null) {
       throw notInitializedError();
     }
-    return header;
-  }
-
-  private static Ceremony requireCeremony(Ceremony c, String nonce, UnsealShare share, String name) {
-    if (c == null) {
-      share.destroy();
-      throw KeywardenException.precondition("no " + name + " is in progress: start one first");
-    }
-    if (!c.nonce.equals(nonce)) {
-      share.destroy();
-      throw KeywardenException.invalid("nonce does not match the " + name + " in progress");
-    }
-    return c;
-  }
-
-  private static Ceremony cancel(Ceremony c) {
-    if (c != null) {
-      c.quorum.clear();
-    }
-    return null;
+    return h;
   }
 
   private static void validateSplit(int shares, int threshold, boolean allowSingleShareThreshold) {
@@ -518,19 +548,5 @@ public final class Core {
     byte[] n = new byte[16];
     random.nextBytes(n);
     return HexFormat.of().formatHex(n);
-  }
-
-  private static final class Ceremony {
-    final String nonce;
-    final ShareQuorum quorum;
-    final int newShares;
-    final int newThreshold;
-
-    Ceremony(String nonce, ShareQuorum quorum, int newShares, int newThreshold) {
-      this.nonce = nonce;
-      this.quorum = quorum;
-      this.newShares = newShares;
-      this.newThreshold = newThreshold;
-    }
   }
 }

@@ -37,6 +37,11 @@ final class ShareQuorum {
     return shares.size();
   }
 
+  /** The split these shares are collected for. */
+  SealHeader header() {
+    return header;
+  }
+
   int progress() {
     return shares.size();
   }

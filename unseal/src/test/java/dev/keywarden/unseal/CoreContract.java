@@ -363,6 +363,27 @@ abstract class CoreContract {
   }
 
   @Test
+  void aCeremonyInProgressKeepsItsSharesInStorageOnlyWrappedByTheKek() throws Exception {
+    InitResult init = init(5, 3);
+    unsealWith(init.shares().subList(0, 3));
+    CeremonyStarted started = core.startRekey(5, 3, false);
+    core.submitRekeyShare(started.nonce(), init.shares().get(0));
+    core.submitRekeyShare(started.nonce(), init.shares().get(1));
+    byte[] stored = storage.get(StoredCeremony.Kind.REKEY.key()).orElseThrow().value();
+    for (String share : init.shares().subList(0, 2)) {
+      UnsealShare decoded = ShareCodec.decode(share);
+      assertEquals(-1, indexOf(stored, decoded.value()), "a share in the clear");
+      String b64 = java.util.Base64.getEncoder().encodeToString(decoded.value());
+      assertFalse(new String(stored, StandardCharsets.US_ASCII).contains(b64), "a share in base64");
+    }
+    restart();
+    unsealWith(init.shares().subList(2, 5));
+    assertEquals(started.nonce(), core.status().rekeyNonce(), "the ceremony survives a restart");
+    assertTrue(core.submitRekeyShare(started.nonce(), init.shares().get(4)).complete(),
+        "the stored shares, unwrapped after the restart, count toward K");
+  }
+
+  @Test
   void concurrentUseDuringSealNeverSeesGarbageKeys() throws Exception {
     InitResult init = init(1, 1);
     unsealWith(init.shares());
