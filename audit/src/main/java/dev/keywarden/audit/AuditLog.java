@@ -5,6 +5,7 @@ import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.KeyPairAlgorithm;
+import dev.keywarden.storage.CacheFeed;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StoredJson;
 import dev.keywarden.unseal.Core;
@@ -70,6 +71,9 @@ public final class AuditLog implements AutoCloseable {
   private volatile Map<String, AuditRecords.StoredDevice> configured = Map.of();
   private volatile CheckpointSigner signer;
   private volatile boolean closed;
+  /** The stored settings each open device was opened with; guarded by lock. */
+  private final Map<String, AuditRecords.StoredDevice> openedAs = new LinkedHashMap<>();
+  private final CacheFeed feed;
 
   /** The audit log of {@code core}: opens the enabled devices now if unsealed, and on every unseal. */
   public AuditLog(Core core, AuditOptions options) {
@@ -87,6 +91,9 @@ public final class AuditLog implements AutoCloseable {
     this.configured = readConfigured();
     core.addSealListener(() -> closeAll("seal"));
     core.addUnsealListener(this::onUnseal);
+    // devices enabled or disabled by another server sharing the store open or close here too
+    this.feed = CacheFeed.watch(core.storage(), AuditRecords.DEVICES, name -> followLater(),
+        this::followLater);
     if (!core.isSealed()) {
       openAll("start");
     }
@@ -395,7 +402,7 @@ public final class AuditLog implements AutoCloseable {
           throw KeywardenException.alreadyExists("audit device '" + Inputs.quoted(name) + "' is already enabled");
         }
         tx.put(AuditRecords.hmacKey(name), wrapped);
-        tx.delete(AuditRecords.chain(name));
+        AuditRecords.deleteChains(tx, name);
         return null;
       });
       Device d = newDevice(config, cs, null, "enable");
@@ -411,6 +418,7 @@ public final class AuditLog implements AutoCloseable {
       now.add(d);
       devices = List.copyOf(now);
       configured = readConfigured();
+      openedAs.put(name, configured.get(name));
       log.info("audit device {} enabled: {} {}", name, config.type().wireName(), config.target());
       return new AuditDeviceInfo(config, at, d.health());
     }
@@ -438,6 +446,7 @@ public final class AuditLog implements AutoCloseable {
         devices = devices.stream().filter(x -> x != d).toList();
         d.awaitClosed(d.beginClose("disable"), System.nanoTime() + d.timeoutNanos());
       }
+      openedAs.remove(name);
       forget(name);
       u.workingKeys().invalidate(AuditRecords.hmacKey(name));
       log.info("audit device {} disabled", name);
@@ -448,7 +457,7 @@ public final class AuditLog implements AutoCloseable {
     core.storage().atomically(tx -> {
       tx.delete(AuditRecords.device(name));
       tx.delete(AuditRecords.hmacKey(name));
-      tx.delete(AuditRecords.chain(name));
+      AuditRecords.deleteChains(tx, name);
       return null;
     });
     configured = readConfigured();
@@ -560,6 +569,7 @@ public final class AuditLog implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    feed.close();
     closeAll("shutdown");
     opener.shutdownNow();
     releaser.shutdown();
@@ -601,11 +611,9 @@ public final class AuditLog implements AutoCloseable {
           cs = unusableSigner(e);
         }
         List<Device> opened = new ArrayList<>();
+        openedAs.clear();
         for (AuditRecords.StoredDevice s : stored.values()) {
-          ChainState known = AuditRecords.readChain(core.storage(), s.name()).orElse(null);
-          Device d = newDevice(s.config(), cs, known, why);
-          d.start();
-          opened.add(d);
+          opened.add(openStored(s, cs, why));
         }
         devices = List.copyOf(opened);
       } catch (RuntimeException e) {
@@ -620,6 +628,7 @@ public final class AuditLog implements AutoCloseable {
     synchronized (lock) {
       List<Device> ds = devices;
       devices = List.of();
+      openedAs.clear();
       List<Object> handles = new ArrayList<>();
       long deadline = System.nanoTime();
       for (Device d : ds) {
@@ -633,11 +642,95 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
+  /** Opens a stored device where its chain stood on this server. Under lock. */
+  private Device openStored(AuditRecords.StoredDevice s, CheckpointSigner cs, String why) {
+    ChainState known = AuditRecords.readChain(core.storage(), s.name(), options.node()).orElse(null);
+    Device d = newDevice(s.config(), cs, known, why);
+    d.start();
+    openedAs.put(s.name(), s);
+    return d;
+  }
+
+  /** After a change to the stored devices (maybe by another server): open and close here to match, off the feed. */
+  private void followLater() {
+    if (closed) {
+      return;
+    }
+    try {
+      opener.execute(this::follow);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // shutting down
+    }
+  }
+
+  private void follow() {
+    synchronized (lock) {
+      if (closed || core.isSealed()) {
+        return;
+      }
+      Map<String, AuditRecords.StoredDevice> stored;
+      try {
+        stored = readConfigured();
+      } catch (KeywardenException e) {
+        log.warn("audit: the device settings could not be read after a change ({}); retrying on the next change",
+            e.getMessage());
+        return;
+      }
+      configured = stored;
+      List<Device> keep = new ArrayList<>();
+      List<Device> closing = new ArrayList<>();
+      for (Device d : devices) {
+        AuditRecords.StoredDevice s = stored.get(d.name());
+        if (s != null && s.equals(openedAs.get(d.name()))) {
+          keep.add(d);
+        } else {
+          closing.add(d);
+        }
+      }
+      if (closing.isEmpty() && keep.size() == stored.size()) {
+        return;
+      }
+      Unsealed u;
+      try {
+        u = core.unsealed();
+      } catch (KeywardenException e) {
+        return;
+      }
+      devices = List.copyOf(keep);
+      for (Device d : closing) {
+        openedAs.remove(d.name());
+        u.workingKeys().invalidate(AuditRecords.hmacKey(d.name()));
+        d.awaitClosed(d.beginClose("disabled on another server"), System.nanoTime() + d.timeoutNanos());
+        log.info("audit device {} closed: it was disabled or changed on another server", d.name());
+      }
+      List<Device> now = new ArrayList<>(keep);
+      CheckpointSigner cs = null;
+      for (AuditRecords.StoredDevice s : stored.values()) {
+        if (openedAs.containsKey(s.name())) {
+          continue;
+        }
+        u.workingKeys().invalidate(AuditRecords.hmacKey(s.name()));
+        try {
+          if (cs == null) {
+            cs = signer(u);
+          }
+          now.add(openStored(s, cs, "enabled on another server"));
+          log.info("audit device {} opened: it was enabled on another server", s.name());
+        } catch (KeywardenException e) {
+          log.error("audit device {} enabled on another server could not be opened here: {}", s.name(),
+              e.getMessage());
+        }
+      }
+      devices = List.copyOf(now);
+    }
+  }
+
   private Device newDevice(AuditDeviceConfig config, CheckpointSigner cs, ChainState known, String why) {
-    Sink sink = config.type() == AuditDeviceConfig.Type.FILE ? new FileSink(Path.of(config.path()))
+    Sink sink = config.type() == AuditDeviceConfig.Type.FILE ? new FileSink(filePath(config))
         : new SocketSink(config.address(), config.timeout());
     Device.Settings settings = new Device.Settings(options.node(), options.clock(), options.checkpointEvery(),
-        options.checkpointInterval(), (name, state) -> AuditRecords.writeChain(core.storage(), name, state));
+        options.checkpointInterval(),
+        (name, state) -> AuditRecords.writeChain(core.storage(), name, options.node(), state));
     return new Device(config, sink, cs, settings, metrics.computeIfAbsent(config.name(), n -> new DeviceMetrics()),
         known, why);
   }
@@ -650,6 +743,17 @@ public final class AuditLog implements AutoCloseable {
     d.beginClose("unopened");
     return d;
   }
+
+  /**
+   * A file device's path on this server: {@code {node}} in the configured path becomes this server's name (letters,
+   * digits, '.', '-', '_'; anything else '_'), so that servers sharing a machine and a store write separate files.
+   */
+  private Path filePath(AuditDeviceConfig config) {
+    return Path.of(config.path().replace(NODE_PLACEHOLDER, options.node().replaceAll("[^A-Za-z0-9._-]", "_")));
+  }
+
+  /** In a file device's path, stands for this server's name. */
+  public static final String NODE_PLACEHOLDER = "{node}";
 
   private Device open(String name) {
     return devices.stream().filter(d -> d.name().equals(name)).findFirst().orElse(null);

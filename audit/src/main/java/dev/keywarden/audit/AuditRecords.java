@@ -29,8 +29,14 @@ final class AuditRecords {
     return HMAC_KEYS + name;
   }
 
-  static String chain(String name) {
+  /** Before servers shared a store: one chain per device. Read as this server's when it has none of its own. */
+  static String legacyChain(String name) {
     return CHAINS + name;
+  }
+
+  /** Each server writes its own files, so each has its own chain per device. */
+  static String chain(String name, String node) {
+    return CHAINS + name + "/" + node;
   }
 
   record StoredDevice(String name, String type, String path, String fsync, String address,
@@ -63,11 +69,20 @@ final class AuditRecords {
     return s.get(device(name)).map(e -> StoredJson.read(e.value(), StoredDevice.class));
   }
 
-  static Optional<ChainState> readChain(StorageOps s, String name) {
-    return s.get(chain(name)).map(e -> StoredJson.read(e.value(), StoredChain.class).state());
+  static Optional<ChainState> readChain(StorageOps s, String name, String node) {
+    return s.get(chain(name, node)).or(() -> s.get(legacyChain(name)))
+        .map(e -> StoredJson.read(e.value(), StoredChain.class).state());
   }
 
-  static void writeChain(StorageOps s, String name, ChainState state) {
-    s.put(chain(name), StoredJson.write(new StoredChain(state.seq(), state.hashHex())));
+  static void writeChain(StorageOps s, String name, String node, ChainState state) {
+    s.put(chain(name, node), StoredJson.write(new StoredChain(state.seq(), state.hashHex())));
+  }
+
+  /** Deletes every server's chain state of device {@code name}. */
+  static void deleteChains(StorageOps s, String name) {
+    s.delete(legacyChain(name));
+    for (String key : s.list(CHAINS + name + "/")) {
+      s.delete(key);
+    }
   }
 }

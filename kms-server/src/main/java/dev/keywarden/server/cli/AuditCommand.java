@@ -66,7 +66,7 @@ final class AuditCommand {
 
   @Command(name = "file", description = "A file (created 0600, appended to, fsynced before the call goes on).")
   static final class EnableFile extends EnableCommand {
-    @Option(names = "--path", required = true, description = "The log file (absolute path on the server).")
+    @Option(names = "--path", required = true, description = "The log file (absolute path on each server; {node} in it becomes the server's name).")
     Path path;
 
     @Option(names = "--fsync", description = "batched (default: one fsync for the records of concurrent calls) or"

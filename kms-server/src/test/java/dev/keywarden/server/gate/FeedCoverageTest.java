@@ -44,8 +44,10 @@ class FeedCoverageTest {
       Map.entry("pki/revoked/", "read by serial (OCSP) and when a CRL is built; cert auth verdicts watch it"),
       Map.entry("ssh/certs/", "issued SSH certificates: read by serial when asked"),
       Map.entry("ssh/krl/", "the KRL version: read on each KRL request, which rebuilds when it moved"),
-      Map.entry("sys/audit/", "KNOWN GAP: audit device settings, HMAC keys and chain state do not follow the feed"
-          + " yet (README: Storage)"));
+      Map.entry("sys/audit/hmac/", "a device's HMAC key: unwrapped into the working keys, dropped there when the"
+          + " device's settings change on the feed"),
+      Map.entry("sys/audit/chain/", "each server's own chain state per device: written and read by that server only"),
+      Map.entry("sys/audit/signing-key", "the audit signing key's HSM id: made once, never changed"));
 
   @TempDir
   Path dir;
