@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.keywarden.encoding.Pem;
+import dev.keywarden.callerjson.CallerJson;
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmSigner;
@@ -247,7 +248,8 @@ public final class PkiEngine {
     }
     Storage storage = store();
     return roles.get(name, n -> storage.get(ROLES + n)
-        .map(e -> Role.fromJson(new String(e.value(), UTF_8)))
+        .map(e -> CallerJson.readStored("PKI role '" + Inputs.quoted(n) + "'",
+            () -> Role.fromJson(new String(e.value(), UTF_8))))
         .orElseThrow(() -> KeywardenException.notFound("role '" + Inputs.quoted(n)
             + "' not found; create it first or list the roles")));
   }

@@ -174,6 +174,17 @@ class PkiEngineTest {
   }
 
   @Test
+  void aRoleStoredByANewerServerWithAFieldThisOneDoesNotKnowIsRefusedNotWeakened() {
+    String json = WEB.toJson();
+    storage.put(PkiEngine.ROLES + "web", ("{\"require_future_constraint\":true," + json.substring(1))
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    KeywardenException e = refusal(() -> pki.role("web"));
+    assertEquals(Kind.FAILED_PRECONDITION, e.kind(), "not the caller's INVALID_ARGUMENT");
+    assertTrue(e.getMessage().contains("require_future_constraint") && e.getMessage().contains("newer Keywarden"),
+        e.getMessage());
+  }
+
+  @Test
   void unknownIssuerRoleAndSerialAreNotFound() throws Exception {
     assertEquals(Kind.NOT_FOUND, refusal(() -> pki.issue("web", RequestedNames.commonName("a.example.com"),
         Optional.empty(), Optional.empty())).kind(), "unknown role");

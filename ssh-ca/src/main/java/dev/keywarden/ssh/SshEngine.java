@@ -10,6 +10,7 @@ import static dev.keywarden.ssh.SshRecords.json;
 import static dev.keywarden.ssh.SshRecords.read;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import dev.keywarden.callerjson.CallerJson;
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.Hsm;
@@ -288,7 +289,8 @@ public final class SshEngine {
       SshRole.checkName(null);
     }
     return roles.get(name, n -> storage.get(ROLES + SshRole.checkName(n)) // cached names were checked once
-        .map(e -> SshRole.fromJson(new String(e.value(), UTF_8)))
+        .map(e -> CallerJson.readStored("SSH role '" + Inputs.quoted(n) + "'",
+            () -> SshRole.fromJson(new String(e.value(), UTF_8))))
         .orElseThrow(() -> KeywardenException.notFound("SSH role '" + Inputs.quoted(n)
             + "' not found; create it first or list the roles")));
   }

@@ -54,7 +54,9 @@ public final class TransitEngine {
   static final long HARD_LIMIT = 1L << 32;
   static final String PREFIX = "transit/keys/";
   private static final Logger log = LoggerFactory.getLogger(TransitEngine.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Keyrings are read ignoring fields this server does not know (written by a newer server in a rolling upgrade). */
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
   private static final byte[] NO_CONTEXT = new byte[0];
 
   private final Core core;

@@ -76,6 +76,18 @@ abstract class TransitEngineContract {
   }
 
   @Test
+  void aKeyringStoredByANewerServerWithFieldsThisOneDoesNotKnowStillServes() {
+    transit.createKey("orders", KeyType.AES256_GCM96, PLAIN);
+    String ct = transit.encrypt("orders", "hello".getBytes(UTF_8), null);
+    String stored = new String(storage.get(TransitEngine.PREFIX + "orders").orElseThrow().value(), UTF_8);
+    storage.put(TransitEngine.PREFIX + "orders",
+        ("{\"future_setting\":{\"x\":1}," + stored.substring(1)).getBytes(UTF_8));
+    restart();
+    assertEquals("hello", new String(transit.decrypt("orders", ct, null), UTF_8));
+    assertTrue(transit.encrypt("orders", "again".getBytes(UTF_8), null).startsWith("kw:v1:"));
+  }
+
+  @Test
   void encryptsAndDecryptsWithTheContextAsAssociatedData() {
     for (KeyType type : List.of(KeyType.AES256_GCM96, KeyType.CHACHA20_POLY1305)) {
       String name = "k-" + type.typeName();

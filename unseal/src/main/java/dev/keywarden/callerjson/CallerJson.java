@@ -38,6 +38,24 @@ public final class CallerJson {
 
   private CallerJson() {}
 
+  /**
+   * Reads a caller document this service stored earlier (a role, a policy) with {@code read}, which applies the caller
+   * rules. A stored document that breaks them — a field this server does not know, written by a newer server during a
+   * rolling upgrade — is FAILED_PRECONDITION, not the caller's INVALID_ARGUMENT: an older server refuses to use it
+   * rather than drop a constraint it does not understand.
+   */
+  public static <T> T readStored(String what, java.util.function.Supplier<T> read) {
+    try {
+      return read.get();
+    } catch (KeywardenException e) {
+      if (e.kind() != KeywardenException.Kind.INVALID_ARGUMENT) {
+        throw e;
+      }
+      throw new KeywardenException(KeywardenException.Kind.FAILED_PRECONDITION, what + " in storage cannot be used by "
+          + "this server (" + e.getMessage() + "): a newer Keywarden wrote it; upgrade this server", e);
+    }
+  }
+
   /** A new mapper for caller documents with the bounds and strictness above; callers may configure it further. */
   public static ObjectMapper mapper() {
     StreamReadConstraints limits = StreamReadConstraints.builder()

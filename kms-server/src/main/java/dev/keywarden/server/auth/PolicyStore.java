@@ -1,5 +1,6 @@
 package dev.keywarden.server.auth;
 
+import dev.keywarden.callerjson.CallerJson;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.storage.CacheFeed;
 import dev.keywarden.storage.Storage;
@@ -56,11 +57,14 @@ public final class PolicyStore {
   /** The named policy if it exists (cached). */
   Optional<Policy> find(String name) {
     if (!feed.live()) { // the change feed reconnects: a change elsewhere could go unheard, so keep nothing
-      return storage.get(PREFIX + name)
-          .map(e -> Policy.parse(name, new String(e.value(), StandardCharsets.UTF_8), capabilities.get()));
+      return storage.get(PREFIX + name).map(e -> stored(name, e.value()));
     }
-    return cache.computeIfAbsent(name, n -> storage.get(PREFIX + n)
-        .map(e -> Policy.parse(n, new String(e.value(), StandardCharsets.UTF_8), capabilities.get())));
+    return cache.computeIfAbsent(name, n -> storage.get(PREFIX + n).map(e -> stored(n, e.value())));
+  }
+
+  private Policy stored(String name, byte[] value) {
+    return CallerJson.readStored("policy '" + name + "'",
+        () -> Policy.parse(name, new String(value, StandardCharsets.UTF_8), capabilities.get()));
   }
 
   /** Policy names, sorted, with "root" first. */
