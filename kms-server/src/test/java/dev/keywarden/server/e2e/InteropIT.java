@@ -57,6 +57,8 @@ class InteropIT {
   /** The protos other languages need beside Keywarden's, taken from the jars on the test class path. */
   static final List<String> EXTRA_PROTOS = List.of("google/rpc/status.proto", "google/rpc/error_details.proto",
       "grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto");
+  /** What README's examples print: a ciphertext's version prefix and the plaintext; an error's code and reason. */
+  static final String README_EXAMPLE_OUTPUT = "kw:v1: card 4111\nNOT_FOUND KEY_NOT_FOUND\n";
 
   @TempDir
   static Path work;
@@ -79,6 +81,8 @@ class InteropIT {
         pin.toString(), "--format", "json").ok().json();
     cli(anon, null, "operator", "unseal", init.get("shares").get(0).asText()).ok();
     rootToken = init.get("root_token").asText();
+    cli(Map.of("KEYWARDEN_ADDR", server.addr(), "KEYWARDEN_TOKEN", rootToken), null, "transit", "create-key", "orders")
+        .ok();
 
     protos = work.resolve("protos");
     for (String proto : EXTRA_PROTOS) {
@@ -124,6 +128,10 @@ class InteropIT {
     assertEquals(jwt.get("active_kid").asText(), jwt.get("jose_kid").asText());
     assertEquals("svc-orders", jwt.get("jose_sub").asText());
     assertEquals(2, jwt.get("jose_tier").asInt());
+
+    ToolRun example = run(NodeIssuer.nodeDir(), List.of("node", "readme-example.mjs"), Map.of("KEYWARDEN_PROTOS",
+        keywardenProtos() + java.io.File.pathSeparator + protos));
+    assertEquals(README_EXAMPLE_OUTPUT, example.output(), "README's Node.js example");
   }
 
   @Test
@@ -143,12 +151,24 @@ class InteropIT {
         stubs.toString()));
 
     assertCommonSteps("py", steps);
+
+    ToolRun example = run(work, List.of(PYTHON, Path.of("src/test/python/readme_example.py").toAbsolutePath()
+        .toString()), Map.of("PYTHONPATH", stubs.toString()));
+    assertEquals(README_EXAMPLE_OUTPUT, example.output(), "README's Python example");
+  }
+
+  @Test
+  void readmeShowsTheExamplesThisTestRuns() throws IOException {
+    String readme = Files.readString(Path.of("../README.md"));
+    for (String example : List.of("src/test/node/readme-example.mjs", "src/test/python/readme_example.py")) {
+      assertTrue(readme.contains(Files.readString(Path.of(example))), "README shows " + example + " as it is");
+    }
   }
 
   /** Debian's protoc with grpc_python_plugin, as a Python user runs them: no options beyond the output directories. */
   static Path generatePythonStubs() throws Exception {
     Path out = Files.createDirectories(work.resolve("python-stubs"));
-    Path keywardenProtos = Path.of("../proto/src/main/proto").toAbsolutePath().normalize();
+    Path keywardenProtos = keywardenProtos();
     List<String> command = new ArrayList<>(List.of("protoc", "-I", keywardenProtos.toString(), "-I",
         protos.toString(), "--python_out=" + out, "--grpc_python_out=" + out,
         "--plugin=protoc-gen-grpc_python=" + which("grpc_python_plugin")));
@@ -308,8 +328,7 @@ class InteropIT {
     ObjectNode config = JSON.createObjectNode().put("addr", server.addr()).put("token", rootToken)
         .put("http", "http://127.0.0.1:" + server.httpPort).put("prefix", prefix).put("csr_pem", csrPem)
         .put("ssh_public_key", sshPublicKey).put("audit_path", work.resolve(prefix + "-audit.log").toString());
-    config.putArray("protos").add(Path.of("../proto/src/main/proto").toAbsolutePath().normalize().toString())
-        .add(protos.toString());
+    config.putArray("protos").add(keywardenProtos().toString()).add(protos.toString());
     Path file = work.resolve(prefix + "-config.json");
     Files.writeString(file, JSON.writeValueAsString(config));
     return file;
@@ -335,6 +354,10 @@ class InteropIT {
     return steps;
   }
 
+  private static Path keywardenProtos() {
+    return Path.of("../proto/src/main/proto").toAbsolutePath().normalize();
+  }
+
   private static List<String> strings(JsonNode array) {
     List<String> out = new ArrayList<>();
     array.forEach(n -> out.add(n.asText()));
@@ -345,10 +368,20 @@ class InteropIT {
   record ToolRun(int exit, String output) {}
 
   private static ToolRun run(Path dir, List<String> command) throws Exception {
+    return run(dir, command, Map.of());
+  }
+
+  /** Runs {@code command} with {@code env} added; KEYWARDEN_ADDR and KEYWARDEN_TOKEN name the server and root. */
+  private static ToolRun run(Path dir, List<String> command, Map<String, String> env) throws Exception {
     Path log = Files.createTempFile(work, "tool", ".log");
-    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-        .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-        .start();
+    ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+        .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    pb.environment().putAll(env);
+    if (server != null) {
+      pb.environment().put("KEYWARDEN_ADDR", server.addr());
+      pb.environment().put("KEYWARDEN_TOKEN", rootToken == null ? "" : rootToken);
+    }
+    Process p = pb.start();
     if (!p.waitFor(3, TimeUnit.MINUTES)) {
       p.destroyForcibly();
       fail(command + " did not finish within three minutes");
