@@ -214,6 +214,7 @@ def main():
                                                                 principals=["root"]))
     emit("ssh", ca_public_key=ca.keys[0].public_key, ca_keys_text_has_key=ca.keys[0].public_key.split(" ")[1] in ca_keys,
          certificate=certificate.certificate, principals=list(certificate.principals), key_id=certificate.key_id,
+         cert_type=ssh_pb2.SshCertType.Name(certificate.cert_type),
          roles_listed=f"{prefix}-dev" in ssh.ListSshRoles(ssh_pb2.ListSshRolesRequest(), metadata=root).names,
          other_principal=refused.code().name)
 

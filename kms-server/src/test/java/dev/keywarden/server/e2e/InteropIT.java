@@ -276,6 +276,7 @@ class InteropIT {
     JsonNode ssh = steps.get("ssh");
     assertTrue(ssh.get("ca_keys_text_has_key").asBoolean());
     assertEquals(List.of("alice"), strings(ssh.get("principals")));
+    assertEquals("SSH_CERT_TYPE_USER", ssh.get("cert_type").asText());
     assertEquals("INVALID_ARGUMENT", ssh.get("other_principal").asText(), "a principal the role does not allow");
     Path cert = work.resolve(prefix + "-alice-cert.pub");
     Files.writeString(cert, ssh.get("certificate").asText() + "\n");
