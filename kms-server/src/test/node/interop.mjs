@@ -158,11 +158,13 @@ try {
 
   // ---- policy and token ----
   const policyName = `${prefix}-encrypt-only`;
-  const document = JSON.stringify({ rules: [{ resource: `transit/keys/${prefix}-orders`, capabilities: ['encrypt'] }] });
+  const document = JSON.stringify(
+    { rules: [{ resource: `transit/keys/${prefix}-orders`, capabilities: ['encrypt'] }] });
   await call(policies, 'WritePolicy', { name: policyName, document });
   const readBack = await call(policies, 'ReadPolicy', { name: policyName });
   const listed = await call(policies, 'ListPolicies', {});
-  emit('policy', { name: readBack.name, document: JSON.parse(readBack.document), listed: listed.names.includes(policyName) });
+  emit('policy',
+    { name: readBack.name, document: JSON.parse(readBack.document), listed: listed.names.includes(policyName) });
 
   const created = await call(tokens, 'CreateToken',
     { policies: [policyName], display_name: `${prefix}-app`, ttl: seconds(3600) });
@@ -176,10 +178,11 @@ try {
     { plaintext: Buffer.from('card 4111'), context }, { plaintext: Buffer.from('card 5500'), context }] });
   const ciphertexts = encrypted.results.map((r) => r.ciphertext);
   const decrypted = await call(transit, 'Decrypt', { name: keyName, items: [
-    { ciphertext: ciphertexts[1], context }, { ciphertext: 'kw:v1:AAAA', context }, { ciphertext: ciphertexts[0], context }] });
+    { ciphertext: ciphertexts[1], context }, { ciphertext: 'kw:v1:AAAA', context },
+    { ciphertext: ciphertexts[0], context }] });
   const rotated = (await call(transit, 'RotateKey', { name: keyName })).key;
-  const afterRotation = (await call(transit, 'Encrypt', { name: keyName, items: [{ plaintext: Buffer.from('x'), context }] }))
-    .results[0].ciphertext;
+  const afterRotation = (await call(transit, 'Encrypt',
+    { name: keyName, items: [{ plaintext: Buffer.from('x'), context }] })).results[0].ciphertext;
   const rewrapped = (await call(transit, 'Rewrap', { name: keyName, items: [{ ciphertext: ciphertexts[0], context }] }))
     .results[0].ciphertext;
   const dataKey = await call(transit, 'GenerateDataKey', { name: keyName, bits: 256 });
@@ -214,11 +217,12 @@ try {
 
   // The app token: its policy allows encrypt on the key, nothing else.
   const app = bearer(created.token);
-  const appCiphertext = (await call(transit, 'Encrypt', { name: keyName, items: [{ plaintext: Buffer.from('from the app') }] }, app))
-    .results[0].ciphertext;
+  const appCiphertext = (await call(transit, 'Encrypt',
+    { name: keyName, items: [{ plaintext: Buffer.from('from the app') }] }, app)).results[0].ciphertext;
   const appDecrypt = await failure(transit, 'Decrypt', { name: keyName, items: [{ ciphertext: appCiphertext }] }, app);
   const revoked = await call(tokens, 'RevokeToken', { accessor: created.info.accessor });
-  const afterRevoke = await failure(transit, 'Encrypt', { name: keyName, items: [{ plaintext: Buffer.from('x') }] }, app);
+  const afterRevoke = await failure(transit, 'Encrypt',
+    { name: keyName, items: [{ plaintext: Buffer.from('x') }] }, app);
   const anonymous = await failure(transit, 'ListKeys', {}, new grpc.Metadata());
   emit('token', {
     policies: looked.info.policies,
@@ -232,7 +236,8 @@ try {
   });
 
   // ---- errors with details ----
-  const missing = await failure(transit, 'Encrypt', { name: `${prefix}-no-such-key`, items: [{ plaintext: Buffer.from('x') }] });
+  const missing = await failure(transit, 'Encrypt',
+    { name: `${prefix}-no-such-key`, items: [{ plaintext: Buffer.from('x') }] });
   const badName = await failure(transit, 'CreateKey', { name: keyName });
   emit('error_details', {
     code: grpc.status[missing.code],
@@ -242,10 +247,13 @@ try {
   });
 
   // ---- PKI: a root, a role, a CSR signed ----
-  const rootIssuer = (await call(pki, 'GenerateRoot', { common_name: `${prefix} Interop Root`, ttl: seconds(86400 * 30) })).issuer;
+  const rootIssuer = (await call(pki, 'GenerateRoot',
+    { common_name: `${prefix} Interop Root`, ttl: seconds(86400 * 30) })).issuer;
   const role = (await call(pki, 'WriteRole', { name: `${prefix}-web`, role_json: JSON.stringify({
-    name: `${prefix}-web`, allowed_domains: ['example.com'], allow_subdomains: true, server_flag: true, ttl: '1h' }) }));
-  const signed = await call(pki, 'SignCsr', { role: `${prefix}-web`, csr_pem: config.csr_pem, issuer_id: rootIssuer.id });
+    name: `${prefix}-web`, allowed_domains: ['example.com'], allow_subdomains: true, server_flag: true,
+    ttl: '1h' }) }));
+  const signed = await call(pki, 'SignCsr',
+    { role: `${prefix}-web`, csr_pem: config.csr_pem, issuer_id: rootIssuer.id });
   const certificate = new crypto.X509Certificate(signed.certificate_pem);
   const rootCertificate = new crypto.X509Certificate(rootIssuer.certificate_pem);
   const fetched = await call(pki, 'GetCertificate', { serial: signed.serial });
@@ -298,7 +306,8 @@ try {
   const token1 = signedJwts[0].jwt;
   const verifiedByServer = await call(jwt, 'VerifyJwt', { key: jwtKeyName, jwt: token1, audience: 'payments' });
   const jwks = await (await fetch(jwtKey.jwks_uri)).json();
-  const { payload, protectedHeader } = await jwtVerify(token1, createLocalJWKSet(jwks), { issuer, audience: 'payments' });
+  const { payload, protectedHeader } = await jwtVerify(token1, createLocalJWKSet(jwks),
+    { issuer, audience: 'payments' });
   emit('jwt', {
     jwks_uri: jwtKey.jwks_uri,
     active_kid: jwtKey.active_kid,
@@ -333,7 +342,8 @@ try {
   });
 
   // ---- audit: a file device of this client's own ----
-  const device = (await call(audit, 'EnableAuditDevice', { name: `${prefix}-file`, file: { path: config.audit_path } })).device;
+  const device = (await call(audit, 'EnableAuditDevice',
+    { name: `${prefix}-file`, file: { path: config.audit_path } })).device;
   const hashed = await call(audit, 'HashAuditValue', { device: `${prefix}-file`, value: Buffer.from(keyName) });
   const devices = (await call(audit, 'ListAuditDevices', {})).devices;
   await call(transit, 'Encrypt', { name: keyName, items: [{ plaintext: Buffer.from('audited') }] });
