@@ -62,7 +62,9 @@ fuzz:
 # SoftHSM2 for the PKCS#11 tests; OpenSC's pkcs11-tool and OpenSSL as clients nobody here wrote; PostgreSQL for the
 # storage contract tests (they initdb their own throw-away server; Debian's package only provides the programs);
 # Node.js for the JWT login tests, whose workload JWTs node's jose (pinned by kms-server/src/test/node/package-lock.json)
-# signs; protoc and protoc-gen-go for the other languages' stubs; buf (pinned by proto/buf/package-lock.json) for lint
+# signs, and for the interop test's grpc-js client; protoc and protoc-gen-go for the other languages' stubs; Debian's
+# grpc_python_plugin, python3-grpcio and python3-protobuf for the interop test's Python client (run by /usr/bin/python3
+# with stubs protoc makes at test time); buf (pinned by proto/buf/package-lock.json) for lint
 # and breaking-change checks of the protos; nginx as a relying party checking the chain CRL.
 deps:
 	@if ! command -v softhsm2-util >/dev/null || ! command -v pkcs11-tool >/dev/null \
@@ -86,6 +88,11 @@ deps:
 	    || [ ! -f /usr/include/google/protobuf/duration.proto ]; then \
 	  echo "Installing protobuf-compiler, libprotobuf-dev and protoc-gen-go (the C++, Python, Ruby, PHP and Go stub test)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq protobuf-compiler libprotobuf-dev protoc-gen-go >/dev/null; \
+	fi
+	@if ! command -v grpc_python_plugin >/dev/null \
+	    || ! /usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1; then \
+	  echo "Installing protobuf-compiler-grpc, python3-grpcio and python3-protobuf (the Python interop client)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq protobuf-compiler-grpc python3-grpcio python3-protobuf >/dev/null; \
 	fi
 	@if [ ! -x /usr/sbin/nginx ] || ! command -v curl >/dev/null; then \
 	  echo "Installing nginx and curl (nginx checks the PKI's chain CRL as a relying party, curl is its client)"; \

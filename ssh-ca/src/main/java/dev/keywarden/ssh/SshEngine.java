@@ -384,7 +384,8 @@ public final class SshEngine {
       // Before the certificate is handed out: its CA key stays published at least as long as it is valid.
       recordSigned(ca.name(), signerKey, d.validBefore());
       SignedSshCertificate signed = new SignedSshCertificate(serialText, ca.name(), line,
-          Instant.ofEpochSecond(d.validAfter()), Instant.ofEpochSecond(d.validBefore()), d.principals(), id);
+          Instant.ofEpochSecond(d.validAfter()), Instant.ofEpochSecond(d.validBefore()), d.principals(), id,
+          role.certType());
       if (role.noStore()) {
         return signed;
       }

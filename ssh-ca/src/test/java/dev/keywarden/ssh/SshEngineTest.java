@@ -158,6 +158,7 @@ class SshEngineTest {
     SignedSshCertificate c = ssh.sign("web", new SshIdentity("provisioner", Map.of()), new SignRequest(hostKey,
         List.of("Web1.Example.com"), Optional.empty(), Optional.empty(), null, null, Optional.empty()));
     assertEquals("hosts", c.caName());
+    assertEquals(CertType.HOST, c.type(), "the signed certificate says its type (SignSshKey's cert_type)");
     assertEquals(List.of("web1.example.com"), c.principals());
     keygen.write("host-cert.pub", c.certificate() + "\n");
     String out = keygen.keygenOk("-L", "-f", "host-cert.pub");

@@ -348,7 +348,7 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
   private static SshCertificate certificate(SignedSshCertificate c) {
     return SshCertificate.newBuilder().setSerial(c.serial()).setCa(c.caName()).setCertificate(c.certificate())
         .setValidAfter(timestamp(c.validAfter())).setValidBefore(timestamp(c.validBefore()))
-        .addAllPrincipals(c.principals()).setKeyId(c.keyId()).build();
+        .addAllPrincipals(c.principals()).setKeyId(c.keyId()).setCertType(certType(c.type())).build();
   }
 
   private static SshCertificate certificate(SshCertificateRecord c) {

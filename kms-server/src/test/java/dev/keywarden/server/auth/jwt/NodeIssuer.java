@@ -61,7 +61,8 @@ public final class NodeIssuer implements AutoCloseable {
   /** Installs the packages package-lock.json pins (`npm ci`) when one of them is missing from node_modules. */
   public static void installPackages() throws Exception {
     Path dir = nodeDir();
-    for (String pkg : List.of("jose", "@grpc/grpc-js", "grpc-js-reflection-client")) {
+    for (String pkg : List.of("jose", "@grpc/grpc-js", "@grpc/proto-loader", "protobufjs",
+        "grpc-js-reflection-client")) {
       if (!Files.isDirectory(dir.resolve("node_modules").resolve(pkg))) {
         run(dir, "npm", "ci", "--no-audit", "--no-fund");
         return;
