@@ -165,6 +165,11 @@ public final class Core {
   /** Status for `keywarden status`. */
   public CoreStatus status() {
     synchronized (lock) {
+      try {
+        knownHeader();
+      } catch (KeywardenException e) {
+        log.debug("status: storage not readable ({}); reporting what this node knows", e.getMessage());
+      }
       boolean initialized = header != null;
       return new CoreStatus(initialized, unsealed == null,
           initialized ? header.threshold() : 0, initialized ? header.shares() : 0,
@@ -476,8 +481,20 @@ public final class Core {
   }
 
   private SealHeader requireInitialized() {
-    if (header == null) {
+    SealHeader h = knownHeader();
+    if (h == null) {
       throw notInitializedError();
+    }
+    return h;
+  }
+
+  /**
+   * The seal header, read from storage again while this node has not seen one: another server sharing the store may
+   * have initialized it since this one started. Callers hold the lock.
+   */
+  private SealHeader knownHeader() {
+    if (header == null) {
+      storage.get(SEAL_ENVELOPE).ifPresent(e -> header = SealEnvelopeCodec.header(e.value()));
     }
     return header;
   }
