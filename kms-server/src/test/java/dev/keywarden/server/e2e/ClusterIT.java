@@ -509,6 +509,14 @@ class ClusterIT {
     });
     waitFor("the holder's JWT task made a second version", 20_000,
         () -> versions(holder).size() >= 2);
+    // killed 7 s after the newest version, 3 s before the next is due: what is timed is the takeover, not the wait
+    // for the next rotation
+    Instant killAt = Instant.ofEpochSecond(versions(holder).stream().mapToLong(v -> v.getCreated().getSeconds())
+        .max().orElseThrow()).plusSeconds(7);
+    while (Instant.now().isAfter(killAt)) {
+      killAt = killAt.plusSeconds(10);
+    }
+    Thread.sleep(Math.max(0, killAt.toEpochMilli() - System.currentTimeMillis()));
     Node other = nodes.stream().filter(n -> n != holder).findFirst().orElseThrow();
     holder.kill();
     Instant killed = Instant.now();
