@@ -194,12 +194,14 @@ class ClusterIT {
     String[] flags = {"--storage", "postgres", "--postgres-url", url, "--postgres-user", "keywarden",
         "--postgres-password-file", password.toString(), "--pkcs11-library", token.library().toString(),
         "--pkcs11-token", token.label()};
-    // in parallel: each JVM's start is most of the set-up time; the JWT tick every second shows the periodic work
+    // in parallel: each JVM's start is most of the set-up time; the JWT tick and the CRL refresh every second show
+    // where the periodic work runs
     List<CompletableFuture<Server>> starting = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       starting.add(CompletableFuture.supplyAsync(() -> {
         try {
-          return startServer(List.of("-Dkeywarden.jwt.tick-period=1s", "-Xmx256m"), env, flags);
+          return startServer(List.of("-Dkeywarden.jwt.tick-period=1s", "-Dkeywarden.pki.crl-refresh-period=1s",
+              "-Xmx256m"), env, flags);
         } catch (Exception e) {
           throw new IllegalStateException(e);
         }
@@ -522,15 +524,24 @@ class ClusterIT {
     Instant killed = Instant.now();
     long killedNanos = System.nanoTime();
     nodes.remove(holder);
-    long takeover = waitFor("another node holds the lease", LEASE_BOUND_MILLIS,
+    // an issuer whose CRL nobody asked for: only the CRL refresh (on the lease holder) builds and stores it
+    String issuerId = other.pki().generateRoot(GenerateRootRequest.newBuilder().setCommonName("After the kill")
+        .setKeyType("ec-p256").build()).getIssuer().getId();
+    waitFor("another node's status row says it holds the lease", LEASE_BOUND_MILLIS - elapsedMillis(killedNanos),
         () -> other.status().getNodesList().stream()
             .anyMatch(n -> n.getHoldsLease() && !n.getAddress().equals(holder.server.addr())));
-    long ran = waitFor("a JWT version made after the kill (the task runs on the new holder)",
+    long shown = elapsedMillis(killedNanos);
+    // the old holder made its last version 7 s before the kill, so one made in the kill's second is the new holder's
+    Instant killSecond = killed.truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    waitFor("a JWT version made after the kill (the JWT lifecycle task runs on the new holder)",
         LEASE_BOUND_MILLIS - elapsedMillis(killedNanos), () -> versions(other).stream()
-            .anyMatch(v -> Instant.ofEpochSecond(v.getCreated().getSeconds()).isAfter(killed)));
-    System.out.println("ClusterIT: lease taken over " + takeover + " ms after kill -9, periodic work ran "
-        + elapsedMillis(killedNanos) + " ms after it");
-    assertTrue(ran >= 0);
+            .anyMatch(v -> !Instant.ofEpochSecond(v.getCreated().getSeconds()).isBefore(killSecond)));
+    long jwtRan = elapsedMillis(killedNanos);
+    waitFor("the new holder's CRL refresh stored the new issuer's CRL", LEASE_BOUND_MILLIS
+        - elapsedMillis(killedNanos), () -> storedCrl(issuerId));
+    System.out.println("ClusterIT: after kill -9 of the lease holder, status showed a new holder at " + shown
+        + " ms, the JWT lifecycle ran by " + jwtRan + " ms, the CRL refresh by " + elapsedMillis(killedNanos)
+        + " ms");
   }
 
   @Test
@@ -615,6 +626,20 @@ class ClusterIT {
       return Status.Code.OK;
     } catch (StatusRuntimeException e) {
       return e.getStatus().getCode();
+    }
+  }
+
+  /** Whether PostgreSQL holds a CRL of {@code issuerId} (read directly: asking a server for it would build one). */
+  private boolean storedCrl(String issuerId) {
+    try (java.sql.Connection c = postgres.superuser("keywarden");
+        java.sql.PreparedStatement s = c.prepareStatement("SELECT count(*) FROM kv WHERE key = ?")) {
+      s.setString(1, "pki/crls/" + issuerId);
+      try (java.sql.ResultSet r = s.executeQuery()) {
+        r.next();
+        return r.getLong(1) == 1;
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
     }
   }
 
