@@ -40,11 +40,13 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
  * certificate stored) on PostgreSQL beside SQLite, and transit Encrypt, whose hot path never touches storage, on both
  * (it should not change). Each backend gets its own SoftHSM2 token (SOFTHSM2_CONF must point at a token directory;
  * `make bench` sets it) and an unsealed core; PostgreSQL is Debian's, started for the run (default settings: fsync
- * and synchronous_commit on). {@value #THREADS} caller threads, one untimed warm-up second, then a timed window per
+ * and synchronous_commit on). {@value #THREADS} caller threads, two untimed warm-up seconds, then a timed window per
  * operation. Args: [report (benchmarks/results/stored-writes.md)] [seconds per operation (4)].
  */
 public final class StoredWritesBenchmark {
   static final int THREADS = 4;
+  /** Untimed calls first: JIT, pgjdbc's server-side prepared statements (after 5 uses), pool and page cache. */
+  static final long WARMUP_MILLIS = 2_000;
 
   /** One operation, called by many threads at once; {@code i} is unique per call. */
   private interface Operation {
@@ -102,7 +104,7 @@ public final class StoredWritesBenchmark {
     System.out.printf(Locale.ROOT, "%s on %s: %,.0f/s%n", op, backend, perSecond);
   }
 
-  /** Calls per second of {@code op} by {@link #THREADS} threads over {@code seconds}, after one untimed second. */
+  /** Calls per second of {@code op} by {@link #THREADS} threads over {@code seconds}, after the warm-up. */
   private static double rate(int seconds, Operation op) throws Exception {
     AtomicInteger next = new AtomicInteger();
     AtomicLong done = new AtomicLong();
@@ -127,7 +129,7 @@ public final class StoredWritesBenchmark {
       thread.start();
       threads.add(thread);
     }
-    Thread.sleep(1_000);
+    Thread.sleep(WARMUP_MILLIS);
     timing.set(true);
     long start = System.nanoTime();
     Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
@@ -160,7 +162,8 @@ public final class StoredWritesBenchmark {
         .append("dir (WAL, fsync on commit, group commit); Debian's PostgreSQL started for the run (")
         .append(pgStartMillis).append(" ms; default settings, fsync and synchronous_commit on) on loopback, a ")
         .append("pool of ").append(PostgresSettings.DEFAULT_POOL_SIZE).append(" connections; ").append(THREADS)
-        .append(" caller threads, 1 s warm-up, ").append(seconds).append(" s timed per operation.\n\n")
+        .append(" caller threads, ").append(WARMUP_MILLIS / 1000).append(" s warm-up, ").append(seconds)
+        .append(" s timed per operation.\n\n")
         .append("| Operation | SQLite | PostgreSQL | PostgreSQL / SQLite |\n|---|---:|---:|---:|\n");
     rates.forEach((op, byBackend) -> {
       double sqlite = byBackend.getOrDefault("SQLite", 0.0);
