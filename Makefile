@@ -132,6 +132,8 @@ ifeq ($(strip $(BENCH)),)
 	  dev.keywarden.bench.AuditOverheadBenchmark benchmarks/results/audit.md
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.InvalidationLatencyBenchmark \
 	  benchmarks/results/invalidation.md
+	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -cp benchmarks/target/benchmarks.jar \
+	  dev.keywarden.bench.StoredWritesBenchmark benchmarks/results/stored-writes.md
 else
 	java -jar benchmarks/target/benchmarks.jar $(BENCH)
 endif

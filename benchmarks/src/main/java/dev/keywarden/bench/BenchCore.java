@@ -23,7 +23,11 @@ final class BenchCore implements AutoCloseable {
 
   /** A new token, storage under a temp directory named {@code prefix…}, initialized and unsealed. */
   BenchCore(String prefix) throws Exception {
-    Path dir = Files.createTempDirectory(prefix);
+    this(SqliteStorage.open(Files.createTempDirectory(prefix)));
+  }
+
+  /** A new token over {@code storage} (which this closes), initialized and unsealed. */
+  BenchCore(Storage storage) throws Exception {
     String label = "bench-" + HexFormat.of().formatHex(random.generateSeed(4));
     char[] pin = "bench-pin-1234".toCharArray();
     Process init = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", label, "--pin",
@@ -32,7 +36,7 @@ final class BenchCore implements AutoCloseable {
     if (init.waitFor() != 0) {
       throw new IllegalStateException("softhsm2-util failed (is SOFTHSM2_CONF set?): " + out);
     }
-    storage = SqliteStorage.open(dir);
+    this.storage = storage;
     core = new Core(storage, new Pkcs11HsmProvider(LIBRARY, label, 8), random, 100);
     InitResult result = core.initialize(1, 1, pin, false, (tx, kek) -> "root");
     core.submitUnsealShare(result.shares().get(0));

@@ -48,6 +48,11 @@ final class PostgresFeedListener implements AutoCloseable {
         "logServerErrorDetail", "false");
   }
 
+  /** Whether the LISTEN connection is up (false from its loss until it LISTENs again). */
+  boolean connected() {
+    return connection != null && !closed;
+  }
+
   /** Connects and LISTENs (so a start-up problem fails {@code open}), then starts polling. */
   void start() throws SQLException {
     connection = listen();

@@ -65,6 +65,12 @@ public final class PostgresStorage implements Storage {
   /** True on a thread while it runs {@link #atomically}'s work, so a call to this Storage from inside it is refused. */
   private final ThreadLocal<Boolean> inTransaction = ThreadLocal.withInitial(() -> false);
   private volatile boolean closed;
+  /**
+   * Set when a pooled connection could not be had while the change feed's connection was down too: PostgreSQL is down
+   * or cut off. Until the feed reconnects (its thread probes with backoff), calls fail UNAVAILABLE at once instead of
+   * each waiting {@link #CONNECTION_TIMEOUT_MILLIS} for the pool, so what is cached goes on serving at full speed.
+   */
+  private volatile boolean unreachable;
 
   private PostgresStorage(PostgresSettings settings, HikariDataSource pool) {
     this.settings = settings;
@@ -278,9 +284,20 @@ public final class PostgresStorage implements Storage {
 
   private Connection connection() {
     checkOpen();
+    if (unreachable) {
+      if (listener.connected()) {
+        unreachable = false; // the feed reached PostgreSQL again: so will the pool
+      } else {
+        throw KeywardenException.unavailable("storage error: PostgreSQL at " + settings.url() + " cannot be "
+            + "reached now (neither a pooled connection nor the change feed's); try again shortly", null);
+      }
+    }
     try {
       return pool.getConnection();
     } catch (SQLException e) {
+      if (!listener.connected()) {
+        unreachable = true;
+      }
       throw PostgresFailures.inUse("connecting to PostgreSQL at " + settings.url(), e);
     }
   }

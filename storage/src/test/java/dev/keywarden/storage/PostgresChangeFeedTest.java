@@ -172,6 +172,10 @@ class PostgresChangeFeedTest {
             assertThrows(KeywardenException.class, () -> first.get("before")).kind());
         assertEquals(KeywardenException.Kind.UNAVAILABLE,
             assertThrows(KeywardenException.class, () -> first.atomically(ops -> ops.get("before"))).kind());
+        // the pool and the feed both failed: further calls fail at once, without waiting for the pool
+        KeywardenException fast = assertThrows(KeywardenException.class, () -> first.get("before"));
+        assertEquals(KeywardenException.Kind.UNAVAILABLE, fast.kind());
+        assertTrue(fast.getMessage().contains("cannot be reached now"), fast.getMessage());
         Thread.sleep(2_000);
       } finally {
         server.startServer();

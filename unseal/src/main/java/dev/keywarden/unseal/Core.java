@@ -76,9 +76,13 @@ public final class Core {
     CacheFeed.watch(storage, SEAL_ENVELOPE, key -> headerStale = true, () -> headerStale = true);
   }
 
-  /** The header, read again from storage when the envelope changed since it was last read. Under lock. */
+  /**
+   * The header, read again from storage when the envelope changed since it was last read (a rekey, maybe on another
+   * server) or while this server has seen none. Under lock.
+   */
   private SealHeader currentHeader() {
-    if (headerStale) {
+    // also while none was seen: another server sharing the store may have initialized it since this one started
+    if (headerStale || header == null) {
       headerStale = false;
       try {
         storage.get(SEAL_ENVELOPE).ifPresent(e -> header = SealEnvelopeCodec.header(e.value()));

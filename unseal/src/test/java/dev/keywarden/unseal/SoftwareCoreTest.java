@@ -52,6 +52,22 @@ class SoftwareCoreTest extends CoreContract {
     }
   }
 
+  /** Servers of a cluster start together, and init is sent to one of them: the others must see it. */
+  @Test
+  void aServerStartedBeforeAnotherInitializedTheStoreUnsealsWithTheClusterShares() {
+    Core other = newCore(); // started before init, on the same store
+    try {
+      assertFalse(other.status().initialized());
+      InitResult init = init(2, 2);
+      assertTrue(other.status().initialized(), "status reads the envelope another server wrote");
+      other.submitUnsealShare(init.shares().get(0));
+      other.submitUnsealShare(init.shares().get(1));
+      assertFalse(other.isSealed());
+    } finally {
+      other.shutdown();
+    }
+  }
+
   @Test
   void aRekeyStartedOnOneServerTakesSharesOnAnotherAndEveryServerUnsealsWithTheNewSplit() {
     InitResult init = init(3, 2);

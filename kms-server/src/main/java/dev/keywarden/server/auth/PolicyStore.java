@@ -3,6 +3,7 @@ package dev.keywarden.server.auth;
 import dev.keywarden.callerjson.CallerJson;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.storage.CacheFeed;
+import dev.keywarden.storage.LastKnown;
 import dev.keywarden.storage.Storage;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -22,12 +23,17 @@ public final class PolicyStore {
   private final ConcurrentHashMap<String, Optional<Policy>> cache = new ConcurrentHashMap<>();
 
   private final CacheFeed feed;
+  /** The policies last read, answered while storage cannot be read (PostgreSQL down): see {@link LastKnown}. */
+  private final LastKnown<String, Policy> lastKnown = new LastKnown<>(10_000);
 
   public PolicyStore(Storage storage, Supplier<Capabilities> capabilities) {
     this.storage = storage;
     this.capabilities = capabilities;
     // a policy written or deleted on any server sharing the store is forgotten here too
-    this.feed = CacheFeed.watch(storage, PREFIX, cache::remove, cache::clear);
+    this.feed = CacheFeed.watch(storage, PREFIX, name -> {
+      cache.remove(name);
+      lastKnown.forget(name);
+    }, cache::clear);
   }
 
   /** Creates or replaces a policy from its JSON document; returns the parsed policy. */
@@ -40,6 +46,7 @@ public final class PolicyStore {
     byte[] normalized = policy.toJson().getBytes(StandardCharsets.UTF_8);
     feed.writing(() -> cache.compute(name, (n, old) -> {
       storage.put(PREFIX + n, normalized);
+      lastKnown.remember(n, policy);
       return Optional.of(policy);
     }));
     return policy;
@@ -56,10 +63,15 @@ public final class PolicyStore {
 
   /** The named policy if it exists (cached). */
   Optional<Policy> find(String name) {
+    // while storage cannot be read, the policy as last read (nobody can change it in a store nobody reaches)
+    return Optional.ofNullable(lastKnown.read(name, this::cachedOrRead));
+  }
+
+  private Policy cachedOrRead(String name) {
     if (!feed.live()) { // the change feed reconnects: a change elsewhere could go unheard, so keep nothing
-      return storage.get(PREFIX + name).map(e -> stored(name, e.value()));
+      return storage.get(PREFIX + name).map(e -> stored(name, e.value())).orElse(null);
     }
-    return cache.computeIfAbsent(name, n -> storage.get(PREFIX + n).map(e -> stored(n, e.value())));
+    return cache.computeIfAbsent(name, n -> storage.get(PREFIX + n).map(e -> stored(n, e.value()))).orElse(null);
   }
 
   private Policy stored(String name, byte[] value) {
@@ -84,6 +96,7 @@ public final class PolicyStore {
     boolean[] existed = new boolean[1];
     feed.writing(() -> cache.compute(name, (n, old) -> {
       existed[0] = storage.delete(PREFIX + n);
+      lastKnown.forget(n);
       return Optional.empty();
     }));
     if (!existed[0]) {
@@ -94,5 +107,6 @@ public final class PolicyStore {
   /** Forgets cached policies (after seal). */
   public void clearCache() {
     cache.clear();
+    lastKnown.clear();
   }
 }

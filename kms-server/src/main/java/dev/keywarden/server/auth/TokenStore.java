@@ -5,6 +5,7 @@ import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.failure.KeywardenException.Kind;
 import dev.keywarden.hsm.KeyEncryptionKey;
 import dev.keywarden.storage.CacheFeed;
+import dev.keywarden.storage.LastKnown;
 import dev.keywarden.storage.StorageOps;
 import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.unseal.Core;
@@ -53,6 +54,8 @@ public final class TokenStore {
   private final ConcurrentHashMap<String, Optional<TokenRecord>> cache = new ConcurrentHashMap<>();
   /** Forgets cached tokens on every committed change under sys/tokens/, by this server or another. */
   private final CacheFeed feed;
+  /** The tokens last read, answered while storage cannot be read (PostgreSQL down): see {@link LastKnown}. */
+  private final LastKnown<String, TokenRecord> lastKnown = new LastKnown<>(CACHE_LIMIT);
   /** Built from the token key on first use after an unseal, and used only while that unseal lasts. */
   private volatile BoundHasher hasher;
 
@@ -64,7 +67,7 @@ public final class TokenStore {
     this.random = random;
     core.addSealListener(this::clearCache);
     // a token revoked (or its parent's tree) on any server sharing the store is forgotten here too
-    this.feed = CacheFeed.watch(core.storage(), PREFIX, cache::remove, cache::clear);
+    this.feed = CacheFeed.watch(core.storage(), PREFIX, this::forget, cache::clear);
   }
 
   /**
@@ -228,7 +231,7 @@ public final class TokenStore {
       throw KeywardenException.notFound("no token with accessor " + accessor);
     }
     // After the commit, so a cache fill racing with this one reads storage without the tokens.
-    gone.forEach(cache::remove);
+    gone.forEach(this::forget);
     return gone.size();
   }
 
@@ -237,12 +240,12 @@ public final class TokenStore {
       cache.clear();
     }
     // while the change feed reconnects, a revocation elsewhere could go unheard: read storage, keep nothing
-    Optional<TokenRecord> found = feed.live()
-        ? cache.computeIfAbsent(accessor, a -> core.storage().get(PREFIX + a).map(e -> decode(e.value())))
-        : core.storage().get(PREFIX + accessor).map(e -> decode(e.value()));
-    TokenRecord record = found.orElse(null);
+    // while storage cannot be read, the token as last read (nobody can revoke it in a store nobody reaches)
+    TokenRecord record = lastKnown.read(accessor, a -> (feed.live()
+        ? cache.computeIfAbsent(a, x -> core.storage().get(PREFIX + x).map(e -> decode(e.value())))
+        : core.storage().get(PREFIX + a).map(e -> decode(e.value()))).orElse(null));
     if (record == null) {
-      cache.remove(accessor, found);
+      cache.remove(accessor, Optional.empty());
       throw new KeywardenException(missing, missing == Kind.UNAUTHENTICATED
           ? "the token is not valid (unknown or revoked)" : "no token with accessor " + accessor);
     }
@@ -257,6 +260,13 @@ public final class TokenStore {
   public void clearCache() {
     hasher = null;
     cache.clear();
+    lastKnown.clear();
+  }
+
+  /** Forgets one token: it changed or went. */
+  private void forget(String accessor) {
+    cache.remove(accessor);
+    lastKnown.forget(accessor);
   }
 
   private String newToken() {

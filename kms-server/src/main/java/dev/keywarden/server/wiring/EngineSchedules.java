@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * The engines' periodic work, registered once with the server's {@link PeriodicTasks}: transit auto-rotation once a
- * minute, PKI CRLs rebuilt before they go stale (past half their 12-hour life) every few minutes, so relying
+ * minute, PKI CRLs rebuilt before they go stale (past half their 12-hour life) or when missing, every
+ * {@value #CRL_REFRESH_PROPERTY} (default 5 minutes), so relying
  * parties never get one about to expire even when nobody revoked or asked for a while, and the JWT keys' lifecycle:
  * {@code tick} (scheduled rotations, state changes recorded) every {@value #JWT_TICK_PROPERTY} (default 1 minute)
  * and {@code tidy} (retired versions' private keys destroyed) hourly. A JWT version's state follows from its stored
@@ -22,6 +23,8 @@ import java.util.List;
 @Singleton
 public final class EngineSchedules {
   static final Duration CRL_PERIOD = Duration.ofMinutes(5);
+  /** System property with the CRL refresh period ("5m" unless set); tests that watch the refresh move set "1s". */
+  public static final String CRL_REFRESH_PROPERTY = "keywarden.pki.crl-refresh-period";
   /** System property with the JWT tick period ("30s", "1m"); tests with rotation periods of seconds set "1s". */
   public static final String JWT_TICK_PROPERTY = "keywarden.jwt.tick-period";
   static final Duration JWT_TICK_DEFAULT = Duration.ofMinutes(1);
@@ -32,7 +35,9 @@ public final class EngineSchedules {
       int rotated = transit.rotateDue();
       return rotated == 0 ? null : "rotated " + rotated + " transit keys";
     });
-    tasks.schedule("CRL refresh", Duration.ofMinutes(1), CRL_PERIOD, () -> {
+    Duration crlPeriod = period(CRL_REFRESH_PROPERTY, System.getProperty(CRL_REFRESH_PROPERTY), CRL_PERIOD);
+    Duration crlFirst = crlPeriod.compareTo(Duration.ofMinutes(1)) < 0 ? crlPeriod : Duration.ofMinutes(1);
+    tasks.schedule("CRL refresh", crlFirst, crlPeriod, () -> {
       List<String> rebuilt = pki.refreshCrls();
       return rebuilt.isEmpty() ? null : "rebuilt the CRLs of issuers " + rebuilt;
     });
@@ -43,12 +48,17 @@ public final class EngineSchedules {
 
   /** The JWT tick period: the property's duration (1s to 1h), or one minute when unset. */
   static Duration jwtTickPeriod(String property) {
-    if (property == null || property.isBlank()) {
-      return JWT_TICK_DEFAULT;
+    return period(JWT_TICK_PROPERTY, property, JWT_TICK_DEFAULT);
+  }
+
+  /** The period system property {@code name} gives ({@code value}: 1s to 1h), or {@code unset} when it is unset. */
+  static Duration period(String name, String value, Duration unset) {
+    if (value == null || value.isBlank()) {
+      return unset;
     }
-    Duration d = DurationText.parse("-D" + JWT_TICK_PROPERTY, property.strip());
+    Duration d = DurationText.parse("-D" + name, value.strip());
     if (d.compareTo(Duration.ofSeconds(1)) < 0 || d.compareTo(Duration.ofHours(1)) > 0) {
-      throw new IllegalArgumentException("-D" + JWT_TICK_PROPERTY + "=" + property + ": give 1s to 1h");
+      throw new IllegalArgumentException("-D" + name + "=" + value + ": give 1s to 1h");
     }
     return d;
   }
