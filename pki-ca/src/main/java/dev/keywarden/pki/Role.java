@@ -2,9 +2,11 @@ package dev.keywarden.pki;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keywarden.callerjson.CallerJson;
 import dev.keywarden.encoding.DurationText;
 import dev.keywarden.failure.Inputs;
@@ -137,6 +139,24 @@ public record Role(
   /** Reads a role from JSON (snake_case); INVALID_ARGUMENT names the wrong or unknown field. */
   public static Role fromJson(String json) {
     return CallerJson.read(JSON, "the role", json, Role.class);
+  }
+
+  /**
+   * Reads a role from JSON for the role called {@code name}: a document without "name" (or with null) is that role;
+   * one whose "name" differs is INVALID_ARGUMENT.
+   */
+  public static Role fromJson(String json, String name) {
+    checkName(name);
+    ObjectNode document = CallerJson.read(JSON, "the role", json, ObjectNode.class);
+    JsonNode given = document.get("name");
+    if (given == null || given.isNull()) {
+      document.put("name", name);
+    } else if (!given.isTextual() || !given.textValue().equals(name)) {
+      throw KeywardenException.invalid("name: '" + name + "' differs from the \"name\" in the role JSON ('"
+          + Inputs.quoted(given.isTextual() ? given.textValue() : given.toString()) + "'); leave it out or make them"
+          + " equal");
+    }
+    return fromJson(document.toString());
   }
 
   /** This role as JSON with snake_case field names; {@link #fromJson} reads it back to an equal role. */

@@ -1,18 +1,17 @@
 package dev.keywarden.server.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
 import dev.keywarden.api.v1.*;
+import dev.keywarden.server.grpc.ApiEnums;
+import dev.keywarden.server.grpc.PkiRoleMessages;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -309,31 +308,21 @@ final class PkiCommand {
 
     @Override
     Integer run() throws Exception {
-      Map<String, Object> role = new LinkedHashMap<>();
-      role.put("name", name);
-      role.put("allowed_domains", allowedDomains);
-      role.put("allow_subdomains", allowSubdomains);
-      role.put("allow_bare_domains", allowBareDomains);
-      role.put("allow_glob_domains", allowGlob);
-      role.put("allow_wildcard", allowWildcard);
-      role.put("allow_localhost", allowLocalhost);
-      role.put("allow_ip_sans", allowIpSans);
-      role.put("allowed_uri_sans", allowedUriSans);
-      role.put("server_flag", server);
-      role.put("client_flag", client);
+      PkiRole.Builder role = PkiRole.newBuilder().setName(name).addAllAllowedDomains(allowedDomains)
+          .setAllowSubdomains(allowSubdomains).setAllowBareDomains(allowBareDomains).setAllowGlobDomains(allowGlob)
+          .setAllowWildcard(allowWildcard).setAllowLocalhost(allowLocalhost).setAllowIpSans(allowIpSans)
+          .addAllAllowedUriSans(allowedUriSans).setServerFlag(server).setClientFlag(client).setNoStore(noStore);
       if (ttl != null) {
-        role.put("ttl", ttl.getSeconds() + "s");
+        role.setTtl(duration(ttl));
       }
       if (maxTtl != null) {
-        role.put("max_ttl", maxTtl.getSeconds() + "s");
+        role.setMaxTtl(duration(maxTtl));
       }
       if (keyType != null) {
-        role.put("key_type", keyType);
+        role.setKeyType(ApiEnums.KEY_PAIR_TYPE.protoOf(keyType));
       }
-      role.put("no_store", noStore);
-      WriteRoleResponse r = pki().writeRole(WriteRoleRequest.newBuilder().setName(name)
-          .setRoleJson(new ObjectMapper().writeValueAsString(role)).build());
-      print(r, r.getRoleJson());
+      WriteRoleResponse r = pki().writeRole(WriteRoleRequest.newBuilder().setName(name).setRole(role).build());
+      print(r, PkiRoleMessages.json(r.getRole()));
       return 0;
     }
   }
@@ -346,7 +335,7 @@ final class PkiCommand {
     @Override
     Integer run() throws Exception {
       GetRoleResponse r = pki().getRole(GetRoleRequest.newBuilder().setName(name).build());
-      print(r, r.getRoleJson());
+      print(r, PkiRoleMessages.json(r.getRole()));
       return 0;
     }
   }

@@ -207,22 +207,30 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
   // ---- roles ----
 
   @Override
+  @SuppressWarnings("deprecation") // role_json: read and filled for clients of the 0.1 API
   public void writeRole(WriteRoleRequest r, StreamObserver<WriteRoleResponse> out) {
     requireText(r.getName(), "name");
-    requireText(r.getRoleJson(), "role_json");
-    Role role = Role.fromJson(r.getRoleJson());
-    if (!r.getName().equals(role.name())) {
-      throw KeywardenException.invalid("name: '" + r.getName() + "' differs from the name in role_json ('"
-          + role.name() + "')");
+    boolean json = !r.getRoleJson().isEmpty();
+    if (json && r.hasRole()) {
+      throw KeywardenException.invalid("role and role_json are both set; set only role (role_json is deprecated)");
     }
+    if (!json && !r.hasRole()) {
+      throw KeywardenException.invalid("role is required (or the deprecated role_json)");
+    }
+    Role role = json ? Role.fromJson(r.getRoleJson(), r.getName()) : PkiRoleMessages.fromProto(r.getRole(),
+        r.getName());
     engine.writeRole(role);
-    reply(out, WriteRoleResponse.newBuilder().setRoleJson(engine.role(role.name()).toJson()).build());
+    Role stored = engine.role(role.name());
+    reply(out, WriteRoleResponse.newBuilder().setRole(PkiRoleMessages.toProto(stored)).setRoleJson(stored.toJson())
+        .build());
   }
 
   @Override
+  @SuppressWarnings("deprecation") // role_json: filled for clients of the 0.1 API
   public void getRole(GetRoleRequest r, StreamObserver<GetRoleResponse> out) {
     requireText(r.getName(), "name");
-    reply(out, GetRoleResponse.newBuilder().setRoleJson(engine.role(r.getName()).toJson()).build());
+    Role role = engine.role(r.getName());
+    reply(out, GetRoleResponse.newBuilder().setRole(PkiRoleMessages.toProto(role)).setRoleJson(role.toJson()).build());
   }
 
   @Override
