@@ -23,9 +23,7 @@ import picocli.CommandLine.TypeConversionException;
  */
 @Command(name = "pki", description = "Run a certificate authority: issuers, roles, certificates, revocation.")
 final class PkiCommand {
-  private static final List<String> REASONS = List.of("unspecified", "key-compromise", "ca-compromise",
-      "affiliation-changed", "superseded", "cessation-of-operation", "certificate-hold", "", "remove-from-crl",
-      "privilege-withdrawn", "aa-compromise");
+  private static final List<String> REASONS = ApiEnums.REASON_NAMES;
 
   static com.google.protobuf.Duration duration(Duration d) {
     return Durations.fromSeconds(d.getSeconds());
@@ -35,7 +33,7 @@ final class PkiCommand {
     StringBuilder b = new StringBuilder("Issuer " + i.getId() + (i.getIsDefault() ? " (default)" : "") + "\n")
         .append("  state:     ").append(stateName(i.getState())).append("\n")
         .append("  subject:   ").append(i.getSubject()).append("\n")
-        .append("  key type:  ").append(i.getKeyType()).append("\n")
+        .append("  key type:  ").append(keyTypeName(i.getKeyPairType(), i.getKeyType())).append("\n")
         .append("  parent:    ").append(i.getExternal() ? "(external CA)"
             : i.getParentId().isEmpty() ? "(root)" : i.getParentId());
     if (i.hasNotAfter()) {
@@ -75,6 +73,18 @@ final class PkiCommand {
         : String.valueOf(code);
   }
 
+  /** The API's key pair type for a name the user typed (ec-p256, ecdsa-p256, rsa-3072, …); unspecified for none. */
+  static KeyPairType keyPairType(String name) {
+    return name == null || name.isEmpty() ? KeyPairType.KEY_PAIR_TYPE_UNSPECIFIED
+        : ApiEnums.KEY_PAIR_TYPE.protoOf(name);
+  }
+
+  /** A key pair type's name as users type it; {@code legacy} (the deprecated string field) from a 0.1 server. */
+  static String keyTypeName(KeyPairType value, String legacy) {
+    return value == KeyPairType.KEY_PAIR_TYPE_UNSPECIFIED || value == KeyPairType.UNRECOGNIZED ? legacy
+        : ApiEnums.KEY_PAIR_TYPE.nameOf(value, "key_pair_type");
+  }
+
   /** A CRLReason given as a name (key-compromise, keyCompromise) or a number. */
   static final class ReasonConverter implements picocli.CommandLine.ITypeConverter<Integer> {
     @Override
@@ -108,7 +118,8 @@ final class PkiCommand {
 
     @Override
     Integer run() throws Exception {
-      GenerateRootRequest.Builder b = GenerateRootRequest.newBuilder().setCommonName(commonName).setKeyType(keyType)
+      GenerateRootRequest.Builder b = GenerateRootRequest.newBuilder().setCommonName(commonName)
+          .setKeyPairType(keyPairType(keyType))
           .setBaseUrl(baseUrl);
       if (ttl != null) {
         b.setTtl(duration(ttl));
@@ -148,7 +159,7 @@ final class PkiCommand {
     @Override
     Integer run() throws Exception {
       GenerateIntermediateRequest.Builder b = GenerateIntermediateRequest.newBuilder().setCommonName(commonName)
-          .setKeyType(keyType).setParentIssuerId(issuer).setExternal(external).setBaseUrl(baseUrl)
+          .setKeyPairType(keyPairType(keyType)).setParentIssuerId(issuer).setExternal(external).setBaseUrl(baseUrl)
           .setSetDefault(makeDefault);
       if (ttl != null) {
         b.setTtl(duration(ttl));
@@ -437,7 +448,13 @@ final class PkiCommand {
 
     @Override
     Integer run() throws Exception {
-      RevokeResponse r = pki().revoke(RevokeRequest.newBuilder().setSerial(serial).setReason(reason).build());
+      RevokeRequest.Builder b = RevokeRequest.newBuilder().setSerial(serial);
+      if (ApiEnums.REVOCATION_REASON.engineValues().contains(reason)) {
+        b.setCrlReason(ApiEnums.REVOCATION_REASON.proto(reason));
+      } else {
+        b.setReason(reason); // not a CRLReason: the server says so
+      }
+      RevokeResponse r = pki().revoke(b.build());
       print(r, "Certificate " + r.getRevocation().getSerial() + " revoked at "
           + Timestamps.toString(r.getRevocationTime()) + " (" + reasonName(r.getRevocation().getReason()) + ").");
       return 0;

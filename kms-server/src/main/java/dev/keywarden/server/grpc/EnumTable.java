@@ -44,9 +44,9 @@ public final class EnumTable<P extends Enum<P> & ProtocolMessageEnum, E> {
   public E engine(P value, String field) {
     E e = toEngine.get(value);
     if (e == null) {
-      throw KeywardenException.invalid(field + ": " + (value.ordinal() == 0 || value.name().equals("UNRECOGNIZED")
-          ? "not a value this server knows" : value.name() + " is not a value this server knows") + "; known: "
-          + String.join(", ", toEngine.keySet().stream().map(Enum::name).toList()));
+      throw KeywardenException.invalidField(field, field + ": " + (value.ordinal() == 0 ? "is unspecified"
+          : "is not a value this server knows") + "; set one of " + String.join(", ",
+          toEngine.keySet().stream().filter(p -> p.ordinal() != 0).map(Enum::name).toList()));
     }
     return e;
   }
@@ -96,10 +96,12 @@ public final class EnumTable<P extends Enum<P> & ProtocolMessageEnum, E> {
    */
   public Optional<E> either(String text, String textField, P value, String valueField) {
     Optional<E> byName = text.isEmpty() ? Optional.empty() : Optional.of(parseField(text, textField));
-    Optional<E> byValue = value.getNumber() == 0 ? Optional.empty() : Optional.of(engine(value, valueField));
+    // ordinal, not getNumber(): UNRECOGNIZED (a number from a newer client) has no number to ask for.
+    Optional<E> byValue = value.ordinal() == 0 ? Optional.empty() : Optional.of(engine(value, valueField));
     if (byName.isPresent() && byValue.isPresent() && !byName.get().equals(byValue.get())) {
-      throw KeywardenException.invalid(textField + " ('" + name(byName.get()) + "') and " + valueField + " ("
-          + value.name() + ") disagree; set only " + valueField + " (" + textField + " is deprecated)");
+      throw KeywardenException.invalidField(valueField, textField + " ('" + name(byName.get()) + "') and "
+          + valueField + " (" + value.name() + ") disagree; set only " + valueField + " (" + textField
+          + " is deprecated)");
     }
     return byValue.isPresent() ? byValue : byName;
   }
@@ -109,7 +111,7 @@ public final class EnumTable<P extends Enum<P> & ProtocolMessageEnum, E> {
       return parse(text);
     } catch (KeywardenException e) {
       String m = e.getMessage();
-      throw m.startsWith(field + ":") ? e : KeywardenException.invalid(field + ": " + m);
+      throw KeywardenException.invalidField(field, m.startsWith(field + ":") ? m : field + ": " + m);
     }
   }
 

@@ -3,6 +3,7 @@ package dev.keywarden.server.grpc;
 import com.google.protobuf.util.Durations;
 import dev.keywarden.api.v1.KeyPairType;
 import dev.keywarden.api.v1.PkiRole;
+import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.KeyType;
 import dev.keywarden.pki.CsrKeyFamily;
@@ -21,7 +22,7 @@ public final class PkiRoleMessages {
    */
   static Role fromProto(PkiRole p, String name) {
     if (!p.getName().isEmpty() && !p.getName().equals(name)) {
-      throw KeywardenException.invalid("role.name: '" + Role.checkName(p.getName()) + "' differs from name ('"
+      throw KeywardenException.invalidField("role.name", "role.name: '" + Inputs.quoted(p.getName()) + "' differs from name ('"
           + name + "'); leave role.name empty or make them equal");
     }
     KeyType keyType = p.getKeyType() == KeyPairType.KEY_PAIR_TYPE_UNSPECIFIED ? null
@@ -30,6 +31,15 @@ public final class PkiRoleMessages {
     for (int i = 0; i < p.getCsrKeyTypesCount(); i++) {
       csrKeyTypes.add(ApiEnums.CSR_KEY_FAMILY.engine(p.getCsrKeyTypes(i), "role.csr_key_types[" + i + "]"));
     }
+    try {
+      return role(p, name, keyType, csrKeyTypes);
+    } catch (KeywardenException e) {
+      // The engine names a role field as the role's JSON does; in a request it is under role.
+      throw e.field() == null || e.field().startsWith("role.") ? e : e.withField("role." + e.field());
+    }
+  }
+
+  private static Role role(PkiRole p, String name, KeyType keyType, List<CsrKeyFamily> csrKeyTypes) {
     return new Role(name, p.getAllowedDomainsList(), p.getAllowSubdomains(), p.getAllowBareDomains(),
         p.getAllowGlobDomains(), p.getAllowWildcard(), p.getAllowLocalhost(), p.getAllowIpSans(),
         p.getAllowedIpCidrsList(), p.getAllowedUriSansList(), p.getServerFlag(), p.getClientFlag(), keyType,
@@ -67,7 +77,7 @@ public final class PkiRoleMessages {
   /** A role duration: whole seconds, not negative (the engine checks the range each field allows). */
   private static Duration duration(com.google.protobuf.Duration d, String field) {
     if (!Durations.isValid(d) || d.getSeconds() < 0 || d.getNanos() != 0) {
-      throw KeywardenException.invalid(field + " must be a whole number of seconds, not negative");
+      throw KeywardenException.invalidField(field, field + " must be a whole number of seconds, not negative");
     }
     return Duration.ofSeconds(d.getSeconds());
   }
