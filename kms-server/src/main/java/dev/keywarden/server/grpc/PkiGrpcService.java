@@ -45,7 +45,11 @@ import java.util.regex.Pattern;
 public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, GuardedService {
   static final Duration ROOT_TTL = Duration.ofDays(3650);
   static final Duration INTERMEDIATE_TTL = Duration.ofDays(1825);
-  static final int MAX_NAMES = 100;
+  /** SANs per Issue request, alt_names, ip_sans and uri_sans together (pki.proto says so at IssueRequest). */
+  public static final int MAX_NAMES = 100;
+  /** The largest ListCertificates page, and the page when a request names none. */
+  public static final int MAX_PAGE = 10_000;
+  public static final int DEFAULT_PAGE = 1_000;
   private static final Pattern IP_LITERAL = Pattern.compile("[0-9a-fA-F:.]+");
   private static final String ISSUERS = "pki/issuers";
   private static final String CERTS = "pki/certs";
@@ -309,8 +313,8 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listCertificates(ListCertificatesRequest r, StreamObserver<ListCertificatesResponse> out) {
-    int limit = r.getLimit() == 0 ? 1_000 : r.getLimit();
-    if (limit < 1 || limit > 10_000) {
+    int limit = r.getLimit() == 0 ? DEFAULT_PAGE : r.getLimit();
+    if (limit < 1 || limit > MAX_PAGE) {
       throw KeywardenException.invalidField("limit", "limit must be 1..10,000 (0 means 1,000); got " + r.getLimit());
     }
     List<String> page = engine.listCertificates(r.getAfter(), limit);
