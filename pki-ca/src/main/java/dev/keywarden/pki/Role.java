@@ -99,7 +99,8 @@ public record Role(
     csrKeyTypes = csrKeyTypes == null || csrKeyTypes.isEmpty() ? List.of(CsrKeyFamily.values()) : List.copyOf(csrKeyTypes);
     minRsaBits = minRsaBits == 0 ? RSA_FLOOR_BITS : minRsaBits;
     if (minRsaBits < RSA_FLOOR_BITS || minRsaBits > 8192) {
-      throw KeywardenException.invalidField("min_rsa_bits", r + "min_rsa_bits must be between " + RSA_FLOOR_BITS + " and 8192; got "
+      throw KeywardenException.invalidField("min_rsa_bits",
+          r + "min_rsa_bits must be between " + RSA_FLOOR_BITS + " and 8192; got "
           + minRsaBits);
     }
     minEcBits = minEcBits == 0 ? 256 : minEcBits;
@@ -122,7 +123,8 @@ public record Role(
     }
     notBeforeDuration = notBeforeDuration == null ? DEFAULT_NOT_BEFORE : notBeforeDuration;
     if (notBeforeDuration.isNegative() || notBeforeDuration.compareTo(MAX_NOT_BEFORE) > 0) {
-      throw KeywardenException.invalidField("not_before_duration", r + "not_before_duration must be between 0s and 24h; got "
+      throw KeywardenException.invalidField("not_before_duration",
+          r + "not_before_duration must be between 0s and 24h; got "
           + DurationText.format(notBeforeDuration));
     }
     organization = attribute(r, "organization", organization);

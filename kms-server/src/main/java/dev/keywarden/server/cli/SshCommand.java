@@ -31,7 +31,8 @@ final class SshCommand {
           .toList())).append(")");
     }
     for (SshCaKey k : ca.getKeysList()) {
-      b.append("\n  key ").append(k.getId()).append(" ").append(PkiCommand.keyTypeName(k.getKeyPairType(), k.getKeyType())).append(" ").append(k.getFingerprint())
+      b.append("\n  key ").append(k.getId()).append(" ")
+          .append(PkiCommand.keyTypeName(k.getKeyPairType(), k.getKeyType())).append(" ").append(k.getFingerprint())
           .append(k.hasRetiredAt() ? "  retired " + Timestamps.toString(k.getRetiredAt())
               + (k.hasSignedUntil() ? ", published until " + Timestamps.toString(k.getSignedUntil()) : "")
               : "  (signs)");

@@ -427,7 +427,8 @@ final class TransitCommand {
     @Override
     Integer run() throws Exception {
       byte[] data = input.bytes();
-      VerifyHmacResponse r = transit().verifyHmac(VerifyHmacRequest.newBuilder().setName(name).setHashAlgorithm(hash.value())
+      VerifyHmacResponse r = transit().verifyHmac(VerifyHmacRequest.newBuilder().setName(name)
+          .setHashAlgorithm(hash.value())
           .addItems(VerifyItem.newBuilder().setInput(ByteString.copyFrom(data)).setSignature(mac)).build());
       return verdict(this, r, r.getResults(0));
     }

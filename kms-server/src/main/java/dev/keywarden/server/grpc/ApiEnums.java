@@ -10,8 +10,8 @@ import dev.keywarden.hsm.KeyType;
 import java.util.List;
 
 /**
- * The one place each closed value set of the API maps to the engines: proto enum value ↔ engine value ↔ the name the
- * CLI and the deprecated string fields use. The gRPC services and the CLI read these tables; ApiEnumsTest checks that
+ * The one place each closed value set of the API maps to the engines: proto enum value, engine value and the name
+ * the CLI and the deprecated string fields use. The gRPC services and the CLI read these tables; ApiEnumsTest checks that
  * every value maps and round-trips.
  */
 public final class ApiEnums {

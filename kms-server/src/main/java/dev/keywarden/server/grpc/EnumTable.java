@@ -34,7 +34,7 @@ public final class EnumTable<P extends Enum<P> & ProtocolMessageEnum, E> {
     });
   }
 
-  /** Starts a table for {@code type}; {@code name} and {@code parse} are the engine's own (parse throws INVALID_ARGUMENT). */
+  /** Starts a table for {@code type}; {@code name} and {@code parse} are the engine's (parse: INVALID_ARGUMENT). */
   public static <P extends Enum<P> & ProtocolMessageEnum, E> Builder<P, E> of(Class<P> type, Function<E, String> name,
       Function<String, E> parse) {
     return new Builder<>(type, name, parse);

@@ -112,7 +112,8 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
   /** {@code pki/issuers/ID}, once ID is a well-formed issuer id (so no pattern in a policy can be steered by it). */
   private static String issuerResource(String id, String field) {
     if (!ISSUER_ID.matcher(id).matches()) {
-      throw KeywardenException.invalidField(field, field + ": not an issuer id (1 to 64 letters, digits, '_' or '-'); list the"
+      throw KeywardenException.invalidField(field,
+          field + ": not an issuer id (1 to 64 letters, digits, '_' or '-'); list the"
           + " issuers to see theirs");
     }
     return "pki/issuers/" + id;
@@ -159,11 +160,13 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
 
   private static void requireNoParentOrTtl(GenerateIntermediateRequest r) {
     if (!r.getParentIssuerId().isEmpty()) {
-      throw KeywardenException.invalidField("parent_issuer_id", "parent_issuer_id: an external intermediate is signed by a CA outside"
+      throw KeywardenException.invalidField("parent_issuer_id",
+          "parent_issuer_id: an external intermediate is signed by a CA outside"
           + " Keywarden; leave parent_issuer_id empty");
     }
     if (r.hasTtl()) {
-      throw KeywardenException.invalidField("ttl", "ttl: the external CA decides the lifetime of an external intermediate;"
+      throw KeywardenException.invalidField("ttl",
+          "ttl: the external CA decides the lifetime of an external intermediate;"
           + " leave ttl unset");
     }
   }
@@ -221,7 +224,8 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
     requireText(r.getName(), "name");
     boolean json = !r.getRoleJson().isEmpty();
     if (json && r.hasRole()) {
-      throw KeywardenException.invalidField("role", "role and role_json are both set; set only role (role_json is deprecated)");
+      throw KeywardenException.invalidField("role",
+          "role and role_json are both set; set only role (role_json is deprecated)");
     }
     if (!json && !r.hasRole()) {
       throw KeywardenException.invalidField("role", "role is required (or the deprecated role_json)");
@@ -248,7 +252,8 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
   public void getRole(GetRoleRequest r, StreamObserver<GetRoleResponse> out) {
     requireText(r.getName(), "name");
     Role role = engine.role(r.getName());
-    reply(out, GetRoleResponse.newBuilder().setRole(PkiRoleMessages.toProto(role)).setRoleJson(role.toJson()).build());
+    reply(out, GetRoleResponse.newBuilder().setRole(PkiRoleMessages.toProto(role)).setRoleJson(role.toJson())
+        .build());
   }
 
   @Override
@@ -438,7 +443,8 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
   static dev.keywarden.api.v1.Issuer issuer(IssuerInfo i) {
     dev.keywarden.api.v1.Issuer.Builder b = dev.keywarden.api.v1.Issuer.newBuilder().setId(i.id())
         .setState(state(i.state())).setSubject(i.subject()).setCertificatePem(i.certificatePem())
-        .setKeyType(i.keyType().typeName()).setKeyPairType(ApiEnums.KEY_PAIR_TYPE.proto(i.keyType())).setParentId(i.parentId().orElse("")).setExternal(i.external())
+        .setKeyType(i.keyType().typeName()).setKeyPairType(ApiEnums.KEY_PAIR_TYPE.proto(i.keyType()))
+        .setParentId(i.parentId().orElse("")).setExternal(i.external())
         .setBaseUrl(i.baseUrl().orElse("")).setIsDefault(i.isDefault()).setCsrPem(i.csrPem().orElse(""))
         .setReplaces(i.replaces().orElse("")).setReplacedBy(i.replacedBy().orElse(""));
     i.notAfter().ifPresent(t -> b.setNotAfter(timestamp(t)));

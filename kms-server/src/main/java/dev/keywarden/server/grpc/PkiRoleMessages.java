@@ -22,7 +22,8 @@ public final class PkiRoleMessages {
    */
   static Role fromProto(PkiRole p, String name) {
     if (!p.getName().isEmpty() && !p.getName().equals(name)) {
-      throw KeywardenException.invalidField("role.name", "role.name: '" + Inputs.quoted(p.getName()) + "' differs from name ('"
+      throw KeywardenException.invalidField("role.name",
+          "role.name: '" + Inputs.quoted(p.getName()) + "' differs from name ('"
           + name + "'); leave role.name empty or make them equal");
     }
     KeyType keyType = p.getKeyType() == KeyPairType.KEY_PAIR_TYPE_UNSPECIFIED ? null

@@ -103,7 +103,8 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
   /** {@code ssh/cas/NAME}, once NAME is a well-formed CA name (so no pattern in a policy can be steered by it). */
   private static String ca(String name, String field) {
     if (!CA_NAME.matcher(name).matches()) {
-      throw KeywardenException.invalidField(field, field + ": a CA name is 1 to 64 letters, digits, '_' or '-', starting with a"
+      throw KeywardenException.invalidField(field,
+          field + ": a CA name is 1 to 64 letters, digits, '_' or '-', starting with a"
           + " letter or digit; list the CAs to see theirs");
     }
     return "ssh/cas/" + name;
@@ -205,7 +206,8 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
   @Override
   public void signSshKey(SignSshKeyRequest r, StreamObserver<SignSshKeyResponse> out) {
     if (r.getPublicKey().isBlank()) {
-      throw KeywardenException.invalidField("public_key", "public_key is missing: give one OpenSSH public key line (e.g. the contents"
+      throw KeywardenException.invalidField("public_key",
+          "public_key is missing: give one OpenSSH public key line (e.g. the contents"
           + " of ~/.ssh/id_ed25519.pub)");
     }
     SignedSshCertificate c = engine.sign(r.getRole(), identity(), new SignRequest(r.getPublicKey(),
@@ -349,7 +351,8 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
     SshCa.Builder b = SshCa.newBuilder().setName(info.name());
     for (SshCaKey k : info.keys()) {
       dev.keywarden.api.v1.SshCaKey.Builder kb = dev.keywarden.api.v1.SshCaKey.newBuilder().setId(k.id())
-          .setKeyType(k.keyType().typeName()).setKeyPairType(ApiEnums.KEY_PAIR_TYPE.proto(k.keyType())).setPublicKey(k.publicKey()).setFingerprint(k.fingerprint())
+          .setKeyType(k.keyType().typeName()).setKeyPairType(ApiEnums.KEY_PAIR_TYPE.proto(k.keyType()))
+          .setPublicKey(k.publicKey()).setFingerprint(k.fingerprint())
           .setCreated(timestamp(k.created()));
       if (k.retiredAt() != null) {
         kb.setRetiredAt(timestamp(k.retiredAt()));

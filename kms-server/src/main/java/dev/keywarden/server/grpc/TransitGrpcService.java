@@ -130,7 +130,8 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
       total += item.getPlaintext().size() + item.getContext().size();
     }
     if (total > TransitLimits.MAX_BATCH_PLAINTEXT_BYTES) {
-      throw KeywardenException.invalidField("items", "items hold " + total + " bytes of plaintext and context; the limit is "
+      throw KeywardenException.invalidField("items",
+          "items hold " + total + " bytes of plaintext and context; the limit is "
           + TransitLimits.MAX_BATCH_PLAINTEXT_BYTES + " per call (so that the ciphertexts fit one decrypt call):"
           + " split the batch");
     }
@@ -286,7 +287,8 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
       throw KeywardenException.invalidField("items", "items is empty: send at least one item");
     }
     if (items > MAX_BATCH) {
-      throw KeywardenException.invalidField("items", "items has " + items + " entries; the limit is " + MAX_BATCH + " per call");
+      throw KeywardenException.invalidField("items",
+          "items has " + items + " entries; the limit is " + MAX_BATCH + " per call");
     }
   }
 

@@ -68,7 +68,8 @@ class DocumentedLimitsTest {
   void theFieldCommentStatesTheEnforcedLimit(String file, String message, String field, String phrase)
       throws IOException {
     String comment = fieldComment(proto(file), message, field);
-    assertTrue(comment.toLowerCase(Locale.ROOT).contains(phrase.toLowerCase(Locale.ROOT)), file + " " + message + "." + field + " says \"" + comment + "\", not \""
+    assertTrue(comment.toLowerCase(Locale.ROOT).contains(phrase.toLowerCase(Locale.ROOT)),
+        file + " " + message + "." + field + " says \"" + comment + "\", not \""
         + phrase + "\"");
   }
 
@@ -123,7 +124,8 @@ class DocumentedLimitsTest {
     assertTrue(start.find(), "no message " + message);
     int end = proto.indexOf("\n}", start.end());
     String body = proto.substring(start.end(), end);
-    Matcher decl = Pattern.compile("(?m)^  (?:repeated |optional )?[\\w.<>, ]+ " + field + " = \\d+[^;]*;").matcher(body);
+    Matcher decl = Pattern.compile("(?m)^  (?:repeated |optional )?[\\w.<>, ]+ " + field + " = \\d+[^;]*;")
+        .matcher(body);
     assertTrue(decl.find(), "no field " + message + "." + field);
     String[] before = body.substring(0, decl.start()).split("\n");
     List<String> lines = new ArrayList<>();

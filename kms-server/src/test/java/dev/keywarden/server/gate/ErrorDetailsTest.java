@@ -40,7 +40,7 @@ class ErrorDetailsTest {
     assertEquals(code.value(), details.getCode());
     ErrorInfo info = details.getDetails(0).unpack(ErrorInfo.class);
     for (int i = 1; i < details.getDetailsCount(); i++) {
-      assertTrue(details.getDetails(i).is(com.google.rpc.BadRequest.class), "only a BadRequest goes beside: " + details);
+      assertTrue(details.getDetails(i).is(com.google.rpc.BadRequest.class), "only a BadRequest beside: " + details);
     }
     assertEquals("keywarden.dev", info.getDomain());
     return info;

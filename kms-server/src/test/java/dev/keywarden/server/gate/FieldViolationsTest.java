@@ -128,7 +128,8 @@ class FieldViolationsTest {
     SignResponse s = transit.sign(SignRequest.newBuilder().setName("signer")
         .addItems(SignItem.newBuilder().setInput(ByteString.copyFromUtf8("m")))
         .setParams(SignatureParams.newBuilder().setHash("sha2-512")
-            .setHashAlgorithm(HashAlgorithm.HASH_ALGORITHM_SHA2_512).setEncoding(SignatureEncoding.SIGNATURE_ENCODING_JWS))
+            .setHashAlgorithm(HashAlgorithm.HASH_ALGORITHM_SHA2_512)
+            .setEncoding(SignatureEncoding.SIGNATURE_ENCODING_JWS))
         .build());
     assertTrue(s.getResults(0).hasSignature(), s.toString());
     VerifyResponse v = transit.verify(VerifyRequest.newBuilder().setName("signer")
