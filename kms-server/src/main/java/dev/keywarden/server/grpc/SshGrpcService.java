@@ -294,7 +294,7 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
 
   private static Duration duration(com.google.protobuf.Duration d, String field) {
     if (!Durations.isValid(d) || d.getSeconds() < 0 || d.getNanos() != 0) {
-      throw KeywardenException.invalid(field + " must be a whole number of seconds, not negative");
+      throw KeywardenException.invalidField(field, field + " must be a whole number of seconds, not negative");
     }
     return Duration.ofSeconds(d.getSeconds());
   }
@@ -317,14 +317,27 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
       throw KeywardenException.invalidField("role.cert_type", "role '" + role(p.getName(), "role.name")
           .substring("ssh/roles/".length()) + "': cert_type is missing: user or host");
     }
-    return new SshRole(p.getName(), certType(p.getCertType(), "role.cert_type"), p.getCa().isEmpty() ? null : p.getCa(),
+    try {
+      return role(p);
+    } catch (KeywardenException e) {
+      // The engine names a role field as the role's JSON does; in a request it is under role.
+      throw e.field() == null || e.field().startsWith("role.") ? e : e.withField("role." + e.field());
+    }
+  }
+
+  @SuppressWarnings("deprecation") // key_type: read for clients of the 0.1 API
+  private static SshRole role(dev.keywarden.api.v1.SshRole p) {
+    return new SshRole(p.getName(), certType(p.getCertType(), "role.cert_type"),
+        p.getCa().isEmpty() ? null : p.getCa(),
         p.getAllowedPrincipalsList(), p.getDefaultPrincipalsList(), p.getAllowAnyPrincipal(),
         p.getAllowedDomainsList(), p.getAllowSubdomains(), p.getAllowBareDomains(), p.getAllowGlobDomains(),
-        optionalDuration(p.hasTtl(), p.getTtl(), "ttl"), optionalDuration(p.hasMaxTtl(), p.getMaxTtl(), "max_ttl"),
+        optionalDuration(p.hasTtl(), p.getTtl(), "role.ttl"),
+        optionalDuration(p.hasMaxTtl(), p.getMaxTtl(), "role.max_ttl"),
         p.getAllowedExtensionsList(), p.getDefaultExtensionsMap(), p.getAllowedCriticalOptionsList(),
         p.getDefaultCriticalOptionsMap(), p.getAllowedUserKeyTypesList(), p.getMinRsaBits(),
         p.getKeyIdTemplate().isEmpty() ? null : p.getKeyIdTemplate(), p.getAllowUserKeyIds(),
-        optionalDuration(p.hasNotBeforeDuration(), p.getNotBeforeDuration(), "not_before_duration"), p.getNoStore(),
+        optionalDuration(p.hasNotBeforeDuration(), p.getNotBeforeDuration(), "role.not_before_duration"),
+        p.getNoStore(),
         ApiEnums.KEY_PAIR_TYPE.either(p.getKeyType(), "role.key_type", p.getKeyPairType(), "role.key_pair_type")
             .orElse(null));
   }

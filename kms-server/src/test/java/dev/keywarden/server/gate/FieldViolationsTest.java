@@ -105,6 +105,14 @@ class FieldViolationsTest {
         .addItems(SignItem.newBuilder().setInput(ByteString.copyFromUtf8("m")))
         .setParams(SignatureParams.newBuilder().setHash("sha2-384")
             .setHashAlgorithm(HashAlgorithm.HASH_ALGORITHM_SHA2_512)).build())));
+    assertEquals("role.ttl", violatedField(() -> ssh.writeSshRole(WriteSshRoleRequest.newBuilder()
+        .setRole(SshRole.newBuilder().setName("ops").setCertType(SshCertType.SSH_CERT_TYPE_USER)
+            .setTtl(Durations.fromHours(2)).setMaxTtl(Durations.fromHours(1))).build())));
+    assertEquals("role.allowed_domains", violatedField(() -> ssh.writeSshRole(WriteSshRoleRequest.newBuilder()
+        .setRole(SshRole.newBuilder().setName("ops").setCertType(SshCertType.SSH_CERT_TYPE_USER)
+            .addAllowedDomains("example.com")).build())));
+    assertEquals("role.min_rsa_bits", violatedField(() -> pki.writeRole(WriteRoleRequest.newBuilder().setName("web")
+        .setRole(PkiRole.newBuilder().setServerFlag(true).setMinRsaBits(1024)).build())));
     assertEquals("crl_reason", violatedField(() -> pki.revoke(RevokeRequest.newBuilder().setSerial("01").setReason(1)
         .setCrlReason(RevocationReason.REVOCATION_REASON_SUPERSEDED).build())));
     assertEquals("key_pair_type", violatedField(() -> ssh.createSshCa(CreateSshCaRequest.newBuilder().setName("ca")
