@@ -12,6 +12,7 @@ public final class Inputs {
   public static final int QUOTE_LIMIT = 64;
   /** Names of keys, roles, policies: 1..128 of these characters, and never "." or "..". */
   public static final int MAX_NAME = 128;
+  private static final Pattern FIELD_PATH = Pattern.compile("[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*");
   private static final Pattern ROLE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1," + MAX_NAME + "}");
 
@@ -65,7 +66,7 @@ public final class Inputs {
   /** Checks that a text field has at most {@code max} characters. */
   public static String maxChars(String field, String value, int max) {
     if (value != null && value.length() > max) {
-      throw KeywardenException.invalid(field + " is " + value.length() + " characters; the limit is " + max);
+      throw blamed(field, field + " is " + value.length() + " characters; the limit is " + max);
     }
     return value;
   }
@@ -73,7 +74,7 @@ public final class Inputs {
   /** Checks that a byte field has at most {@code max} bytes. */
   public static byte[] maxBytes(String field, byte[] value, int max) {
     if (value != null && value.length > max) {
-      throw KeywardenException.invalid(field + " is " + value.length + " bytes; the limit is " + max + " bytes");
+      throw blamed(field, field + " is " + value.length + " bytes; the limit is " + max + " bytes");
     }
     return value;
   }
@@ -81,7 +82,13 @@ public final class Inputs {
   /** Checks a byte count without the bytes (e.g. a protobuf field's size before copying it). */
   public static void maxBytes(String field, int size, int max) {
     if (size > max) {
-      throw KeywardenException.invalid(field + " is " + size + " bytes; the limit is " + max + " bytes");
+      throw blamed(field, field + " is " + size + " bytes; the limit is " + max + " bytes");
     }
+  }
+
+  /** INVALID_ARGUMENT blamed on {@code field} when it is a proto field path; some callers name a thing instead. */
+  private static KeywardenException blamed(String field, String message) {
+    KeywardenException e = KeywardenException.invalid(message);
+    return field != null && FIELD_PATH.matcher(field).matches() ? e.withField(field) : e;
   }
 }

@@ -20,19 +20,21 @@ public class KeywardenException extends RuntimeException {
 
   private final Kind kind;
   private final String reason;
+  private final String field;
 
   public KeywardenException(Kind kind, String message) {
-    this(kind, message, null, null);
+    this(kind, message, null, null, null);
   }
 
   public KeywardenException(Kind kind, String message, Throwable cause) {
-    this(kind, message, cause, null);
+    this(kind, message, cause, null, null);
   }
 
-  private KeywardenException(Kind kind, String message, Throwable cause, String reason) {
+  private KeywardenException(Kind kind, String message, Throwable cause, String reason, String field) {
     super(message, cause);
     this.kind = kind;
     this.reason = reason;
+    this.field = field;
   }
 
   public Kind kind() {
@@ -52,9 +54,32 @@ public class KeywardenException extends RuntimeException {
     if (reason == null || !reason.matches("[A-Z][A-Z0-9_]{0,62}")) {
       throw new IllegalArgumentException("a reason is UPPER_SNAKE_CASE");
     }
-    KeywardenException e = new KeywardenException(kind, getMessage(), getCause(), reason);
+    KeywardenException e = new KeywardenException(kind, getMessage(), getCause(), reason, field);
     e.setStackTrace(getStackTrace());
     return e;
+  }
+
+  /**
+   * The request field this failure is about, as a proto field path ({@code name}, {@code items[3].plaintext},
+   * {@code role.max_ttl}), sent as a google.rpc.BadRequest field violation; null when no one field is to blame.
+   */
+  public String field() {
+    return field;
+  }
+
+  /** This failure blamed on a request field (a proto field path); see {@link #field()}. */
+  public KeywardenException withField(String field) {
+    if (field == null || !field.matches("[a-z][a-z0-9_]*(\\[[0-9]+])?(\\.[a-z][a-z0-9_]*(\\[[0-9]+])?)*")) {
+      throw new IllegalArgumentException("a field path is proto field names, e.g. items[3].plaintext");
+    }
+    KeywardenException e = new KeywardenException(kind, getMessage(), getCause(), reason, field);
+    e.setStackTrace(getStackTrace());
+    return e;
+  }
+
+  /** INVALID_ARGUMENT blamed on one request field (a proto field path such as {@code role.max_ttl}). */
+  public static KeywardenException invalidField(String field, String message) {
+    return invalid(message).withField(field);
   }
 
   public static KeywardenException invalid(String message) {

@@ -2,9 +2,11 @@ package dev.keywarden.pki;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keywarden.callerjson.CallerJson;
 import dev.keywarden.encoding.DurationText;
 import dev.keywarden.failure.Inputs;
@@ -82,43 +84,47 @@ public record Role(
       Cidr.parse(r + "allowed_ip_cidrs: ", c);
     }
     if (!allowedIpCidrs.isEmpty() && !allowIpSans) {
-      throw KeywardenException.invalid(r + "allowed_ip_cidrs is set but allow_ip_sans is off");
+      throw KeywardenException.invalidField("allowed_ip_cidrs", r
+          + "allowed_ip_cidrs is set but allow_ip_sans is off");
     }
     allowedUriSans = list(allowedUriSans);
     for (String p : allowedUriSans) {
       UriSanRules.checkPattern(r + "allowed_uri_sans: ", p);
     }
     if (!serverFlag && !clientFlag) {
-      throw KeywardenException.invalid(r + "at least one of server_flag, client_flag must be on");
+      throw KeywardenException.invalidField("server_flag", r
+          + "at least one of server_flag, client_flag must be on");
     }
     keyType = keyType == null ? KeyType.EC_P256 : keyType;
     csrKeyTypes = csrKeyTypes == null || csrKeyTypes.isEmpty() ? List.of(CsrKeyFamily.values()) : List.copyOf(csrKeyTypes);
     minRsaBits = minRsaBits == 0 ? RSA_FLOOR_BITS : minRsaBits;
     if (minRsaBits < RSA_FLOOR_BITS || minRsaBits > 8192) {
-      throw KeywardenException.invalid(r + "min_rsa_bits must be between " + RSA_FLOOR_BITS + " and 8192; got "
+      throw KeywardenException.invalidField("min_rsa_bits",
+          r + "min_rsa_bits must be between " + RSA_FLOOR_BITS + " and 8192; got "
           + minRsaBits);
     }
     minEcBits = minEcBits == 0 ? 256 : minEcBits;
     if (minEcBits != 256 && minEcBits != 384) {
-      throw KeywardenException.invalid(r + "min_ec_bits must be 256 or 384; got " + minEcBits);
+      throw KeywardenException.invalidField("min_ec_bits", r + "min_ec_bits must be 256 or 384; got " + minEcBits);
     }
     if (maxTtl != null && (maxTtl.isNegative() || maxTtl.isZero())) {
-      throw KeywardenException.invalid(r + "max_ttl must be positive");
+      throw KeywardenException.invalidField("max_ttl", r + "max_ttl must be positive");
     }
     if (ttl == null) {
       ttl = maxTtl != null && maxTtl.compareTo(DEFAULT_TTL) < 0 ? maxTtl : DEFAULT_TTL;
     }
     if (ttl.isNegative() || ttl.isZero()) {
-      throw KeywardenException.invalid(r + "ttl must be positive");
+      throw KeywardenException.invalidField("ttl", r + "ttl must be positive");
     }
     maxTtl = maxTtl == null ? ttl : maxTtl;
     if (ttl.compareTo(maxTtl) > 0) {
-      throw KeywardenException.invalid(r + "ttl (" + DurationText.format(ttl) + ") is above max_ttl ("
+      throw KeywardenException.invalidField("ttl", r + "ttl (" + DurationText.format(ttl) + ") is above max_ttl ("
           + DurationText.format(maxTtl) + ")");
     }
     notBeforeDuration = notBeforeDuration == null ? DEFAULT_NOT_BEFORE : notBeforeDuration;
     if (notBeforeDuration.isNegative() || notBeforeDuration.compareTo(MAX_NOT_BEFORE) > 0) {
-      throw KeywardenException.invalid(r + "not_before_duration must be between 0s and 24h; got "
+      throw KeywardenException.invalidField("not_before_duration",
+          r + "not_before_duration must be between 0s and 24h; got "
           + DurationText.format(notBeforeDuration));
     }
     organization = attribute(r, "organization", organization);
@@ -126,7 +132,7 @@ public record Role(
     country = attribute(r, "country", country);
     for (String c : country) {
       if (!COUNTRY.matcher(c).matches()) {
-        throw KeywardenException.invalid(r + "country: '" + Inputs.quoted(c)
+        throw KeywardenException.invalidField("country", r + "country: '" + Inputs.quoted(c)
             + "' is not a two-letter upper-case ISO 3166 code");
       }
     }
@@ -137,6 +143,24 @@ public record Role(
   /** Reads a role from JSON (snake_case); INVALID_ARGUMENT names the wrong or unknown field. */
   public static Role fromJson(String json) {
     return CallerJson.read(JSON, "the role", json, Role.class);
+  }
+
+  /**
+   * Reads a role from JSON for the role called {@code name}: a document without "name" (or with null) is that role;
+   * one whose "name" differs is INVALID_ARGUMENT.
+   */
+  public static Role fromJson(String json, String name) {
+    checkName(name);
+    ObjectNode document = CallerJson.read(JSON, "the role", json, ObjectNode.class);
+    JsonNode given = document.get("name");
+    if (given == null || given.isNull()) {
+      document.put("name", name);
+    } else if (!given.isTextual() || !given.textValue().equals(name)) {
+      throw KeywardenException.invalid("name: '" + name + "' differs from the \"name\" in the role JSON ('"
+          + Inputs.quoted(given.isTextual() ? given.textValue() : given.toString()) + "'); leave it out or make them"
+          + " equal");
+    }
+    return fromJson(document.toString());
   }
 
   /** This role as JSON with snake_case field names; {@link #fromJson} reads it back to an equal role. */
@@ -185,7 +209,7 @@ public record Role(
   private static List<String> attribute(String r, String field, List<String> values) {
     for (String v : list(values)) {
       if (v.isBlank() || v.length() > 64 || v.chars().anyMatch(Character::isISOControl)) {
-        throw KeywardenException.invalid(r + field + ": '" + Inputs.quoted(v)
+        throw KeywardenException.invalidField(field, r + field + ": '" + Inputs.quoted(v)
             + "' must be 1 to 64 printable characters");
       }
     }

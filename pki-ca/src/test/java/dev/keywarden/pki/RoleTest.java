@@ -79,4 +79,23 @@ class RoleTest {
     assertEquals("1h30m", DurationText.format(Duration.ofMinutes(90)));
     assertThrows(KeywardenException.class, () -> DurationText.parse("ttl", "-5s"));
   }
+
+  @Test
+  void jsonWithoutNameIsTheRoleTheRequestNames() {
+    Role role = Role.fromJson("{\"server_flag\": true, \"allowed_domains\": [\"example.com\"]}", "web");
+    assertEquals("web", role.name());
+    assertEquals(List.of("example.com"), role.allowedDomains());
+    assertEquals("web", Role.fromJson("{\"name\": null, \"server_flag\": true}", "web").name());
+    assertEquals("web", Role.fromJson("{\"name\": \"web\", \"server_flag\": true}", "web").name());
+  }
+
+  @Test
+  void jsonNamingAnotherRoleIsRefusedNamingBoth() {
+    KeywardenException e = assertThrows(KeywardenException.class,
+        () -> Role.fromJson("{\"name\": \"api\", \"server_flag\": true}", "web"));
+    assertEquals(KeywardenException.Kind.INVALID_ARGUMENT, e.kind());
+    assertThat(e.getMessage(), "contains", "'web' differs from the \"name\" in the role JSON ('api')");
+    assertThrows(KeywardenException.class, () -> Role.fromJson("{\"name\": 7, \"server_flag\": true}", "web"));
+    assertThrows(KeywardenException.class, () -> Role.fromJson("[1]", "web"));
+  }
 }

@@ -79,7 +79,7 @@ public record SshRole(
     checkName(name);
     String r = "role '" + name + "': ";
     if (certType == null) {
-      throw KeywardenException.invalid(r + "cert_type is required: \"user\" or \"host\"");
+      throw KeywardenException.invalidField("cert_type", r + "cert_type is required: \"user\" or \"host\"");
     }
     if (ca != null) {
       SshEngine.checkCaName(r + "ca: ", ca);
@@ -101,7 +101,8 @@ public record SshRole(
         CertOptions.extensions(r + "default_extensions: ", defaultExtensions));
     for (String e : defaultExtensions.keySet()) {
       if (!allowedExtensions.contains(e)) {
-        throw KeywardenException.invalid(r + "default_extensions: '" + e + "' is not in allowed_extensions");
+        throw KeywardenException.invalidField("default_extensions",
+            r + "default_extensions: '" + e + "' is not in allowed_extensions");
       }
     }
     allowedCriticalOptions = list(r, "allowed_critical_options", allowedCriticalOptions);
@@ -112,7 +113,8 @@ public record SshRole(
         CertOptions.options(r + "default_critical_options: ", defaultCriticalOptions));
     if (certType == CertType.HOST) {
       if (!allowedPrincipals.isEmpty()) {
-        throw KeywardenException.invalid(r + "allowed_principals is for user roles; a host role names its hosts in"
+        throw KeywardenException.invalidField("allowed_principals",
+            r + "allowed_principals is for user roles; a host role names its hosts in"
             + " allowed_domains");
       }
       if (!allowedExtensions.isEmpty() || !allowedCriticalOptions.isEmpty() || !defaultCriticalOptions.isEmpty()) {
@@ -120,7 +122,8 @@ public record SshRole(
             + " certificates; leave allowed_extensions, default_extensions and the critical options unset");
       }
     } else if (!allowedDomains.isEmpty() || allowSubdomains || allowBareDomains || allowGlobDomains) {
-      throw KeywardenException.invalid(r + "allowed_domains and its allow_* flags are for host roles; a user role"
+      throw KeywardenException.invalidField("allowed_domains",
+          r + "allowed_domains and its allow_* flags are for host roles; a user role"
           + " names its principals in allowed_principals");
     }
     allowedUserKeyTypes = list(r, "allowed_user_key_types", allowedUserKeyTypes);
@@ -129,33 +132,35 @@ public record SshRole(
     }
     minRsaBits = minRsaBits == 0 ? RSA_FLOOR_BITS : minRsaBits;
     if (minRsaBits < RSA_FLOOR_BITS || minRsaBits > SshPublicKeys.MAX_RSA_BITS) {
-      throw KeywardenException.invalid(r + "min_rsa_bits must be between " + RSA_FLOOR_BITS + " and "
+      throw KeywardenException.invalidField("min_rsa_bits",
+          r + "min_rsa_bits must be between " + RSA_FLOOR_BITS + " and "
           + SshPublicKeys.MAX_RSA_BITS + "; got " + minRsaBits);
     }
     if (maxTtl != null && (maxTtl.isNegative() || maxTtl.isZero())) {
-      throw KeywardenException.invalid(r + "max_ttl must be positive");
+      throw KeywardenException.invalidField("max_ttl", r + "max_ttl must be positive");
     }
     if (ttl == null) {
       Duration d = certType == CertType.USER ? DEFAULT_USER_TTL : DEFAULT_HOST_TTL;
       ttl = maxTtl != null && maxTtl.compareTo(d) < 0 ? maxTtl : d;
     }
     if (ttl.isNegative() || ttl.isZero()) {
-      throw KeywardenException.invalid(r + "ttl must be positive");
+      throw KeywardenException.invalidField("ttl", r + "ttl must be positive");
     }
     maxTtl = maxTtl == null ? ttl : maxTtl;
     if (ttl.compareTo(maxTtl) > 0) {
-      throw KeywardenException.invalid(r + "ttl (" + DurationText.format(ttl) + ") is above max_ttl ("
+      throw KeywardenException.invalidField("ttl", r + "ttl (" + DurationText.format(ttl) + ") is above max_ttl ("
           + DurationText.format(maxTtl) + ")");
     }
     keyIdTemplate = keyIdTemplate == null || keyIdTemplate.isEmpty() ? DEFAULT_KEY_ID_TEMPLATE : keyIdTemplate;
     if (keyIdTemplate.length() > MAX_PRINCIPAL || keyIdTemplate.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-      throw KeywardenException.invalid(r + "key_id_template: at most " + MAX_PRINCIPAL
+      throw KeywardenException.invalidField("key_id_template", r + "key_id_template: at most " + MAX_PRINCIPAL
           + " characters, no control characters");
     }
     Templates.check(r + "key_id_template: ", keyIdTemplate, KEY_ID_VARIABLES);
     notBeforeDuration = notBeforeDuration == null ? DEFAULT_NOT_BEFORE : notBeforeDuration;
     if (notBeforeDuration.isNegative() || notBeforeDuration.compareTo(MAX_NOT_BEFORE) > 0) {
-      throw KeywardenException.invalid(r + "not_before_duration must be between 0s and 24h; got "
+      throw KeywardenException.invalidField("not_before_duration",
+          r + "not_before_duration must be between 0s and 24h; got "
           + DurationText.format(notBeforeDuration));
     }
     keyType = keyType == null ? KeyType.ED25519 : keyType;
@@ -198,11 +203,12 @@ public record SshRole(
       return List.of();
     }
     if (values.size() > MAX_LIST) {
-      throw KeywardenException.invalid(r + field + " has " + values.size() + " entries; at most " + MAX_LIST);
+      throw KeywardenException.invalidField(field,
+          r + field + " has " + values.size() + " entries; at most " + MAX_LIST);
     }
     for (String v : values) {
       if (v == null) {
-        throw KeywardenException.invalid(r + field + " may not hold null");
+        throw KeywardenException.invalidField(field, r + field + " may not hold null");
       }
     }
     return List.copyOf(values);

@@ -1,18 +1,17 @@
 package dev.keywarden.server.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
 import dev.keywarden.api.v1.*;
+import dev.keywarden.server.grpc.ApiEnums;
+import dev.keywarden.server.grpc.PkiRoleMessages;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -24,9 +23,7 @@ import picocli.CommandLine.TypeConversionException;
  */
 @Command(name = "pki", description = "Run a certificate authority: issuers, roles, certificates, revocation.")
 final class PkiCommand {
-  private static final List<String> REASONS = List.of("unspecified", "key-compromise", "ca-compromise",
-      "affiliation-changed", "superseded", "cessation-of-operation", "certificate-hold", "", "remove-from-crl",
-      "privilege-withdrawn", "aa-compromise");
+  private static final List<String> REASONS = ApiEnums.REASON_NAMES;
 
   static com.google.protobuf.Duration duration(Duration d) {
     return Durations.fromSeconds(d.getSeconds());
@@ -36,7 +33,7 @@ final class PkiCommand {
     StringBuilder b = new StringBuilder("Issuer " + i.getId() + (i.getIsDefault() ? " (default)" : "") + "\n")
         .append("  state:     ").append(stateName(i.getState())).append("\n")
         .append("  subject:   ").append(i.getSubject()).append("\n")
-        .append("  key type:  ").append(i.getKeyType()).append("\n")
+        .append("  key type:  ").append(keyTypeName(i.getKeyPairType(), i.getKeyType())).append("\n")
         .append("  parent:    ").append(i.getExternal() ? "(external CA)"
             : i.getParentId().isEmpty() ? "(root)" : i.getParentId());
     if (i.hasNotAfter()) {
@@ -76,6 +73,18 @@ final class PkiCommand {
         : String.valueOf(code);
   }
 
+  /** The API's key pair type for a name the user typed (ec-p256, ecdsa-p256, rsa-3072, …); unspecified for none. */
+  static KeyPairType keyPairType(String name) {
+    return name == null || name.isEmpty() ? KeyPairType.KEY_PAIR_TYPE_UNSPECIFIED
+        : ApiEnums.KEY_PAIR_TYPE.protoOf(name);
+  }
+
+  /** A key pair type's name as users type it; {@code legacy} (the deprecated string field) from a 0.1 server. */
+  static String keyTypeName(KeyPairType value, String legacy) {
+    return value == KeyPairType.KEY_PAIR_TYPE_UNSPECIFIED || value == KeyPairType.UNRECOGNIZED ? legacy
+        : ApiEnums.KEY_PAIR_TYPE.nameOf(value, "key_pair_type");
+  }
+
   /** A CRLReason given as a name (key-compromise, keyCompromise) or a number. */
   static final class ReasonConverter implements picocli.CommandLine.ITypeConverter<Integer> {
     @Override
@@ -109,7 +118,8 @@ final class PkiCommand {
 
     @Override
     Integer run() throws Exception {
-      GenerateRootRequest.Builder b = GenerateRootRequest.newBuilder().setCommonName(commonName).setKeyType(keyType)
+      GenerateRootRequest.Builder b = GenerateRootRequest.newBuilder().setCommonName(commonName)
+          .setKeyPairType(keyPairType(keyType))
           .setBaseUrl(baseUrl);
       if (ttl != null) {
         b.setTtl(duration(ttl));
@@ -149,7 +159,7 @@ final class PkiCommand {
     @Override
     Integer run() throws Exception {
       GenerateIntermediateRequest.Builder b = GenerateIntermediateRequest.newBuilder().setCommonName(commonName)
-          .setKeyType(keyType).setParentIssuerId(issuer).setExternal(external).setBaseUrl(baseUrl)
+          .setKeyPairType(keyPairType(keyType)).setParentIssuerId(issuer).setExternal(external).setBaseUrl(baseUrl)
           .setSetDefault(makeDefault);
       if (ttl != null) {
         b.setTtl(duration(ttl));
@@ -309,31 +319,21 @@ final class PkiCommand {
 
     @Override
     Integer run() throws Exception {
-      Map<String, Object> role = new LinkedHashMap<>();
-      role.put("name", name);
-      role.put("allowed_domains", allowedDomains);
-      role.put("allow_subdomains", allowSubdomains);
-      role.put("allow_bare_domains", allowBareDomains);
-      role.put("allow_glob_domains", allowGlob);
-      role.put("allow_wildcard", allowWildcard);
-      role.put("allow_localhost", allowLocalhost);
-      role.put("allow_ip_sans", allowIpSans);
-      role.put("allowed_uri_sans", allowedUriSans);
-      role.put("server_flag", server);
-      role.put("client_flag", client);
+      PkiRole.Builder role = PkiRole.newBuilder().setName(name).addAllAllowedDomains(allowedDomains)
+          .setAllowSubdomains(allowSubdomains).setAllowBareDomains(allowBareDomains).setAllowGlobDomains(allowGlob)
+          .setAllowWildcard(allowWildcard).setAllowLocalhost(allowLocalhost).setAllowIpSans(allowIpSans)
+          .addAllAllowedUriSans(allowedUriSans).setServerFlag(server).setClientFlag(client).setNoStore(noStore);
       if (ttl != null) {
-        role.put("ttl", ttl.getSeconds() + "s");
+        role.setTtl(duration(ttl));
       }
       if (maxTtl != null) {
-        role.put("max_ttl", maxTtl.getSeconds() + "s");
+        role.setMaxTtl(duration(maxTtl));
       }
       if (keyType != null) {
-        role.put("key_type", keyType);
+        role.setKeyType(ApiEnums.KEY_PAIR_TYPE.protoOf(keyType));
       }
-      role.put("no_store", noStore);
-      WriteRoleResponse r = pki().writeRole(WriteRoleRequest.newBuilder().setName(name)
-          .setRoleJson(new ObjectMapper().writeValueAsString(role)).build());
-      print(r, r.getRoleJson());
+      WriteRoleResponse r = pki().writeRole(WriteRoleRequest.newBuilder().setName(name).setRole(role).build());
+      print(r, PkiRoleMessages.json(r.getRole()));
       return 0;
     }
   }
@@ -346,7 +346,7 @@ final class PkiCommand {
     @Override
     Integer run() throws Exception {
       GetRoleResponse r = pki().getRole(GetRoleRequest.newBuilder().setName(name).build());
-      print(r, r.getRoleJson());
+      print(r, PkiRoleMessages.json(r.getRole()));
       return 0;
     }
   }
@@ -448,7 +448,13 @@ final class PkiCommand {
 
     @Override
     Integer run() throws Exception {
-      RevokeResponse r = pki().revoke(RevokeRequest.newBuilder().setSerial(serial).setReason(reason).build());
+      RevokeRequest.Builder b = RevokeRequest.newBuilder().setSerial(serial);
+      if (ApiEnums.REVOCATION_REASON.engineValues().contains(reason)) {
+        b.setCrlReason(ApiEnums.REVOCATION_REASON.proto(reason));
+      } else {
+        b.setReason(reason); // not a CRLReason: the server says so
+      }
+      RevokeResponse r = pki().revoke(b.build());
       print(r, "Certificate " + r.getRevocation().getSerial() + " revoked at "
           + Timestamps.toString(r.getRevocationTime()) + " (" + reasonName(r.getRevocation().getReason()) + ").");
       return 0;

@@ -31,7 +31,8 @@ final class SshCommand {
           .toList())).append(")");
     }
     for (SshCaKey k : ca.getKeysList()) {
-      b.append("\n  key ").append(k.getId()).append(" ").append(k.getKeyType()).append(" ").append(k.getFingerprint())
+      b.append("\n  key ").append(k.getId()).append(" ")
+          .append(PkiCommand.keyTypeName(k.getKeyPairType(), k.getKeyType())).append(" ").append(k.getFingerprint())
           .append(k.hasRetiredAt() ? "  retired " + Timestamps.toString(k.getRetiredAt())
               + (k.hasSignedUntil() ? ", published until " + Timestamps.toString(k.getSignedUntil()) : "")
               : "  (signs)");
@@ -100,7 +101,8 @@ final class SshCommand {
 
     @Override
     Integer run() throws Exception {
-      CreateSshCaRequest.Builder b = CreateSshCaRequest.newBuilder().setName(name).setKeyType(keyType);
+      CreateSshCaRequest.Builder b = CreateSshCaRequest.newBuilder().setName(name)
+          .setKeyPairType(PkiCommand.keyPairType(keyType));
       defaultFor.forEach(t -> b.addDefaultFor(certType(t)));
       CreateSshCaResponse r = ssh().createSshCa(b.build());
       print(r, describe(r.getCa()));
@@ -119,8 +121,8 @@ final class SshCommand {
 
     @Override
     Integer run() throws Exception {
-      RotateSshCaResponse r = ssh().rotateSshCa(RotateSshCaRequest.newBuilder().setName(name).setKeyType(keyType)
-          .build());
+      RotateSshCaResponse r = ssh().rotateSshCa(RotateSshCaRequest.newBuilder().setName(name)
+          .setKeyPairType(PkiCommand.keyPairType(keyType)).build());
       print(r, describe(r.getCa()));
       return 0;
     }
@@ -293,7 +295,7 @@ final class SshCommand {
           .addAllAllowedExtensions(allowedExtensions).putAllDefaultExtensions(pairs(defaultExtensions))
           .addAllAllowedCriticalOptions(allowedOptions).putAllDefaultCriticalOptions(pairs(defaultOptions))
           .addAllAllowedUserKeyTypes(allowedKeyTypes).setMinRsaBits(minRsaBits).setKeyIdTemplate(keyIdTemplate)
-          .setAllowUserKeyIds(allowUserKeyIds).setKeyType(keyType).setNoStore(noStore);
+          .setAllowUserKeyIds(allowUserKeyIds).setKeyPairType(PkiCommand.keyPairType(keyType)).setNoStore(noStore);
       if (ttl != null) {
         b.setTtl(Durations.fromSeconds(ttl.getSeconds()));
       }
@@ -410,7 +412,8 @@ final class SshCommand {
 
     @Override
     Integer run() throws Exception {
-      IssueSshKeyRequest.Builder b = IssueSshKeyRequest.newBuilder().setRole(role).setKeyType(keyType)
+      IssueSshKeyRequest.Builder b = IssueSshKeyRequest.newBuilder().setRole(role)
+          .setKeyPairType(PkiCommand.keyPairType(keyType))
           .addAllPrincipals(principals).setKeyId(keyId).putAllExtensions(pairs(extensions))
           .putAllCriticalOptions(pairs(options));
       if (ttl != null) {

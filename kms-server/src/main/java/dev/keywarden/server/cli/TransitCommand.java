@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
 import dev.keywarden.api.v1.*;
+import dev.keywarden.server.grpc.ApiEnums;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -50,6 +51,12 @@ final class TransitCommand {
   static final class HashOption {
     @Option(names = "--hash", description = "sha2-256 (default), sha2-384, sha2-512.")
     String name = "";
+
+    /** The API's value for the name the user typed; unspecified (the server's default) when none. */
+    dev.keywarden.api.v1.HashAlgorithm value() {
+      return name.isEmpty() ? dev.keywarden.api.v1.HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED
+          : ApiEnums.HASH_ALGORITHM.protoOf(name);
+    }
   }
 
   /** Prints valid/invalid for a verification; exit 0 when valid, 1 when not; an item error fails the command. */
@@ -90,7 +97,10 @@ final class TransitCommand {
 
     @Override
     Integer run() throws Exception {
-      CreateKeyRequest.Builder b = CreateKeyRequest.newBuilder().setName(name).setType(type).setDerived(derived)
+      CreateKeyRequest.Builder b = CreateKeyRequest.newBuilder().setName(name)
+          .setKeyType(type.isEmpty() ? TransitKeyType.TRANSIT_KEY_TYPE_UNSPECIFIED
+              : ApiEnums.TRANSIT_KEY_TYPE.protoOf(type))
+          .setDerived(derived)
           .setConvergent(convergent).setDeletionAllowed(deletionAllowed);
       if (autoRotate != null) {
         b.setAutoRotatePeriod(Durations.fromSeconds(autoRotate.getSeconds()));
@@ -318,8 +328,14 @@ final class TransitCommand {
     String encoding = "";
 
     SignatureParams params() {
-      return SignatureParams.newBuilder().setHash(hash.name).setPrehashed(prehashed).setRsaPadding(rsaPadding)
-          .setSignatureEncoding(encoding).build();
+      SignatureParams.Builder b = SignatureParams.newBuilder().setHashAlgorithm(hash.value()).setPrehashed(prehashed);
+      if (!rsaPadding.isEmpty()) {
+        b.setPadding(ApiEnums.RSA_PADDING.protoOf(rsaPadding));
+      }
+      if (!encoding.isEmpty()) {
+        b.setEncoding(ApiEnums.SIGNATURE_ENCODING.protoOf(encoding));
+      }
+      return b.build();
     }
   }
 
@@ -384,7 +400,7 @@ final class TransitCommand {
     @Override
     Integer run() throws Exception {
       byte[] data = input.bytes();
-      HmacResponse r = transit().hmac(HmacRequest.newBuilder().setName(name).setHash(hash.name)
+      HmacResponse r = transit().hmac(HmacRequest.newBuilder().setName(name).setHashAlgorithm(hash.value())
           .addItems(SignItem.newBuilder().setInput(ByteString.copyFrom(data))).build());
       if (r.getResults(0).hasError()) {
         failOn(r.getResults(0).getError());
@@ -411,16 +427,19 @@ final class TransitCommand {
     @Override
     Integer run() throws Exception {
       byte[] data = input.bytes();
-      VerifyHmacResponse r = transit().verifyHmac(VerifyHmacRequest.newBuilder().setName(name).setHash(hash.name)
+      VerifyHmacResponse r = transit().verifyHmac(VerifyHmacRequest.newBuilder().setName(name)
+          .setHashAlgorithm(hash.value())
           .addItems(VerifyItem.newBuilder().setInput(ByteString.copyFrom(data)).setSignature(mac)).build());
       return verdict(this, r, r.getResults(0));
     }
   }
 
+  @SuppressWarnings("deprecation") // type: what a 0.1 server sends
   static String describe(KeyInfo k) {
     StringBuilder b = new StringBuilder()
         .append("Name:                   ").append(k.getName()).append('\n')
-        .append("Type:                   ").append(k.getType()).append('\n')
+        .append("Type:                   ").append(k.getKeyTypeValue() == 0 ? k.getType()
+            : ApiEnums.TRANSIT_KEY_TYPE.nameOf(k.getKeyType(), "key_type")).append('\n')
         .append("Latest version:         ").append(k.getLatestVersion()).append('\n')
         .append("Oldest version:         ").append(k.getOldestVersion()).append('\n')
         .append("Min decryption version: ").append(k.getMinDecryptionVersion()).append('\n')

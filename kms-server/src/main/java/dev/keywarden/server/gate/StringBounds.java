@@ -69,7 +69,8 @@ final class StringBounds {
 
   private static void bound(String field, String value, int max) {
     if (value.length() > max) {
-      throw KeywardenException.invalid(field + " is " + value.length() + " characters; the limit is " + max);
+      throw KeywardenException.invalidField(field, field + " is " + value.length() + " characters; the limit is "
+          + max);
     }
   }
 

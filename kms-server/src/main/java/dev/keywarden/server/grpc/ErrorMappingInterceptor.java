@@ -57,16 +57,24 @@ public final class ErrorMappingInterceptor implements ServerInterceptor {
   /**
    * The trailers that go with {@link #toStatus}: for a {@link KeywardenException}, a google.rpc.Status whose details
    * hold an ErrorInfo (reason such as KEY_NOT_FOUND or SEALED, domain {@value #ERROR_DOMAIN}), so clients branch on
-   * data rather than message text; nothing for other errors.
+   * data rather than message text, and, when one request field is to blame, a BadRequest whose field violation names
+   * it (a proto field path such as {@code items[3].plaintext}); nothing for other errors.
    */
   public static Metadata trailers(Throwable error) {
     Metadata m = new Metadata();
     if (error instanceof KeywardenException k) {
-      m.put(DETAILS, com.google.rpc.Status.newBuilder().setCode(code(k.kind()).value())
-          .setMessage(k.getMessage() == null ? "" : k.getMessage())
+      String message = k.getMessage() == null ? "" : k.getMessage();
+      com.google.rpc.Status.Builder status = com.google.rpc.Status.newBuilder().setCode(code(k.kind()).value())
+          .setMessage(message)
           .addDetails(com.google.protobuf.Any.pack(com.google.rpc.ErrorInfo.newBuilder().setReason(k.reason())
-              .setDomain(ERROR_DOMAIN).build()))
-          .build());
+              .setDomain(ERROR_DOMAIN).build()));
+      if (k.field() != null) {
+        status.addDetails(com.google.protobuf.Any.pack(com.google.rpc.BadRequest.newBuilder()
+            .addFieldViolations(com.google.rpc.BadRequest.FieldViolation.newBuilder().setField(k.field())
+                .setDescription(message))
+            .build()));
+      }
+      m.put(DETAILS, status.build());
     }
     return m;
   }

@@ -45,7 +45,11 @@ import java.util.regex.Pattern;
 public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, GuardedService {
   static final Duration ROOT_TTL = Duration.ofDays(3650);
   static final Duration INTERMEDIATE_TTL = Duration.ofDays(1825);
-  static final int MAX_NAMES = 100;
+  /** SANs per Issue request, alt_names, ip_sans and uri_sans together (pki.proto says so at IssueRequest). */
+  public static final int MAX_NAMES = 100;
+  /** The largest ListCertificates page, and the page when a request names none. */
+  public static final int MAX_PAGE = 10_000;
+  public static final int DEFAULT_PAGE = 1_000;
   private static final Pattern IP_LITERAL = Pattern.compile("[0-9a-fA-F:.]+");
   private static final String ISSUERS = "pki/issuers";
   private static final String CERTS = "pki/certs";
@@ -79,14 +83,15 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
         .allow(PkiServiceGrpc.getSetDefaultIssuerMethod(), r -> ISSUERS, "update")
         // Callers with neither right are refused before storage is read, so a denial never tells whether the role
         // exists; then the one the write needs: create for a new role, update for an existing one.
-        .checks(PkiServiceGrpc.getWriteRoleMethod(), Check.anyOf(r -> role(r.getName()), "create", "update"),
-            Check.chosen(r -> role(r.getName()), r -> engine.listRoles().contains(r.getName()) ? "update" : "create",
+        .checks(PkiServiceGrpc.getWriteRoleMethod(), Check.anyOf(r -> role(r.getName(), "name"), "create", "update"),
+            Check.chosen(r -> role(r.getName(), "name"),
+                r -> engine.listRoles().contains(r.getName()) ? "update" : "create",
                 Set.of("create", "update")))
-        .allow(PkiServiceGrpc.getGetRoleMethod(), r -> role(r.getName()), "read")
+        .allow(PkiServiceGrpc.getGetRoleMethod(), r -> role(r.getName(), "name"), "read")
         .allow(PkiServiceGrpc.getListRolesMethod(), r -> "pki/roles", "list")
-        .allow(PkiServiceGrpc.getDeleteRoleMethod(), r -> role(r.getName()), "delete")
-        .allow(PkiServiceGrpc.getSignCsrMethod(), r -> role(r.getRole()), "sign")
-        .allow(PkiServiceGrpc.getIssueMethod(), r -> role(r.getRole()), "issue")
+        .allow(PkiServiceGrpc.getDeleteRoleMethod(), r -> role(r.getName(), "name"), "delete")
+        .allow(PkiServiceGrpc.getSignCsrMethod(), r -> role(r.getRole(), "role"), "sign")
+        .allow(PkiServiceGrpc.getIssueMethod(), r -> role(r.getRole(), "role"), "issue")
         .allow(PkiServiceGrpc.getGetCertificateMethod(), r -> certResource(r.getSerial()), "read")
         .allow(PkiServiceGrpc.getListCertificatesMethod(), r -> CERTS, "list")
         .allow(PkiServiceGrpc.getRevokeMethod(), r -> certResource(r.getSerial()), "revoke")
@@ -95,15 +100,20 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
         .build();
   }
 
-  /** {@code pki/roles/NAME}, once NAME is a valid role name. */
-  private static String role(String name) {
-    return "pki/roles/" + Role.checkName(name);
+  /** {@code pki/roles/NAME}, once NAME (the request's {@code field}) is a valid role name. */
+  private static String role(String name, String field) {
+    try {
+      return "pki/roles/" + Role.checkName(name);
+    } catch (KeywardenException e) {
+      throw e.withField(field);
+    }
   }
 
   /** {@code pki/issuers/ID}, once ID is a well-formed issuer id (so no pattern in a policy can be steered by it). */
   private static String issuerResource(String id, String field) {
     if (!ISSUER_ID.matcher(id).matches()) {
-      throw KeywardenException.invalid(field + ": not an issuer id (1 to 64 letters, digits, '_' or '-'); list the"
+      throw KeywardenException.invalidField(field,
+          field + ": not an issuer id (1 to 64 letters, digits, '_' or '-'); list the"
           + " issuers to see theirs");
     }
     return "pki/issuers/" + id;
@@ -119,7 +129,7 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
   @Override
   public void generateRoot(GenerateRootRequest r, StreamObserver<GenerateRootResponse> out) {
     requireText(r.getCommonName(), "common_name");
-    IssuerInfo i = engine.generateRoot(r.getCommonName(), keyType(r.getKeyType()),
+    IssuerInfo i = engine.generateRoot(r.getCommonName(), keyType(r),
         r.hasTtl() ? duration(r.getTtl(), "ttl") : ROOT_TTL,
         r.getBaseUrl().isEmpty() ? Optional.empty() : Optional.of(r.getBaseUrl()));
     reply(out, GenerateRootResponse.newBuilder().setIssuer(issuer(i)).build());
@@ -138,23 +148,25 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
 
   private IssuerInfo internalIntermediate(GenerateIntermediateRequest r) {
     String parent = r.getParentIssuerId().isEmpty() ? defaultIssuerId() : r.getParentIssuerId();
-    return engine.generateIntermediate(r.getCommonName(), keyType(r.getKeyType()),
+    return engine.generateIntermediate(r.getCommonName(), keyType(r),
         r.hasTtl() ? duration(r.getTtl(), "ttl") : INTERMEDIATE_TTL, parent, optional(r.getBaseUrl()),
         r.getSetDefault());
   }
 
   private IssuerInfo externalIntermediate(GenerateIntermediateRequest r) {
-    return engine.generateExternalIntermediate(r.getCommonName(), keyType(r.getKeyType()), optional(r.getBaseUrl()),
+    return engine.generateExternalIntermediate(r.getCommonName(), keyType(r), optional(r.getBaseUrl()),
         r.getSetDefault());
   }
 
   private static void requireNoParentOrTtl(GenerateIntermediateRequest r) {
     if (!r.getParentIssuerId().isEmpty()) {
-      throw KeywardenException.invalid("parent_issuer_id: an external intermediate is signed by a CA outside"
+      throw KeywardenException.invalidField("parent_issuer_id",
+          "parent_issuer_id: an external intermediate is signed by a CA outside"
           + " Keywarden; leave parent_issuer_id empty");
     }
     if (r.hasTtl()) {
-      throw KeywardenException.invalid("ttl: the external CA decides the lifetime of an external intermediate;"
+      throw KeywardenException.invalidField("ttl",
+          "ttl: the external CA decides the lifetime of an external intermediate;"
           + " leave ttl unset");
     }
   }
@@ -207,22 +219,41 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
   // ---- roles ----
 
   @Override
+  @SuppressWarnings("deprecation") // role_json: read and filled for clients of the 0.1 API
   public void writeRole(WriteRoleRequest r, StreamObserver<WriteRoleResponse> out) {
     requireText(r.getName(), "name");
-    requireText(r.getRoleJson(), "role_json");
-    Role role = Role.fromJson(r.getRoleJson());
-    if (!r.getName().equals(role.name())) {
-      throw KeywardenException.invalid("name: '" + r.getName() + "' differs from the name in role_json ('"
-          + role.name() + "')");
+    boolean json = !r.getRoleJson().isEmpty();
+    if (json && r.hasRole()) {
+      throw KeywardenException.invalidField("role",
+          "role and role_json are both set; set only role (role_json is deprecated)");
     }
+    if (!json && !r.hasRole()) {
+      throw KeywardenException.invalidField("role", "role is required (or the deprecated role_json)");
+    }
+    Role role = json ? roleFromJson(r.getRoleJson(), r.getName()) : PkiRoleMessages.fromProto(r.getRole(),
+        r.getName());
     engine.writeRole(role);
-    reply(out, WriteRoleResponse.newBuilder().setRoleJson(engine.role(role.name()).toJson()).build());
+    Role stored = engine.role(role.name());
+    reply(out, WriteRoleResponse.newBuilder().setRole(PkiRoleMessages.toProto(stored)).setRoleJson(stored.toJson())
+        .build());
+  }
+
+  /** A role_json's role; what is wrong with it is wrong with role_json (the message names the JSON field). */
+  private static Role roleFromJson(String json, String name) {
+    try {
+      return Role.fromJson(json, name);
+    } catch (KeywardenException e) {
+      throw e.withField("role_json");
+    }
   }
 
   @Override
+  @SuppressWarnings("deprecation") // role_json: filled for clients of the 0.1 API
   public void getRole(GetRoleRequest r, StreamObserver<GetRoleResponse> out) {
     requireText(r.getName(), "name");
-    reply(out, GetRoleResponse.newBuilder().setRoleJson(engine.role(r.getName()).toJson()).build());
+    Role role = engine.role(r.getName());
+    reply(out, GetRoleResponse.newBuilder().setRole(PkiRoleMessages.toProto(role)).setRoleJson(role.toJson())
+        .build());
   }
 
   @Override
@@ -250,11 +281,12 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
   }
 
   @Override
+  @SuppressWarnings("deprecation") // key_type: filled for clients of the 0.1 API
   public void issue(IssueRequest r, StreamObserver<IssueResponse> out) {
     requireText(r.getRole(), "role");
     int names = r.getAltNamesCount() + r.getIpSansCount() + r.getUriSansCount();
     if (names > MAX_NAMES) {
-      throw KeywardenException.invalid("too many SANs: " + names + "; the limit is " + MAX_NAMES);
+      throw KeywardenException.invalidField("alt_names", "too many SANs: " + names + "; the limit is " + MAX_NAMES);
     }
     List<InetAddress> ips = new ArrayList<>();
     for (String ip : r.getIpSansList()) {
@@ -269,7 +301,8 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
     IssuedCertificate c = k.certificate();
     reply(out, IssueResponse.newBuilder().setCertificatePem(c.certificatePem()).setPrivateKeyPem(k.privateKeyPem())
         .addAllChainPem(chain(c)).setSerial(c.serialHex()).setIssuerId(c.issuerId())
-        .setNotAfter(timestamp(c.notAfter())).setKeyType(k.keyType().typeName()).build());
+        .setNotAfter(timestamp(c.notAfter())).setKeyType(k.keyType().typeName())
+        .setKeyPairType(ApiEnums.KEY_PAIR_TYPE.proto(k.keyType())).build());
   }
 
   @Override
@@ -285,9 +318,9 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listCertificates(ListCertificatesRequest r, StreamObserver<ListCertificatesResponse> out) {
-    int limit = r.getLimit() == 0 ? 1_000 : r.getLimit();
-    if (limit < 1 || limit > 10_000) {
-      throw KeywardenException.invalid("limit must be 1..10,000 (0 means 1,000); got " + r.getLimit());
+    int limit = r.getLimit() == 0 ? DEFAULT_PAGE : r.getLimit();
+    if (limit < 1 || limit > MAX_PAGE) {
+      throw KeywardenException.invalidField("limit", "limit must be 1..10,000 (0 means 1,000); got " + r.getLimit());
     }
     List<String> page = engine.listCertificates(r.getAfter(), limit);
     reply(out, ListCertificatesResponse.newBuilder().addAllSerials(page)
@@ -297,7 +330,7 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
   @Override
   public void revoke(RevokeRequest r, StreamObserver<RevokeResponse> out) {
     requireText(r.getSerial(), "serial");
-    RevokedCertificate v = engine.revoke(r.getSerial(), r.getReason());
+    RevokedCertificate v = engine.revoke(r.getSerial(), reasonCode(r));
     reply(out, RevokeResponse.newBuilder().setRevocationTime(Timestamp.newBuilder().setSeconds(v.revokedAt()))
         .setRevocation(revocation(v)).build());
   }
@@ -326,7 +359,7 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
 
   private static void requireText(String value, String field) {
     if (value.isEmpty()) {
-      throw KeywardenException.invalid(field + " is required");
+      throw KeywardenException.invalidField(field, field + " is required");
     }
   }
 
@@ -334,13 +367,40 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
     return value.isEmpty() ? Optional.empty() : Optional.of(value);
   }
 
-  private static KeyType keyType(String name) {
-    return name.isEmpty() ? KeyType.EC_P256 : KeyType.parse(name);
+  @SuppressWarnings("deprecation") // key_type: read for clients of the 0.1 API
+  private static KeyType keyType(GenerateRootRequest r) {
+    return ApiEnums.KEY_PAIR_TYPE.either(r.getKeyType(), "key_type", r.getKeyPairType(), "key_pair_type")
+        .orElse(KeyType.EC_P256);
+  }
+
+  @SuppressWarnings("deprecation") // key_type: read for clients of the 0.1 API
+  private static KeyType keyType(GenerateIntermediateRequest r) {
+    return ApiEnums.KEY_PAIR_TYPE.either(r.getKeyType(), "key_type", r.getKeyPairType(), "key_pair_type")
+        .orElse(KeyType.EC_P256);
+  }
+
+  /** The RFC 5280 code a Revoke asks for, from crl_reason or the deprecated reason (they must agree when both set). */
+  @SuppressWarnings("deprecation") // reason: read for clients of the 0.1 API
+  private static int reasonCode(RevokeRequest r) {
+    int code = r.getReason();
+    if (r.getCrlReason() != RevocationReason.REVOCATION_REASON_UNSPECIFIED) {
+      int chosen = ApiEnums.REVOCATION_REASON.engine(r.getCrlReason(), "crl_reason");
+      if (code != 0 && code != chosen) {
+        throw KeywardenException.invalidField("crl_reason", "reason (" + code + ") and crl_reason ("
+            + r.getCrlReason().name() + ") disagree; set only crl_reason (reason is deprecated)");
+      }
+      return chosen;
+    }
+    if (code < 0 || code > 10 || code == 7) {
+      throw KeywardenException.invalidField("reason", "reason: " + code + " is not an RFC 5280 CRLReason code"
+          + " (0-6, 8-10); set crl_reason instead (reason is deprecated)");
+    }
+    return code;
   }
 
   private static Duration duration(com.google.protobuf.Duration d, String field) {
     if (!Durations.isValid(d) || d.getSeconds() <= 0 || d.getNanos() != 0) {
-      throw KeywardenException.invalid(field + " must be a positive whole number of seconds");
+      throw KeywardenException.invalidField(field, field + " must be a positive whole number of seconds");
     }
     return Duration.ofSeconds(d.getSeconds());
   }
@@ -352,12 +412,12 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
   private static InetAddress ip(String text) {
     // Only literals: InetAddress.getByName would otherwise resolve host names.
     if (text.isEmpty() || !IP_LITERAL.matcher(text).matches() || (!text.contains(":") && text.split("\\.").length != 4)) {
-      throw KeywardenException.invalid("ip_sans: '" + Inputs.quoted(text) + "' is not an IP address");
+      throw KeywardenException.invalidField("ip_sans", "ip_sans: '" + Inputs.quoted(text) + "' is not an IP address");
     }
     try {
       return InetAddress.getByName(text);
     } catch (UnknownHostException e) {
-      throw KeywardenException.invalid("ip_sans: '" + Inputs.quoted(text) + "' is not an IP address");
+      throw KeywardenException.invalidField("ip_sans", "ip_sans: '" + Inputs.quoted(text) + "' is not an IP address");
     }
   }
 
@@ -365,7 +425,7 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
     try {
       return new URI(text);
     } catch (URISyntaxException e) {
-      throw KeywardenException.invalid("uri_sans: '" + Inputs.quoted(text) + "' is not a URI");
+      throw KeywardenException.invalidField("uri_sans", "uri_sans: '" + Inputs.quoted(text) + "' is not a URI");
     }
   }
 
@@ -379,10 +439,12 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
         + "\n-----END CERTIFICATE-----\n";
   }
 
+  @SuppressWarnings("deprecation") // key_type: filled for clients of the 0.1 API
   static dev.keywarden.api.v1.Issuer issuer(IssuerInfo i) {
     dev.keywarden.api.v1.Issuer.Builder b = dev.keywarden.api.v1.Issuer.newBuilder().setId(i.id())
         .setState(state(i.state())).setSubject(i.subject()).setCertificatePem(i.certificatePem())
-        .setKeyType(i.keyType().typeName()).setParentId(i.parentId().orElse("")).setExternal(i.external())
+        .setKeyType(i.keyType().typeName()).setKeyPairType(ApiEnums.KEY_PAIR_TYPE.proto(i.keyType()))
+        .setParentId(i.parentId().orElse("")).setExternal(i.external())
         .setBaseUrl(i.baseUrl().orElse("")).setIsDefault(i.isDefault()).setCsrPem(i.csrPem().orElse(""))
         .setReplaces(i.replaces().orElse("")).setReplacedBy(i.replacedBy().orElse(""));
     i.notAfter().ifPresent(t -> b.setNotAfter(timestamp(t)));
@@ -399,9 +461,11 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
     };
   }
 
+  @SuppressWarnings("deprecation") // reason: filled for clients of the 0.1 API
   static Revocation revocation(RevokedCertificate v) {
     return Revocation.newBuilder().setSerial(v.serialHex()).setIssuerId(v.issuerId())
         .setRevocationTime(Timestamp.newBuilder().setSeconds(v.revokedAt())).setReason(v.reason())
+        .setCrlReason(ApiEnums.REVOCATION_REASON.proto(v.reason()))
         .setNotAfter(Timestamp.newBuilder().setSeconds(v.notAfter())).build();
   }
 

@@ -69,15 +69,15 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
         // Callers with neither right are refused before storage is read, so a denial never tells whether the role
         // exists; then the one the write needs: create for a new role, update for an existing one.
         .checks(SshServiceGrpc.getWriteSshRoleMethod(),
-            Check.anyOf(r -> role(r.getRole().getName()), "create", "update"),
-            Check.chosen(r -> role(r.getRole().getName()),
+            Check.anyOf(r -> role(r.getRole().getName(), "role.name"), "create", "update"),
+            Check.chosen(r -> role(r.getRole().getName(), "role.name"),
                 r -> engine.listRoles().contains(r.getRole().getName()) ? "update" : "create",
                 Set.of("create", "update")))
-        .allow(SshServiceGrpc.getGetSshRoleMethod(), r -> role(r.getName()), "read")
+        .allow(SshServiceGrpc.getGetSshRoleMethod(), r -> role(r.getName(), "name"), "read")
         .allow(SshServiceGrpc.getListSshRolesMethod(), r -> "ssh/roles", "list")
-        .allow(SshServiceGrpc.getDeleteSshRoleMethod(), r -> role(r.getName()), "delete")
-        .allow(SshServiceGrpc.getSignSshKeyMethod(), r -> role(r.getRole()), "sign")
-        .allow(SshServiceGrpc.getIssueSshKeyMethod(), r -> role(r.getRole()), "issue")
+        .allow(SshServiceGrpc.getDeleteSshRoleMethod(), r -> role(r.getName(), "name"), "delete")
+        .allow(SshServiceGrpc.getSignSshKeyMethod(), r -> role(r.getRole(), "role"), "sign")
+        .allow(SshServiceGrpc.getIssueSshKeyMethod(), r -> role(r.getRole(), "role"), "issue")
         .allow(SshServiceGrpc.getRevokeSshCertificateMethod(), r -> cert(r.getSerial()), "revoke")
         .allow(SshServiceGrpc.getRevokeSshKeyIdMethod(), r -> ca(r.getCa(), "ca"), "revoke")
         .allow(SshServiceGrpc.getGetSshCertificateMethod(), r -> cert(r.getSerial()), "read")
@@ -91,10 +91,20 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
     return "ssh/roles/" + SshRole.checkName(name);
   }
 
+  /** As {@link #role(String)}, blaming the request's {@code field} when the name is not one. */
+  private static String role(String name, String field) {
+    try {
+      return role(name);
+    } catch (KeywardenException e) {
+      throw e.withField(field);
+    }
+  }
+
   /** {@code ssh/cas/NAME}, once NAME is a well-formed CA name (so no pattern in a policy can be steered by it). */
   private static String ca(String name, String field) {
     if (!CA_NAME.matcher(name).matches()) {
-      throw KeywardenException.invalid(field + ": a CA name is 1 to 64 letters, digits, '_' or '-', starting with a"
+      throw KeywardenException.invalidField(field,
+          field + ": a CA name is 1 to 64 letters, digits, '_' or '-', starting with a"
           + " letter or digit; list the CAs to see theirs");
     }
     return "ssh/cas/" + name;
@@ -108,12 +118,14 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
   // ---- CAs ----
 
   @Override
+  @SuppressWarnings("deprecation") // key_type: read for clients of the 0.1 API
   public void createSshCa(CreateSshCaRequest r, StreamObserver<CreateSshCaResponse> out) {
     ca(r.getName(), "name");
     if (r.getDefaultForCount() > 2) {
-      throw KeywardenException.invalid("default_for: at most user and host");
+      throw KeywardenException.invalidField("default_for", "default_for: at most user and host");
     }
-    SshCaInfo info = engine.createCa(r.getName(), keyType(r.getKeyType()), Optional.empty());
+    SshCaInfo info = engine.createCa(r.getName(), keyType(r.getKeyType(), r.getKeyPairType()).orElse(null),
+        Optional.empty());
     for (SshCertType t : r.getDefaultForList()) {
       engine.setDefaultCa(certType(t, "default_for"), r.getName());
     }
@@ -124,8 +136,9 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
   }
 
   @Override
+  @SuppressWarnings("deprecation") // key_type: read for clients of the 0.1 API
   public void rotateSshCa(RotateSshCaRequest r, StreamObserver<RotateSshCaResponse> out) {
-    SshCaInfo info = engine.rotateCa(r.getName(), Optional.ofNullable(keyType(r.getKeyType())));
+    SshCaInfo info = engine.rotateCa(r.getName(), keyType(r.getKeyType(), r.getKeyPairType()));
     reply(out, RotateSshCaResponse.newBuilder().setCa(ca(info)).build());
   }
 
@@ -166,7 +179,7 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
   @Override
   public void writeSshRole(WriteSshRoleRequest r, StreamObserver<WriteSshRoleResponse> out) {
     if (!r.hasRole()) {
-      throw KeywardenException.invalid("role is missing");
+      throw KeywardenException.invalidField("role", "role is missing");
     }
     engine.writeRole(fromProto(r.getRole()));
     reply(out, WriteSshRoleResponse.newBuilder().setRole(toProto(engine.role(r.getRole().getName()))).build());
@@ -193,7 +206,8 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
   @Override
   public void signSshKey(SignSshKeyRequest r, StreamObserver<SignSshKeyResponse> out) {
     if (r.getPublicKey().isBlank()) {
-      throw KeywardenException.invalid("public_key is missing: give one OpenSSH public key line (e.g. the contents"
+      throw KeywardenException.invalidField("public_key",
+          "public_key is missing: give one OpenSSH public key line (e.g. the contents"
           + " of ~/.ssh/id_ed25519.pub)");
     }
     SignedSshCertificate c = engine.sign(r.getRole(), identity(), new SignRequest(r.getPublicKey(),
@@ -203,9 +217,10 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
   }
 
   @Override
+  @SuppressWarnings("deprecation") // key_type: read for clients of the 0.1 API
   public void issueSshKey(IssueSshKeyRequest r, StreamObserver<IssueSshKeyResponse> out) {
     IssuedSshKey k = engine.issue(r.getRole(), identity(), new IssueRequest(
-        Optional.ofNullable(keyType(r.getKeyType())), r.getPrincipalsList(), ttl(r.hasTtl(), r.getTtl()),
+        keyType(r.getKeyType(), r.getKeyPairType()), r.getPrincipalsList(), ttl(r.hasTtl(), r.getTtl()),
         text(r.getKeyId()), r.getExtensionsMap(), r.getCriticalOptionsMap(), Optional.empty()));
     reply(out, IssueSshKeyResponse.newBuilder().setCertificate(certificate(k.certificate()))
         .setPrivateKey(k.privateKeyOpenSsh()).setPublicKey(k.publicKey()).build());
@@ -220,7 +235,7 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
   @Override
   public void revokeSshKeyId(RevokeSshKeyIdRequest r, StreamObserver<RevokeSshKeyIdResponse> out) {
     if (r.getKeyId().isEmpty()) {
-      throw KeywardenException.invalid("key_id is missing");
+      throw KeywardenException.invalidField("key_id", "key_id is missing");
     }
     RevokeSshKeyIdResponse.Builder b = RevokeSshKeyIdResponse.newBuilder();
     engine.revokeKeyId(r.getCa(), r.getKeyId()).forEach(c -> b.addCertificates(certificate(c)));
@@ -252,15 +267,16 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
     return new SshIdentity(c.displayName(), c.metadata());
   }
 
-  private static KeyType keyType(String name) {
-    return name.isEmpty() ? null : KeyType.parse(name);
+  /** The key type a request names in key_pair_type or the deprecated key_type; empty when neither is set. */
+  private static Optional<KeyType> keyType(String name, KeyPairType value) {
+    return ApiEnums.KEY_PAIR_TYPE.either(name, "key_type", value, "key_pair_type");
   }
 
   private static CertType certType(SshCertType t, String field) {
     return switch (t) {
       case SSH_CERT_TYPE_USER -> CertType.USER;
       case SSH_CERT_TYPE_HOST -> CertType.HOST;
-      default -> throw KeywardenException.invalid(field + ": user or host");
+      default -> throw KeywardenException.invalidField(field, field + ": user or host");
     };
   }
 
@@ -278,7 +294,7 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
 
   private static Duration duration(com.google.protobuf.Duration d, String field) {
     if (!Durations.isValid(d) || d.getSeconds() < 0 || d.getNanos() != 0) {
-      throw KeywardenException.invalid(field + " must be a whole number of seconds, not negative");
+      throw KeywardenException.invalidField(field, field + " must be a whole number of seconds, not negative");
     }
     return Duration.ofSeconds(d.getSeconds());
   }
@@ -295,22 +311,38 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
     return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
   }
 
+  @SuppressWarnings("deprecation") // key_type: read for clients of the 0.1 API
   static SshRole fromProto(dev.keywarden.api.v1.SshRole p) {
     if (p.getCertType() == SshCertType.SSH_CERT_TYPE_UNSPECIFIED) {
-      throw KeywardenException.invalid("role '" + SshRole.checkName(p.getName()) + "': cert_type is missing: user or"
-          + " host");
+      throw KeywardenException.invalidField("role.cert_type", "role '" + role(p.getName(), "role.name")
+          .substring("ssh/roles/".length()) + "': cert_type is missing: user or host");
     }
-    return new SshRole(p.getName(), certType(p.getCertType(), "cert_type"), p.getCa().isEmpty() ? null : p.getCa(),
+    try {
+      return role(p);
+    } catch (KeywardenException e) {
+      // The engine names a role field as the role's JSON does; in a request it is under role.
+      throw e.field() == null || e.field().startsWith("role.") ? e : e.withField("role." + e.field());
+    }
+  }
+
+  @SuppressWarnings("deprecation") // key_type: read for clients of the 0.1 API
+  private static SshRole role(dev.keywarden.api.v1.SshRole p) {
+    return new SshRole(p.getName(), certType(p.getCertType(), "role.cert_type"),
+        p.getCa().isEmpty() ? null : p.getCa(),
         p.getAllowedPrincipalsList(), p.getDefaultPrincipalsList(), p.getAllowAnyPrincipal(),
         p.getAllowedDomainsList(), p.getAllowSubdomains(), p.getAllowBareDomains(), p.getAllowGlobDomains(),
-        optionalDuration(p.hasTtl(), p.getTtl(), "ttl"), optionalDuration(p.hasMaxTtl(), p.getMaxTtl(), "max_ttl"),
+        optionalDuration(p.hasTtl(), p.getTtl(), "role.ttl"),
+        optionalDuration(p.hasMaxTtl(), p.getMaxTtl(), "role.max_ttl"),
         p.getAllowedExtensionsList(), p.getDefaultExtensionsMap(), p.getAllowedCriticalOptionsList(),
         p.getDefaultCriticalOptionsMap(), p.getAllowedUserKeyTypesList(), p.getMinRsaBits(),
         p.getKeyIdTemplate().isEmpty() ? null : p.getKeyIdTemplate(), p.getAllowUserKeyIds(),
-        optionalDuration(p.hasNotBeforeDuration(), p.getNotBeforeDuration(), "not_before_duration"), p.getNoStore(),
-        keyType(p.getKeyType()));
+        optionalDuration(p.hasNotBeforeDuration(), p.getNotBeforeDuration(), "role.not_before_duration"),
+        p.getNoStore(),
+        ApiEnums.KEY_PAIR_TYPE.either(p.getKeyType(), "role.key_type", p.getKeyPairType(), "role.key_pair_type")
+            .orElse(null));
   }
 
+  @SuppressWarnings("deprecation") // key_type: filled for clients of the 0.1 API
   static dev.keywarden.api.v1.SshRole toProto(SshRole r) {
     dev.keywarden.api.v1.SshRole.Builder b = dev.keywarden.api.v1.SshRole.newBuilder().setName(r.name())
         .setCertType(certType(r.certType())).setCa(r.ca() == null ? "" : r.ca())
@@ -323,15 +355,17 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
         .putAllDefaultCriticalOptions(r.defaultCriticalOptions()).addAllAllowedUserKeyTypes(r.allowedUserKeyTypes())
         .setMinRsaBits(r.minRsaBits()).setKeyIdTemplate(r.keyIdTemplate()).setAllowUserKeyIds(r.allowUserKeyIds())
         .setNotBeforeDuration(duration(r.notBeforeDuration())).setNoStore(r.noStore())
-        .setKeyType(r.keyType().typeName());
+        .setKeyType(r.keyType().typeName()).setKeyPairType(ApiEnums.KEY_PAIR_TYPE.proto(r.keyType()));
     return b.build();
   }
 
+  @SuppressWarnings("deprecation") // key_type: filled for clients of the 0.1 API
   private static SshCa ca(SshCaInfo info) {
     SshCa.Builder b = SshCa.newBuilder().setName(info.name());
     for (SshCaKey k : info.keys()) {
       dev.keywarden.api.v1.SshCaKey.Builder kb = dev.keywarden.api.v1.SshCaKey.newBuilder().setId(k.id())
-          .setKeyType(k.keyType().typeName()).setPublicKey(k.publicKey()).setFingerprint(k.fingerprint())
+          .setKeyType(k.keyType().typeName()).setKeyPairType(ApiEnums.KEY_PAIR_TYPE.proto(k.keyType()))
+          .setPublicKey(k.publicKey()).setFingerprint(k.fingerprint())
           .setCreated(timestamp(k.created()));
       if (k.retiredAt() != null) {
         kb.setRetiredAt(timestamp(k.retiredAt()));

@@ -18,8 +18,6 @@ import dev.keywarden.transit.KeyringConfig;
 import dev.keywarden.transit.TransitEngine;
 import dev.keywarden.transit.TransitLimits;
 import dev.keywarden.transit.crypto.HashAlgorithm;
-import dev.keywarden.transit.crypto.RsaPadding;
-import dev.keywarden.transit.crypto.SignatureEncoding;
 import dev.keywarden.transit.crypto.SignatureOptions;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
@@ -70,12 +68,18 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
 
   /** {@code transit/keys/NAME}, once NAME is a valid key name (so no policy pattern is matched against junk). */
   private static String key(String name) {
-    return "transit/keys/" + TransitEngine.checkName(name);
+    try {
+      return "transit/keys/" + TransitEngine.checkName(name);
+    } catch (KeywardenException e) {
+      throw e.withField("name");
+    }
   }
 
   @Override
+  @SuppressWarnings("deprecation") // type: read for clients of the 0.1 API
   public void createKey(CreateKeyRequest r, StreamObserver<CreateKeyResponse> out) {
-    KeyType type = r.getType().isEmpty() ? KeyType.AES256_GCM96 : KeyType.parse(r.getType());
+    KeyType type = ApiEnums.TRANSIT_KEY_TYPE.either(r.getType(), "type", r.getKeyType(), "key_type")
+        .orElse(KeyType.AES256_GCM96);
     long period = r.hasAutoRotatePeriod() ? seconds(r.getAutoRotatePeriod(), "auto_rotate_period") : 0;
     Keyring k = engine.createKey(r.getName(), type,
         new KeyringConfig(r.getDerived(), r.getConvergent(), r.getDeletionAllowed(), period, 1, 1));
@@ -126,7 +130,8 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
       total += item.getPlaintext().size() + item.getContext().size();
     }
     if (total > TransitLimits.MAX_BATCH_PLAINTEXT_BYTES) {
-      throw KeywardenException.invalid("items hold " + total + " bytes of plaintext and context; the limit is "
+      throw KeywardenException.invalidField("items",
+          "items hold " + total + " bytes of plaintext and context; the limit is "
           + TransitLimits.MAX_BATCH_PLAINTEXT_BYTES + " per call (so that the ciphertexts fit one decrypt call):"
           + " split the batch");
     }
@@ -168,8 +173,11 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
 
   @Override
   public void generateDataKey(GenerateDataKeyRequest r, StreamObserver<GenerateDataKeyResponse> out) {
-    TransitEngine.DataKey key = engine.dataKey(r.getName(), r.getBits() == 0 ? 256 : r.getBits(),
-        r.getContext().toByteArray());
+    int bits = r.getBits() == 0 ? 256 : r.getBits();
+    if (bits != 128 && bits != 256 && bits != 512) {
+      throw KeywardenException.invalidField("bits", "bits must be 128, 256 or 512 (0 means 256), got " + r.getBits());
+    }
+    TransitEngine.DataKey key = engine.dataKey(r.getName(), bits, r.getContext().toByteArray());
     GenerateDataKeyResponse.Builder b = GenerateDataKeyResponse.newBuilder().setCiphertext(key.ciphertext());
     if (!r.getWrappedOnly()) {
       b.setPlaintext(ByteString.copyFrom(key.plaintext()));
@@ -203,9 +211,11 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
   }
 
   @Override
+  @SuppressWarnings("deprecation") // hash: read for clients of the 0.1 API
   public void hmac(HmacRequest r, StreamObserver<HmacResponse> out) {
     checkBatch(r.getName(), r.getItemsCount());
-    HashAlgorithm hash = r.getHash().isEmpty() ? HashAlgorithm.SHA2_256 : HashAlgorithm.parse(r.getHash());
+    HashAlgorithm hash = ApiEnums.HASH_ALGORITHM.either(r.getHash(), "hash", r.getHashAlgorithm(), "hash_algorithm")
+        .orElse(HashAlgorithm.SHA2_256);
     HmacResponse.Builder b = HmacResponse.newBuilder();
     for (SignItem item : r.getItemsList()) {
       b.addResults(signResult(() -> engine.hmac(r.getName(), item.getInput().toByteArray(), hash,
@@ -215,9 +225,11 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
   }
 
   @Override
+  @SuppressWarnings("deprecation") // hash: read for clients of the 0.1 API
   public void verifyHmac(VerifyHmacRequest r, StreamObserver<VerifyHmacResponse> out) {
     checkBatch(r.getName(), r.getItemsCount());
-    HashAlgorithm hash = r.getHash().isEmpty() ? HashAlgorithm.SHA2_256 : HashAlgorithm.parse(r.getHash());
+    HashAlgorithm hash = ApiEnums.HASH_ALGORITHM.either(r.getHash(), "hash", r.getHashAlgorithm(), "hash_algorithm")
+        .orElse(HashAlgorithm.SHA2_256);
     VerifyHmacResponse.Builder b = VerifyHmacResponse.newBuilder();
     for (VerifyItem item : r.getItemsList()) {
       b.addResults(verifyResult(() -> engine.verifyHmac(r.getName(), item.getInput().toByteArray(),
@@ -272,34 +284,41 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
   private void checkBatch(String name, int items) {
     engine.getKey(name);
     if (items == 0) {
-      throw KeywardenException.invalid("items is empty: send at least one item");
+      throw KeywardenException.invalidField("items", "items is empty: send at least one item");
     }
     if (items > MAX_BATCH) {
-      throw KeywardenException.invalid("items has " + items + " entries; the limit is " + MAX_BATCH + " per call");
+      throw KeywardenException.invalidField("items",
+          "items has " + items + " entries; the limit is " + MAX_BATCH + " per call");
     }
   }
 
+  @SuppressWarnings("deprecation") // hash, rsa_padding, signature_encoding: read for clients of the 0.1 API
   private static SignatureOptions options(SignatureParams p) {
     SignatureOptions d = SignatureOptions.defaults();
     return new SignatureOptions(
-        p.getHash().isEmpty() ? d.hash() : HashAlgorithm.parse(p.getHash()),
+        ApiEnums.HASH_ALGORITHM.either(p.getHash(), "params.hash", p.getHashAlgorithm(), "params.hash_algorithm")
+            .orElse(d.hash()),
         p.getPrehashed(),
-        p.getRsaPadding().isEmpty() ? d.rsaPadding() : RsaPadding.parse(p.getRsaPadding()),
-        p.getSignatureEncoding().isEmpty() ? d.encoding() : SignatureEncoding.parse(p.getSignatureEncoding()));
+        ApiEnums.RSA_PADDING.either(p.getRsaPadding(), "params.rsa_padding", p.getPadding(), "params.padding")
+            .orElse(d.rsaPadding()),
+        ApiEnums.SIGNATURE_ENCODING.either(p.getSignatureEncoding(), "params.signature_encoding", p.getEncoding(),
+            "params.encoding").orElse(d.encoding()));
   }
 
   private static long seconds(Duration d, String field) {
     if (!Durations.isValid(d) || d.getSeconds() < 0) {
-      throw KeywardenException.invalid(field + " must be a non-negative duration");
+      throw KeywardenException.invalidField(field, field + " must be a non-negative duration");
     }
     if (d.getSeconds() != 0 && d.getSeconds() < 60) {
-      throw KeywardenException.invalid(field + " must be at least 60s (or zero for never)");
+      throw KeywardenException.invalidField(field, field + " must be at least 60s (or zero for never)");
     }
     return d.getSeconds();
   }
 
+  @SuppressWarnings("deprecation") // type: filled for clients of the 0.1 API
   static KeyInfo info(Keyring k) {
     KeyInfo.Builder b = KeyInfo.newBuilder().setName(k.name()).setType(k.type())
+        .setKeyType(ApiEnums.TRANSIT_KEY_TYPE.protoOf(k.type()))
         .setLatestVersion(k.latestVersion()).setOldestVersion(k.oldestVersion())
         .setMinDecryptionVersion(k.minDecryptionVersion())
         .setMinEncryptionVersion(Math.max(1, k.config().minEncryptionVersion()))

@@ -2,6 +2,7 @@ package dev.keywarden.server.gate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.rpc.ErrorInfo;
 import dev.keywarden.api.v1.*;
@@ -37,8 +38,10 @@ class ErrorDetailsTest {
     assertEquals(code, e.getStatus().getCode(), e.getStatus().toString());
     com.google.rpc.Status details = StatusProto.fromThrowable(e);
     assertEquals(code.value(), details.getCode());
-    assertEquals(1, details.getDetailsCount(), details.toString());
     ErrorInfo info = details.getDetails(0).unpack(ErrorInfo.class);
+    for (int i = 1; i < details.getDetailsCount(); i++) {
+      assertTrue(details.getDetails(i).is(com.google.rpc.BadRequest.class), "only a BadRequest beside: " + details);
+    }
     assertEquals("keywarden.dev", info.getDomain());
     return info;
   }

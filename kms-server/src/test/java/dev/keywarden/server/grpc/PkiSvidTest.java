@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.keywarden.api.v1.GenerateRootRequest;
 import dev.keywarden.api.v1.IssueRequest;
 import dev.keywarden.api.v1.IssueResponse;
+import dev.keywarden.api.v1.PkiRole;
 import dev.keywarden.api.v1.PkiServiceGrpc;
 import dev.keywarden.api.v1.WriteRoleRequest;
 import dev.keywarden.server.gate.LocalKeywarden;
@@ -33,8 +34,8 @@ class PkiSvidTest {
     kw = new LocalKeywarden(dir, 1L << 30);
     pki = PkiServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
     pki.generateRoot(GenerateRootRequest.newBuilder().setCommonName("Test Root").build());
-    pki.writeRole(WriteRoleRequest.newBuilder().setName("workload").setRoleJson("{\"name\": \"workload\","
-        + " \"client_flag\": true, \"allowed_uri_sans\": [\"spiffe://example.org/ns/*/sa/*\"]}").build());
+    pki.writeRole(WriteRoleRequest.newBuilder().setName("workload").setRole(PkiRole.newBuilder().setClientFlag(true)
+        .addAllowedUriSans("spiffe://example.org/ns/*/sa/*")).build());
   }
 
   @AfterEach
