@@ -170,7 +170,12 @@ class AuditGateTest {
         try {
           f.get(1, java.util.concurrent.TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException stillWaiting) {
-          pending = f;
+          try {
+            f.get(4, java.util.concurrent.TimeUnit.SECONDS);
+            // it was only slow (a loaded machine), not held: the collector's buffers are not full yet
+          } catch (java.util.concurrent.TimeoutException held) {
+            pending = f;
+          }
         }
       }
       assertNotNull(pending, "the collector's buffers never filled");
