@@ -90,8 +90,11 @@ public final class CertificateTemplate {
     return leaf(issuer, role, key, rsaKey, names, ttl, signer).certificate();
   }
 
-  /** A leaf just issued, with its notAfter as it was chosen (reading it back from the certificate parses a date). */
-  record Leaf(X509CertificateHolder certificate, Instant notAfter) {}
+  /**
+   * A leaf just issued, with its notAfter as it was chosen (reading it back from the certificate parses a date) and
+   * its DER (from the bytes signed, when an HSM signed: not encoded again).
+   */
+  record Leaf(X509CertificateHolder certificate, Instant notAfter, byte[] der) {}
 
   /** As {@link #issueLeaf}, with the notAfter. */
   Leaf leaf(Issuer issuer, Role role, SubjectPublicKeyInfo key, boolean rsaKey, RequestedNames names,
@@ -162,8 +165,9 @@ public final class CertificateTemplate {
     } catch (CertIOException e) {
       throw new IllegalStateException("certificate extensions always encode", e);
     }
-    return new Leaf(sign(b, signer, issuer.certificate().getSubjectPublicKeyInfo()),
-        v.notAfter().truncatedTo(ChronoUnit.SECONDS));
+    X509CertificateHolder cert = sign(b, signer, issuer.certificate().getSubjectPublicKeyInfo());
+    return new Leaf(cert, v.notAfter().truncatedTo(ChronoUnit.SECONDS),
+        signer instanceof HsmContentSigner h ? h.signedStructureDer() : der(cert));
   }
 
   /** A self-signed root: CA=true with {@code pathLen} (empty: unlimited), keyCertSign and cRLSign. */

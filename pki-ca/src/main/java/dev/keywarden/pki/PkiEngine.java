@@ -302,7 +302,7 @@ public final class PkiEngine {
       CertificateTemplate.Leaf leaf = template.leaf(is, role, key, rsa, names, lifetime, contentSigner(issuer));
       X509CertificateHolder cert = leaf.certificate();
       String serial = serialHex(cert.getSerialNumber());
-      byte[] der = CertificateTemplate.der(cert);
+      byte[] der = leaf.der();
       Instant notAfter = leaf.notAfter();
       issuers.recordIssued(issuer, notAfter); // keeps the issuer's CRL and OCSP up while this certificate is valid
       IssuedCertificate issued = new IssuedCertificate(serial, issuer.id(), der, chain(issuer), notAfter);
