@@ -65,6 +65,13 @@ public final class CertificateTemplate {
 
   private record ProvenSigner(SubjectPublicKeyInfo issuerKey, HsmKeyId keyId) {}
 
+  /**
+   * The signer proven last, matched by the very issuer key object (an issuer's parsed certificate is kept, so its
+   * key is the same object call after call): comparing two keys' ASN.1 trees for the set costs more than the rest of
+   * the lookup. Null after {@link #forgetProvenSigners()}.
+   */
+  private volatile ProvenSigner lastProven;
+
   public CertificateTemplate(Clock clock, SecureRandom random) {
     this.clock = clock;
     this.random = random;
@@ -94,7 +101,7 @@ public final class CertificateTemplate {
    * A leaf just issued, with its notAfter as it was chosen (reading it back from the certificate parses a date) and
    * its DER (from the bytes signed, when an HSM signed: not encoded again).
    */
-  record Leaf(X509CertificateHolder certificate, Instant notAfter, byte[] der) {}
+  record Leaf(X509CertificateHolder certificate, BigInteger serial, Instant notAfter, byte[] der) {}
 
   /** As {@link #issueLeaf}, with the notAfter. */
   Leaf leaf(Issuer issuer, Role role, SubjectPublicKeyInfo key, boolean rsaKey, RequestedNames names,
@@ -144,7 +151,8 @@ public final class CertificateTemplate {
       throw KeywardenException.invalid("the request names nothing: give a common name or a DNS, IP or URI SAN");
     }
 
-    X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuer.certificate().getSubject(), newSerial(),
+    BigInteger serial = newSerial();
+    X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuer.certificate().getSubject(), serial,
         time(v.notBefore()), time(v.notAfter()), subjectName, key);
     try {
       // RFC 5280 4.2.1.6: with an empty subject the SAN extension is critical.
@@ -166,7 +174,7 @@ public final class CertificateTemplate {
       throw new IllegalStateException("certificate extensions always encode", e);
     }
     X509CertificateHolder cert = sign(b, signer, issuer.certificate().getSubjectPublicKeyInfo());
-    return new Leaf(cert, v.notAfter().truncatedTo(ChronoUnit.SECONDS),
+    return new Leaf(cert, serial, v.notAfter().truncatedTo(ChronoUnit.SECONDS),
         signer instanceof HsmContentSigner h ? h.signedStructureDer() : der(cert));
   }
 
@@ -292,7 +300,12 @@ public final class CertificateTemplate {
     ProvenSigner proof = signer instanceof HsmContentSigner h
         && h.algorithm().family() != KeyPairAlgorithm.Family.RSA
         ? new ProvenSigner(issuerKey, h.keyId()) : null;
+    ProvenSigner last = lastProven;
+    if (proof != null && last != null && last.issuerKey() == issuerKey && last.keyId().equals(proof.keyId())) {
+      return cert;
+    }
     if (proof != null && provenSigners.contains(proof)) {
+      lastProven = proof;
       return cert;
     }
     boolean ok = SignatureCheck.certificateSignedBy(cert, issuerKeys.computeIfAbsent(issuerKey,
@@ -308,6 +321,7 @@ public final class CertificateTemplate {
 
   /** Forgets which HSM signers have proven their key, so each is checked again on its next signature. */
   public void forgetProvenSigners() {
+    lastProven = null;
     provenSigners.clear();
   }
 

@@ -300,8 +300,7 @@ public final class PkiEngine {
     Optional<Duration> lifetime = ttl == null ? Optional.empty() : ttl;
     for (int attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
       CertificateTemplate.Leaf leaf = template.leaf(is, role, key, rsa, names, lifetime, contentSigner(issuer));
-      X509CertificateHolder cert = leaf.certificate();
-      String serial = serialHex(cert.getSerialNumber());
+      String serial = serialHex(leaf.serial());
       byte[] der = leaf.der();
       Instant notAfter = leaf.notAfter();
       issuers.recordIssued(issuer, notAfter); // keeps the issuer's CRL and OCSP up while this certificate is valid
