@@ -86,7 +86,8 @@ public final class GrpcEdgeBenchmark {
       throw new IllegalStateException("softhsm2-util failed (is SOFTHSM2_CONF set?): " + initOut);
     }
     ServerSettings settings = new ServerSettings(dir.resolve("storage"),
-        new HostPort(host, GrpcLoadBenchmark.freePort(loopback)), new HostPort(host, GrpcLoadBenchmark.freePort(loopback)),
+        new HostPort(host, GrpcLoadBenchmark.freePort(loopback)),
+        new HostPort(host, GrpcLoadBenchmark.freePort(loopback)),
         LIBRARY, label, 16, null, null).withGrpcThreads(GRPC_THREADS).validate();
     Server echo = null;
     ExecutorService echoExecutor = null;
@@ -279,7 +280,9 @@ public final class GrpcEdgeBenchmark {
         .append(System.getProperty("java.runtime.version")).append("; server JVM options: ")
         .append(String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()))
         .append("; CPU: ").append(GrpcLoadBenchmark.cpuModel()).append("; cores available: ")
-        .append(Runtime.getRuntime().availableProcessors()).append('\n');
+        .append(Runtime.getRuntime().availableProcessors()).append("; load average at the end: ")
+        .append(String.format(Locale.ROOT, "%.1f", java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+            .getSystemLoadAverage())).append(" (other work on the machine skews every figure)\n");
     s.append("- Keywarden: `ServerRuntime` (SoftHSM2, SQLite), root token, gRPC calls on ").append(keywardenExecutor)
         .append(". Echo: grpc-java `NettyServerBuilder`, the same kind of executor, answering every Encrypt with a ")
         .append("captured Encrypt response (request ").append(requestBytes).append(" B, response ")

@@ -11,14 +11,15 @@ import java.util.Map;
  * CPU time per operation of {@link PkiSignBenchmark}'s four benchmarks, on one thread, in interleaved rounds: a
  * second view of the same ratios that a busy machine does not skew (throughput measures the share of the cores a
  * benchmark got; the CPU an operation costs changes much less with the load). SoftHSM2 signs in this thread, so its
- * work is counted. Usage: {@code PkiCpuCost [ROUNDS] [OPS_PER_ROUND]}; needs SOFTHSM2_CONF.
+ * work is counted. Usage: {@code PkiCpuCost [OUT.md [ROUNDS [OPS_PER_ROUND]]]}; needs SOFTHSM2_CONF.
  */
 public final class PkiCpuCost {
   private PkiCpuCost() {}
 
   public static void main(String[] args) throws Exception {
-    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
-    int ops = args.length > 1 ? Integer.parseInt(args[1]) : 2_000;
+    java.nio.file.Path out = args.length > 0 ? java.nio.file.Path.of(args[0]) : null;
+    int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
+    int ops = args.length > 2 ? Integer.parseInt(args[2]) : 2_000;
     PkiSignBenchmark b = new PkiSignBenchmark();
     b.setUp();
     try {
@@ -53,11 +54,22 @@ public final class PkiCpuCost {
         median.put(k, sorted[sorted.length / 2]);
       });
       double ceiling = median.get("rawPkcs11Sign") + median.get("csrCheck");
-      System.out.printf(Locale.ROOT, "%n| Operation | CPU µs/op (median of %d rounds × %d) | ceiling ÷ this |%n"
-          + "|---|---:|---:|%n", rounds, ops);
-      median.forEach((k, v) -> System.out.printf(Locale.ROOT, "| %s | %.1f | %s |%n", k, v,
-          k.startsWith("signCsr") ? String.format(Locale.ROOT, "%.2f×", ceiling / v) : ""));
-      System.out.printf(Locale.ROOT, "%nCeiling (raw signature + CSR check): %.1f µs/op%n", ceiling);
+      StringBuilder md = new StringBuilder("# PKI: CPU per operation (one thread, interleaved rounds)\n\n");
+      md.append("- Date: ").append(java.time.ZonedDateTime.now()).append("; cores available: ")
+          .append(Runtime.getRuntime().availableProcessors()).append("; load average at the end: ")
+          .append(String.format(Locale.ROOT, "%.1f", ManagementFactory.getOperatingSystemMXBean()
+              .getSystemLoadAverage())).append('\n');
+      md.append("- The same operations as pki-jmh.md; target: signCsrNoStore ≥ 0.85× the ceiling (raw signature")
+          .append(" + CSR check), here as CPU: ceiling ÷ this.\n\n");
+      md.append(String.format(Locale.ROOT, "| Operation | CPU µs/op (median of %d rounds × %d) | ceiling ÷ this |%n"
+          + "|---|---:|---:|%n", rounds, ops));
+      median.forEach((k, v) -> md.append(String.format(Locale.ROOT, "| %s | %.1f | %s |%n", k, v,
+          k.startsWith("signCsr") ? String.format(Locale.ROOT, "%.2f×", ceiling / v) : "")));
+      md.append(String.format(Locale.ROOT, "%nCeiling (raw signature + CSR check): %.1f µs/op%n", ceiling));
+      System.out.print(md);
+      if (out != null) {
+        java.nio.file.Files.writeString(out, md);
+      }
     } finally {
       b.tearDown();
     }

@@ -69,10 +69,14 @@ public final class ResultsTable {
    * issuance that checks its CSR (one signature plus one CSR check, their costs added: 1 / (1/sign + 1/check)).
    */
   private static String pkiMarkdown(List<Row> rows, Row rawSign) {
-    StringBuilder s = new StringBuilder("# PKI: SignCsr beside the raw PKCS#11 signature (ec-p256 issuer in SoftHSM2)\n\n");
+    StringBuilder s = new StringBuilder(
+        "# PKI: SignCsr beside the raw PKCS#11 signature (ec-p256 issuer in SoftHSM2)\n\n");
     s.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
     Row check = rows.stream().filter(r -> r.benchmark().equals("csrCheck")).findFirst().orElse(null);
     double ceiling = check == null ? Double.NaN : 1 / (1 / rawSign.score() + 1 / check.score());
+    s.append("- Load average when this table was written: ").append(String.format(Locale.ROOT, "%.1f",
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()))
+        .append(" on ").append(Runtime.getRuntime().availableProcessors()).append(" cores\n");
     s.append("- Threads: ").append(rawSign.threads()).append("; throughput summed over threads. ")
         .append("Ceiling: one raw signature plus one CSR check (parse, AWS-LC verify, name rules), their costs ")
         .append("added, from the same run. Target: signCsrNoStore ≥ ").append(TARGET_PKI_CEILING_RATIO)
