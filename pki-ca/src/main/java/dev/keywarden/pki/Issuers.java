@@ -60,8 +60,9 @@ final class Issuers {
   private final CertificateTemplate template;
   private final Function<StoredIssuer, HsmContentSigner> signing;
   /**
-   * Each issuer's record as last parsed, with its certificate parsed: every issuance reads the record (storage stays
-   * the truth, so another server's change is seen), and only a record whose bytes changed is parsed again.
+   * Each issuer's record as last parsed, with its certificate parsed: every issuance takes the record from
+   * {@link #records} (which the change feed keeps true to storage, so another server's change is seen), and only a
+   * record whose bytes changed is parsed again.
    */
   private final Map<String, Parsed> parsed = new ConcurrentHashMap<>();
   /**
