@@ -103,8 +103,10 @@ deps:
 	@command -v java >/dev/null || { echo "a JDK 17+ is required"; exit 1; }
 	@command -v $(MVN) >/dev/null || { echo "Maven is required"; exit 1; }
 
-# Without BENCH: the transit JMH run, its Markdown table and the gRPC load run, all into benchmarks/results/ (~10 min;
-# run it on an otherwise idle machine). BENCH=regex runs only the matching JMH benchmarks and writes nothing.
+# Without BENCH: the transit JMH run, its Markdown table, the gRPC load run and the gRPC edges run (Encrypt beside a
+# bare grpc-java echo, stored SignCsr, each with the client in the server's JVM and in its own), all into
+# benchmarks/results/ (~15 min; run it on an otherwise idle machine). BENCH=regex runs only the matching JMH
+# benchmarks and writes nothing.
 bench: jar
 	@test -f benchmarks/target/benchmarks.jar || $(MVN) $(MVN_FLAGS) -q -DskipTests install
 ifeq ($(strip $(BENCH)),)
@@ -116,6 +118,8 @@ ifeq ($(strip $(BENCH)),)
 	  'PkiSignBenchmark' -rf json -rff benchmarks/results/pki-jmh.json
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
 	  benchmarks/results/pki-jmh.json benchmarks/results/pki-jmh.md
+	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -cp benchmarks/target/benchmarks.jar \
+	  dev.keywarden.bench.PkiCpuCost benchmarks/results/pki-cpu.md
 	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -jar benchmarks/target/benchmarks.jar \
 	  'SshSignBenchmark' -rf json -rff benchmarks/results/ssh-jmh.json
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
@@ -130,6 +134,8 @@ ifeq ($(strip $(BENCH)),)
 	  benchmarks/results/grpc-load.md
 	java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 -cp benchmarks/target/benchmarks.jar \
 	  dev.keywarden.bench.AuditOverheadBenchmark benchmarks/results/audit.md
+	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 \
+	  -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcEdgeBenchmark benchmarks/results/grpc-edges.md
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.InvalidationLatencyBenchmark \
 	  benchmarks/results/invalidation.md
 	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -cp benchmarks/target/benchmarks.jar \

@@ -61,26 +61,45 @@ public final class ResultsTable {
     System.out.println("written to " + out);
   }
 
-  /** PKI: each issuance benchmark beside the raw PKCS#11 signature of the same issuer key (target ≥ 0.7×). */
+  /** Target of SignCsr (no_store) against the ceiling: one raw PKCS#11 signature plus one CSR check, same run. */
+  private static final double TARGET_PKI_CEILING_RATIO = 0.85;
+
+  /**
+   * PKI: each issuance benchmark beside the raw PKCS#11 signature of the same issuer key and beside the ceiling of any
+   * issuance that checks its CSR (one signature plus one CSR check, their costs added: 1 / (1/sign + 1/check)).
+   */
   private static String pkiMarkdown(List<Row> rows, Row rawSign) {
-    StringBuilder s = new StringBuilder("# PKI: SignCsr beside the raw PKCS#11 signature (ec-p256 issuer in SoftHSM2)\n\n");
+    StringBuilder s = new StringBuilder(
+        "# PKI: SignCsr beside the raw PKCS#11 signature (ec-p256 issuer in SoftHSM2)\n\n");
     s.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
-    s.append("- Threads: ").append(rawSign.threads()).append("; throughput summed over threads. ")
-        .append("Target: issuance ≥ 0.7× the raw signature rate.\n\n");
-    s.append("| Benchmark | ops/s | ± error | vs raw PKCS#11 sign |\n|---|---:|---:|---:|\n");
     Row check = rows.stream().filter(r -> r.benchmark().equals("csrCheck")).findFirst().orElse(null);
+    double ceiling = check == null ? Double.NaN : 1 / (1 / rawSign.score() + 1 / check.score());
+    s.append("- Load average when this table was written: ").append(String.format(Locale.ROOT, "%.1f",
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()))
+        .append(" on ").append(Runtime.getRuntime().availableProcessors()).append(" cores\n");
+    s.append("- Threads: ").append(rawSign.threads()).append("; throughput summed over threads. ")
+        .append("Ceiling: one raw signature plus one CSR check (parse, AWS-LC verify, name rules), their costs ")
+        .append("added, from the same run. Target: signCsrNoStore ≥ ").append(TARGET_PKI_CEILING_RATIO)
+        .append("× the ceiling.\n\n");
+    s.append("| Benchmark | ops/s | ± error | vs raw PKCS#11 sign | vs ceiling (sign + CSR check) |\n")
+        .append("|---|---:|---:|---:|---:|\n");
     for (Row r : rows) {
       boolean issuance = r.benchmark().startsWith("signCsr");
-      String ratio = !issuance ? "" : String.format(java.util.Locale.ROOT, "%.2f×%s", r.score() / rawSign.score(),
-          r.score() / rawSign.score() >= 0.7 ? "" : " (**target missed**)");
-      s.append(String.format(java.util.Locale.ROOT, "| %s | %,.0f | %,.0f | %s |%n", r.benchmark(), r.score(),
-          r.error(), ratio));
+      String raw = !issuance ? "" : String.format(Locale.ROOT, "%.2f×", r.score() / rawSign.score());
+      String vsCeiling = "";
+      if (issuance && check != null) {
+        double x = r.score() / ceiling;
+        vsCeiling = String.format(Locale.ROOT, "%.2f×", x);
+        if (r.benchmark().equals("signCsrNoStore")) {
+          vsCeiling += x >= TARGET_PKI_CEILING_RATIO ? " (target met)" : " (**target missed**)";
+        }
+      }
+      s.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %s | %s |%n", r.benchmark(), r.score(),
+          r.error(), raw, vsCeiling));
     }
     if (check != null) {
-      // Issuance that verifies its CSR costs at least one signature plus one CSR check of CPU.
-      double floor = 1 / (1 / rawSign.score() + 1 / check.score());
-      s.append(String.format(java.util.Locale.ROOT, "%nCeiling for any issuance that verifies its CSR: one signature"
-          + " plus one CSR check = %,.0f ops/s = %.2f× the raw signature rate.%n", floor, floor / rawSign.score()));
+      s.append(String.format(Locale.ROOT, "%nCeiling: one signature plus one CSR check = %,.0f ops/s = %.2f× the raw"
+          + " signature rate.%n", ceiling, ceiling / rawSign.score()));
     }
     return s.toString();
   }

@@ -13,18 +13,20 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
 import java.util.Optional;
+import org.bouncycastle.asn1.ASN1Primitive;
+import org.bouncycastle.asn1.BERTags;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.AccessDescription;
 import org.bouncycastle.asn1.x509.AuthorityInformationAccess;
-import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.CRLDistPoint;
 import org.bouncycastle.asn1.x509.DistributionPoint;
@@ -35,8 +37,8 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.asn1.x509.Time;
 import org.bouncycastle.cert.CertIOException;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
@@ -63,6 +65,13 @@ public final class CertificateTemplate {
 
   private record ProvenSigner(SubjectPublicKeyInfo issuerKey, HsmKeyId keyId) {}
 
+  /**
+   * The signer proven last, matched by the very issuer key object (an issuer's parsed certificate is kept, so its
+   * key is the same object call after call): comparing two keys' ASN.1 trees for the set costs more than the rest of
+   * the lookup. Null after {@link #forgetProvenSigners()}.
+   */
+  private volatile ProvenSigner lastProven;
+
   public CertificateTemplate(Clock clock, SecureRandom random) {
     this.clock = clock;
     this.random = random;
@@ -85,6 +94,18 @@ public final class CertificateTemplate {
    */
   public X509CertificateHolder issueLeaf(Issuer issuer, Role role, SubjectPublicKeyInfo key, boolean rsaKey,
       RequestedNames names, Optional<Duration> ttl, ContentSigner signer) {
+    return leaf(issuer, role, key, rsaKey, names, ttl, signer).certificate();
+  }
+
+  /**
+   * A leaf just issued, with its notAfter as it was chosen (reading it back from the certificate parses a date) and
+   * its DER (from the bytes signed, when an HSM signed: not encoded again).
+   */
+  record Leaf(X509CertificateHolder certificate, BigInteger serial, Instant notAfter, byte[] der) {}
+
+  /** As {@link #issueLeaf}, with the notAfter. */
+  Leaf leaf(Issuer issuer, Role role, SubjectPublicKeyInfo key, boolean rsaKey, RequestedNames names,
+      Optional<Duration> ttl, ContentSigner signer) {
     Duration lifetime = ttl.orElse(role.ttl());
     if (lifetime.isNegative() || lifetime.isZero()) {
       throw KeywardenException.invalid("ttl must be positive");
@@ -130,8 +151,9 @@ public final class CertificateTemplate {
       throw KeywardenException.invalid("the request names nothing: give a common name or a DNS, IP or URI SAN");
     }
 
-    X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuer.certificate().getSubject(), newSerial(),
-        Date.from(v.notBefore()), Date.from(v.notAfter()), subjectName, key);
+    BigInteger serial = newSerial();
+    X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuer.certificate().getSubject(), serial,
+        time(v.notBefore()), time(v.notAfter()), subjectName, key);
     try {
       // RFC 5280 4.2.1.6: with an empty subject the SAN extension is critical.
       b.addExtension(Extension.subjectAlternativeName, subjectName.getRDNs().length == 0,
@@ -151,15 +173,17 @@ public final class CertificateTemplate {
     } catch (CertIOException e) {
       throw new IllegalStateException("certificate extensions always encode", e);
     }
-    return sign(b, signer, issuer.certificate().getSubjectPublicKeyInfo());
+    X509CertificateHolder cert = sign(b, signer, issuer.certificate().getSubjectPublicKeyInfo());
+    return new Leaf(cert, serial, v.notAfter().truncatedTo(ChronoUnit.SECONDS),
+        signer instanceof HsmContentSigner h ? h.signedStructureDer() : der(cert));
   }
 
   /** A self-signed root: CA=true with {@code pathLen} (empty: unlimited), keyCertSign and cRLSign. */
   public X509CertificateHolder selfSignedRoot(X500Name subject, SubjectPublicKeyInfo key, Duration ttl,
       Optional<Integer> pathLen, ContentSigner signer) {
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
-    X509v3CertificateBuilder b = new X509v3CertificateBuilder(subject, newSerial(), Date.from(now),
-        Date.from(now.plus(positive(ttl))), subject, key);
+    X509v3CertificateBuilder b = new X509v3CertificateBuilder(subject, newSerial(), time(now),
+        time(now.plus(positive(ttl))), subject, key);
     try {
       addCaExtensions(b, pathLen);
       b.addExtension(Extension.subjectKeyIdentifier, false, EXT.createSubjectKeyIdentifier(key));
@@ -175,7 +199,7 @@ public final class CertificateTemplate {
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     Validity v = validity(parent, now, now, now.plus(positive(ttl)));
     X509v3CertificateBuilder b = new X509v3CertificateBuilder(parent.certificate().getSubject(), newSerial(),
-        Date.from(v.notBefore()), Date.from(v.notAfter()), subject, key);
+        time(v.notBefore()), time(v.notAfter()), subject, key);
     try {
       addCaExtensions(b, pathLen);
       addKeyIdentifiersAndUrls(b, key, parent);
@@ -187,9 +211,46 @@ public final class CertificateTemplate {
 
   private record Validity(Instant notBefore, Instant notAfter) {}
 
+  /**
+   * A validity time as RFC 5280 4.1.2.5 wants it: UTCTime through 2049, GeneralizedTime from 2050, whole seconds, Z.
+   * Written digit by digit: Bouncy Castle's Time(Date) makes a SimpleDateFormat and a Calendar for each one.
+   */
+  static Time time(Instant instant) {
+    LocalDateTime t = LocalDateTime.ofEpochSecond(instant.getEpochSecond(), 0, ZoneOffset.UTC);
+    boolean utc = t.getYear() >= 1950 && t.getYear() < 2050;
+    if (t.getYear() < 0 || t.getYear() > 9999) {
+      throw KeywardenException.invalid("a certificate's validity must lie between the years 0 and 9999");
+    }
+    byte[] der = new byte[2 + (utc ? 13 : 15)];
+    der[0] = (byte) (utc ? BERTags.UTC_TIME : BERTags.GENERALIZED_TIME);
+    der[1] = (byte) (der.length - 2);
+    int at = 2;
+    if (!utc) {
+      at = digits(der, at, t.getYear() / 100);
+    }
+    at = digits(der, at, t.getYear() % 100);
+    at = digits(der, at, t.getMonthValue());
+    at = digits(der, at, t.getDayOfMonth());
+    at = digits(der, at, t.getHour());
+    at = digits(der, at, t.getMinute());
+    at = digits(der, at, t.getSecond());
+    der[at] = 'Z';
+    try {
+      return new Time(ASN1Primitive.fromByteArray(der));
+    } catch (IOException e) {
+      throw new IllegalStateException("a time of 13 or 15 digits always parses", e);
+    }
+  }
+
+  private static int digits(byte[] out, int at, int twoDigits) {
+    out[at] = (byte) ('0' + twoDigits / 10);
+    out[at + 1] = (byte) ('0' + twoDigits % 10);
+    return at + 2;
+  }
+
   private static Validity validity(Issuer issuer, Instant now, Instant notBefore, Instant notAfter) {
-    Instant issuerNotBefore = issuer.certificate().getNotBefore().toInstant();
-    Instant issuerNotAfter = issuer.certificate().getNotAfter().toInstant();
+    Instant issuerNotBefore = issuer.notBefore();
+    Instant issuerNotAfter = issuer.notAfter();
     if (!issuerNotAfter.isAfter(now)) {
       throw KeywardenException.precondition("issuer '" + issuer.id() + "' expired at " + issuerNotAfter
           + "; issue from a newer issuer");
@@ -212,12 +273,7 @@ public final class CertificateTemplate {
   private static void addKeyIdentifiersAndUrls(X509v3CertificateBuilder b, SubjectPublicKeyInfo key, Issuer issuer)
       throws CertIOException {
     b.addExtension(Extension.subjectKeyIdentifier, false, EXT.createSubjectKeyIdentifier(key));
-    // Use the issuer's own SKI when it has one, so path building matches byte for byte.
-    Extension issuerSki = issuer.certificate().getExtension(Extension.subjectKeyIdentifier);
-    AuthorityKeyIdentifier aki = issuerSki != null
-        ? new AuthorityKeyIdentifier(SubjectKeyIdentifier.getInstance(issuerSki.getParsedValue()).getKeyIdentifier())
-        : EXT.createAuthorityKeyIdentifier(issuer.certificate().getSubjectPublicKeyInfo());
-    b.addExtension(Extension.authorityKeyIdentifier, false, aki);
+    b.addExtension(Extension.authorityKeyIdentifier, false, issuer.authorityKeyIdentifier());
     if (issuer.baseUrl().isPresent()) {
       GeneralName crl = new GeneralName(GeneralName.uniformResourceIdentifier, issuer.crlUrl().orElseThrow());
       b.addExtension(Extension.cRLDistributionPoints, false, new CRLDistPoint(new DistributionPoint[] {
@@ -244,7 +300,12 @@ public final class CertificateTemplate {
     ProvenSigner proof = signer instanceof HsmContentSigner h
         && h.algorithm().family() != KeyPairAlgorithm.Family.RSA
         ? new ProvenSigner(issuerKey, h.keyId()) : null;
+    ProvenSigner last = lastProven;
+    if (proof != null && last != null && last.issuerKey() == issuerKey && last.keyId().equals(proof.keyId())) {
+      return cert;
+    }
     if (proof != null && provenSigners.contains(proof)) {
+      lastProven = proof;
       return cert;
     }
     boolean ok = SignatureCheck.certificateSignedBy(cert, issuerKeys.computeIfAbsent(issuerKey,
@@ -260,6 +321,7 @@ public final class CertificateTemplate {
 
   /** Forgets which HSM signers have proven their key, so each is checked again on its next signature. */
   public void forgetProvenSigners() {
+    lastProven = null;
     provenSigners.clear();
   }
 

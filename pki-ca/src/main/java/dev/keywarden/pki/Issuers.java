@@ -11,6 +11,7 @@ import dev.keywarden.hsm.Hsm;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.HsmSigner;
 import dev.keywarden.hsm.KeyType;
+import dev.keywarden.storage.ReadThroughCache;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StorageOps;
 import dev.keywarden.storage.StoredEntry;
@@ -59,10 +60,17 @@ final class Issuers {
   private final CertificateTemplate template;
   private final Function<StoredIssuer, HsmContentSigner> signing;
   /**
-   * Each issuer's record as last parsed, with its certificate parsed: every issuance reads the record (storage stays
-   * the truth, so another server's change is seen), and only a record whose bytes changed is parsed again.
+   * Each issuer's record as last parsed, with its certificate parsed: every issuance takes the record from
+   * {@link #records} (which the change feed keeps true to storage, so another server's change is seen), and only a
+   * record whose bytes changed is parsed again.
    */
   private final Map<String, Parsed> parsed = new ConcurrentHashMap<>();
+  /**
+   * The issuer records and the default issuer's id as last read, by storage key (prefixes pki/issuers/ and
+   * pki/config/default-issuer), so an issuance reads no storage: every committed change under them, here or on
+   * another server sharing the store (the change feed), forgets the entry before its writer returns.
+   */
+  private final ReadThroughCache<String, Optional<StoredEntry>> records = new ReadThroughCache<>();
 
   private record Parsed(byte[] bytes, StoredIssuer issuer, Issuer view) {}
 
@@ -73,6 +81,14 @@ final class Issuers {
     this.random = random;
     this.template = template;
     this.signing = signing;
+    for (String prefix : new String[] {ISSUERS, DEFAULT_ISSUER}) {
+      records.watching(core.storage(), prefix, rest -> prefix + rest);
+    }
+  }
+
+  /** A record as last read (see {@link #records}); for the issuance path, never for a compare-and-set. */
+  private Optional<StoredEntry> record(String key) {
+    return records.get(key, k -> store().get(k));
   }
 
   // ---- generation ----
@@ -392,7 +408,7 @@ final class Issuers {
   }
 
   Optional<String> defaultId() {
-    return store().get(DEFAULT_ISSUER).map(e -> new String(e.value(), UTF_8));
+    return record(DEFAULT_ISSUER).map(e -> new String(e.value(), UTF_8));
   }
 
   /** Any issuer by id; NOT_FOUND says how to find the known ones. */
@@ -400,7 +416,7 @@ final class Issuers {
     if (id == null || id.isEmpty() || id.contains("/")) {
       throw KeywardenException.invalid("issuer id is missing or malformed");
     }
-    StoredEntry e = store().get(ISSUERS + id).orElseThrow(() -> notFound(id));
+    StoredEntry e = record(ISSUERS + id).orElseThrow(() -> notFound(id));
     Parsed p = parsed.get(id);
     if (p != null && Arrays.equals(p.bytes(), e.value())) {
       return p.issuer();
@@ -419,6 +435,7 @@ final class Issuers {
   /** Forgets parsed records (on seal). */
   void forgetParsed() {
     parsed.clear();
+    records.forgetAll();
   }
 
   /**
@@ -511,7 +528,8 @@ final class Issuers {
     for (int depth = 0; at != null && at.certificate() != null && depth < 16; depth++) {
       out.add(at.certificate().clone());
       at.chain().forEach(der -> out.add(der.clone()));
-      at = at.parentId() == null ? null : store().get(ISSUERS + at.parentId()).map(Issuers::read).orElse(null);
+      // Every issuance under an intermediate walks this: cached records, each parsed once per version.
+      at = at.parentId() == null || record(ISSUERS + at.parentId()).isEmpty() ? null : stored(at.parentId());
     }
     return out;
   }

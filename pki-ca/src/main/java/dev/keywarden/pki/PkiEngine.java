@@ -301,10 +301,10 @@ public final class PkiEngine {
     Issuer is = issuers.view(issuer);
     Optional<Duration> lifetime = ttl == null ? Optional.empty() : ttl;
     for (int attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
-      X509CertificateHolder cert = template.issueLeaf(is, role, key, rsa, names, lifetime, contentSigner(issuer));
-      String serial = serialHex(cert.getSerialNumber());
-      byte[] der = CertificateTemplate.der(cert);
-      Instant notAfter = cert.getNotAfter().toInstant();
+      CertificateTemplate.Leaf leaf = template.leaf(is, role, key, rsa, names, lifetime, contentSigner(issuer));
+      String serial = serialHex(leaf.serial());
+      byte[] der = leaf.der();
+      Instant notAfter = leaf.notAfter();
       issuers.recordIssued(issuer, notAfter); // keeps the issuer's CRL and OCSP up while this certificate is valid
       IssuedCertificate issued = new IssuedCertificate(serial, issuer.id(), der, chain(issuer), notAfter);
       if (role.noStore()) {

@@ -322,4 +322,16 @@ class CertificateTemplateTest {
     assertEquals(159, serial.bitLength());
     assertEquals(20, jdk(root).getSerialNumber().toByteArray().length);
   }
+
+  @Test
+  void validityTimesAreUtcTimeThrough2049AndGeneralizedTimeFrom2050AsBouncyCastleWritesThem() throws Exception {
+    for (String t : List.of("1999-12-31T23:59:59Z", "2026-02-28T01:02:03Z", "2049-12-31T23:59:59Z",
+        "2050-01-01T00:00:00Z", "2107-07-04T12:00:09Z")) {
+      Instant instant = Instant.parse(t);
+      org.bouncycastle.asn1.x509.Time written = CertificateTemplate.time(instant.plusMillis(999));
+      org.bouncycastle.asn1.x509.Time expected = new org.bouncycastle.asn1.x509.Time(java.util.Date.from(instant));
+      assertArrayEquals(expected.getEncoded("DER"), written.getEncoded("DER"), t);
+      assertEquals(instant, written.getDate().toInstant(), t);
+    }
+  }
 }

@@ -58,10 +58,15 @@ class HsmContentSignerTest {
         KeyPair leafKey = g.generateKeyPair();
         Role role = Role.fromJson("{\"name\":\"web\",\"allowed_domains\":[\"example.com\"],"
             + "\"allow_subdomains\":true,\"server_flag\":true,\"ttl\":\"1h\",\"max_ttl\":\"2h\"}");
-        X509CertificateHolder leaf = template.issueLeaf(new Issuer("root", root, Optional.empty()), role,
+        HsmContentSigner leafSigner = new HsmContentSigner(signer, signature);
+        CertificateTemplate.Leaf issued = template.leaf(new Issuer("root", root, Optional.empty()), role,
             SubjectPublicKeyInfo.getInstance(leafKey.getPublic().getEncoded()), false,
             new RequestedNames(Optional.of("api.example.com"), List.of("api.example.com"), List.of(), List.of()),
-            Optional.empty(), new HsmContentSigner(signer, signature));
+            Optional.empty(), leafSigner);
+        X509CertificateHolder leaf = issued.certificate();
+        // The DER made from the bytes signed is the certificate's own encoding.
+        assertArrayEquals(leaf.getEncoded(), issued.der(), algorithm.toString());
+        assertEquals(leaf.getNotAfter().toInstant(), issued.notAfter());
 
         CertificateFactory cf = CertificateFactory.getInstance("X.509");
         X509Certificate rootCert = (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(root.getEncoded()));

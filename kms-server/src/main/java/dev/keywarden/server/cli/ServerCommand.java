@@ -27,13 +27,13 @@ import picocli.CommandLine.Option;
 final class ServerCommand implements Callable<Integer> {
   private static final Set<String> CONFIG_KEYS = Set.of("data-dir", "grpc-address", "http-address", "pkcs11-library",
       "pkcs11-token", "pkcs11-sessions", "tls-cert", "tls-key", "storage", "postgres-url", "postgres-user",
-      "postgres-password-file");
+      "postgres-password-file", "grpc-threads");
   /** The environment variable that may hold the PostgreSQL password (never a flag: flags show in process lists). */
   static final String POSTGRES_PASSWORD_ENV = "KEYWARDEN_POSTGRES_PASSWORD";
 
   @Option(names = "--config", description = "YAML file with any of: " + "data-dir, grpc-address, http-address, "
       + "pkcs11-library, pkcs11-token, pkcs11-sessions, tls-cert, tls-key, storage, postgres-url, postgres-user, "
-      + "postgres-password-file. Flags override it.")
+      + "postgres-password-file, grpc-threads. Flags override it.")
   Path config;
 
   @Option(names = "--data-dir", description = "Where SQLite storage lives (required unless --dev or --storage "
@@ -69,6 +69,10 @@ final class ServerCommand implements Callable<Integer> {
 
   @Option(names = "--pkcs11-sessions", description = "PKCS#11 session pool size (default 16).")
   Integer pkcs11Sessions;
+
+  @Option(names = "--grpc-threads", description = "Threads gRPC calls run on: 0 (the default) for Micronaut's IO "
+      + "executor, which grows with the calls waiting; N for a fixed pool of N.")
+  Integer grpcThreads;
 
   @Option(names = "--tls-cert", description = "PEM certificate chain for gRPC TLS.")
   Path tlsCert;
@@ -122,7 +126,9 @@ final class ServerCommand implements Callable<Integer> {
         pkcs11Sessions != null ? pkcs11Sessions : Integer.parseInt(first(str(file, "pkcs11-sessions"), "16", null)),
         tlsCert != null ? tlsCert : path(file, "tls-cert"),
         tlsKey != null ? tlsKey : path(file, "tls-key"),
-        postgres).validate();
+        postgres,
+        grpcThreads != null ? grpcThreads : Integer.parseInt(first(str(file, "grpc-threads"), "0", null)))
+        .validate();
   }
 
   /** PostgreSQL settings from flags, the config file and the environment; null for SQLite. */

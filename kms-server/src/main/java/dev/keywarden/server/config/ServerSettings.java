@@ -14,6 +14,8 @@ import java.nio.file.Path;
  * @param pkcs11Library the PKCS#11 module; null selects the dev-only software KEK
  * @param tlsCert PEM certificate chain for gRPC; null for plaintext, which is allowed on loopback only
  * @param postgres where PostgreSQL storage is; null for SQLite in {@code dataDir} (the default)
+ * @param grpcThreads the threads gRPC calls run on: 0 for Micronaut's IO executor (a cached pool that grows with the
+ *     calls waiting, the default), N for a fixed pool of N
  */
 public record ServerSettings(
     Path dataDir,
@@ -24,12 +26,27 @@ public record ServerSettings(
     int pkcs11Sessions,
     Path tlsCert,
     Path tlsKey,
-    PostgresSettings postgres) {
+    PostgresSettings postgres,
+    int grpcThreads) {
+  /** The most threads --grpc-threads may ask for. */
+  public static final int MAX_GRPC_THREADS = 4096;
 
   /** Settings with SQLite storage in {@code dataDir}. */
   public ServerSettings(Path dataDir, HostPort grpcAddress, HostPort httpAddress, Path pkcs11Library,
       String pkcs11Token, int pkcs11Sessions, Path tlsCert, Path tlsKey) {
     this(dataDir, grpcAddress, httpAddress, pkcs11Library, pkcs11Token, pkcs11Sessions, tlsCert, tlsKey, null);
+  }
+
+  /** Settings with gRPC calls on Micronaut's IO executor (the default). */
+  public ServerSettings(Path dataDir, HostPort grpcAddress, HostPort httpAddress, Path pkcs11Library,
+      String pkcs11Token, int pkcs11Sessions, Path tlsCert, Path tlsKey, PostgresSettings postgres) {
+    this(dataDir, grpcAddress, httpAddress, pkcs11Library, pkcs11Token, pkcs11Sessions, tlsCert, tlsKey, postgres, 0);
+  }
+
+  /** These settings with gRPC calls on a fixed pool of {@code threads} (0: Micronaut's IO executor). */
+  public ServerSettings withGrpcThreads(int threads) {
+    return new ServerSettings(dataDir, grpcAddress, httpAddress, pkcs11Library, pkcs11Token, pkcs11Sessions, tlsCert,
+        tlsKey, postgres, threads);
   }
 
   /** "sqlite" or "postgresql", as {@code Storage.kind()} says. */
@@ -106,6 +123,10 @@ public record ServerSettings(
       if (p != null && !Files.isReadable(p)) {
         throw KeywardenException.invalid("cannot read " + p);
       }
+    }
+    if (grpcThreads < 0 || grpcThreads > MAX_GRPC_THREADS) {
+      throw KeywardenException.invalid("--grpc-threads must be 0 (Micronaut's IO executor) or 1 to "
+          + MAX_GRPC_THREADS + ", got " + grpcThreads);
     }
     if (pkcs11Library != null && !Files.isRegularFile(pkcs11Library)) {
       throw KeywardenException.precondition("--pkcs11-library " + pkcs11Library + " does not exist");

@@ -85,6 +85,11 @@ public final class ServerRuntime implements AutoCloseable {
     return context.getBean(type);
   }
 
+  /** A named bean of the running server (for benchmarks: the executor gRPC calls run on). */
+  public <T> T bean(Class<T> type, String name) {
+    return context.getBean(type, Qualifiers.byName(name));
+  }
+
   public int grpcPort() {
     return grpc.getPort();
   }

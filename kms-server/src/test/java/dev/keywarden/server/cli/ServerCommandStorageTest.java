@@ -63,6 +63,21 @@ class ServerCommandStorageTest {
   }
 
   @Test
+  void grpcCallsRunOnMicronautsIoExecutorUnlessAFixedPoolIsAskedFor() throws Exception {
+    ServerCommand byDefault = new ServerCommand();
+    byDefault.dataDir = dir;
+    assertEquals(0, byDefault.settings(null, Map.of()).grpcThreads());
+    ServerCommand fromFile = new ServerCommand();
+    fromFile.dataDir = dir;
+    fromFile.config = Files.writeString(dir.resolve("threads.yaml"), "grpc-threads: 64\n");
+    assertEquals(64, fromFile.settings(null, Map.of()).grpcThreads());
+    fromFile.grpcThreads = 8;
+    assertEquals(8, fromFile.settings(null, Map.of()).grpcThreads(), "the flag wins");
+    fromFile.grpcThreads = -1;
+    assertMessage(fromFile, "--grpc-threads must be 0 (Micronaut's IO executor) or 1 to 4096, got -1");
+  }
+
+  @Test
   void mistakesAreNamed() throws Exception {
     ServerCommand noUrl = new ServerCommand();
     noUrl.storage = "postgres";

@@ -1,0 +1,322 @@
+package dev.keywarden.bench;
+
+import dev.keywarden.api.v1.CreateKeyRequest;
+import dev.keywarden.api.v1.EncryptRequest;
+import dev.keywarden.api.v1.EncryptResponse;
+import dev.keywarden.api.v1.GenerateRootRequest;
+import dev.keywarden.api.v1.PkiServiceGrpc;
+import dev.keywarden.api.v1.TransitServiceGrpc;
+import dev.keywarden.api.v1.WriteRoleRequest;
+import dev.keywarden.server.auth.TokenStore;
+import dev.keywarden.server.config.ServerSettings;
+import dev.keywarden.server.config.ServerSettings.HostPort;
+import dev.keywarden.server.grpc.HealthReporter;
+import dev.keywarden.server.wiring.ServerRuntime;
+import dev.keywarden.unseal.Core;
+import dev.keywarden.unseal.InitResult;
+import io.grpc.ClientInterceptor;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.micronaut.inject.qualifiers.Qualifiers;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The service against the framework's own limit (issue #15): unary Encrypt 1 KiB beside a bare grpc-java echo service
+ * that answers the same request with a response of the same size (a real Encrypt response, captured once), on the
+ * same kind of executor, driven by the same client in the same run; and stored SignCsr with 64 calls in flight (the
+ * group commit's case). Every phase runs twice: the client in this JVM, and the client in a JVM of its own
+ * ({@link LoadClient}), as a real caller is. The Keywarden server uses SoftHSM2 (SOFTHSM2_CONF must be set; make bench
+ * sets it) and SQLite. Writes Markdown to the path given as the first argument.
+ */
+public final class GrpcEdgeBenchmark {
+  private static final Duration WARMUP = Duration.ofSeconds(Long.getLong("keywarden.bench.warmup", 3));
+  private static final Duration MEASURE = GrpcLoadBenchmark.MEASURE;
+  private static final int IN_FLIGHT = 128;
+  private static final int PKI_IN_FLIGHT = 64;
+  private static final double TARGET_ECHO_RATIO = 0.8;
+  private static final double TARGET_P99_MS = 5;
+  private static final double TARGET_STORED_CERTS = 5_000;
+  private static final Path LIBRARY = Path.of("/usr/lib/softhsm/libsofthsm2.so");
+  /** -Dkeywarden.bench.grpc-threads=N: both servers' calls on a fixed pool of N (0: the server's default). */
+  private static final int GRPC_THREADS = Integer.getInteger("keywarden.bench.grpc-threads", 0);
+  /** -Dkeywarden.bench.only=pki runs only stored SignCsr, =echo only the echo comparison. */
+  private static final String ONLY = System.getProperty("keywarden.bench.only", "");
+
+  private final String host;
+  private final String token;
+  private final int keywardenPort;
+  private final int echoPort;
+
+  private GrpcEdgeBenchmark(String host, String token, int keywardenPort, int echoPort) {
+    this.host = host;
+    this.token = token;
+    this.keywardenPort = keywardenPort;
+    this.echoPort = echoPort;
+  }
+
+  public static void main(String[] args) throws Exception {
+    Path out = Path.of(args.length > 0 ? args[0] : "benchmarks/results/grpc-edges.md");
+    Path dir = Files.createTempDirectory("kw-bench-edges-");
+    InetAddress loopback = InetAddress.getLoopbackAddress();
+    String host = loopback.getHostAddress();
+    String label = "bench-" + HexFormat.of().formatHex(new java.security.SecureRandom().generateSeed(4));
+    Process init = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", label, "--pin",
+        "bench-pin-1234", "--so-pin", "bench-so-1234").redirectErrorStream(true).start();
+    String initOut = new String(init.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (init.waitFor() != 0) {
+      throw new IllegalStateException("softhsm2-util failed (is SOFTHSM2_CONF set?): " + initOut);
+    }
+    ServerSettings settings = new ServerSettings(dir.resolve("storage"),
+        new HostPort(host, GrpcLoadBenchmark.freePort(loopback)),
+        new HostPort(host, GrpcLoadBenchmark.freePort(loopback)),
+        LIBRARY, label, 16, null, null).withGrpcThreads(GRPC_THREADS).validate();
+    Server echo = null;
+    ExecutorService echoExecutor = null;
+    try (ServerRuntime server = ServerRuntime.start(settings)) {
+      Core core = server.bean(Core.class);
+      InitResult result = core.initialize(1, 1, "bench-pin-1234".toCharArray(), false,
+          server.bean(TokenStore.class)::initialize);
+      core.submitUnsealShare(result.shares().get(0));
+      server.bean(HealthReporter.class).refresh();
+      String keywardenExecutor = GRPC_THREADS > 0 ? "a fixed pool of " + GRPC_THREADS + " (--grpc-threads)"
+          : "Micronaut's IO executor (" + server.bean(ExecutorService.class, "io").getClass().getName() + ")";
+
+      List<ManagedChannel> setup = LoadClient.channels(host, server.grpcPort());
+      ClientInterceptor auth = LoadClient.auth(result.rootToken());
+      TransitServiceGrpc.newBlockingStub(setup.get(0)).withInterceptors(auth)
+          .createKey(CreateKeyRequest.newBuilder().setName(GrpcLoadBenchmark.KEY).setType("aes256-gcm96").build());
+      EncryptRequest probe = GrpcLoadBenchmark.request(1, 1024);
+      EncryptResponse canned = TransitServiceGrpc.newBlockingStub(setup.get(0)).withInterceptors(auth).encrypt(probe);
+      PkiServiceGrpc.PkiServiceBlockingStub pki = PkiServiceGrpc.newBlockingStub(setup.get(0)).withInterceptors(auth);
+      pki.generateRoot(GenerateRootRequest.newBuilder().setCommonName("Bench Root").setKeyType("ec-p256").build());
+      pki.writeRole(WriteRoleRequest.newBuilder().setName("stored").setRoleJson("{\"name\":\"stored\","
+          + "\"allowed_domains\":[\"example.com\"],\"allow_subdomains\":true,\"server_flag\":true,\"ttl\":\"1h\","
+          + "\"max_ttl\":\"1h\",\"no_store\":false}").build());
+      LoadClient.close(setup);
+
+      // The echo service: grpc-java's Netty server with the defaults micronaut-grpc leaves (event loops, flow
+      // control), the same inbound limit, and the same kind of executor: a fixed pool of the same size, or a cached
+      // pool as Micronaut's IO executor is.
+      echoExecutor = GRPC_THREADS > 0 ? Executors.newFixedThreadPool(GRPC_THREADS) : Executors.newCachedThreadPool();
+      echo = NettyServerBuilder.forAddress(new InetSocketAddress(host, 0))
+          .executor(echoExecutor)
+          .maxInboundMessageSize(dev.keywarden.server.gate.InboundMessages.MAX_MESSAGE_BYTES)
+          .addService(new TransitServiceGrpc.TransitServiceImplBase() {
+            @Override
+            public void encrypt(EncryptRequest request, StreamObserver<EncryptResponse> answer) {
+              answer.onNext(canned);
+              answer.onCompleted();
+            }
+          })
+          .build().start();
+
+      GrpcEdgeBenchmark b = new GrpcEdgeBenchmark(host, result.rootToken(), server.grpcPort(), echo.getPort());
+      String report = b.run(canned.getSerializedSize(), probe.getSerializedSize(), keywardenExecutor);
+      System.out.println(report);
+      Files.createDirectories(out.toAbsolutePath().getParent());
+      Files.writeString(out, report);
+      System.out.println("written to " + out);
+    } finally {
+      if (echo != null) {
+        echo.shutdownNow();
+      }
+      if (echoExecutor != null) {
+        echoExecutor.shutdownNow();
+      }
+      try (var walk = Files.walk(dir)) {
+        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    System.exit(0);
+  }
+
+  /** Where the client runs. */
+  enum Layout {
+    SAME_JVM("client in the server's JVM"),
+    SEPARATE("client in its own JVM");
+
+    final String shown;
+
+    Layout(String shown) {
+      this.shown = shown;
+    }
+  }
+
+  private String run(int responseBytes, int requestBytes, String keywardenExecutor) throws Exception {
+    // JIT warm-up of both servers (and of this JVM's client) before anything is measured.
+    System.out.println("warming up...");
+    if (!ONLY.equals("pki")) {
+      phase(Layout.SAME_JVM, "encrypt", echoPort, "closed", IN_FLIGHT, Duration.ZERO, Duration.ofSeconds(4));
+      phase(Layout.SAME_JVM, "encrypt", keywardenPort, "closed", IN_FLIGHT, Duration.ZERO, Duration.ofSeconds(4));
+    }
+    phase(Layout.SAME_JVM, "signcsr:stored", keywardenPort, "closed", PKI_IN_FLIGHT, Duration.ZERO,
+        Duration.ofSeconds(3));
+    StringBuilder table = new StringBuilder();
+    for (Layout layout : Layout.values()) {
+      System.out.println("== " + layout.shown);
+      boolean binding = layout == Layout.SEPARATE; // the targets hold for a client in its own process
+      if (!ONLY.equals("pki")) {
+        echoRows(layout, binding, table);
+      }
+      if (!ONLY.equals("echo")) {
+        LoadDriver.Result stored = phase(layout, "signcsr:stored", keywardenPort, "closed", PKI_IN_FLIGHT, WARMUP,
+            MEASURE);
+        table.append(row(layout, "SignCsr stored (SQLite, durable), closed loop, " + PKI_IN_FLIGHT + " in flight",
+            fmt(stored.rate()) + " certificates/s" + errors(stored), "≥ 5,000/s",
+            mark(binding, stored.rate() >= TARGET_STORED_CERTS && stored.errors() == 0)));
+      }
+    }
+    return markdown(table.toString(), responseBytes, requestBytes, keywardenExecutor);
+  }
+
+  /** Echo and Encrypt, closed loop, then open loop at half the echo rate. */
+  private void echoRows(Layout layout, boolean binding, StringBuilder table) throws Exception {
+    // Echo, Encrypt, Encrypt, echo: a machine whose speed drifts during the run favours neither.
+    LoadDriver.Result echo1 = phase(layout, "encrypt", echoPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
+    LoadDriver.Result enc1 = phase(layout, "encrypt", keywardenPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
+    LoadDriver.Result enc2 = phase(layout, "encrypt", keywardenPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
+    LoadDriver.Result echo2 = phase(layout, "encrypt", echoPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
+    LoadDriver.Result echoClosed = sum(echo1, echo2);
+    LoadDriver.Result encClosed = sum(enc1, enc2);
+    double half = Math.floor(echoClosed.rate() / 2 / 100) * 100;
+    LoadDriver.Result echoOpen = phase(layout, "encrypt", echoPort, "open", half, WARMUP, MEASURE);
+    LoadDriver.Result encOpen = phase(layout, "encrypt", keywardenPort, "open", half, WARMUP, MEASURE);
+    double ratio = encClosed.rate() / echoClosed.rate();
+    table.append(row(layout, "Echo (bare grpc-java), closed loop, " + IN_FLIGHT + " in flight",
+        fmt(echoClosed.rate()) + " calls/s (runs " + fmt(echo1.rate()) + ", " + fmt(echo2.rate()) + ")"
+            + errors(echoClosed), "the ceiling", ""));
+    table.append(row(layout, "Encrypt 1 KiB, closed loop, " + IN_FLIGHT + " in flight",
+        fmt(encClosed.rate()) + " calls/s (runs " + fmt(enc1.rate()) + ", " + fmt(enc2.rate()) + ") = **"
+            + String.format(Locale.ROOT, "%.2f×", ratio) + "** echo" + errors(encClosed),
+        "≥ " + TARGET_ECHO_RATIO + "× echo", mark(binding, ratio >= TARGET_ECHO_RATIO && encClosed.errors() == 0)));
+    table.append(row(layout, "Echo, open loop at " + fmt(half) + "/s (half the echo rate)", latency(echoOpen), "",
+        ""));
+    table.append(row(layout, "Encrypt 1 KiB, open loop at " + fmt(half) + "/s (half the echo rate)",
+        latency(encOpen), "p99 < " + (int) TARGET_P99_MS + " ms",
+        mark(binding, encOpen.ms(99) < TARGET_P99_MS && encOpen.errors() == 0 && !encOpen.overloaded())));
+  }
+
+  /** Two closed-loop runs as one: their calls over their time. */
+  private static LoadDriver.Result sum(LoadDriver.Result a, LoadDriver.Result b) {
+    return new LoadDriver.Result(a.calls() + b.calls(), a.errors() + b.errors(), a.seconds() + b.seconds(),
+        a.latency(), false);
+  }
+
+  /** One measured phase, in this JVM or in a {@link LoadClient} process. */
+  private LoadDriver.Result phase(Layout layout, String target, int port, String mode, double n, Duration warmup,
+      Duration measure) throws Exception {
+    String what = (port == echoPort ? "echo" : "keywarden") + " " + target + " " + mode + " " + fmt(n);
+    LoadDriver.Result r = layout == Layout.SAME_JVM ? inProcess(target, port, mode, n, warmup, measure)
+        : child(target, port, mode, n, warmup, measure);
+    System.out.printf(Locale.ROOT, "  %-40s %,10.0f calls/s, %d errors, p50 %.2f p99 %.2f ms%s%n", what, r.rate(),
+        r.errors(), r.ms(50), r.ms(99), r.overloaded() ? " OVERLOADED" : "");
+    return r;
+  }
+
+  private LoadDriver.Result inProcess(String target, int port, String mode, double n, Duration warmup,
+      Duration measure) throws Exception {
+    List<ManagedChannel> channels = LoadClient.channels(host, port);
+    try {
+      LoadDriver.Call call = target.equals("encrypt") ? LoadClient.encrypt(channels, LoadClient.auth(token))
+          : LoadClient.signCsr(channels, LoadClient.auth(token), target.substring("signcsr:".length()));
+      return mode.equals("closed") ? LoadDriver.closed(call, (int) n, warmup, measure)
+          : LoadDriver.open(call, n, warmup, measure);
+    } finally {
+      LoadClient.close(channels);
+    }
+  }
+
+  /** Runs {@link LoadClient} in a new JVM with this JVM's GC settings and reads its result line. */
+  private LoadDriver.Result child(String target, int port, String mode, double n, Duration warmup,
+      Duration measure) throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-XX:+UseG1GC");
+    command.add("-XX:MaxGCPauseMillis=5");
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(LoadClient.class.getName());
+    command.addAll(List.of(host, String.valueOf(port), token, target, mode, String.valueOf((long) n),
+        String.valueOf(warmup.toSeconds() + 2), String.valueOf(measure.toSeconds())));
+    Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String resultLine = null;
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      for (String line; (line = r.readLine()) != null; ) {
+        if (line.startsWith("RESULT ")) {
+          resultLine = line;
+        }
+      }
+    }
+    if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0 || resultLine == null) {
+      p.destroyForcibly();
+      throw new IllegalStateException("the load client failed: " + String.join(" ", command));
+    }
+    return LoadDriver.Result.parse(resultLine);
+  }
+
+  private static String markdown(String table, int responseBytes, int requestBytes, String keywardenExecutor) {
+    StringBuilder s = new StringBuilder("# gRPC at the service's edges: against bare gRPC, across processes\n\n");
+    s.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
+    s.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ')
+        .append(System.getProperty("java.runtime.version")).append("; server JVM options: ")
+        .append(String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()))
+        .append("; CPU: ").append(GrpcLoadBenchmark.cpuModel()).append("; cores available: ")
+        .append(Runtime.getRuntime().availableProcessors()).append("; load average at the end: ")
+        .append(String.format(Locale.ROOT, "%.1f", java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+            .getSystemLoadAverage())).append(" (other work on the machine skews every figure)\n");
+    s.append("- Keywarden: `ServerRuntime` (SoftHSM2, SQLite), root token, gRPC calls on ").append(keywardenExecutor)
+        .append(". Echo: grpc-java `NettyServerBuilder`, the same kind of executor, answering every Encrypt with a ")
+        .append("captured Encrypt response (request ").append(requestBytes).append(" B, response ")
+        .append(responseBytes).append(" B, as Keywarden's).\n");
+    s.append("- Client: grpc-java async, ").append(LoadClient.CHANNELS).append(" Netty channels, plaintext loopback; ")
+        .append("in the server's JVM, or `java -cp benchmarks.jar dev.keywarden.bench.LoadClient` (G1, 5 ms goal). ")
+        .append(WARMUP.toSeconds()).append(" s warm-up (+2 s in a new client JVM), ").append(MEASURE.toSeconds())
+        .append(" s measured per row. Open-loop latency from each call's intended send time.\n");
+    s.append("- The targets bind the separate-process layout; the same-JVM rows are shown for comparison.\n\n");
+    s.append("| Layout | Scenario | Measured | Target | Met |\n|---|---|---:|---|:---:|\n");
+    s.append(table);
+    return s.toString();
+  }
+
+  private static String row(Layout layout, String scenario, String measured, String target, String met) {
+    return "| " + layout.shown + " | " + scenario + " | " + measured + " | " + target + " | " + met + " |\n";
+  }
+
+  private static String mark(boolean binding, boolean met) {
+    String m = met ? "yes" : "**no**";
+    return binding ? m : "(" + (met ? "yes" : "no") + ")";
+  }
+
+  private static String latency(LoadDriver.Result r) {
+    return String.format(Locale.ROOT, "p50 %.2f / p99 %.2f / p99.9 %.2f / max %.2f ms (achieved %s/s)%s%s",
+        r.ms(50), r.ms(99), r.ms(99.9), r.latency().getMaxValue() / 1e6, fmt(r.rate()),
+        r.overloaded() ? ", OVERLOADED: gave up" : "", errors(r));
+  }
+
+  private static String errors(LoadDriver.Result r) {
+    return r.errors() == 0 ? "" : ", " + r.errors() + " ERRORS";
+  }
+
+  private static String fmt(double v) {
+    return GrpcLoadBenchmark.fmt(v);
+  }
+}
