@@ -36,7 +36,7 @@ public final class KeywardenCommand {
   /** The message for a failure of {@code command} (whose options say which server it called). */
   static String describe(Throwable error, Object command) {
     if (error instanceof StatusRuntimeException s && command instanceof ClientCommand client) {
-      String unreachable = ConnectionFailures.describe(s, client.client.target(), client.client.tls());
+      String unreachable = ConnectionFailures.describe(s, client.target(), client.tls());
       if (unreachable != null) {
         return unreachable + " (" + s.getStatus().getCode() + ")";
       }
