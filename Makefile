@@ -18,9 +18,10 @@ $(JAR): $(shell find pom.xml */pom.xml proto/src */src/main -type f 2>/dev/null)
 # The client's class-data-sharing archive, which bin/keywarden maps into every client call: the JDK's and the jar's
 # classes that the common commands load (CdsTraining runs them against a stand-in server), parsed and verified once
 # here. A static archive, as a dynamic one (-XX:ArchiveClassesAtExit) leaves out picocli, whose classes are too old a
-# class-file version for it. JVM flags as bin/keywarden's client defaults. Written aside and renamed: a JVM that maps
-# a truncated archive crashes.
-CLIENT_JVM := -Xmx256m -Xss512k -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData
+# class-file version for it. JVM flags as bin/keywarden's client defaults (G1 at dump time too: only then does the
+# archive hold the module graph's objects). Written aside and renamed: a JVM that maps a truncated archive crashes.
+# `make -B -o $(JAR) $(CDS)` remakes the archive alone, for a jar built without install.
+CLIENT_JVM := -Xmx256m -Xss512k -XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=4 -XX:+UseG1GC -XX:-UsePerfData
 $(CDS): $(JAR)
 	rm -f $@ $@.tmp $@.classes
 	java $(CLIENT_JVM) -XX:DumpLoadedClassList=$@.classes -cp $(CURDIR)/$(JAR) dev.keywarden.server.cli.CdsTraining

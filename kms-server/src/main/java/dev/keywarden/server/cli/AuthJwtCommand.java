@@ -56,7 +56,7 @@ final class AuthJwtCommand {
 
     @Option(names = "--ca-cert-file", paramLabel = "FILE",
         description = "PEM CA certificates to trust for fetching the keys (default: the system trust store).")
-    Path caCert;
+    Path caCertFile;
 
     @Option(names = "--audience", required = true, description = "An audience the JWT's \"aud\" must name (repeat).")
     List<String> audiences = new ArrayList<>();
@@ -108,8 +108,8 @@ final class AuthJwtCommand {
         }
         role.setStaticKeys(s);
       }
-      if (caCert != null) {
-        role.setJwksCaPem(read(caCert));
+      if (caCertFile != null) {
+        role.setJwksCaPem(read(caCertFile));
       }
       Map<String, BoundClaim.Builder> bound = new LinkedHashMap<>();
       for (String c : claims) {

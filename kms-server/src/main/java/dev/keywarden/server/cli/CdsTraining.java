@@ -1,5 +1,7 @@
 package dev.keywarden.server.cli;
 
+import com.google.protobuf.Timestamp;
+import dev.keywarden.api.v1.ClusterNode;
 import dev.keywarden.api.v1.EncryptRequest;
 import dev.keywarden.api.v1.EncryptResponse;
 import dev.keywarden.api.v1.EncryptResult;
@@ -10,6 +12,7 @@ import dev.keywarden.api.v1.SignCsrRequest;
 import dev.keywarden.api.v1.SignCsrResponse;
 import dev.keywarden.api.v1.SystemServiceGrpc;
 import dev.keywarden.api.v1.TransitServiceGrpc;
+import dev.keywarden.server.Main;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.okhttp.OkHttpServerBuilder;
@@ -30,6 +33,8 @@ public final class CdsTraining {
   private CdsTraining() {}
 
   public static void main(String[] args) throws Exception {
+    // The launcher's class, which the training cannot run (it exits): loaded, so the archive holds it too.
+    Main.class.getName();
     Server server = OkHttpServerBuilder.forPort(0, InsecureServerCredentials.create())
         .addService(new StandInSystem()).addService(new StandInTransit()).addService(new StandInPki())
         .build().start();
@@ -64,7 +69,11 @@ public final class CdsTraining {
   private static final class StandInSystem extends SystemServiceGrpc.SystemServiceImplBase {
     @Override
     public void getStatus(GetStatusRequest request, StreamObserver<GetStatusResponse> reply) {
-      reply.onNext(GetStatusResponse.newBuilder().setInitialized(true).setVersion("training").build());
+      // As a real server answers: with the servers sharing its storage, whose heartbeat times `status` prints.
+      reply.onNext(GetStatusResponse.newBuilder().setInitialized(true).setVersion("training")
+          .addNodes(ClusterNode.newBuilder().setNode("training:1").setThisNode(true).setVersion("training")
+              .setLastHeartbeat(Timestamp.newBuilder().setSeconds(1_790_000_000L).setNanos(105_000_000)))
+          .build());
       reply.onCompleted();
     }
   }

@@ -10,25 +10,26 @@ import io.grpc.ManagedChannel;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 
-/** Base of client commands: a channel, stubs with the token, and output in text or JSON. */
-abstract class ClientCommand implements Callable<Integer> {
+/**
+ * Base of client commands: a channel, stubs with the token, and output in text or JSON. The shared options are
+ * inherited from {@link ClientOptions}.
+ */
+abstract class ClientCommand extends ClientOptions implements Callable<Integer> {
   private static final long DEADLINE_SECONDS = 60;
 
-  @Mixin
-  ClientOptions client;
-
-  @Spec
+  /**
+   * This command's picocli model, set by {@link CommandTree} when it makes the command's line (not through picocli's
+   * {@code @Spec}, one more annotation type, so one more run-time proxy class, for every client call).
+   */
   CommandSpec spec;
 
   private ManagedChannel channel;
 
   @Override
   public final Integer call() throws Exception {
-    channel = client.channel();
+    channel = openChannel();
     try {
       return run();
     } finally {
@@ -39,54 +40,54 @@ abstract class ClientCommand implements Callable<Integer> {
   abstract Integer run() throws Exception;
 
   SystemServiceGrpc.SystemServiceBlockingStub system() {
-    return SystemServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+    return SystemServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
   TokenServiceGrpc.TokenServiceBlockingStub tokens() {
-    return TokenServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+    return TokenServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
   TransitServiceGrpc.TransitServiceBlockingStub transit() {
-    return TransitServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+    return TransitServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
-  dev.keywarden.api.v1.PkiServiceGrpc.PkiServiceBlockingStub pki() { return dev.keywarden.api.v1.PkiServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials()).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS); }
+  dev.keywarden.api.v1.PkiServiceGrpc.PkiServiceBlockingStub pki() { return dev.keywarden.api.v1.PkiServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials()).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS); }
 
   dev.keywarden.api.v1.JwtAuthServiceGrpc.JwtAuthServiceBlockingStub jwtAuth() {
-    return dev.keywarden.api.v1.JwtAuthServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+    return dev.keywarden.api.v1.JwtAuthServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
   dev.keywarden.api.v1.CertAuthServiceGrpc.CertAuthServiceBlockingStub certAuth() {
-    return dev.keywarden.api.v1.CertAuthServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+    return dev.keywarden.api.v1.CertAuthServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
   dev.keywarden.api.v1.SshServiceGrpc.SshServiceBlockingStub ssh() {
-    return dev.keywarden.api.v1.SshServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+    return dev.keywarden.api.v1.SshServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
   dev.keywarden.api.v1.JwtServiceGrpc.JwtServiceBlockingStub jwt() {
-    return dev.keywarden.api.v1.JwtServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+    return dev.keywarden.api.v1.JwtServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
   dev.keywarden.api.v1.AuditServiceGrpc.AuditServiceBlockingStub audit() {
-    return dev.keywarden.api.v1.AuditServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+    return dev.keywarden.api.v1.AuditServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
   PolicyServiceGrpc.PolicyServiceBlockingStub policies() {
-    return PolicyServiceGrpc.newBlockingStub(channel).withCallCredentials(client.credentials())
+    return PolicyServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials())
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
   boolean json() {
-    return client.format == ClientOptions.OutputFormat.json;
+    return format == OutputFormat.json;
   }
 
   PrintWriter out() {

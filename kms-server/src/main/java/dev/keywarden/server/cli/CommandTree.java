@@ -112,10 +112,13 @@ final class CommandTree {
 
   /**
    * A command's line. A command taking values that may start with '-' (a JWT kid is base64url: 1 in 64 does) takes an
-   * unknown '-…' argument as a value, not as an unknown option.
+   * unknown '-…' argument as a value, not as an unknown option. A client command gets its model here.
    */
   private static CommandLine command(Class<?> type) {
     CommandLine cli = new CommandLine(type);
+    if (cli.getCommand() instanceof ClientCommand client) {
+      client.spec = cli.getCommandSpec();
+    }
     if (DashedValues.class.isAssignableFrom(type)) {
       cli.setUnmatchedOptionsArePositionalParams(true);
     }

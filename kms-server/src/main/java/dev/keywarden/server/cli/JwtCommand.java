@@ -504,15 +504,15 @@ final class JwtCommand {
 
     @Parameters(index = "1", paramLabel = "JWT", arity = "0..1", description = "The token; '-' or absent: standard"
         + " input.")
-    String token;
+    String jwtArgument;
 
     @Option(names = "--audience", description = "The token's aud must contain it.")
     String audience = "";
 
     @Override
     Integer run() throws Exception {
-      String jwt = token == null || token.equals("-")
-          ? new String(System.in.readNBytes(MAX_READ), StandardCharsets.UTF_8).strip() : token;
+      String jwt = jwtArgument == null || jwtArgument.equals("-")
+          ? new String(System.in.readNBytes(MAX_READ), StandardCharsets.UTF_8).strip() : jwtArgument;
       VerifyJwtResponse r = jwt().verifyJwt(VerifyJwtRequest.newBuilder().setKey(key).setJwt(jwt)
           .setAudience(audience).build());
       print(r, r.getValid() ? "valid (kid " + r.getKid() + ", version " + r.getVersion() + ")\n"

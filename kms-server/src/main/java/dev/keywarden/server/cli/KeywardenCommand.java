@@ -19,11 +19,21 @@ public final class KeywardenCommand {
   public static int run(String[] args) {
     CommandLine cli = CommandTree.forArgs(new KeywardenCommand(), args);
     addHelp(cli);
-    cli.setExecutionExceptionHandler((error, cmd, parsed) -> {
+    cli.setExecutionExceptionHandler(new ErrorMessage());
+    return cli.execute(args);
+  }
+
+  /**
+   * Prints a failure as one line and exits with {@link #EXIT_ERROR}. A class, not a lambda: `-Xshare:dump` links the
+   * interface of an archived lambda, and a linked picocli interface (class-file version 49) is left out of the
+   * archive, so every call read the jar for it.
+   */
+  private static final class ErrorMessage implements CommandLine.IExecutionExceptionHandler {
+    @Override
+    public int handleExecutionException(Exception error, CommandLine cmd, CommandLine.ParseResult parsed) {
       cmd.getErr().println("Error: " + describe(error, cmd.getCommand()));
       return EXIT_ERROR;
-    });
-    return cli.execute(args);
+    }
   }
 
 
@@ -36,7 +46,7 @@ public final class KeywardenCommand {
   /** The message for a failure of {@code command} (whose options say which server it called). */
   static String describe(Throwable error, Object command) {
     if (error instanceof StatusRuntimeException s && command instanceof ClientCommand client) {
-      String unreachable = ConnectionFailures.describe(s, client.client.target(), client.client.tls());
+      String unreachable = ConnectionFailures.describe(s, client.target(), client.tls());
       if (unreachable != null) {
         return unreachable + " (" + s.getStatus().getCode() + ")";
       }

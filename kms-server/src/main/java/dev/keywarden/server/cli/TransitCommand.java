@@ -23,27 +23,24 @@ import picocli.CommandLine.Parameters;
 final class TransitCommand {
 
   /** The input bytes of a data command: a file given with --in, or standard input. */
-  static class InputData {
-    @Option(names = "--in", description = "Read the input from this file instead of standard input.")
+  static final class InputData {
+    static final String IN = "Read the input from this file instead of standard input.";
+
+    @Option(names = "--in", description = IN)
     Path in;
 
     byte[] bytes() throws IOException {
+      return read(in);
+    }
+
+    /** The file's bytes, or standard input's when it is null. */
+    static byte[] read(Path in) throws IOException {
       if (in != null) {
         return Files.readAllBytes(in);
       }
       try (InputStream stdin = System.in) {
         return stdin.readAllBytes();
       }
-    }
-  }
-
-  /** Input bytes plus the context (associated data) of an encryption. */
-  static final class Input extends InputData {
-    @Option(names = "--context", description = "Associated data (encryption context), as text; must match on decrypt.")
-    String context;
-
-    ByteString context() {
-      return context == null ? ByteString.EMPTY : ByteString.copyFromUtf8(context);
     }
   }
 
@@ -217,13 +214,19 @@ final class TransitCommand {
     @Parameters(paramLabel = "NAME")
     String name;
 
-    @picocli.CommandLine.Mixin
-    Input input;
+    // Its own options rather than an InputData mixin: @Mixin would cost every encrypt one more run-time annotation
+    // proxy class (see ClientOptions).
+    @Option(names = "--in", description = InputData.IN)
+    Path in;
+
+    @Option(names = "--context", description = "Associated data (encryption context), as text; must match on decrypt.")
+    String context;
 
     @Override
     Integer run() throws Exception {
       EncryptResponse r = transit().encrypt(EncryptRequest.newBuilder().setName(name).addItems(EncryptItem
-          .newBuilder().setPlaintext(ByteString.copyFrom(input.bytes())).setContext(input.context())).build());
+          .newBuilder().setPlaintext(ByteString.copyFrom(InputData.read(in)))
+          .setContext(context == null ? ByteString.EMPTY : ByteString.copyFromUtf8(context))).build());
       if (r.getResults(0).hasError()) {
         failOn(r.getResults(0).getError());
       }

@@ -129,7 +129,7 @@ final class KeywardenProcesses {
   static Result cli(Map<String, String> env, String stdin, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(java()));
     cmd.addAll(clientJvm());
-    cmd.addAll(List.of("-jar", jar().toString()));
+    cmd.addAll(List.of("-cp", jar().toString(), "dev.keywarden.server.Main"));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().remove("KEYWARDEN_TOKEN");
@@ -149,12 +149,12 @@ final class KeywardenProcesses {
   }
 
   /**
-   * The client JVM as bin/keywarden starts it (an IT runs some 40 CLI calls): C1 only, a small serial heap, and the
+   * The client JVM as bin/keywarden starts it (an IT runs some 40 CLI calls): C1 only, a small heap, and the
    * class-data-sharing archive when `make build` made one for this jar.
    */
   static List<String> clientJvm() throws IOException {
     List<String> options = new ArrayList<>(List.of("-Xmx256m", "-Xss512k", "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC", "-XX:-UsePerfData"));
+        "-XX:CompileThresholdScaling=4", "-XX:+UseG1GC", "-XX:-UsePerfData"));
     Path archive = jar().resolveSibling("keywarden-client.jsa");
     if (Files.isRegularFile(archive)
         && Files.getLastModifiedTime(archive).compareTo(Files.getLastModifiedTime(jar())) > 0) {
