@@ -35,6 +35,8 @@ class FeedCoverageTest {
       Map.entry("sys/seal", "the seal envelope: read at unseal"),
       Map.entry("sys/keys/", "the token HMAC key and other keys made once at init, never changed"),
       Map.entry("sys/token-children/", "the token tree: read when a parent is revoked"),
+      Map.entry("sys/token-expiry/", "the tokens' expiry index: read only by tidy"),
+      Map.entry("sys/config/token-expiry-indexed", "the expiry index's marker: read by tidy"),
       Map.entry("sys/init", "the init marker: read at start"),
       Map.entry("sys/nodes/", "the servers' heartbeats: read on each status call"),
       Map.entry("pki/issuers/", "issuer records: read and compared on each use (Issuers.stored)"),
