@@ -42,6 +42,8 @@ class FeedCoverageTest {
       Map.entry("pki/issuers/", "issuer records: read and compared on each use (Issuers.stored)"),
       Map.entry("pki/config/", "the default issuer: read on each issuance"),
       Map.entry("pki/certs/", "issued certificates: read by serial when asked"),
+      Map.entry("pki/expiry/", "the certificates' expiry index: read only by tidy"),
+      Map.entry("pki/issuer-keys/", "the issuers' key index: read by each OCSP request, never cached"),
       Map.entry("pki/revoked/", "read by serial (OCSP) and when a CRL is built; cert auth verdicts watch it"),
       Map.entry("ssh/certs/", "issued SSH certificates: read by serial when asked"),
       Map.entry("ssh/krl/", "the KRL version: read on each KRL request, which rebuilds when it moved"),
