@@ -82,6 +82,13 @@ public final class TransitEngine {
    */
   private final long firstReservation;
   /**
+   * A block is reserved ahead, in the background, once fewer encryptions than this are left: half the first
+   * reservation, so that a version's first use reserves once and a key used a few times after a restart costs one
+   * storage write, not two (with a hundred thousand keys, that second write per key was a long queue on the
+   * reservation thread).
+   */
+  private final long reserveAheadBelow;
+  /**
    * Runs nonce reservations ahead of need, so that encryption with a cached version never waits for storage unless
    * its whole reservation is used up. Its thread ends when idle.
    */
@@ -100,6 +107,7 @@ public final class TransitEngine {
     this.rotateAt = rotateAt;
     this.nonceChunk = Math.max(1, Math.min(1024, nonceBlock / 4));
     this.firstReservation = Math.max(nonceBlock / 16, Math.min(nonceBlock, 16 * nonceChunk));
+    this.reserveAheadBelow = Math.max(1, firstReservation / 2);
     ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
       Thread t = new Thread(r, "transit-nonce-reserver");
       t.setDaemon(true);
@@ -574,7 +582,7 @@ public final class TransitEngine {
   /**
    * Counts a random-nonce encryption. This process may use the version's nonces in blocks it first reserves in
    * storage, so restarts never lose count; past {@link #ROTATE_AT} reserved the key rotates. Reservations are made
-   * ahead of need, in the background, once less than half a block is left; only an encryption past everything
+   * ahead of need, in the background, once less than {@link #reserveAheadBelow} is left; only an encryption past everything
    * reserved waits for storage (GCM's nonce bound comes before latency).
    */
   private void countNonce(String name, VersionKey key) {
@@ -584,7 +592,7 @@ public final class TransitEngine {
     }
     long allowance = key.allowance;
     if (used <= allowance) {
-      if (allowance - used < nonceBlock / 2) {
+      if (allowance - used < reserveAheadBelow) {
         reserveAhead(name, key);
       }
       return;
@@ -610,7 +618,7 @@ public final class TransitEngine {
     boolean queued = runInBackground(() -> {
       try {
         synchronized (key) {
-          if (key.allowance - key.encryptions.get() < nonceBlock / 2 && !core.isSealed()) {
+          if (key.allowance - key.encryptions.get() < reserveAheadBelow && !core.isSealed()) {
             reserve(name, key, nonceBlock);
           }
         }
