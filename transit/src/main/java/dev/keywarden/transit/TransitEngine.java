@@ -74,8 +74,6 @@ public final class TransitEngine {
   private volatile long refreshNotBefore;
   private final long nonceBlock;
   private final long rotateAt;
-  /** Nonces a thread takes at a time (a small fraction of a reserved block). */
-  private final long nonceChunk;
   /**
    * What a version's first encryption in this process reserves: enough to start with while a full block is reserved
    * ahead in the background, and a fraction of a block so that restarts do not use up versions.
@@ -105,8 +103,8 @@ public final class TransitEngine {
     this.random = random;
     this.nonceBlock = nonceBlock;
     this.rotateAt = rotateAt;
-    this.nonceChunk = Math.max(1, Math.min(1024, nonceBlock / 4));
-    this.firstReservation = Math.max(nonceBlock / 16, Math.min(nonceBlock, 16 * nonceChunk));
+    this.firstReservation = Math.max(nonceBlock / 16, Math.min(nonceBlock, 16 * Math.max(1, Math.min(1024,
+        nonceBlock / 4))));
     this.reserveAheadBelow = Math.max(1, firstReservation / 2);
     ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
       Thread t = new Thread(r, "transit-nonce-reserver");
@@ -586,10 +584,7 @@ public final class TransitEngine {
    * reserved waits for storage (GCM's nonce bound comes before latency).
    */
   private void countNonce(String name, VersionKey key) {
-    long used = key.takeNonce(nonceChunk);
-    if (used == 0) {
-      return; // within this thread's chunk, already counted
-    }
+    long used = key.takeNonce();
     long allowance = key.allowance;
     if (used <= allowance) {
       if (allowance - used < reserveAheadBelow) {

@@ -202,6 +202,19 @@ class NonceReservationTest {
   }
 
   @Test
+  void anEncryptionCountsOneNonceWhicheverThreadMakesIt() throws Exception {
+    transit.createKey("spread", KeyType.AES256_GCM96, TransitEngineContract.PLAIN);
+    // many threads (as a server's, each touching many keys) encrypting once each: the count is what was used,
+    // not a chunk per thread
+    for (int t = 0; t < 400; t++) {
+      Thread thread = new Thread(() -> transit.encrypt("spread", new byte[1], null));
+      thread.start();
+      thread.join();
+    }
+    assertTrue(reserved("spread", 1) <= 2 * BLOCK, "400 encryptions made it reserve " + reserved("spread", 1));
+  }
+
+  @Test
   void convergentAndSigningKeysReserveNothing() {
     transit.createKey("conv", KeyType.AES256_GCM96, new KeyringConfig(true, true, false, 0, 1, 1));
     transit.createKey("sig", KeyType.ED25519, TransitEngineContract.PLAIN);
