@@ -36,11 +36,20 @@ final class BenchCore implements AutoCloseable {
    * keeps several cores open makes all their tokens first.
    */
   BenchCore(String prefix, String tokenLabel) throws Exception {
+    this(prefix, tokenLabel, c -> (tx, kek) -> "root");
+  }
+
+  /**
+   * With what {@code initialState} makes of the new core written at init (the token store's key and root token,
+   * say, by a TokenStore made over that core).
+   */
+  BenchCore(String prefix, String tokenLabel,
+      java.util.function.Function<Core, dev.keywarden.unseal.InitialState> initialState) throws Exception {
     dir = Files.createTempDirectory(prefix);
     label = tokenLabel;
     storage = SqliteStorage.open(dir);
     core = new Core(storage, new Pkcs11HsmProvider(LIBRARY, label, 8), random, 100);
-    init = core.initialize(1, 1, pin, false, (tx, kek) -> "root");
+    init = core.initialize(1, 1, pin, false, initialState.apply(core));
     core.submitUnsealShare(init.shares().get(0));
   }
 

@@ -60,7 +60,8 @@ final class GrowthReport {
   }
 
   static String ms(double v) {
-    return v >= 100 ? String.format(Locale.ROOT, "%,.0f ms", v) : String.format(Locale.ROOT, "%.2f ms", v);
+    return v >= 100 ? String.format(Locale.ROOT, "%,.0f ms", v)
+        : String.format(Locale.ROOT, v < 1 ? "%.3f ms" : "%.2f ms", v);
   }
 
   static String s(double seconds) {
