@@ -92,8 +92,10 @@ public final class TransitGrowthBenchmark {
     List<Future<?>> workers = new ArrayList<>();
     for (int t = 0; t < 32; t++) {
       workers.add(pool.submit(() -> {
-        for (int i = next.getAndIncrement(); i < size; i = next.getAndIncrement()) {
-          engine.encryptAscii(name(i), new byte[16], null);
+        for (int i = next.getAndIncrement(); i < 2 * size; i = next.getAndIncrement()) {
+          // twice: the first use loads the key and reserves its first nonces; that write's notice on the change
+          // feed marks the keyring changed, so the second use reads it again (once) — then it is steady
+          engine.encryptAscii(name(i % size), new byte[16], null);
           if (System.nanoTime() - w0 > TimeUnit.SECONDS.toNanos(WARM_UP_LIMIT_S)) {
             throw new IllegalStateException("warm-up of " + size + " keys took over " + WARM_UP_LIMIT_S + " s");
           }
@@ -107,7 +109,7 @@ public final class TransitGrowthBenchmark {
     pool.shutdown();
     double warmS = (System.nanoTime() - w0) / 1e9;
     long heap = GrowthReport.usedHeap() - heapBefore;
-    System.out.printf(Locale.ROOT, "%,d keyrings: unseal %.1f ms, first encrypt %.1f ms, all used once in %.1f s,"
+    System.out.printf(Locale.ROOT, "%,d keyrings: unseal %.1f ms, first encrypt %.1f ms, all used twice in %.1f s,"
         + " heap %,d B%n", size, (u1 - u0) / 1e6, (u2 - u1) / 1e6, warmS, heap);
     return new Set(size, bench, engine, buildS, (u1 - u0) / 1e6, (u2 - u1) / 1e6, warmS, heap, new ArrayList<>());
   }
@@ -146,11 +148,11 @@ public final class TransitGrowthBenchmark {
         .append("- Setup: per size, its own SQLite store and SoftHSM2 token; keyrings (aes256-gcm96, each its own key"
             + " wrapped by the KEK in SoftHSM2, the engine's Keyring JSON) written by BulkKeyrings, ")
         .append(BATCH).append(" per storage transaction; then a restart (new Core and TransitEngine, storage"
-            + " reopened): unseal, then one Encrypt of a random key; then every key used once (32 threads) before"
+            + " reopened): unseal, then one Encrypt of a random key; then every key used twice (32 threads; the first use loads the key and reserves its first nonces, the second reads it again once, as the change feed reports that reservation) before"
             + " heap is read; Encrypt 1 KiB through TransitEngine.encryptAscii, 2 threads, a key drawn at random"
             + " among all for every call, ").append(rounds).append(" rounds of ").append(roundS)
         .append(" s interleaved across the sizes, median shown.\n\n")
-        .append("| Keyrings | written in | unseal | first Encrypt after unseal | every key used once | heap per loaded"
+        .append("| Keyrings | written in | unseal | first Encrypt after unseal | every key used twice | heap per loaded"
             + " keyring | Encrypt 1 KiB, random key | vs 10 keys | Target | Met |\n")
         .append("|---:|---:|---:|---:|---:|---:|---:|---:|---|:---:|\n");
     for (Set set : sets) {
