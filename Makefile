@@ -136,7 +136,7 @@ bench-cli: jar
 
 # Cost as the data grows (#15): transit with 10 / 1,000 / 100,000 keyrings, the PKI with 10,000 / 100,000 /
 # 1,000,000 stored certificates (1% and 10% revoked), tokens 1,000 vs 1,000,000; each builds its data set in a temp
-# directory and deletes it; into benchmarks/results/{transit,pki,token}-growth.md (~25 min on 2 busy cores, ~2 GB
+# directory and deletes it; into benchmarks/results/{transit,pki,token}-growth.md (~30 min on 2 busy cores, ~2 GB
 # of disk at the peak).
 GROWTH_ENV = SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf
 bench-growth:
