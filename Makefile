@@ -5,7 +5,7 @@ JAR := kms-server/target/keywarden.jar
 CDS := kms-server/target/keywarden-client.jsa
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev test build jar deps bench bench-cli clean fuzz
+.PHONY: dev test build jar deps bench bench-cli bench-growth clean fuzz
 
 dev: jar
 	bin/keywarden server --dev
@@ -141,6 +141,7 @@ ifeq ($(strip $(BENCH)),)
 	  benchmarks/results/invalidation.md
 	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -cp benchmarks/target/benchmarks.jar \
 	  dev.keywarden.bench.StoredWritesBenchmark benchmarks/results/stored-writes.md
+	$(MAKE) --no-print-directory bench-growth
 else
 	java -jar benchmarks/target/benchmarks.jar $(BENCH)
 endif
@@ -148,6 +149,22 @@ endif
 # CLI start-up alone: wall and CPU time of client calls beside `java -version`, into benchmarks/results/cli-startup.md.
 bench-cli: jar
 	benchmarks/cli-startup.sh
+
+# Cost as the data grows (#15): transit with 10 / 1,000 / 100,000 keyrings, the PKI with 10,000 / 100,000 /
+# 1,000,000 stored certificates (1% and 10% revoked), tokens 1,000 vs 1,000,000; each builds its data set in a temp
+# directory and deletes it; into benchmarks/results/{transit,pki,token}-growth.md (~30 min on 2 busy cores, ~2 GB
+# of disk at the peak).
+GROWTH_ENV = SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf
+bench-growth:
+	@test -f benchmarks/target/benchmarks.jar || $(MVN) $(MVN_FLAGS) -q -DskipTests install
+	mkdir -p benchmarks/target/softhsm/tokens
+	echo "directories.tokendir = $(CURDIR)/benchmarks/target/softhsm/tokens" > benchmarks/target/softhsm/softhsm2.conf
+	$(GROWTH_ENV) java -Xmx4g -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.TransitGrowthBenchmark \
+	  benchmarks/results/transit-growth.md
+	$(GROWTH_ENV) java -Xmx4g -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.PkiGrowthBenchmark \
+	  benchmarks/results/pki-growth.md
+	$(GROWTH_ENV) java -Xmx4g -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.TokenGrowthBenchmark \
+	  benchmarks/results/token-growth.md
 
 clean:
 	$(MVN) $(MVN_FLAGS) -q clean

@@ -17,29 +17,81 @@ import java.util.HexFormat;
 final class BenchCore implements AutoCloseable {
   private static final Path LIBRARY = Path.of("/usr/lib/softhsm/libsofthsm2.so");
 
-  final Storage storage;
-  final Core core;
+  final Path dir;
+  Storage storage;
+  Core core;
   final SecureRandom random = new SecureRandom();
+  private final String label;
+  private final char[] pin = "bench-pin-1234".toCharArray();
+  private final InitResult init;
 
   /** A new token, storage under a temp directory named {@code prefix…}, initialized and unsealed. */
   BenchCore(String prefix) throws Exception {
-    this(SqliteStorage.open(Files.createTempDirectory(prefix)));
+    this(prefix, newToken());
   }
 
-  /** A new token over {@code storage} (which this closes), initialized and unsealed. */
+  /**
+   * Over a token made by {@link #newToken} (several cores may share one, each with its own KEK). SoftHSM2 sees a
+   * token made after the library was loaded only once every session of the process has closed, so a benchmark that
+   * keeps several cores open makes all their tokens first.
+   */
+  BenchCore(String prefix, String tokenLabel) throws Exception {
+    this(prefix, tokenLabel, c -> (tx, kek) -> "root");
+  }
+
+  /**
+   * With what {@code initialState} makes of the new core written at init (the token store's key and root token,
+   * say, by a TokenStore made over that core).
+   */
+  BenchCore(String prefix, String tokenLabel,
+      java.util.function.Function<Core, dev.keywarden.unseal.InitialState> initialState) throws Exception {
+    dir = Files.createTempDirectory(prefix);
+    label = tokenLabel;
+    storage = SqliteStorage.open(dir);
+    core = new Core(storage, new Pkcs11HsmProvider(LIBRARY, label, 8), random, 100);
+    init = core.initialize(1, 1, pin, false, initialState.apply(core));
+    core.submitUnsealShare(init.shares().get(0));
+  }
+
+  /** A new token over {@code storage} (which this closes), initialized and unsealed; {@link #restartSealed} not. */
   BenchCore(Storage storage) throws Exception {
-    String label = "bench-" + HexFormat.of().formatHex(random.generateSeed(4));
-    char[] pin = "bench-pin-1234".toCharArray();
-    Process init = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", label, "--pin",
-        new String(pin), "--so-pin", "bench-so-1234").redirectErrorStream(true).start();
-    String out = new String(init.getInputStream().readAllBytes());
-    if (init.waitFor() != 0) {
-      throw new IllegalStateException("softhsm2-util failed (is SOFTHSM2_CONF set?): " + out);
-    }
+    dir = null;
+    label = newToken();
     this.storage = storage;
     core = new Core(storage, new Pkcs11HsmProvider(LIBRARY, label, 8), random, 100);
-    InitResult result = core.initialize(1, 1, pin, false, (tx, kek) -> "root");
-    core.submitUnsealShare(result.shares().get(0));
+    init = core.initialize(1, 1, pin, false, (tx, kek) -> "root");
+    core.submitUnsealShare(init.shares().get(0));
+  }
+
+  /** Makes a SoftHSM2 token for {@link #BenchCore(String, String)}; returns its label. */
+  static String newToken() throws Exception {
+    String label = "bench-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
+    Process tokenInit = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", label, "--pin",
+        "bench-pin-1234", "--so-pin", "bench-so-1234").redirectErrorStream(true).start();
+    String out = new String(tokenInit.getInputStream().readAllBytes());
+    if (tokenInit.waitFor() != 0) {
+      throw new IllegalStateException("softhsm2-util failed (is SOFTHSM2_CONF set?): " + out);
+    }
+    return label;
+  }
+
+  /** A new process, as far as the engines can tell: storage reopened and a new core, still sealed. */
+  void restartSealed() {
+    close();
+    storage = SqliteStorage.open(dir);
+    core = new Core(storage, new Pkcs11HsmProvider(LIBRARY, label, 8), random, 100);
+  }
+
+  /** Unseals the core (after {@link #restartSealed}). */
+  void unseal() {
+    core.submitUnsealShare(init.shares().get(0));
+  }
+
+  /** Deletes the temp directory (the data set), after {@link #close}. */
+  void deleteFiles() throws java.io.IOException {
+    try (var walk = Files.walk(dir)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
   }
 
   @Override

@@ -53,6 +53,18 @@ import org.slf4j.LoggerFactory;
 final class Issuers {
   private static final Logger log = LoggerFactory.getLogger(Issuers.class);
   private static final long HOUR = 3600;
+  /**
+   * The issuers' key index, for OCSP: {@code pki/issuer-keys/ALG/KEY_HASH/ISSUER_ID} (ALG sha1 or sha256, KEY_HASH
+   * the hex hash of the issuer's public key bits, as an OCSP CertID carries it), empty values, written with the
+   * issuer record and removed with it.
+   */
+  static final String ISSUER_KEYS = "pki/issuer-keys/";
+  /** Present once every issuer is in the key index: written with the first issuer, or by the first OCSP request. */
+  static final String ISSUER_KEYS_INDEXED = "pki/config/issuer-keys-indexed";
+  /** The CertID hash algorithms the key index holds (RFC 6960's SHA-1 and RFC 5019's SHA-256). */
+  private static final Map<org.bouncycastle.asn1.ASN1ObjectIdentifier, String> KEY_HASHES = Map.of(
+      org.bouncycastle.asn1.oiw.OIWObjectIdentifiers.idSHA1, "sha1",
+      org.bouncycastle.asn1.nist.NISTObjectIdentifiers.id_sha256, "sha256");
 
   private final Core core;
   private final Clock clock;
@@ -198,6 +210,7 @@ final class Issuers {
                 + Instant.ofEpochSecond(s.issuedUntil()) + ")."));
       }
       ops.delete(ISSUERS + id);
+      keyIndexKeys(s).forEach(ops::delete);
       Optional<StoredIssuer> old = s.replaces() == null ? Optional.empty()
           : ops.get(ISSUERS + s.replaces()).map(Issuers::read);
       boolean unlinked = old.isPresent() && id.equals(old.get().replacedBy());
@@ -293,9 +306,15 @@ final class Issuers {
   /** Stores a new issuer with whatever else must change with it, in one transaction; returns its info. */
   private IssuerInfo commit(StoredIssuer fresh, boolean makeDefault, Consumer<StorageOps> also) {
     boolean isDefault = store().atomically(ops -> {
+      if (ops.list(ISSUERS, "", 1).isEmpty()) {
+        // The first issuer: nothing was issued before it, so both indexes are complete from here on.
+        ops.put(ISSUER_KEYS_INDEXED, new byte[0]);
+        ops.put(PkiEngine.EXPIRY_INDEXED, new byte[0]);
+      }
       if (!ops.compareAndSet(ISSUERS + fresh.id(), 0, StoredJson.write(fresh))) {
         throw new IllegalStateException("issuer id collision: " + fresh.id());
       }
+      keyIndexKeys(fresh).forEach(k -> ops.put(k, new byte[0]));
       also.accept(ops);
       return fresh.state() == IssuerState.ACTIVE && claimDefault(ops, fresh, makeDefault);
     });
@@ -329,6 +348,7 @@ final class Issuers {
       if (!ops.compareAndSet(PkiEngine.CERTS + serial, 0, record)) {
         throw new IllegalStateException("certificate serial collision: " + serial);
       }
+      ops.put(PkiEngine.expiryKey(notAfter, parent.id(), serial), new byte[0]);
       StoredIssuer p = ops.get(ISSUERS + parent.id()).map(Issuers::read).orElseThrow(() -> notFound(parent.id()));
       if (p.issuedUntil() < notAfter) {
         ops.put(ISSUERS + parent.id(), StoredJson.write(p.withIssuedUntil(roundUpToHour(notAfter))));
@@ -534,6 +554,54 @@ final class Issuers {
     return out;
   }
 
+  // ---- the key index (OCSP) ----
+
+  /**
+   * The ids of the issuers whose public key hashes, under the CertID hash algorithm {@code hashAlgorithm}, to
+   * {@code keyHash}: one short range read of the key index. None for another hash algorithm. Builds the index first
+   * on a store written before it (once; a handful of issuer records).
+   */
+  List<String> withKeyHash(org.bouncycastle.asn1.ASN1ObjectIdentifier hashAlgorithm, byte[] keyHash) {
+    String alg = KEY_HASHES.get(hashAlgorithm);
+    if (alg == null || keyHash == null || keyHash.length == 0 || keyHash.length > 64) {
+      return List.of();
+    }
+    indexKeysOnce();
+    String prefix = ISSUER_KEYS + alg + "/" + HexFormat.of().formatHex(keyHash) + "/";
+    // more than a few issuers share a key only if someone made them so; 64 is far beyond any real chain
+    return store().list(prefix, "", 64).stream().map(k -> k.substring(prefix.length())).toList();
+  }
+
+  private void indexKeysOnce() {
+    if (store().get(ISSUER_KEYS_INDEXED).isPresent()) {
+      return;
+    }
+    store().atomically(ops -> {
+      for (String key : ops.list(ISSUERS)) {
+        ops.get(key).map(Issuers::read).ifPresent(s -> keyIndexKeys(s).forEach(k -> ops.put(k, new byte[0])));
+      }
+      ops.put(ISSUER_KEYS_INDEXED, new byte[0]);
+      return null;
+    });
+  }
+
+  /** The issuer's entries in the key index: its public key's bits hashed with each CertID algorithm indexed. */
+  private static List<String> keyIndexKeys(StoredIssuer s) {
+    SubjectPublicKeyInfo spki = s.certificate() != null ? s.holder().getSubjectPublicKeyInfo()
+        : s.request().getSubjectPublicKeyInfo();
+    byte[] bits = spki.getPublicKeyData().getBytes();
+    List<String> keys = new ArrayList<>();
+    for (String alg : List.of("sha1", "sha256")) {
+      try {
+        byte[] hash = java.security.MessageDigest.getInstance(alg.equals("sha1") ? "SHA-1" : "SHA-256").digest(bits);
+        keys.add(ISSUER_KEYS + alg + "/" + HexFormat.of().formatHex(hash) + "/" + s.id());
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException("every JDK has " + alg, e);
+      }
+    }
+    return keys;
+  }
+
   // ---- issued_until and removal ----
 
   /**
@@ -580,6 +648,7 @@ final class Issuers {
           return false; // it issued again (a request that read it before it was retired) or is gone already
         }
         ops.delete(ISSUERS + s.id());
+        keyIndexKeys(s).forEach(ops::delete);
         return true;
       });
       if (gone) {

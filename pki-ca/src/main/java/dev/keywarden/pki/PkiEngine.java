@@ -68,6 +68,16 @@ public final class PkiEngine {
   static final String REVOKED = "pki/revoked/";
   /** Where revocations are stored: a cache of verdicts about certificates watches it (another server may revoke). */
   public static final String REVOCATIONS_PREFIX = REVOKED;
+  /**
+   * The certificates' expiry index: {@code pki/expiry/NOT_AFTER/ISSUER_ID/SERIAL} (NOT_AFTER in epoch seconds,
+   * zero-padded to 12 digits, so key order is expiry order), empty values, written with each stored certificate, so
+   * {@link #tidy} reads only what expired.
+   */
+  static final String EXPIRY = "pki/expiry/";
+  /** Present once every stored certificate is in the expiry index (see {@link #tidy}). */
+  static final String EXPIRY_INDEXED = "pki/config/expiry-indexed";
+  /** Certificates removed (or indexed, when building the index) per transaction by {@link #tidy}. */
+  static final int TIDY_BATCH = 500;
   /** How long a CRL is valid after it is built. */
   public static final Duration CRL_LIFETIME = Duration.ofHours(12);
 
@@ -312,7 +322,15 @@ public final class PkiEngine {
       }
       StoredCertificate stored = new StoredCertificate(serial, issuer.id(), der, notAfter.getEpochSecond(), 0, 0,
           null);
-      if (store().compareAndSet(CERTS + serial, 0, json(stored))) {
+      byte[] record = json(stored);
+      boolean fresh = store().atomically(ops -> {
+        if (!ops.compareAndSet(CERTS + serial, 0, record)) {
+          return false;
+        }
+        ops.put(expiryKey(stored.notAfter(), issuer.id(), serial), new byte[0]);
+        return true;
+      });
+      if (fresh) {
         return issued;
       }
       // A 158-bit random serial collided: issue again with a fresh one rather than overwrite.
@@ -513,14 +531,20 @@ public final class PkiEngine {
     }
   }
 
+  /**
+   * The issuer {@code id} names, found by its issuer key hash in the issuers' key index (one short range read and the
+   * issuers that hold that key), however many issuers and certificates there are; null for none.
+   */
   private StoredIssuer matchIssuer(CertificateID id, DigestCalculatorProvider digests) {
-    for (String key : store().list(ISSUERS)) {
-      Optional<StoredEntry> e = store().get(key);
-      if (e.isPresent()) {
-        StoredIssuer s = read(e.get().value(), StoredIssuer.class);
-        if (s.certificate() != null && issuedBy(id, s.holder(), digests)) {
-          return s;
-        }
+    for (String issuerId : issuers.withKeyHash(id.getHashAlgOID(), id.getIssuerKeyHash())) {
+      StoredIssuer s;
+      try {
+        s = issuers.stored(issuerId);
+      } catch (KeywardenException e) {
+        continue; // removed since the index was read
+      }
+      if (s.certificate() != null && issuedBy(id, s.holder(), digests)) {
+        return s;
       }
     }
     return null;
@@ -581,46 +605,99 @@ public final class PkiEngine {
 
   /**
    * Drops certificates that expired before {@code now} and their revocations (CRLs are rebuilt without them), then
-   * retired issuers whose issued_until is before {@code now}, destroying their HSM keys.
+   * retired issuers whose issued_until is before {@code now}, destroying their HSM keys. Reads the expiry index's
+   * expired range only, a page at a time, and deletes each page in one transaction of at most {@value #TIDY_BATCH}
+   * certificates. On a store written before the index, the first tidy indexes the certificates already there once.
    */
   public Tidied tidy(Instant now) {
     long cutoff = now.getEpochSecond();
+    indexExpiryOnce();
     int certs = 0;
     int revocations = 0;
     Set<String> touched = new HashSet<>();
-    for (String key : store().list(CERTS)) {
-      Optional<StoredEntry> e = store().get(key);
-      if (e.isEmpty()) {
-        continue;
+    while (true) {
+      List<String> due = store().list(EXPIRY, "", TIDY_BATCH).stream().filter(k -> expiryTime(k) < cutoff).toList();
+      if (due.isEmpty()) {
+        break;
       }
-      StoredCertificate c = read(e.get().value(), StoredCertificate.class);
-      if (c.notAfter() >= cutoff) {
-        continue;
-      }
-      String revokedKey = REVOKED + c.issuerId() + "/" + c.serialHex();
-      boolean hadRevocation = store().atomically(ops -> {
-        ops.delete(key);
-        return ops.delete(revokedKey);
-      });
-      certs++;
-      if (hadRevocation) {
-        revocations++;
-        touched.add(c.issuerId());
-      }
-    }
-    // Revocations whose certificate record is gone already (or never matched) still expire with the certificate.
-    for (String key : store().list(REVOKED)) {
-      Optional<StoredEntry> e = store().get(key);
-      if (e.isPresent()) {
-        RevokedCertificate r = read(e.get().value(), RevokedCertificate.class);
-        if (r.notAfter() < cutoff && store().delete(key)) {
-          revocations++;
-          touched.add(r.issuerId());
+      int[] counts = new int[2];
+      Set<String> revokedBy = store().atomically(ops -> {
+        counts[0] = 0;
+        counts[1] = 0;
+        Set<String> issuerIds = new HashSet<>();
+        for (String entry : due) {
+          String[] parts = entry.substring(EXPIRY.length()).split("/");
+          String issuerId = parts[1];
+          String serial = parts[2];
+          if (ops.delete(CERTS + serial)) {
+            counts[0]++;
+          }
+          if (ops.delete(REVOKED + issuerId + "/" + serial)) {
+            counts[1]++;
+            issuerIds.add(issuerId);
+          }
+          ops.delete(entry);
         }
+        return issuerIds;
+      });
+      certs += counts[0];
+      revocations += counts[1];
+      touched.addAll(revokedBy);
+      if (due.size() < TIDY_BATCH) {
+        break;
       }
     }
     touched.forEach(crls::forget);
     return new Tidied(certs, revocations, removeRetiredIssuers(now));
+  }
+
+  /** The expiry index's key for a certificate. */
+  static String expiryKey(long notAfter, String issuerId, String serial) {
+    return EXPIRY + String.format("%012d", notAfter) + "/" + issuerId + "/" + serial;
+  }
+
+  private static long expiryTime(String indexKey) {
+    int start = EXPIRY.length();
+    return Long.parseLong(indexKey.substring(start, indexKey.indexOf('/', start)));
+  }
+
+  /**
+   * Puts the certificates of a store written before the expiry index into it, a page per transaction, then marks
+   * the index complete; an interrupted run is repeated from the start, rewriting the same entries. Revocations whose
+   * certificate record is gone are indexed by their own not_after, so they still expire with the certificate.
+   */
+  private void indexExpiryOnce() {
+    if (store().get(EXPIRY_INDEXED).isPresent()) {
+      return;
+    }
+    String after = "";
+    List<String> page;
+    do {
+      page = store().list(CERTS, after, TIDY_BATCH);
+      List<String> keys = page;
+      store().atomically(ops -> {
+        for (String key : keys) {
+          ops.get(key).map(e -> read(e.value(), StoredCertificate.class)).ifPresent(c ->
+              ops.put(expiryKey(c.notAfter(), c.issuerId(), c.serialHex()), new byte[0]));
+        }
+        return null;
+      });
+      after = page.isEmpty() ? after : page.get(page.size() - 1);
+    } while (page.size() == TIDY_BATCH);
+    after = "";
+    do {
+      page = store().list(REVOKED, after, TIDY_BATCH);
+      List<String> keys = page;
+      store().atomically(ops -> {
+        for (String key : keys) {
+          ops.get(key).map(e -> read(e.value(), RevokedCertificate.class)).ifPresent(r ->
+              ops.put(expiryKey(r.notAfter(), r.issuerId(), r.serialHex()), new byte[0]));
+        }
+        return null;
+      });
+      after = page.isEmpty() ? after : page.get(page.size() - 1);
+    } while (page.size() == TIDY_BATCH);
+    store().put(EXPIRY_INDEXED, new byte[0]);
   }
 
   private List<String> removeRetiredIssuers(Instant now) {

@@ -34,12 +34,19 @@ final class PkiFixture implements AutoCloseable {
   Core core;
   final InitResult init;
   PkiEngine pki;
+  private final java.util.function.UnaryOperator<Storage> wrap;
 
   PkiFixture(Path dir, Clock clock) throws Exception {
+    this(dir, clock, s -> s);
+  }
+
+  /** With the storage seen through {@code wrap} (a recording storage, say). */
+  PkiFixture(Path dir, Clock clock, java.util.function.UnaryOperator<Storage> wrap) throws Exception {
     this.dir = dir;
     this.clock = clock;
+    this.wrap = wrap;
     Files.createDirectories(dir.resolve("db"));
-    storage = SqliteStorage.open(dir.resolve("db"));
+    storage = wrap.apply(SqliteStorage.open(dir.resolve("db")));
     core = new Core(storage, token.provider(8), random, 100);
     init = core.initialize(1, 1, token.pin(), false, (tx, kek) -> "root");
     core.submitUnsealShare(init.shares().get(0));
@@ -49,7 +56,7 @@ final class PkiFixture implements AutoCloseable {
   /** A new process, as far as the engine can tell: storage reopened, the core unsealed again, a new engine. */
   void restart() {
     close();
-    storage = SqliteStorage.open(dir.resolve("db"));
+    storage = wrap.apply(SqliteStorage.open(dir.resolve("db")));
     core = new Core(storage, token.provider(8), random, 100);
     core.submitUnsealShare(init.shares().get(0));
     pki = new PkiEngine(core, clock, random);

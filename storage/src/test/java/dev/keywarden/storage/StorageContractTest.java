@@ -102,6 +102,10 @@ abstract class StorageContractTest {
     assertEquals(java.util.List.of(), storage.list("certs/", "certs/ff", 10));
     assertEquals(java.util.List.of("certs/00"), storage.atomically(ops -> ops.list("certs/", "", 1)));
     assertThrows(IllegalArgumentException.class, () -> storage.list("certs/", "", 0));
+    // an after below the prefix starts the page at the prefix: keys between them do not take its places
+    assertEquals(java.util.List.of("certs/00", "certs/01"), storage.list("certs/", "cert", 2));
+    assertEquals(java.util.List.of("certs/00"), storage.list("certs/", "a", 1));
+    assertEquals(java.util.List.of("certs/18"), storage.atomically(ops -> ops.list("certs/", "certs/17", 3)));
   }
 
   @Test

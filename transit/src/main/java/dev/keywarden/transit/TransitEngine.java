@@ -76,13 +76,21 @@ public final class TransitEngine {
   private volatile long refreshNotBefore;
   private final long nonceBlock;
   private final long rotateAt;
-  /** Nonces a thread takes at a time (a small fraction of a reserved block). */
-  private final long nonceChunk;
-  /** What unseal reserves for each key's latest version: enough to start with while a full block is reserved. */
-  private final long unsealReservation;
   /**
-   * Runs nonce reservations ahead of need and the unseal warm-up, so that encryption with a cached version never
-   * waits for storage unless its whole reservation is used up. Its thread ends when idle.
+   * What a version's first encryption in this process reserves: enough to start with while a full block is reserved
+   * ahead in the background, and a fraction of a block so that restarts do not use up versions.
+   */
+  private final long firstReservation;
+  /**
+   * A block is reserved ahead, in the background, once fewer encryptions than this are left: half the first
+   * reservation, so that a version's first use reserves once and a key used a few times after a restart costs one
+   * storage write, not two (with a hundred thousand keys, that second write per key was a long queue on the
+   * reservation thread).
+   */
+  private final long reserveAheadBelow;
+  /**
+   * Runs nonce reservations ahead of need, so that encryption with a cached version never waits for storage unless
+   * its whole reservation is used up. Its thread ends when idle.
    */
   private final ExecutorService reserver;
 
@@ -97,8 +105,9 @@ public final class TransitEngine {
     this.random = random;
     this.nonceBlock = nonceBlock;
     this.rotateAt = rotateAt;
-    this.nonceChunk = Math.max(1, Math.min(1024, nonceBlock / 4));
-    this.unsealReservation = Math.max(nonceBlock / 16, Math.min(nonceBlock, 16 * nonceChunk));
+    this.firstReservation = Math.max(nonceBlock / 16, Math.min(nonceBlock, 16 * Math.max(1, Math.min(1024,
+        nonceBlock / 4))));
+    this.reserveAheadBelow = Math.max(1, firstReservation / 2);
     ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
       Thread t = new Thread(r, "transit-nonce-reserver");
       t.setDaemon(true);
@@ -106,8 +115,9 @@ public final class TransitEngine {
     });
     pool.allowCoreThreadTimeOut(true);
     this.reserver = pool;
+    // Nothing is read at unseal: a keyring is loaded (and its first nonces reserved) on its first use, so unsealing
+    // costs the same with ten keyrings or a hundred thousand.
     core.addSealListener(this::dropCache);
-    core.addUnsealListener(() -> runInBackground(this::reserveAfterUnseal));
     CacheFeed.watch(core.storage(), PREFIX, name -> {
       if (cache.containsKey(name)) {
         changedInStorage.add(name);
@@ -401,26 +411,46 @@ public final class TransitEngine {
 
   // ---- auto-rotation ---------------------------------------------------------------------------------------------
 
-  /** Rotates every keyring whose latest version is older than its auto_rotate_period; returns how many. */
+  /** Keyrings read per page by {@link #rotateDue}. */
+  private static final int ROTATION_PAGE = 500;
+
+  /**
+   * Rotates every keyring whose latest version is older than its auto_rotate_period; returns how many. Reads the
+   * keyrings a page at a time straight from storage, without loading them into the request path's cache, so its
+   * memory stays bounded however many keyrings there are.
+   */
   public int rotateDue() {
     if (core.isSealed()) {
       return 0;
     }
     int rotated = 0;
     long now = clock.millis();
-    for (String name : listKeys()) {
-      try {
-        Keyring k = getKey(name);
-        long period = k.config().autoRotatePeriodSeconds();
-        if (period > 0 && k.encryptionVersion().createTime() + period * 1000 <= now) {
-          rotate(name);
-          rotated++;
+    String after = "";
+    while (true) {
+      core.unsealed();
+      List<String> page = core.storage().list(PREFIX, after, ROTATION_PAGE);
+      for (String key : page) {
+        String name = key.substring(PREFIX.length());
+        try {
+          Optional<StoredEntry> entry = core.storage().get(key);
+          if (entry.isEmpty()) {
+            continue;
+          }
+          Keyring k = decode(entry.get().value());
+          long period = k.config().autoRotatePeriodSeconds();
+          if (period > 0 && k.encryptionVersion().createTime() + period * 1000 <= now) {
+            rotate(name);
+            rotated++;
+          }
+        } catch (KeywardenException e) {
+          log.warn("auto-rotation of transit key '{}' skipped: {}", name, e.getMessage());
         }
-      } catch (KeywardenException e) {
-        log.warn("auto-rotation of transit key '{}' skipped: {}", name, e.getMessage());
       }
+      if (page.size() < ROTATION_PAGE) {
+        return rotated;
+      }
+      after = page.get(page.size() - 1);
     }
-    return rotated;
   }
 
   // ---- internals ------------------------------------------------------------------------------------------------
@@ -552,17 +582,14 @@ public final class TransitEngine {
   /**
    * Counts a random-nonce encryption. This process may use the version's nonces in blocks it first reserves in
    * storage, so restarts never lose count; past {@link #ROTATE_AT} reserved the key rotates. Reservations are made
-   * ahead of need, in the background, once less than half a block is left; only an encryption past everything
+   * ahead of need, in the background, once less than {@link #reserveAheadBelow} is left; only an encryption past everything
    * reserved waits for storage (GCM's nonce bound comes before latency).
    */
   private void countNonce(String name, VersionKey key) {
-    long used = key.takeNonce(nonceChunk);
-    if (used == 0) {
-      return; // within this thread's chunk, already counted
-    }
+    long used = key.takeNonce();
     long allowance = key.allowance;
     if (used <= allowance) {
-      if (allowance - used < nonceBlock / 2) {
+      if (allowance - used < reserveAheadBelow) {
         reserveAhead(name, key);
       }
       return;
@@ -571,8 +598,12 @@ public final class TransitEngine {
       if (used <= key.allowance) {
         return;
       }
-      // Reserve whole blocks until the reservation covers everything counted so far.
-      reserve(name, key, ((used - key.allowance + nonceBlock - 1) / nonceBlock) * nonceBlock);
+      long needed = used - key.allowance;
+      // A version's first use in this process (after unseal, or one made by another server) reserves a start, and
+      // its next encryption reserves a full block ahead in the background; otherwise whole blocks until the
+      // reservation covers everything counted so far.
+      reserve(name, key, key.allowance == 0 && needed <= firstReservation ? firstReservation
+          : ((needed + nonceBlock - 1) / nonceBlock) * nonceBlock);
     }
   }
 
@@ -584,7 +615,7 @@ public final class TransitEngine {
     boolean queued = runInBackground(() -> {
       try {
         synchronized (key) {
-          if (key.allowance - key.encryptions.get() < nonceBlock / 2 && !core.isSealed()) {
+          if (key.allowance - key.encryptions.get() < reserveAheadBelow && !core.isSealed()) {
             reserve(name, key, nonceBlock);
           }
         }
@@ -638,34 +669,6 @@ public final class TransitEngine {
       // e.g. sealed or deleted meanwhile: the block is only left unused, and the first encryption reserves its own
       log.warn("transit key '{}' version {}: could not keep the nonces reserved at creation: {}", name,
           created.version(), e.getMessage());
-    }
-  }
-
-  /**
-   * After unseal: loads the latest version of every key that counts random nonces and reserves a start for it
-   * ({@link #unsealReservation}, a fraction of a block so that restarts do not use up versions), so its first
-   * encryptions do not wait for storage; its first encryption then reserves a full block ahead, in the background.
-   */
-  private void reserveAfterUnseal() {
-    for (String name : listKeys()) {
-      if (core.isSealed()) {
-        return;
-      }
-      try {
-        LoadedKeyring l = loaded(name);
-        if (l.type.family() != KeyType.Family.AEAD || l.keyring.config().convergent()) {
-          continue;
-        }
-        VersionKey key = versionKey(l, l.keyring.encryptionVersion());
-        synchronized (key) {
-          if (key.allowance - key.encryptions.get() < unsealReservation) {
-            reserve(name, key, unsealReservation);
-          }
-        }
-      } catch (KeywardenException e) {
-        log.warn("transit key '{}': could not reserve nonces after unseal (its first encryption will): {}", name,
-            e.getMessage());
-      }
     }
   }
 

@@ -120,27 +120,44 @@ class NonceReservationTest {
   }
 
   @Test
-  void aKeyLoadedAfterUnsealEncryptsWithoutWaitingForAStalledDisk() {
-    transit.createKey("kept", KeyType.AES256_GCM96, TransitEngineContract.PLAIN);
-    transit.createKey("kept-derived", KeyType.AES256_GCM96, new KeyringConfig(true, false, false, 0, 1, 1));
-    encrypt("kept", 300);
-    long beforeRestart = reserved("kept", 1);
-
-    // restart: the engine exists while sealed (as in the server) and warms up when unsealed
+  void unsealReadsNoKeyringAndAKeyIsLoadedOnItsFirstUse() {
+    for (int i = 0; i < 20; i++) {
+      transit.createKey("many-" + i, KeyType.AES256_GCM96, TransitEngineContract.PLAIN);
+    }
     core.shutdown();
     storage.close();
     storage = new StallingStorage(SqliteStorage.open(dir));
     core = new Core(storage, provider, random, 100);
     transit = engine();
     core.submitUnsealShare(init.shares().get(0));
-    eventually(() -> reserved("kept", 1) > beforeRestart, "unseal reserved a start for the latest version");
-    long afterUnseal = reserved("kept", 1);
-    assertTrue(afterUnseal - beforeRestart >= BLOCK / 16, "a start of at least 1/16 block: " + afterUnseal);
+    encrypt("many-7", 1); // a request on one key: only that one is read
+    assertEquals(List.of("transit/keys/many-7"), storage.transitKeysRead().stream().distinct().toList(),
+        "unseal read keyrings (a global scan) or a request read other keyrings than its own");
+  }
+
+  @Test
+  void aKeyLoadedAfterUnsealEncryptsWithoutWaitingForAStalledDisk() {
+    transit.createKey("kept", KeyType.AES256_GCM96, TransitEngineContract.PLAIN);
+    transit.createKey("kept-derived", KeyType.AES256_GCM96, new KeyringConfig(true, false, false, 0, 1, 1));
+    encrypt("kept", 300);
+    long beforeRestart = reserved("kept", 1);
+
+    // restart: the engine exists while sealed (as in the server); unseal reads nothing, the first use loads the key
+    core.shutdown();
+    storage.close();
+    storage = new StallingStorage(SqliteStorage.open(dir));
+    core = new Core(storage, provider, random, 100);
+    transit = engine();
+    core.submitUnsealShare(init.shares().get(0));
+    assertEquals(beforeRestart, reserved("kept", 1), "unseal reserved nothing");
+    encrypt("kept", 1); // the first encryption reserves a start for the version (one write)
+    long afterFirst = reserved("kept", 1);
+    assertTrue(afterFirst - beforeRestart >= BLOCK / 16, "a start of at least 1/16 block: " + afterFirst);
 
     storage.stall();
-    assertTimeoutPreemptively(NO_WAIT, () -> encrypt("kept", (int) (afterUnseal - beforeRestart) * 6 / 10));
+    assertTimeoutPreemptively(NO_WAIT, () -> encrypt("kept", (int) (afterFirst - beforeRestart) * 6 / 10));
     storage.resume();
-    eventually(() -> reserved("kept", 1) >= afterUnseal + BLOCK, "a full block was reserved ahead");
+    eventually(() -> reserved("kept", 1) >= afterFirst + BLOCK, "a full block was reserved ahead");
     assertCountsCoverEncryptions("kept");
     assertTrue(reserved("kept", 1) >= done.get("kept/1"), "restarts never reuse a reserved range");
   }
@@ -185,6 +202,19 @@ class NonceReservationTest {
   }
 
   @Test
+  void anEncryptionCountsOneNonceWhicheverThreadMakesIt() throws Exception {
+    transit.createKey("spread", KeyType.AES256_GCM96, TransitEngineContract.PLAIN);
+    // many threads (as a server's, each touching many keys) encrypting once each: the count is what was used,
+    // not a chunk per thread
+    for (int t = 0; t < 400; t++) {
+      Thread thread = new Thread(() -> transit.encrypt("spread", new byte[1], null));
+      thread.start();
+      thread.join();
+    }
+    assertTrue(reserved("spread", 1) <= 2 * BLOCK, "400 encryptions made it reserve " + reserved("spread", 1));
+  }
+
+  @Test
   void convergentAndSigningKeysReserveNothing() {
     transit.createKey("conv", KeyType.AES256_GCM96, new KeyringConfig(true, true, false, 0, 1, 1));
     transit.createKey("sig", KeyType.ED25519, TransitEngineContract.PLAIN);
@@ -212,6 +242,8 @@ class NonceReservationTest {
     private final Storage inner;
     private volatile CountDownLatch gate = new CountDownLatch(0);
     private final AtomicInteger stalled = new AtomicInteger();
+    /** Keys under transit/keys/ read (get) or listed (list's prefix), in order. */
+    private final List<String> transitKeysRead = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     StallingStorage(Storage inner) {
       this.inner = inner;
@@ -223,6 +255,16 @@ class NonceReservationTest {
 
     void resume() {
       gate.countDown();
+    }
+
+    List<String> transitKeysRead() {
+      return transitKeysRead;
+    }
+
+    private void read(String key) {
+      if (key.startsWith("transit/keys/")) {
+        transitKeysRead.add(key);
+      }
     }
 
     /** Writes that have waited (or are waiting) on a stall. */
@@ -245,6 +287,7 @@ class NonceReservationTest {
 
     @Override
     public Optional<StoredEntry> get(String key) {
+      read(key);
       return inner.get(key);
     }
 
@@ -262,7 +305,14 @@ class NonceReservationTest {
 
     @Override
     public List<String> list(String prefix) {
+      read(prefix);
       return inner.list(prefix);
+    }
+
+    @Override
+    public List<String> list(String prefix, String after, int limit) {
+      read(prefix);
+      return inner.list(prefix, after, limit);
     }
 
     @Override
@@ -274,7 +324,34 @@ class NonceReservationTest {
     @Override
     public <T> T atomically(Function<StorageOps, T> work) {
       await();
-      return inner.atomically(work);
+      return inner.atomically(ops -> work.apply(new StorageOps() {
+        @Override
+        public Optional<StoredEntry> get(String key) {
+          read(key);
+          return ops.get(key);
+        }
+
+        @Override
+        public void put(String key, byte[] value) {
+          ops.put(key, value);
+        }
+
+        @Override
+        public boolean compareAndSet(String key, long expectedVersion, byte[] value) {
+          return ops.compareAndSet(key, expectedVersion, value);
+        }
+
+        @Override
+        public List<String> list(String prefix) {
+          read(prefix);
+          return ops.list(prefix);
+        }
+
+        @Override
+        public boolean delete(String key) {
+          return ops.delete(key);
+        }
+      }));
     }
 
     @Override

@@ -33,7 +33,8 @@ import javax.crypto.spec.SecretKeySpec;
  * Tokens: 256 random bits, handed out once and stored only as a keyed hash (HMAC-SHA256 under a token key that is
  * itself stored wrapped by the KEK). The hash's first 128 bits are the token's accessor and its storage key.
  * Resolved tokens are cached; a revoke and a cache fill for the same accessor are serialized, so a revoked token is
- * never served from the cache.
+ * never served from the cache. Tokens that expire are also indexed by expiry time ({@code sys/token-expiry/TIME/ACCESSOR}),
+ * so {@link #tidy} removes the expired ones in bounded batches, reading only them.
  */
 public final class TokenStore {
   /** Where the token key is stored, wrapped by the KEK. */
@@ -47,6 +48,18 @@ public final class TokenStore {
   private static final ObjectMapper JSON = new ObjectMapper()
       .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
   private static final int CACHE_LIMIT = 100_000;
+  /**
+   * The expiry index: {@code sys/token-expiry/EXPIRE_MILLIS/ACCESSOR} (the time zero-padded to 16 digits, so key
+   * order is time order), empty values, for every token that expires. Written in the token's own transaction.
+   */
+  static final String EXPIRY = "sys/token-expiry/";
+  /**
+   * Present once every stored token that expires is in the expiry index: written at init, or by the first
+   * {@link #tidy} over a store an earlier version wrote (which indexes the tokens already there, once).
+   */
+  static final String EXPIRY_INDEXED = "sys/config/token-expiry-indexed";
+  /** Tokens removed (or indexed, when building the index) per transaction. */
+  static final int TIDY_BATCH = 500;
 
   private final Core core;
   private final Clock clock;
@@ -114,6 +127,7 @@ public final class TokenStore {
       TokenRecord root = new TokenRecord(accessor(tokenKey, token), List.of(Policy.ROOT), "root", clock.millis(), 0,
           null, null);
       tx.put(PREFIX + root.accessor(), encode(root));
+      tx.put(EXPIRY_INDEXED, new byte[0]); // a new store: every token is indexed as it is made
       return token;
     } finally {
       Arrays.fill(tokenKey, (byte) 0);
@@ -157,6 +171,9 @@ public final class TokenStore {
         tx.put(CHILDREN + p + "/" + record.accessor(), new byte[0]);
       }
       tx.put(PREFIX + record.accessor(), encoded);
+      if (record.expireTime() != 0) {
+        tx.put(expiryKey(record.expireTime(), record.accessor()), new byte[0]);
+      }
       return null;
     });
     return new Issued(token, record);
@@ -233,6 +250,99 @@ public final class TokenStore {
     // After the commit, so a cache fill racing with this one reads storage without the tokens.
     gone.forEach(this::forget);
     return gone.size();
+  }
+
+  /** What {@link #tidy} did: tokens removed, transactions used, and whether expired tokens are left for next time. */
+  public record Tidied(int removed, int batches, boolean more) {
+    /** One line for the periodic task's log; null when nothing was removed. */
+    public String summary() {
+      return removed == 0 ? null : "removed " + removed + " expired tokens in " + batches + " batches"
+          + (more ? " (more left for the next run)" : "");
+    }
+  }
+
+  /**
+   * Removes tokens that expired before {@code now}, oldest first, at most {@code maxTokens} of them, in transactions
+   * of at most {@value #TIDY_BATCH}: it reads the expiry index's expired range and those tokens only. Their edges in
+   * the token tree go with them (a child expires no later than its parent, so it goes in the same or an earlier
+   * pass). Index entries of revoked tokens are dropped as their time comes. On a store written by an earlier version,
+   * the first run indexes the tokens already there (a page at a time; safe to repeat if interrupted).
+   */
+  public Tidied tidy(java.time.Instant now, int maxTokens) {
+    core.unsealed();
+    indexExpiryOnce();
+    long cutoff = now.toEpochMilli();
+    int removed = 0;
+    int batches = 0;
+    while (removed < maxTokens) {
+      List<String> due = core.storage().list(EXPIRY, "", Math.min(TIDY_BATCH, maxTokens - removed)).stream()
+          .filter(k -> expiryTime(k) <= cutoff).toList();
+      if (due.isEmpty()) {
+        return new Tidied(removed, batches, false);
+      }
+      List<String> gone = feed.writing(() -> core.storage().atomically(tx -> {
+        List<String> accessors = new ArrayList<>();
+        for (String entry : due) {
+          String accessor = entry.substring(entry.lastIndexOf('/') + 1);
+          Optional<StoredEntry> stored = tx.get(PREFIX + accessor);
+          if (stored.isPresent()) {
+            TokenRecord r = decode(stored.get().value());
+            if (r.expiredAt(cutoff)) {
+              if (r.parent() != null) {
+                tx.delete(CHILDREN + r.parent() + "/" + accessor);
+              }
+              tx.delete(PREFIX + accessor);
+              accessors.add(accessor);
+            }
+          }
+          tx.delete(entry);
+        }
+        return accessors;
+      }));
+      gone.forEach(cache::remove);
+      removed += gone.size();
+      batches++;
+      if (due.size() < TIDY_BATCH && removed < maxTokens) {
+        return new Tidied(removed, batches, false);
+      }
+    }
+    List<String> next = core.storage().list(EXPIRY, "", 1);
+    return new Tidied(removed, batches, !next.isEmpty() && expiryTime(next.get(0)) <= cutoff);
+  }
+
+  /** Puts the tokens of a store written before the expiry index into it, once (the marker says it is done). */
+  private void indexExpiryOnce() {
+    if (core.storage().get(EXPIRY_INDEXED).isPresent()) {
+      return;
+    }
+    String after = "";
+    while (true) {
+      List<String> page = core.storage().list(PREFIX, after, TIDY_BATCH);
+      core.storage().atomically(tx -> {
+        for (String key : page) {
+          tx.get(key).map(e -> decode(e.value())).filter(r -> r.expireTime() != 0)
+              .ifPresent(r -> tx.put(expiryKey(r.expireTime(), r.accessor()), new byte[0]));
+        }
+        if (page.size() < TIDY_BATCH) {
+          tx.put(EXPIRY_INDEXED, new byte[0]);
+        }
+        return null;
+      });
+      if (page.size() < TIDY_BATCH) {
+        return;
+      }
+      after = page.get(page.size() - 1);
+    }
+  }
+
+  /** The expiry index's key for a token expiring at {@code expireMillis}. */
+  public static String expiryKey(long expireMillis, String accessor) {
+    return EXPIRY + String.format("%016d", expireMillis) + "/" + accessor;
+  }
+
+  private static long expiryTime(String indexKey) {
+    int start = EXPIRY.length();
+    return Long.parseLong(indexKey.substring(start, indexKey.indexOf('/', start)));
   }
 
   private TokenRecord lookup(String accessor, Kind missing) {

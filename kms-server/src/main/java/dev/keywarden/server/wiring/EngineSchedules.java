@@ -3,6 +3,7 @@ package dev.keywarden.server.wiring;
 import dev.keywarden.encoding.DurationText;
 import dev.keywarden.jwt.JwtEngine;
 import dev.keywarden.pki.PkiEngine;
+import dev.keywarden.server.auth.TokenStore;
 import dev.keywarden.transit.TransitEngine;
 import dev.keywarden.unseal.PeriodicTasks;
 import jakarta.inject.Singleton;
@@ -18,7 +19,8 @@ import java.util.List;
  * {@code tick} (scheduled rotations, state changes recorded) every {@value #JWT_TICK_PROPERTY} (default 1 minute)
  * and {@code tidy} (retired versions' private keys destroyed) hourly. A JWT version's state follows from its stored
  * times at every read, so the tick only decides how soon a scheduled rotation makes the next version: a late tick
- * delays that version's activation, never shortens its publish-ahead.
+ * delays that version's activation, never shortens its publish-ahead. Expired tokens are removed every ten minutes,
+ * at most {@value #TOKEN_TIDY_MAX} a run, in transactions of a few hundred.
  */
 @Singleton
 public final class EngineSchedules {
@@ -29,8 +31,12 @@ public final class EngineSchedules {
   public static final String JWT_TICK_PROPERTY = "keywarden.jwt.tick-period";
   static final Duration JWT_TICK_DEFAULT = Duration.ofMinutes(1);
   static final Duration JWT_TIDY_PERIOD = Duration.ofHours(1);
+  static final Duration TOKEN_TIDY_PERIOD = Duration.ofMinutes(10);
+  /** Expired tokens removed per run at most: the rest wait for the next run. */
+  static final int TOKEN_TIDY_MAX = 100_000;
 
-  public EngineSchedules(PeriodicTasks tasks, TransitEngine transit, PkiEngine pki, JwtEngine jwt) {
+  public EngineSchedules(PeriodicTasks tasks, TransitEngine transit, PkiEngine pki, JwtEngine jwt,
+      TokenStore tokens) {
     tasks.schedule("auto-rotation", Duration.ofMinutes(1), Duration.ofMinutes(1), () -> {
       int rotated = transit.rotateDue();
       return rotated == 0 ? null : "rotated " + rotated + " transit keys";
@@ -44,6 +50,8 @@ public final class EngineSchedules {
     Duration tick = jwtTickPeriod(System.getProperty(JWT_TICK_PROPERTY));
     tasks.schedule("JWT key lifecycle", tick, tick, () -> jwt.tick(Instant.now()).summary());
     tasks.schedule("JWT key tidy", Duration.ofMinutes(5), JWT_TIDY_PERIOD, () -> jwt.tidy(Instant.now()).summary());
+    tasks.schedule("token tidy", Duration.ofMinutes(2), TOKEN_TIDY_PERIOD,
+        () -> tokens.tidy(Instant.now(), TOKEN_TIDY_MAX).summary());
   }
 
   /** The JWT tick period: the property's duration (1s to 1h), or one minute when unset. */
