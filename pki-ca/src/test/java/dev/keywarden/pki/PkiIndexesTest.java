@@ -1,5 +1,6 @@
 package dev.keywarden.pki;
 
+import dev.keywarden.storage.testing.ReadRecordingStorage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -212,7 +212,7 @@ public final class PostgresStorage implements Storage {
         c.setAutoCommit(false);
         c.setTransactionIsolation(Connection.TRANSACTION_SERIALIZABLE);
       } catch (SQLException e) {
-        throw PostgresFailures.inUse("starting a transaction", e);
+        throw failed("starting a transaction", e);
       }
       ops = new TransactionOps(new ConnectionOps(c));
       T result;
@@ -238,7 +238,7 @@ public final class PostgresStorage implements Storage {
         if (PostgresFailures.isConflict(e) || ops.conflicted) {
           throw new Conflict(e);
         }
-        throw PostgresFailures.inUse("committing", e);
+        throw failed("committing", e);
       }
       return result;
     } finally {
@@ -300,6 +300,19 @@ public final class PostgresStorage implements Storage {
       }
       throw PostgresFailures.inUse("connecting to PostgreSQL at " + settings.url(), e);
     }
+  }
+
+  /**
+   * The failure of a statement. A lost connection (SQLSTATE class 08) while the change feed is down too means
+   * PostgreSQL cannot be reached: later calls fail at once (see {@link #connection()}) instead of each taking a dead
+   * pooled connection or waiting for a new one.
+   */
+  private KeywardenException failed(String what, SQLException e) {
+    String state = PostgresFailures.sqlState(e);
+    if (state != null && state.startsWith("08") && !listener.connected()) {
+      unreachable = true;
+    }
+    return PostgresFailures.inUse(what, e);
   }
 
   private void refuseNesting() {
@@ -434,7 +447,7 @@ public final class PostgresStorage implements Storage {
    * The SQL of each operation on one connection. Every write is one statement whose data-modifying CTE returns the
    * changed row and whose outer SELECT notifies for it, so a notification exists exactly when a row changed.
    */
-  private static final class ConnectionOps implements StorageOps {
+  private final class ConnectionOps implements StorageOps {
     private final Connection connection;
 
     ConnectionOps(Connection connection) {
@@ -453,7 +466,7 @@ public final class PostgresStorage implements Storage {
           return Optional.of(new StoredEntry(key, rs.getBytes(1), rs.getLong(2)));
         }
       } catch (SQLException e) {
-        throw PostgresFailures.inUse("reading an entry", e);
+        throw failed("reading an entry", e);
       }
     }
 
@@ -497,7 +510,7 @@ public final class PostgresStorage implements Storage {
     public List<String> list(String prefix) {
       // the C collation orders by UTF-8 bytes; callers get Java's String order
       List<String> keys = new ArrayList<>(KeyRangeQuery.keys(connection, prefix, "", 0,
-          e -> PostgresFailures.inUse("listing entries", e)));
+          e -> failed("listing entries", e)));
       keys.sort(null);
       return List.copyOf(keys);
     }
@@ -505,7 +518,7 @@ public final class PostgresStorage implements Storage {
     @Override
     public List<String> list(String prefix, String after, int limit) {
       return KeyRangeQuery.keys(connection, prefix, after, KeyRangeQuery.limit(limit),
-          e -> PostgresFailures.inUse("listing entries", e));
+          e -> failed("listing entries", e));
     }
 
     @Override
@@ -537,7 +550,7 @@ public final class PostgresStorage implements Storage {
         }
         return rows == 1;
       } catch (SQLException e) {
-        throw PostgresFailures.inUse(what, e);
+        throw failed(what, e);
       }
     }
   }

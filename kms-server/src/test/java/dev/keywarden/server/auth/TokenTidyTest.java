@@ -7,11 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.software.SoftwareHsmProvider;
 import dev.keywarden.storage.SqliteStorage;
-import dev.keywarden.storage.Storage;
-import dev.keywarden.storage.StorageListener;
-import dev.keywarden.storage.StorageOps;
-import dev.keywarden.storage.StorageWatch;
-import dev.keywarden.storage.StoredEntry;
+import dev.keywarden.storage.testing.ReadRecordingStorage;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.InitResult;
 import java.nio.file.Path;
@@ -20,10 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -141,112 +134,6 @@ class TokenTidyTest {
       throw new AssertionError("resolved");
     } catch (KeywardenException e) {
       return e.getMessage();
-    }
-  }
-
-  /** Storage that records every key read and prefix listed, and how many writes each transaction made. */
-  static final class ReadRecordingStorage implements Storage {
-    private final Storage real;
-    final List<String> reads = new CopyOnWriteArrayList<>();
-    final List<Integer> transactionWrites = new CopyOnWriteArrayList<>();
-
-    ReadRecordingStorage(Storage real) {
-      this.real = real;
-    }
-
-    @Override
-    public Optional<StoredEntry> get(String key) {
-      reads.add(key);
-      return real.get(key);
-    }
-
-    @Override
-    public void put(String key, byte[] value) {
-      real.put(key, value);
-    }
-
-    @Override
-    public boolean compareAndSet(String key, long expectedVersion, byte[] value) {
-      return real.compareAndSet(key, expectedVersion, value);
-    }
-
-    @Override
-    public List<String> list(String prefix) {
-      reads.add(prefix);
-      return real.list(prefix);
-    }
-
-    @Override
-    public List<String> list(String prefix, String after, int limit) {
-      reads.add(prefix + "[" + after + "," + limit + "]");
-      return real.list(prefix, after, limit);
-    }
-
-    @Override
-    public boolean delete(String key) {
-      return real.delete(key);
-    }
-
-    @Override
-    public <T> T atomically(Function<StorageOps, T> work) {
-      int[] writes = new int[1];
-      T result = real.atomically(ops -> {
-        writes[0] = 0;
-        return work.apply(new StorageOps() {
-          @Override
-          public Optional<StoredEntry> get(String key) {
-            reads.add(key);
-            return ops.get(key);
-          }
-
-          @Override
-          public void put(String key, byte[] value) {
-            writes[0]++;
-            ops.put(key, value);
-          }
-
-          @Override
-          public boolean compareAndSet(String key, long expectedVersion, byte[] value) {
-            writes[0]++;
-            return ops.compareAndSet(key, expectedVersion, value);
-          }
-
-          @Override
-          public List<String> list(String prefix) {
-            reads.add(prefix);
-            return ops.list(prefix);
-          }
-
-          @Override
-          public List<String> list(String prefix, String after, int limit) {
-            reads.add(prefix + "[" + after + "," + limit + "]");
-            return ops.list(prefix, after, limit);
-          }
-
-          @Override
-          public boolean delete(String key) {
-            writes[0]++;
-            return ops.delete(key);
-          }
-        });
-      });
-      transactionWrites.add(writes[0]);
-      return result;
-    }
-
-    @Override
-    public StorageWatch watch(String prefix, StorageListener listener) {
-      return real.watch(prefix, listener);
-    }
-
-    @Override
-    public String kind() {
-      return real.kind();
-    }
-
-    @Override
-    public void close() {
-      real.close();
     }
   }
 }

@@ -1,4 +1,4 @@
-package dev.keywarden.pki;
+package dev.keywarden.storage.testing;
 
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StorageListener;
@@ -11,12 +11,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 
 /** Storage that records every key read and prefix listed, and how many writes each transaction made. */
-final class ReadRecordingStorage implements Storage {
+public final class ReadRecordingStorage implements Storage {
   private final Storage real;
-  final List<String> reads = new CopyOnWriteArrayList<>();
-  final List<Integer> transactionWrites = new CopyOnWriteArrayList<>();
+  /** Every key read, in order. */
+  public final List<String> reads = new CopyOnWriteArrayList<>();
+  /** How many writes each committed transaction made. */
+  public final List<Integer> transactionWrites = new CopyOnWriteArrayList<>();
 
-  ReadRecordingStorage(Storage real) {
+  /** Records what is done with {@code real}. */
+  public ReadRecordingStorage(Storage real) {
     this.real = real;
   }
 
