@@ -21,15 +21,31 @@ final class KeyRangeQuery {
    */
   static List<String> keys(Connection connection, String prefix, String after, int limit,
       Function<SQLException, RuntimeException> failure) {
+    return select(connection, "key", prefix, after, limit, failure, rs -> rs.getString(1));
+  }
+
+  /** {@link #keys} with each key's value and version. */
+  static List<StoredEntry> entries(Connection connection, String prefix, String after, int limit,
+      Function<SQLException, RuntimeException> failure) {
+    return select(connection, "key, value, version", prefix, after, limit, failure,
+        rs -> new StoredEntry(rs.getString(1), rs.getBytes(2), rs.getLong(3)));
+  }
+
+  private interface Row<T> {
+    T read(ResultSet rs) throws SQLException;
+  }
+
+  private static <T> List<T> select(Connection connection, String columns, String prefix, String after, int limit,
+      Function<SQLException, RuntimeException> failure, Row<T> row) {
     Keys.check(prefix);
     String upper = Keys.upperBound(prefix);
     // One lower bound only: given both (key >= prefix AND key > after), SQLite's planner starts the range at the
     // prefix and filters up to after, so a page deep into a million keys read every key before it (1 s at 1,000,000).
     boolean fromAfter = !after.isEmpty() && compareCodePoints(after, prefix) >= 0;
-    String sql = "SELECT key FROM kv WHERE key " + (fromAfter ? ">" : ">=") + " ?"
+    String sql = "SELECT " + columns + " FROM kv WHERE key " + (fromAfter ? ">" : ">=") + " ?"
         + (upper == null ? "" : " AND key < ?") + (after.isEmpty() || fromAfter ? "" : " AND key > ?")
         + " ORDER BY key" + (limit > 0 ? " LIMIT ?" : "");
-    List<String> keys = new ArrayList<>();
+    List<T> rows = new ArrayList<>();
     try (PreparedStatement s = connection.prepareStatement(sql)) {
       int i = 1;
       s.setString(i++, fromAfter ? after : prefix);
@@ -44,16 +60,15 @@ final class KeyRangeQuery {
       }
       try (ResultSet rs = s.executeQuery()) {
         while (rs.next()) {
-          String key = rs.getString(1);
-          if (key.startsWith(prefix)) {
-            keys.add(key);
+          if (rs.getString(1).startsWith(prefix)) {
+            rows.add(row.read(rs));
           }
         }
       }
     } catch (SQLException e) {
       throw failure.apply(e);
     }
-    return List.copyOf(keys);
+    return List.copyOf(rows);
   }
 
   /** {@code a} against {@code b} in code point order (the stores' key order; String.compareTo is UTF-16's). */

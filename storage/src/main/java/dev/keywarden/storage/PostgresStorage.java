@@ -172,6 +172,11 @@ public final class PostgresStorage implements Storage {
   }
 
   @Override
+  public List<StoredEntry> entries(String prefix, String after, int limit) {
+    return single(ops -> ops.entries(prefix, after, limit));
+  }
+
+  @Override
   public boolean delete(String key) {
     return single(ops -> ops.delete(key));
   }
@@ -438,6 +443,11 @@ public final class PostgresStorage implements Storage {
     }
 
     @Override
+    public List<StoredEntry> entries(String prefix, String after, int limit) {
+      return run(ops -> ops.entries(prefix, after, limit));
+    }
+
+    @Override
     public boolean delete(String key) {
       return run(ops -> ops.delete(key));
     }
@@ -519,6 +529,12 @@ public final class PostgresStorage implements Storage {
     public List<String> list(String prefix, String after, int limit) {
       return KeyRangeQuery.keys(connection, prefix, after, KeyRangeQuery.limit(limit),
           e -> failed("listing entries", e));
+    }
+
+    @Override
+    public List<StoredEntry> entries(String prefix, String after, int limit) {
+      return KeyRangeQuery.entries(connection, prefix, after, KeyRangeQuery.limit(limit),
+          e -> failed("reading entries", e));
     }
 
     @Override

@@ -199,6 +199,11 @@ public final class SqliteStorage implements Storage {
   }
 
   @Override
+  public List<StoredEntry> entries(String prefix, String after, int limit) {
+    return read(ops -> ops.entries(prefix, after, limit));
+  }
+
+  @Override
   public boolean delete(String key) {
     return write(ops -> ops.delete(key));
   }
@@ -578,6 +583,11 @@ public final class SqliteStorage implements Storage {
     }
 
     @Override
+    public List<StoredEntry> entries(String prefix, String after, int limit) {
+      return ops().entries(prefix, after, limit);
+    }
+
+    @Override
     public boolean delete(String key) {
       return recorded(key, ops().delete(key));
     }
@@ -682,6 +692,12 @@ public final class SqliteStorage implements Storage {
     public List<String> list(String prefix, String after, int limit) {
       return KeyRangeQuery.keys(connection, prefix, after, KeyRangeQuery.limit(limit),
           e -> storageError("listing entries", e));
+    }
+
+    @Override
+    public List<StoredEntry> entries(String prefix, String after, int limit) {
+      return KeyRangeQuery.entries(connection, prefix, after, KeyRangeQuery.limit(limit),
+          e -> storageError("reading entries", e));
     }
 
     @Override

@@ -109,6 +109,36 @@ abstract class StorageContractTest {
   }
 
   @Test
+  void entriesPageTheValuesAndVersionsInTheListingsOrder() {
+    for (int i = 0; i < 25; i++) {
+      storage.put(String.format("revoked/%02x", i), bytesOf("r" + i));
+    }
+    storage.put("revoked/03", bytesOf("r3 again"));
+    storage.put("revoked-other/x", bytesOf("not under the prefix"));
+    java.util.List<StoredEntry> all = new java.util.ArrayList<>();
+    String after = "";
+    while (true) {
+      java.util.List<StoredEntry> page = storage.entries("revoked/", after, 10);
+      assertTrue(page.size() <= 10);
+      if (page.isEmpty()) {
+        break;
+      }
+      all.addAll(page);
+      after = page.get(page.size() - 1).key();
+    }
+    assertEquals(storage.list("revoked/"), all.stream().map(StoredEntry::key).toList());
+    for (StoredEntry e : all) {
+      StoredEntry one = storage.get(e.key()).orElseThrow();
+      assertArrayEquals(one.value(), e.value(), e.key());
+      assertEquals(one.version(), e.version(), e.key());
+    }
+    assertEquals("r3 again", new String(all.get(3).value(), java.nio.charset.StandardCharsets.UTF_8));
+    assertEquals(java.util.List.of("revoked/18"),
+        storage.atomically(ops -> ops.entries("revoked/", "revoked/17", 3)).stream().map(StoredEntry::key).toList());
+    assertThrows(IllegalArgumentException.class, () -> storage.entries("revoked/", "", 0));
+  }
+
+  @Test
   void putThenGetRoundTrips() {
     storage.put("a", bytesOf("one"));
     StoredEntry entry = storage.get("a").orElseThrow();
