@@ -142,6 +142,10 @@ public final class AuditOverheadBenchmark {
       for (ManagedChannel ch : channels) {
         ch.shutdownNow();
       }
+      // the audit files of a run take hundreds of MiB
+      try (var walk = Files.walk(dir)) {
+        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
     }
     System.exit(0); // Micronaut and Netty leave non-daemon threads behind
   }
