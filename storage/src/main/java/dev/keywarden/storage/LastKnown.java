@@ -56,7 +56,9 @@ public final class LastKnown<K, V> {
       }
       return again;
     }
-    failing = false;
+    if (failing) { // read before written: no shared write per call while storage answers
+      failing = false;
+    }
     if (value == null) {
       values.remove(key);
     } else if (values.get(key) != value && changes.get() == seen) { // a cache hit puts nothing

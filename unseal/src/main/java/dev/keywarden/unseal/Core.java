@@ -406,8 +406,15 @@ public final class Core {
         return CeremonyProgress.pending(o.progress(), h.threshold());
       }
       StoredCeremony.Record c = o.record();
-      StoredEntry stored = storage.get(SEAL_ENVELOPE).orElseThrow();
-      SealEnvelope envelope = openEnvelope(quorumOf(h, o.complete()), "rekey");
+      ShareQuorum quorum = quorumOf(h, o.complete());
+      StoredEntry stored;
+      try {
+        stored = storage.get(SEAL_ENVELOPE).orElseThrow(Core::notInitializedError);
+      } catch (RuntimeException e) {
+        quorum.clear(); // the unwrapped shares are zeroized whatever happens
+        throw e;
+      }
+      SealEnvelope envelope = openEnvelope(quorum, "rekey");
       byte[] newKey = new byte[UNSEAL_KEY_BYTES];
       List<UnsealShare> split = List.of();
       try {
