@@ -161,14 +161,33 @@ final class StoredCeremony {
     return Optional.of(new Outcome(r, shares.size(), List.copyOf(unwrapped)));
   }
 
-  /** Cancels the ceremony in progress; FAILED_PRECONDITION when there is none. */
+  /**
+   * Cancels the ceremony in progress; FAILED_PRECONDITION when there is none. Removes exactly the ceremony it read
+   * (compare-and-delete): shares another server adds meanwhile do not save it, but a ceremony another server started
+   * after this one ended is not cancelled by mistake.
+   */
   void cancel() {
-    Optional<StoredEntry> e = read();
-    if (e.isEmpty() || StoredJson.read(e.get().value(), Record.class).expired(Instant.now())) {
-      e.ifPresent(x -> removeIfAt(x.version()));
-      throw KeywardenException.precondition("no " + kind.name + " is in progress");
+    String seen = null;
+    for (int attempt = 0; ; attempt++) {
+      Optional<StoredEntry> e = read();
+      Record r = e.map(x -> StoredJson.read(x.value(), Record.class)).orElse(null);
+      if (r == null || r.expired(Instant.now())) {
+        e.ifPresent(x -> removeIfAt(x.version()));
+        throw KeywardenException.precondition("no " + kind.name + " is in progress");
+      }
+      if (seen != null && !seen.equals(r.nonce())) {
+        throw KeywardenException.precondition("the " + kind.name + " ended and another one (nonce " + r.nonce()
+            + ") started while cancelling; it was not cancelled: cancel again to cancel it");
+      }
+      seen = r.nonce();
+      if (removeIfAt(e.get().version())) {
+        return;
+      }
+      if (attempt >= 100) {
+        throw KeywardenException.unavailable("the " + kind.name + " changed on every attempt to cancel it; try again",
+            null);
+      }
     }
-    storage.delete(kind.key());
   }
 
   /** Cancels any ceremony in progress (seal --all). */

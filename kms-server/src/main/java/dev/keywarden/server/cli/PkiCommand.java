@@ -23,7 +23,6 @@ import picocli.CommandLine.TypeConversionException;
  */
 @Command(name = "pki", description = "Run a certificate authority: issuers, roles, certificates, revocation.")
 final class PkiCommand {
-  private static final List<String> REASONS = ApiEnums.REASON_NAMES;
 
   static com.google.protobuf.Duration duration(Duration d) {
     return Durations.fromSeconds(d.getSeconds());
@@ -69,8 +68,10 @@ final class PkiCommand {
   }
 
   static String reasonName(int code) {
-    return code >= 0 && code < REASONS.size() && !REASONS.get(code).isEmpty() ? REASONS.get(code)
-        : String.valueOf(code);
+    // ApiEnums is touched only here and by the commands that need it: its tables load classes from every engine,
+    // which commands such as `pki sign-csr` would otherwise pay for at start-up.
+    List<String> names = ApiEnums.REASON_NAMES;
+    return code >= 0 && code < names.size() && !names.get(code).isEmpty() ? names.get(code) : String.valueOf(code);
   }
 
   /** The API's key pair type for a name the user typed (ec-p256, ecdsa-p256, rsa-3072, …); unspecified for none. */
@@ -93,10 +94,10 @@ final class PkiCommand {
         return Integer.parseInt(value);
       }
       String norm = value.replaceAll("([a-z])([A-Z])", "$1-$2").replace('_', '-').toLowerCase(Locale.ROOT);
-      int i = REASONS.indexOf(norm);
+      int i = ApiEnums.REASON_NAMES.indexOf(norm);
       if (i < 0 || norm.isEmpty()) {
         throw new TypeConversionException("unknown reason '" + value + "'; known: "
-            + String.join(", ", REASONS.stream().filter(r -> !r.isEmpty()).toList()) + ", or a number");
+            + String.join(", ", ApiEnums.REASON_NAMES.stream().filter(r -> !r.isEmpty()).toList()) + ", or a number");
       }
       return i;
     }
