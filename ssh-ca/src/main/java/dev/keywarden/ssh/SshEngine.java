@@ -563,9 +563,16 @@ public final class SshEngine {
 
   // ---- certificates ----
 
-  /** Serials of the stored certificates, sorted as text. */
-  public List<String> listCertificates() {
-    return store().list(CERTS).stream().map(k -> k.substring(CERTS.length())).toList();
+  /**
+   * One page of the stored serials, sorted as text: at most {@code limit} after {@code after} ("" for the first
+   * page). One range read of storage, however many certificates are stored.
+   */
+  public List<String> listCertificates(String after, int limit) {
+    if (!after.isEmpty() && !DECIMAL.matcher(after).matches()) {
+      throw KeywardenException.invalidField("after", "after must be a serial in decimal, as a page lists them");
+    }
+    return store().list(CERTS, after.isEmpty() ? "" : CERTS + after, limit).stream()
+        .map(k -> k.substring(CERTS.length())).toList();
   }
 
   /** A stored certificate by decimal serial; NOT_FOUND when none. */

@@ -482,12 +482,20 @@ final class SshCommand {
     }
   }
 
-  @Command(name = "list", description = "List the serials of stored certificates.")
+  @Command(name = "list", description = "List the serials of stored certificates, a page at a time.")
   static final class ListCerts extends ClientCommand {
+    @Option(names = "--limit", description = "At most this many (1..10000; default 1000).")
+    int limit;
+
+    @Option(names = "--after", description = "Serials after this one: the previous page's last (printed as"
+        + " 'next: --after SERIAL' when there are more).")
+    String after = "";
+
     @Override
     Integer run() throws Exception {
-      ListSshCertificatesResponse r = ssh().listSshCertificates(ListSshCertificatesRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getSerialsList()));
+      ListSshCertificatesResponse r = ssh().listSshCertificates(ListSshCertificatesRequest.newBuilder()
+          .setLimit(limit).setAfter(after).build());
+      print(r, pageText(r.getSerialsList(), r.getNextAfter()));
       return 0;
     }
   }

@@ -121,12 +121,19 @@ final class TransitCommand {
     }
   }
 
-  @Command(name = "list", description = "List key names.")
+  @Command(name = "list", description = "List key names, a page at a time.")
   static final class ListKeys extends ClientCommand {
+    @Option(names = "--limit", description = "At most this many (1..10000; default 1000).")
+    int limit;
+
+    @Option(names = "--after", description = "Names after this one: the previous page's last (printed as"
+        + " 'next: --after NAME' when there are more).")
+    String after = "";
+
     @Override
     Integer run() throws Exception {
-      ListKeysResponse r = transit().listKeys(ListKeysRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getNamesList()));
+      ListKeysResponse r = transit().listKeys(ListKeysRequest.newBuilder().setLimit(limit).setAfter(after).build());
+      print(r, pageText(r.getNamesList(), r.getNextAfter()));
       return 0;
     }
   }

@@ -29,6 +29,7 @@ import io.grpc.stub.StreamObserver;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -250,7 +251,10 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listSshCertificates(ListSshCertificatesRequest r, StreamObserver<ListSshCertificatesResponse> out) {
-    reply(out, ListSshCertificatesResponse.newBuilder().addAllSerials(engine.listCertificates()).build());
+    int limit = ListPages.limit(r.getLimit());
+    List<String> page = engine.listCertificates(r.getAfter(), limit);
+    reply(out, ListSshCertificatesResponse.newBuilder().addAllSerials(page)
+        .setNextAfter(ListPages.nextAfter(page, limit)).build());
   }
 
   @Override
