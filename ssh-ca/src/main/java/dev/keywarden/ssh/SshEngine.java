@@ -295,9 +295,18 @@ public final class SshEngine {
             + "' not found; create it first or list the roles")));
   }
 
-  /** Role names, sorted. */
-  public List<String> listRoles() {
-    return store().list(ROLES).stream().map(k -> k.substring(ROLES.length())).toList();
+  /**
+   * One page of the role names, sorted: at most {@code limit} after {@code after} (exclusive; "" for the first
+   * page). One range read of storage, however many there are.
+   */
+  public List<String> listRoles(String after, int limit) {
+    return store().list(ROLES, after.isEmpty() ? "" : ROLES + after, limit).stream()
+        .map(k -> k.substring(ROLES.length())).toList();
+  }
+
+  /** Whether a role of this name is stored (one read). */
+  public boolean roleExists(String name) {
+    return store().get(ROLES + name).isPresent();
   }
 
   /** Deletes a role; NOT_FOUND when there is none. Certificates already signed stay valid. */

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -326,10 +327,14 @@ final class SshCommand {
 
   @Command(name = "roles", description = "List the roles.")
   static final class Roles extends ClientCommand {
+    @Mixin
+    PageOptions page;
+
     @Override
     Integer run() throws Exception {
-      ListSshRolesResponse r = ssh().listSshRoles(ListSshRolesRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getNamesList()));
+      ListSshRolesResponse r = ssh().listSshRoles(ListSshRolesRequest.newBuilder()
+          .setLimit(page.limit).setAfter(page.after).build());
+      print(r, pageText(r.getNamesList(), r.getNextAfter()));
       return 0;
     }
   }

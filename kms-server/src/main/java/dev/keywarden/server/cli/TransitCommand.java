@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -123,16 +124,13 @@ final class TransitCommand {
 
   @Command(name = "list", description = "List key names, a page at a time.")
   static final class ListKeys extends ClientCommand {
-    @Option(names = "--limit", description = "At most this many (1..10000; default 1000).")
-    int limit;
-
-    @Option(names = "--after", description = "Names after this one: the previous page's last (printed as"
-        + " 'next: --after NAME' when there are more).")
-    String after = "";
+    @Mixin
+    PageOptions page;
 
     @Override
     Integer run() throws Exception {
-      ListKeysResponse r = transit().listKeys(ListKeysRequest.newBuilder().setLimit(limit).setAfter(after).build());
+      ListKeysResponse r = transit().listKeys(ListKeysRequest.newBuilder()
+          .setLimit(page.limit).setAfter(page.after).build());
       print(r, pageText(r.getNamesList(), r.getNextAfter()));
       return 0;
     }

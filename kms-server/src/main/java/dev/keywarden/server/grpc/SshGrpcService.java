@@ -72,7 +72,7 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
         .checks(SshServiceGrpc.getWriteSshRoleMethod(),
             Check.anyOf(r -> role(r.getRole().getName(), "role.name"), "create", "update"),
             Check.chosen(r -> role(r.getRole().getName(), "role.name"),
-                r -> engine.listRoles().contains(r.getRole().getName()) ? "update" : "create",
+                r -> engine.roleExists(r.getRole().getName()) ? "update" : "create",
                 Set.of("create", "update")))
         .allow(SshServiceGrpc.getGetSshRoleMethod(), r -> role(r.getName(), "name"), "read")
         .allow(SshServiceGrpc.getListSshRolesMethod(), r -> "ssh/roles", "list")
@@ -193,7 +193,10 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listSshRoles(ListSshRolesRequest r, StreamObserver<ListSshRolesResponse> out) {
-    reply(out, ListSshRolesResponse.newBuilder().addAllNames(engine.listRoles()).build());
+    int limit = ListPages.limit(r.getLimit());
+    List<String> page = engine.listRoles(r.getAfter(), limit);
+    reply(out, ListSshRolesResponse.newBuilder().addAllNames(page).setNextAfter(ListPages.nextAfter(page, limit))
+        .build());
   }
 
   @Override
