@@ -87,9 +87,22 @@ final class BenchCore implements AutoCloseable {
     core.submitUnsealShare(init.shares().get(0));
   }
 
-  /** Deletes the temp directory (the data set), after {@link #close}. */
+  /** Deletes the temp directory (the data set), after {@link #close}; nothing when the storage was handed in. */
   void deleteFiles() throws java.io.IOException {
-    try (var walk = Files.walk(dir)) {
+    if (dir != null) {
+      deleteTree(dir);
+    }
+  }
+
+  /** {@link #close}, then {@link #deleteFiles}: a JMH tear-down, so a run leaves nothing in the temp directory. */
+  void closeAndDelete() throws java.io.IOException {
+    close();
+    deleteFiles();
+  }
+
+  /** Deletes {@code root} and everything under it. */
+  static void deleteTree(Path root) throws java.io.IOException {
+    try (var walk = Files.walk(root)) {
       walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }

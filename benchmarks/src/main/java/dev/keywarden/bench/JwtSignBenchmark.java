@@ -91,8 +91,8 @@ public class JwtSignBenchmark {
   }
 
   @TearDown
-  public void tearDown() {
-    bench.close();
+  public void tearDown() throws java.io.IOException {
+    bench.closeAndDelete();
   }
 
   /** Bouncy Castle's signer for the software key, initialized once per thread as a caller of BC would keep it. */

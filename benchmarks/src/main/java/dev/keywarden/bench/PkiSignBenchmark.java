@@ -77,8 +77,8 @@ public class PkiSignBenchmark {
   }
 
   @TearDown
-  public void tearDown() {
-    bench.close();
+  public void tearDown() throws java.io.IOException {
+    bench.closeAndDelete();
   }
 
   /** The raw rate: one ECDSA P-256 signature by the issuer's key through PKCS#11. */

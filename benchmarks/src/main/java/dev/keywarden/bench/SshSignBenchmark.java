@@ -75,8 +75,8 @@ public class SshSignBenchmark {
   }
 
   @TearDown
-  public void tearDown() {
-    bench.close();
+  public void tearDown() throws java.io.IOException {
+    bench.closeAndDelete();
   }
 
   /** The raw rate: one signature by the CA's key through PKCS#11, as the certificate's signature is made. */

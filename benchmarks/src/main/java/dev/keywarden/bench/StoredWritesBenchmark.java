@@ -61,7 +61,12 @@ public final class StoredWritesBenchmark {
     try (PostgresServer server = PostgresServer.start()) {
       pgStart = server.startMillis();
       String url = server.createDatabase("bench");
-      measure("SQLite", SqliteStorage.open(Files.createTempDirectory("kw-bench-writes-")), seconds, rates);
+      Path sqlite = Files.createTempDirectory("kw-bench-writes-");
+      try {
+        measure("SQLite", SqliteStorage.open(sqlite), seconds, rates);
+      } finally {
+        BenchCore.deleteTree(sqlite);
+      }
       measure("PostgreSQL", PostgresStorage.open(new PostgresSettings(url, PostgresServer.SUPERUSER, null)), seconds,
           rates);
     }

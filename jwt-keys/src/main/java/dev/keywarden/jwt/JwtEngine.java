@@ -181,6 +181,15 @@ public final class JwtEngine {
   }
 
   /**
+   * One page of the key names, sorted: at most {@code limit} after {@code after} (exclusive; "" for the first
+   * page). One range read of storage, however many there are.
+   */
+  public List<String> listKeys(String after, int limit) {
+    return store().list(KEYS, after.isEmpty() ? "" : KEYS + after, limit).stream()
+        .map(k -> k.substring(KEYS.length())).toList();
+  }
+
+  /**
    * Deletes a key: its record first (nothing signs or verifies with it from then on), then every version's private
    * key. Tokens it signed no longer verify anywhere once verifiers drop their JWKS. Its roles stay, refusing to sign.
    */
@@ -311,9 +320,18 @@ public final class JwtEngine {
             + " the roles")));
   }
 
-  /** Role names, sorted. */
-  public List<String> listRoles() {
-    return store().list(ROLES).stream().map(k -> k.substring(ROLES.length())).toList();
+  /**
+   * One page of the role names, sorted: at most {@code limit} after {@code after} (exclusive; "" for the first
+   * page). One range read of storage, however many there are.
+   */
+  public List<String> listRoles(String after, int limit) {
+    return store().list(ROLES, after.isEmpty() ? "" : ROLES + after, limit).stream()
+        .map(k -> k.substring(ROLES.length())).toList();
+  }
+
+  /** Whether a role of this name is stored (one read). */
+  public boolean roleExists(String name) {
+    return store().get(ROLES + name).isPresent();
   }
 
   /** Deletes a role; NOT_FOUND when there is none. Tokens it signed stay valid until they expire. */

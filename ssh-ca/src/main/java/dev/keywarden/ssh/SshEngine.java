@@ -295,9 +295,18 @@ public final class SshEngine {
             + "' not found; create it first or list the roles")));
   }
 
-  /** Role names, sorted. */
-  public List<String> listRoles() {
-    return store().list(ROLES).stream().map(k -> k.substring(ROLES.length())).toList();
+  /**
+   * One page of the role names, sorted: at most {@code limit} after {@code after} (exclusive; "" for the first
+   * page). One range read of storage, however many there are.
+   */
+  public List<String> listRoles(String after, int limit) {
+    return store().list(ROLES, after.isEmpty() ? "" : ROLES + after, limit).stream()
+        .map(k -> k.substring(ROLES.length())).toList();
+  }
+
+  /** Whether a role of this name is stored (one read). */
+  public boolean roleExists(String name) {
+    return store().get(ROLES + name).isPresent();
   }
 
   /** Deletes a role; NOT_FOUND when there is none. Certificates already signed stay valid. */
@@ -563,9 +572,16 @@ public final class SshEngine {
 
   // ---- certificates ----
 
-  /** Serials of the stored certificates, sorted as text. */
-  public List<String> listCertificates() {
-    return store().list(CERTS).stream().map(k -> k.substring(CERTS.length())).toList();
+  /**
+   * One page of the stored serials, sorted as text: at most {@code limit} after {@code after} ("" for the first
+   * page). One range read of storage, however many certificates are stored.
+   */
+  public List<String> listCertificates(String after, int limit) {
+    if (!after.isEmpty() && !DECIMAL.matcher(after).matches()) {
+      throw KeywardenException.invalidField("after", "after must be a serial in decimal, as a page lists them");
+    }
+    return store().list(CERTS, after.isEmpty() ? "" : CERTS + after, limit).stream()
+        .map(k -> k.substring(CERTS.length())).toList();
   }
 
   /** A stored certificate by decimal serial; NOT_FOUND when none. */

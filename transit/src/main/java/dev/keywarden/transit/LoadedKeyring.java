@@ -6,10 +6,21 @@ import java.util.function.IntFunction;
 /**
  * A keyring as the request path sees it: the stored keyring plus its versions unwrapped on first use. Replaced, not
  * changed, when the keyring changes; unwrapped versions carry over to the replacement.
+ *
+ * <p>What an encryption needs is copied into fields of this object (the latest version's number and unwrapped key,
+ * whether the keyring is derived), so that with many keyrings used at random, each cold in memory, an encryption goes
+ * from the cache's entry to this object to the key in two hops, instead of through the keyring, its version list, the
+ * version record, its settings and a map of unwrapped versions (0.71× the rate of ten keys at 100,000 before).
  */
 final class LoadedKeyring {
   final Keyring keyring;
   final KeyType type;
+  /** The version new encryptions use: the keyring's latest. */
+  final int latestVersion;
+  /** Whether the keyring derives a key per context (and so needs one). */
+  final boolean derived;
+  /** The latest version unwrapped, once it has been; null before. */
+  private volatile VersionKey latest;
   /** The storage version this keyring was read or written at: a change never replaces a newer one with an older one. */
   final long stored;
   private final ConcurrentHashMap<Integer, VersionKey> versions;
@@ -17,15 +28,35 @@ final class LoadedKeyring {
   LoadedKeyring(Keyring keyring, long stored, ConcurrentHashMap<Integer, VersionKey> carried) {
     this.keyring = keyring;
     this.type = keyring.keyType();
+    this.latestVersion = keyring.latestVersion();
+    this.derived = keyring.config().derived();
     this.stored = stored;
     this.versions = carried;
     versions.keySet().removeIf(v -> v < keyring.oldestVersion());
+    this.latest = versions.get(latestVersion);
+  }
+
+  /** The latest version unwrapped; null until it has been (then {@link #version} loads it). */
+  VersionKey latest() {
+    return latest;
+  }
+
+  /** An unwrapped version if it has been loaded, else null; allocates nothing. */
+  VersionKey loadedVersion(int version) {
+    VersionKey key = version == latestVersion ? latest : null;
+    return key != null ? key : versions.get(version);
   }
 
   /** The unwrapped version, loading it with {@code loader} on first use (once, even under concurrent callers). */
   VersionKey version(int version, IntFunction<VersionKey> loader) {
     VersionKey key = versions.get(version);
-    return key != null ? key : versions.computeIfAbsent(version, loader::apply);
+    if (key == null) {
+      key = versions.computeIfAbsent(version, loader::apply);
+    }
+    if (version == latestVersion) {
+      latest = key;
+    }
+    return key;
   }
 
   /**
@@ -37,6 +68,7 @@ final class LoadedKeyring {
   }
 
   void destroy() {
+    latest = null;
     versions.values().forEach(VersionKey::destroy);
     versions.clear();
   }

@@ -53,6 +53,15 @@ public final class TransitEngine {
   /** Refuse random-nonce encryption with a version past this, whatever happened to rotation. */
   static final long HARD_LIMIT = 1L << 32;
   static final String PREFIX = "transit/keys/";
+  /**
+   * The scheduled-rotation index: {@code transit/rotation-due/SECONDS/NAME} for every keyring with an
+   * auto_rotate_period, SECONDS (zero-padded to 20 digits, so keys sort by time) when its latest version becomes due.
+   * Written in the same transaction as the keyring whenever that time changes, so {@link #rotateDue} reads only the
+   * entries that are due, not every keyring.
+   */
+  static final String ROTATION_DUE = "transit/rotation-due/";
+  /** Set once the keyrings stored before the index have been put into it. */
+  static final String ROTATION_INDEXED = "transit/config/rotation-due-indexed";
   private static final Logger log = LoggerFactory.getLogger(TransitEngine.class);
   /** Keyrings are read ignoring fields this server does not know (written by a newer server in a rolling upgrade). */
   private static final ObjectMapper JSON = new ObjectMapper()
@@ -93,6 +102,8 @@ public final class TransitEngine {
    * its whole reservation is used up. Its thread ends when idle.
    */
   private final ExecutorService reserver;
+  /** True once this process has seen {@link #ROTATION_INDEXED}: no storage read for it on each rotation run. */
+  private volatile boolean rotationIndexed;
 
   public TransitEngine(Core core, Clock clock, SecureRandom random) {
     this(core, clock, random, NONCE_BLOCK, ROTATE_AT);
@@ -147,7 +158,7 @@ public final class TransitEngine {
         config.autoRotatePeriodSeconds(), 1, 1);
     KeyVersion first = newVersion(u, name, type, 1, reservedAtCreation(type, initial));
     Keyring keyring = new Keyring(name, type.typeName(), clock.millis(), initial, List.of(first));
-    if (!core.storage().compareAndSet(PREFIX + name, 0, encode(keyring))) {
+    if (!storeKeyring(name, 0, null, keyring)) {
       discard(u, first);
       throw KeywardenException.alreadyExists("a transit key named '" + name + "' already exists");
     }
@@ -162,14 +173,34 @@ public final class TransitEngine {
     return loaded(name).keyring;
   }
 
-  /** Names of every keyring, sorted. */
-  public List<String> listKeys() {
+  /**
+   * One page of the keyring names, sorted: at most {@code limit} after {@code after} ("" for the first page). One
+   * range read of storage, however many keyrings there are.
+   */
+  public List<String> listKeys(String after, int limit) {
     core.unsealed();
-    return core.storage().list(PREFIX).stream().map(k -> k.substring(PREFIX.length())).toList();
+    if (!after.isEmpty()) {
+      try {
+        checkName(after);
+      } catch (KeywardenException e) {
+        throw e.withField("after");
+      }
+    }
+    return core.storage().list(PREFIX, after.isEmpty() ? "" : PREFIX + after, limit).stream()
+        .map(k -> k.substring(PREFIX.length())).toList();
   }
 
   /** Adds a new latest version. Concurrent rotations each add their own version. */
   public Keyring rotate(String name) {
+    return rotate(name, Long.MIN_VALUE).orElseThrow();
+  }
+
+  /**
+   * Adds a new latest version; with {@code dueAtMillis} other than {@code Long.MIN_VALUE}, only if the keyring as
+   * it is read (in the same compare-and-set loop) is due for scheduled rotation by then, so a rotation racing a
+   * config change or another rotation never rotates what is no longer due. Empty when it was not.
+   */
+  private Optional<Keyring> rotate(String name, long dueAtMillis) {
     Unsealed u = core.unsealed();
     KeyVersion[] made = new KeyVersion[1];
     try {
@@ -178,15 +209,24 @@ public final class TransitEngine {
           discard(u, made[0]);
           made[0] = null;
         }
+        if (dueAtMillis != Long.MIN_VALUE && !isDue(k, dueAtMillis)) {
+          return null;
+        }
         if (made[0] == null) {
           made[0] = newVersion(u, name, k.keyType(), k.latestVersion() + 1,
               reservedAtCreation(k.keyType(), k.config()));
         }
         return k.withVersion(made[0]);
       });
+      if (made[0] == null || result.encryptionVersion() != made[0]) {
+        if (made[0] != null) {
+          discard(u, made[0]); // made on an attempt that lost its race, then found the keyring no longer due
+        }
+        return Optional.empty();
+      }
       takeCreationReservation(name, made[0]);
       log.info("transit key '{}' rotated to version {}", name, result.latestVersion());
-      return result;
+      return Optional.of(result);
     } catch (RuntimeException e) {
       if (made[0] != null) {
         discard(u, made[0]);
@@ -256,6 +296,7 @@ public final class TransitEngine {
         throw KeywardenException.precondition("transit key '" + name + "' changed while being deleted; try again");
       }
       tx.delete(PREFIX + name);
+      dueKey(k).ifPresent(tx::delete);
       return null;
     });
     LoadedKeyring gone = cache.remove(name);
@@ -278,13 +319,15 @@ public final class TransitEngine {
     checkInput("plaintext", plaintext);
     TransitLimits.context(context);
     LoadedKeyring l = requireFamily(name, KeyType.Family.AEAD, "encrypt");
-    Keyring k = l.keyring;
-    KeyVersion kv = k.encryptionVersion();
-    VersionKey key = versionKey(l, kv);
-    byte[] aad = context(k, context);
+    // the latest version's key straight from the loaded keyring: no keyring, version or map is read per call
+    VersionKey key = l.latest();
+    if (key == null) {
+      key = versionKey(l, l.keyring.encryptionVersion());
+    }
+    byte[] aad = context(l, context);
     byte[] out;
-    if (k.config().derived()) {
-      if (k.config().convergent()) {
+    if (l.derived) {
+      if (l.keyring.config().convergent()) {
         byte[] derived = key.derivedKey(aad);
         try {
           out = key.derived(aad).encryptWithNonce(KeyDerivation.convergentNonce(derived, plaintext, aad), plaintext, aad);
@@ -299,7 +342,7 @@ public final class TransitEngine {
       countNonce(name, key);
       out = key.encrypt(plaintext, aad);
     }
-    return Ciphertexts.formatAscii(kv.version(), out);
+    return Ciphertexts.formatAscii(key.version, out);
   }
 
   /** Decrypts a ciphertext of any version ≥ min_decryption_version; the caller zeroizes the result. */
@@ -321,8 +364,8 @@ public final class TransitEngine {
   private byte[] decrypt(LoadedKeyring l, Ciphertexts.Parsed parsed, byte[] context) {
     Keyring k = l.keyring;
     VersionKey key = versionKey(l, k.version(parsed.version()));
-    byte[] aad = context(k, context);
-    return k.config().derived() ? key.derived(aad).decrypt(parsed.bytes(), aad) : key.decrypt(parsed.bytes(), aad);
+    byte[] aad = context(l, context);
+    return l.derived ? key.derived(aad).decrypt(parsed.bytes(), aad) : key.decrypt(parsed.bytes(), aad);
   }
 
   /** Decrypts and encrypts again under the latest version; the plaintext never leaves the engine. */
@@ -411,43 +454,105 @@ public final class TransitEngine {
 
   // ---- auto-rotation ---------------------------------------------------------------------------------------------
 
-  /** Keyrings read per page by {@link #rotateDue}. */
-  private static final int ROTATION_PAGE = 500;
+  /** Index entries (or, building the index, keyrings) read per page by {@link #rotateDue}. */
+  static final int ROTATION_PAGE = 500;
+  /** Digits of the time in a {@link #ROTATION_DUE} key: every non-negative long fits. */
+  private static final int DUE_DIGITS = 20;
+  /** A due time past any real one (a period so long that the sum would overflow). */
+  private static final long MAX_DUE_SECONDS = Long.MAX_VALUE / 1000;
 
   /**
    * Rotates every keyring whose latest version is older than its auto_rotate_period; returns how many. Reads the
-   * keyrings a page at a time straight from storage, without loading them into the request path's cache, so its
-   * memory stays bounded however many keyrings there are.
+   * {@link #ROTATION_DUE} entries up to now, a page at a time, and only the keyrings they name: its cost follows the
+   * keyrings due, not the keyrings stored. The first run on a store written before the index puts the existing
+   * keyrings into it, once.
    */
   public int rotateDue() {
     if (core.isSealed()) {
       return 0;
     }
-    int rotated = 0;
+    indexRotationsOnce();
     long now = clock.millis();
+    long nowSeconds = Math.floorDiv(now, 1000);
+    int rotated = 0;
     String after = "";
     while (true) {
       core.unsealed();
-      List<String> page = core.storage().list(PREFIX, after, ROTATION_PAGE);
-      for (String key : page) {
-        String name = key.substring(PREFIX.length());
+      List<String> page = core.storage().list(ROTATION_DUE, after, ROTATION_PAGE);
+      for (String entry : page) {
+        int slash = entry.indexOf('/', ROTATION_DUE.length());
+        if (Long.parseLong(entry.substring(ROTATION_DUE.length(), slash)) > nowSeconds) {
+          return rotated; // sorted by time: everything after this is not due yet
+        }
+        String name = entry.substring(slash + 1);
         try {
-          Optional<StoredEntry> entry = core.storage().get(key);
-          if (entry.isEmpty()) {
-            continue;
-          }
-          Keyring k = decode(entry.get().value());
-          long period = k.config().autoRotatePeriodSeconds();
-          if (period > 0 && k.encryptionVersion().createTime() + period * 1000 <= now) {
-            rotate(name);
+          if (rotate(name, now).isPresent()) {
             rotated++;
           }
         } catch (KeywardenException e) {
-          log.warn("auto-rotation of transit key '{}' skipped: {}", name, e.getMessage());
+          if (e.kind() != KeywardenException.Kind.NOT_FOUND) {
+            log.warn("auto-rotation of transit key '{}' skipped: {}", name, e.getMessage());
+          }
         }
+        dropStale(entry, name);
       }
       if (page.size() < ROTATION_PAGE) {
         return rotated;
+      }
+      after = page.get(page.size() - 1);
+    }
+  }
+
+  /**
+   * Deletes index entry {@code entry} unless it is the one keyring {@code name} has now: an entry left behind by a
+   * change the index missed (a keyring deleted or changed by a server from before the index) is dropped, in the
+   * same transaction that reads the keyring, so a keyring that is due keeps its entry.
+   */
+  private void dropStale(String entry, String name) {
+    core.storage().atomically(tx -> {
+      Optional<StoredEntry> k = tx.get(PREFIX + name);
+      if (k.isEmpty() || !dueKey(decode(k.get().value())).equals(Optional.of(entry))) {
+        tx.delete(entry);
+      }
+      return null;
+    });
+  }
+
+  /**
+   * Puts the keyrings stored before the rotation index into it, once per store ({@link #ROTATION_INDEXED} says it is
+   * done): each page's keyrings are read and indexed in one transaction, so a change racing it either comes before
+   * (and is read here) or after (and moves the entry written here).
+   */
+  private void indexRotationsOnce() {
+    if (rotationIndexed) {
+      return;
+    }
+    if (core.storage().get(ROTATION_INDEXED).isPresent()) {
+      rotationIndexed = true;
+      return;
+    }
+    String after = "";
+    int indexed = 0;
+    while (true) {
+      List<String> page = core.storage().list(PREFIX, after, ROTATION_PAGE);
+      indexed += core.storage().atomically(tx -> {
+        int n = 0;
+        for (String key : page) {
+          Optional<String> due = tx.get(key).flatMap(e -> dueKey(decode(e.value())));
+          if (due.isPresent() && tx.get(due.get()).isEmpty()) {
+            tx.put(due.get(), key.substring(PREFIX.length()).getBytes(StandardCharsets.UTF_8));
+            n++;
+          }
+        }
+        if (page.size() < ROTATION_PAGE) {
+          tx.put(ROTATION_INDEXED, new byte[0]);
+        }
+        return n;
+      });
+      if (page.size() < ROTATION_PAGE) {
+        rotationIndexed = true;
+        log.info("transit rotation index checked: {} keyrings from before it added", indexed);
+        return;
       }
       after = page.get(page.size() - 1);
     }
@@ -513,14 +618,21 @@ public final class TransitEngine {
             .withReason("KEY_NOT_FOUND"));
   }
 
-  /** Applies {@code edit} with compare-and-set until it lands, then replaces the cached keyring. */
+  /**
+   * Applies {@code edit} with compare-and-set until it lands, then replaces the cached keyring. An edit that returns
+   * null changes nothing (the keyring as read is returned).
+   */
   private Keyring change(String name, UnaryOperator<Keyring> edit) {
     core.unsealed();
     validateName(name);
     return CasRetry.untilStored("transit key '" + name + "'", () -> {
       StoredEntry entry = stored(name);
-      Keyring next = edit.apply(decode(entry.value()));
-      if (!core.storage().compareAndSet(PREFIX + name, entry.version(), encode(next))) {
+      Keyring current = decode(entry.value());
+      Keyring next = edit.apply(current);
+      if (next == null) {
+        return Optional.of(current);
+      }
+      if (!storeKeyring(name, entry.version(), current, next)) {
         return Optional.empty();
       }
       long storedAt = entry.version() + 1; // compare-and-set raises the entry's version by one
@@ -529,8 +641,57 @@ public final class TransitEngine {
     });
   }
 
+  /**
+   * Writes {@code next} over {@code current} (stored at {@code expectedVersion}; 0 and null for a new keyring) with
+   * compare-and-set; false when it lost the race. When the time the keyring is due for scheduled rotation moves, its
+   * {@link #ROTATION_DUE} entry moves in the same transaction; otherwise (a nonce reservation, a trim) it is the one
+   * write it always was.
+   */
+  private boolean storeKeyring(String name, long expectedVersion, Keyring current, Keyring next) {
+    Optional<String> before = current == null ? Optional.empty() : dueKey(current);
+    Optional<String> after = dueKey(next);
+    byte[] value = encode(next);
+    if (before.equals(after)) {
+      return core.storage().compareAndSet(PREFIX + name, expectedVersion, value);
+    }
+    return core.storage().atomically(tx -> {
+      if (!tx.compareAndSet(PREFIX + name, expectedVersion, value)) {
+        return false;
+      }
+      before.ifPresent(tx::delete);
+      after.ifPresent(k -> tx.put(k, name.getBytes(StandardCharsets.UTF_8)));
+      return true;
+    });
+  }
+
+  /** Whether the keyring's latest version is older than its auto_rotate_period at {@code nowMillis}. */
+  private static boolean isDue(Keyring k, long nowMillis) {
+    long period = k.config().autoRotatePeriodSeconds();
+    return period > 0 && dueSeconds(k) * 1000 <= nowMillis;
+  }
+
+  /**
+   * The second from which the keyring is due for scheduled rotation (its latest version's creation, rounded up to a
+   * whole second, plus the period); only for a positive period.
+   */
+  private static long dueSeconds(Keyring k) {
+    long created = Math.floorDiv(k.encryptionVersion().createTime() + 999, 1000);
+    long period = k.config().autoRotatePeriodSeconds();
+    return period > MAX_DUE_SECONDS - created ? MAX_DUE_SECONDS : created + period;
+  }
+
+  /** The keyring's {@link #ROTATION_DUE} key; empty when it has no auto_rotate_period. */
+  static Optional<String> dueKey(Keyring k) {
+    if (k.config().autoRotatePeriodSeconds() <= 0) {
+      return Optional.empty();
+    }
+    String seconds = Long.toString(dueSeconds(k));
+    return Optional.of(ROTATION_DUE + "0".repeat(DUE_DIGITS - seconds.length()) + seconds + "/" + k.name());
+  }
+
   private VersionKey versionKey(LoadedKeyring l, KeyVersion kv) {
-    return l.version(kv.version(), v -> load(l.type, kv));
+    VersionKey key = l.loadedVersion(kv.version());
+    return key != null ? key : l.version(kv.version(), v -> load(l.type, kv)); // the lambda only on a first use
   }
 
   private VersionKey load(KeyType type, KeyVersion kv) {
@@ -615,7 +776,7 @@ public final class TransitEngine {
     boolean queued = runInBackground(() -> {
       try {
         synchronized (key) {
-          if (key.allowance - key.encryptions.get() < reserveAheadBelow && !core.isSealed()) {
+          if (key.allowance - key.encryptions() < reserveAheadBelow && !core.isSealed()) {
             reserve(name, key, nonceBlock);
           }
         }
@@ -691,10 +852,10 @@ public final class TransitEngine {
     }
   }
 
-  private static byte[] context(Keyring k, byte[] context) {
+  private static byte[] context(LoadedKeyring l, byte[] context) {
     byte[] c = context == null ? NO_CONTEXT : context;
-    if (k.config().derived() && c.length == 0) {
-      throw KeywardenException.invalid("key '" + k.name() + "' is derived: a context is required");
+    if (l.derived && c.length == 0) {
+      throw KeywardenException.invalid("key '" + l.keyring.name() + "' is derived: a context is required");
     }
     return c;
   }

@@ -79,11 +79,20 @@ public final class PolicyStore {
         () -> Policy.parse(name, new String(value, StandardCharsets.UTF_8), capabilities.get()));
   }
 
-  /** Policy names, sorted, with "root" first. */
-  public List<String> list() {
+  /**
+   * One page of the policy names: "root" first (it is built in, not stored), then the stored ones sorted; at most
+   * {@code limit} after {@code after} ("" for the first page; "root" for the stored ones from the start). One range
+   * read of storage.
+   */
+  public List<String> list(String after, int limit) {
     List<String> names = new ArrayList<>();
-    names.add(Policy.ROOT);
-    storage.list(PREFIX).forEach(k -> names.add(k.substring(PREFIX.length())));
+    if (after.isEmpty()) {
+      names.add(Policy.ROOT);
+    }
+    if (names.size() < limit) {
+      String from = after.isEmpty() || after.equals(Policy.ROOT) ? "" : PREFIX + after;
+      storage.list(PREFIX, from, limit - names.size()).forEach(k -> names.add(k.substring(PREFIX.length())));
+    }
     return names;
   }
 

@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -181,10 +182,14 @@ final class AuthJwtCommand {
 
   @Command(name = "list-roles", description = "List jwt role names.")
   static final class ListRoles extends ClientCommand {
+    @Mixin
+    PageOptions page;
+
     @Override
     Integer run() throws Exception {
-      ListJwtRolesResponse r = jwtAuth().listJwtRoles(ListJwtRolesRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getNamesList()));
+      ListJwtRolesResponse r = jwtAuth().listJwtRoles(ListJwtRolesRequest.newBuilder()
+          .setLimit(page.limit).setAfter(page.after).build());
+      print(r, pageText(r.getNamesList(), r.getNextAfter()));
       return 0;
     }
   }

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -87,10 +88,14 @@ final class CertRoleCommand {
 
   @Command(name = "list", description = "List the cert roles.")
   static final class ListRoles extends ClientCommand {
+    @Mixin
+    PageOptions page;
+
     @Override
     Integer run() throws Exception {
-      ListCertRolesResponse r = certAuth().listCertRoles(ListCertRolesRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getNamesList()));
+      ListCertRolesResponse r = certAuth().listCertRoles(ListCertRolesRequest.newBuilder()
+          .setLimit(page.limit).setAfter(page.after).build());
+      print(r, pageText(r.getNamesList(), r.getNextAfter()));
       return 0;
     }
   }

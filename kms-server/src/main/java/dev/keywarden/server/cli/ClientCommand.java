@@ -113,4 +113,10 @@ abstract class ClientCommand extends ClientOptions implements Callable<Integer> 
       out().flush();
     }
   }
+
+  /** One page of a listing as text: an entry a line, then "next: --after X" when more pages follow. */
+  static String pageText(java.util.List<String> entries, String nextAfter) {
+    String text = String.join("\n", entries);
+    return nextAfter.isEmpty() ? text : text + (text.isEmpty() ? "" : "\n") + "next: --after " + nextAfter;
+  }
 }

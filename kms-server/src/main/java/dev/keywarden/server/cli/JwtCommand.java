@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.TypeConversionException;
@@ -212,10 +213,14 @@ final class JwtCommand {
 
   @Command(name = "keys", description = "List the keys.")
   static final class Keys extends ClientCommand {
+    @Mixin
+    PageOptions page;
+
     @Override
     Integer run() throws Exception {
-      ListJwtKeysResponse r = jwt().listJwtKeys(ListJwtKeysRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getNamesList()));
+      ListJwtKeysResponse r = jwt().listJwtKeys(ListJwtKeysRequest.newBuilder()
+          .setLimit(page.limit).setAfter(page.after).build());
+      print(r, pageText(r.getNamesList(), r.getNextAfter()));
       return 0;
     }
   }
@@ -341,10 +346,14 @@ final class JwtCommand {
 
   @Command(name = "roles", description = "List the roles.")
   static final class Roles extends ClientCommand {
+    @Mixin
+    PageOptions page;
+
     @Override
     Integer run() throws Exception {
-      ListJwtSigningRolesResponse r = jwt().listJwtSigningRoles(ListJwtSigningRolesRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getNamesList()));
+      ListJwtSigningRolesResponse r = jwt().listJwtSigningRoles(ListJwtSigningRolesRequest.newBuilder()
+          .setLimit(page.limit).setAfter(page.after).build());
+      print(r, pageText(r.getNamesList(), r.getNextAfter()));
       return 0;
     }
   }

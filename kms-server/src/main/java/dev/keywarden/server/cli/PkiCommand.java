@@ -493,11 +493,7 @@ final class PkiCommand {
     Integer run() throws Exception {
       ListCertificatesResponse r = pki().listCertificates(ListCertificatesRequest.newBuilder().setLimit(limit)
           .setAfter(after).build());
-      String text = String.join("\n", r.getSerialsList());
-      if (!r.getNextAfter().isEmpty()) {
-        text += (text.isEmpty() ? "" : "\n") + "next: --after " + r.getNextAfter();
-      }
-      print(r, text);
+      print(r, pageText(r.getSerialsList(), r.getNextAfter()));
       return 0;
     }
   }

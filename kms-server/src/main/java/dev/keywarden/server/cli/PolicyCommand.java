@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -56,10 +57,14 @@ final class PolicyCommand {
 
   @Command(name = "list", description = "List policy names.")
   static final class ListPolicies extends ClientCommand {
+    @Mixin
+    PageOptions page;
+
     @Override
     Integer run() throws Exception {
-      ListPoliciesResponse r = policies().listPolicies(ListPoliciesRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getNamesList()));
+      ListPoliciesResponse r = policies().listPolicies(ListPoliciesRequest.newBuilder()
+          .setLimit(page.limit).setAfter(page.after).build());
+      print(r, pageText(r.getNamesList(), r.getNextAfter()));
       return 0;
     }
   }

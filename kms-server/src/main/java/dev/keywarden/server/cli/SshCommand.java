@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -326,10 +327,14 @@ final class SshCommand {
 
   @Command(name = "roles", description = "List the roles.")
   static final class Roles extends ClientCommand {
+    @Mixin
+    PageOptions page;
+
     @Override
     Integer run() throws Exception {
-      ListSshRolesResponse r = ssh().listSshRoles(ListSshRolesRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getNamesList()));
+      ListSshRolesResponse r = ssh().listSshRoles(ListSshRolesRequest.newBuilder()
+          .setLimit(page.limit).setAfter(page.after).build());
+      print(r, pageText(r.getNamesList(), r.getNextAfter()));
       return 0;
     }
   }
@@ -482,12 +487,20 @@ final class SshCommand {
     }
   }
 
-  @Command(name = "list", description = "List the serials of stored certificates.")
+  @Command(name = "list", description = "List the serials of stored certificates, a page at a time.")
   static final class ListCerts extends ClientCommand {
+    @Option(names = "--limit", description = "At most this many (1..10000; default 1000).")
+    int limit;
+
+    @Option(names = "--after", description = "Serials after this one: the previous page's last (printed as"
+        + " 'next: --after SERIAL' when there are more).")
+    String after = "";
+
     @Override
     Integer run() throws Exception {
-      ListSshCertificatesResponse r = ssh().listSshCertificates(ListSshCertificatesRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getSerialsList()));
+      ListSshCertificatesResponse r = ssh().listSshCertificates(ListSshCertificatesRequest.newBuilder()
+          .setLimit(limit).setAfter(after).build());
+      print(r, pageText(r.getSerialsList(), r.getNextAfter()));
       return 0;
     }
   }

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -121,12 +122,16 @@ final class TransitCommand {
     }
   }
 
-  @Command(name = "list", description = "List key names.")
+  @Command(name = "list", description = "List key names, a page at a time.")
   static final class ListKeys extends ClientCommand {
+    @Mixin
+    PageOptions page;
+
     @Override
     Integer run() throws Exception {
-      ListKeysResponse r = transit().listKeys(ListKeysRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getNamesList()));
+      ListKeysResponse r = transit().listKeys(ListKeysRequest.newBuilder()
+          .setLimit(page.limit).setAfter(page.after).build());
+      print(r, pageText(r.getNamesList(), r.getNextAfter()));
       return 0;
     }
   }

@@ -31,6 +31,7 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
 import jakarta.inject.Singleton;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -102,7 +103,10 @@ public final class CertAuthGrpcService implements CertAuthServiceGrpc.AsyncServi
 
   @Override
   public void listCertRoles(ListCertRolesRequest r, StreamObserver<ListCertRolesResponse> out) {
-    reply(out, ListCertRolesResponse.newBuilder().addAllNames(roles.list()).build());
+    int limit = ListPages.limit(r.getLimit());
+    List<String> page = roles.list(r.getAfter(), limit);
+    reply(out, ListCertRolesResponse.newBuilder().addAllNames(page).setNextAfter(ListPages.nextAfter(page, limit))
+        .build());
   }
 
   @Override

@@ -81,7 +81,10 @@ public final class JwtAuthGrpcService implements JwtAuthServiceGrpc.AsyncService
 
   @Override
   public void listJwtRoles(ListJwtRolesRequest r, StreamObserver<ListJwtRolesResponse> out) {
-    reply(out, ListJwtRolesResponse.newBuilder().addAllNames(jwt.list()).build());
+    int limit = ListPages.limit(r.getLimit());
+    List<String> page = jwt.list(r.getAfter(), limit);
+    reply(out, ListJwtRolesResponse.newBuilder().addAllNames(page).setNextAfter(ListPages.nextAfter(page, limit))
+        .build());
   }
 
   @Override

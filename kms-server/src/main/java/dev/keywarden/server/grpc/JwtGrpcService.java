@@ -74,7 +74,7 @@ public final class JwtGrpcService implements JwtServiceGrpc.AsyncService, Guarde
         .checks(JwtServiceGrpc.getWriteJwtSigningRoleMethod(),
             Check.anyOf(r -> role(r.getRole().getName(), "role.name"), "create", "update"),
             Check.chosen(r -> role(r.getRole().getName(), "role.name"),
-                r -> engine.listRoles().contains(r.getRole().getName()) ? "update" : "create",
+                r -> engine.roleExists(r.getRole().getName()) ? "update" : "create",
                 Set.of("create", "update")))
         .allow(JwtServiceGrpc.getGetJwtSigningRoleMethod(), r -> role(r.getName(), "name"), "read")
         .allow(JwtServiceGrpc.getListJwtSigningRolesMethod(), r -> "jwt/roles", "list")
@@ -127,7 +127,10 @@ public final class JwtGrpcService implements JwtServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listJwtKeys(ListJwtKeysRequest r, StreamObserver<ListJwtKeysResponse> out) {
-    reply(out, ListJwtKeysResponse.newBuilder().addAllNames(engine.listKeys()).build());
+    int limit = ListPages.limit(r.getLimit());
+    List<String> page = engine.listKeys(r.getAfter(), limit);
+    reply(out, ListJwtKeysResponse.newBuilder().addAllNames(page).setNextAfter(ListPages.nextAfter(page, limit))
+        .build());
   }
 
   @Override
@@ -186,7 +189,10 @@ public final class JwtGrpcService implements JwtServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listJwtSigningRoles(ListJwtSigningRolesRequest r, StreamObserver<ListJwtSigningRolesResponse> out) {
-    reply(out, ListJwtSigningRolesResponse.newBuilder().addAllNames(engine.listRoles()).build());
+    int limit = ListPages.limit(r.getLimit());
+    List<String> page = engine.listRoles(r.getAfter(), limit);
+    reply(out, ListJwtSigningRolesResponse.newBuilder().addAllNames(page).setNextAfter(ListPages.nextAfter(page, limit))
+        .build());
   }
 
   @Override

@@ -48,8 +48,8 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
   /** SANs per Issue request, alt_names, ip_sans and uri_sans together (pki.proto says so at IssueRequest). */
   public static final int MAX_NAMES = 100;
   /** The largest ListCertificates page, and the page when a request names none. */
-  public static final int MAX_PAGE = 10_000;
-  public static final int DEFAULT_PAGE = 1_000;
+  public static final int MAX_PAGE = ListPages.MAX;
+  public static final int DEFAULT_PAGE = ListPages.DEFAULT;
   private static final Pattern IP_LITERAL = Pattern.compile("[0-9a-fA-F:.]+");
   private static final String ISSUERS = "pki/issuers";
   private static final String CERTS = "pki/certs";
@@ -318,13 +318,10 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listCertificates(ListCertificatesRequest r, StreamObserver<ListCertificatesResponse> out) {
-    int limit = r.getLimit() == 0 ? DEFAULT_PAGE : r.getLimit();
-    if (limit < 1 || limit > MAX_PAGE) {
-      throw KeywardenException.invalidField("limit", "limit must be 1..10,000 (0 means 1,000); got " + r.getLimit());
-    }
+    int limit = ListPages.limit(r.getLimit());
     List<String> page = engine.listCertificates(r.getAfter(), limit);
     reply(out, ListCertificatesResponse.newBuilder().addAllSerials(page)
-        .setNextAfter(page.size() == limit ? page.get(page.size() - 1) : "").build());
+        .setNextAfter(ListPages.nextAfter(page, limit)).build());
   }
 
   @Override

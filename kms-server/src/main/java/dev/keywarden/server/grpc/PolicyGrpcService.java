@@ -11,6 +11,7 @@ import dev.keywarden.server.gate.ServiceRules;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
 import jakarta.inject.Singleton;
+import java.util.List;
 
 /** gRPC PolicyService. Resource `sys/policies/NAME`; listing needs `list` on `sys/policies`. */
 @Singleton
@@ -57,7 +58,10 @@ public final class PolicyGrpcService implements PolicyServiceGrpc.AsyncService, 
 
   @Override
   public void listPolicies(ListPoliciesRequest request, StreamObserver<ListPoliciesResponse> out) {
-    reply(out, ListPoliciesResponse.newBuilder().addAllNames(policies.list()).build());
+    int limit = ListPages.limit(request.getLimit());
+    List<String> page = policies.list(request.getAfter(), limit);
+    reply(out, ListPoliciesResponse.newBuilder().addAllNames(page).setNextAfter(ListPages.nextAfter(page, limit))
+        .build());
   }
 
   @Override

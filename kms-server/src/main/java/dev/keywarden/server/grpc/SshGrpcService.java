@@ -29,6 +29,7 @@ import io.grpc.stub.StreamObserver;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -71,7 +72,7 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
         .checks(SshServiceGrpc.getWriteSshRoleMethod(),
             Check.anyOf(r -> role(r.getRole().getName(), "role.name"), "create", "update"),
             Check.chosen(r -> role(r.getRole().getName(), "role.name"),
-                r -> engine.listRoles().contains(r.getRole().getName()) ? "update" : "create",
+                r -> engine.roleExists(r.getRole().getName()) ? "update" : "create",
                 Set.of("create", "update")))
         .allow(SshServiceGrpc.getGetSshRoleMethod(), r -> role(r.getName(), "name"), "read")
         .allow(SshServiceGrpc.getListSshRolesMethod(), r -> "ssh/roles", "list")
@@ -192,7 +193,10 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listSshRoles(ListSshRolesRequest r, StreamObserver<ListSshRolesResponse> out) {
-    reply(out, ListSshRolesResponse.newBuilder().addAllNames(engine.listRoles()).build());
+    int limit = ListPages.limit(r.getLimit());
+    List<String> page = engine.listRoles(r.getAfter(), limit);
+    reply(out, ListSshRolesResponse.newBuilder().addAllNames(page).setNextAfter(ListPages.nextAfter(page, limit))
+        .build());
   }
 
   @Override
@@ -250,7 +254,10 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listSshCertificates(ListSshCertificatesRequest r, StreamObserver<ListSshCertificatesResponse> out) {
-    reply(out, ListSshCertificatesResponse.newBuilder().addAllSerials(engine.listCertificates()).build());
+    int limit = ListPages.limit(r.getLimit());
+    List<String> page = engine.listCertificates(r.getAfter(), limit);
+    reply(out, ListSshCertificatesResponse.newBuilder().addAllSerials(page)
+        .setNextAfter(ListPages.nextAfter(page, limit)).build());
   }
 
   @Override

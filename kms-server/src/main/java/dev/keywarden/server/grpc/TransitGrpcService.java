@@ -24,6 +24,7 @@ import io.grpc.stub.StreamObserver;
 import jakarta.inject.Singleton;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.List;
 
 /**
  * gRPC TransitService: the gate authorizes `transit/keys/NAME` from the table below; each handler validates, calls
@@ -93,7 +94,9 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
 
   @Override
   public void listKeys(ListKeysRequest r, StreamObserver<ListKeysResponse> out) {
-    reply(out, ListKeysResponse.newBuilder().addAllNames(engine.listKeys()).build());
+    int limit = ListPages.limit(r.getLimit());
+    List<String> page = engine.listKeys(r.getAfter(), limit);
+    reply(out, ListKeysResponse.newBuilder().addAllNames(page).setNextAfter(ListPages.nextAfter(page, limit)).build());
   }
 
   @Override

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
+import dev.keywarden.server.grpc.ListPages;
 import dev.keywarden.server.grpc.PkiGrpcService;
 import dev.keywarden.transit.TransitLimits;
 import java.io.IOException;
@@ -32,6 +33,18 @@ class DocumentedLimitsTest {
       + " otherwise, except PEM and JSON fields (names\n// ending _pem, _pems or _json) at most "
       + size(StringBounds.DOCUMENT_MAX) + " and a JWT or an OpenSSH public key at most " + size(StringBounds.JWT_MAX);
 
+  /** Every paged List RPC's request: its page limit is documented beside its field. */
+  static final String[][] PAGED_LISTS = {
+      {"pki.proto", "ListCertificatesRequest"},
+      {"ssh.proto", "ListSshCertificatesRequest"},
+      {"ssh.proto", "ListSshRolesRequest"},
+      {"transit.proto", "ListKeysRequest"},
+      {"jwt.proto", "ListJwtKeysRequest"},
+      {"jwt.proto", "ListJwtSigningRolesRequest"},
+      {"policy.proto", "ListPoliciesRequest"},
+      {"auth_cert.proto", "ListCertRolesRequest"},
+      {"auth_jwt.proto", "ListJwtRolesRequest"}};
+
   static Stream<Arguments> fields() {
     List<Arguments> rows = new ArrayList<>();
     rows.add(Arguments.of("transit.proto", "CreateKeyRequest", "name", "1.." + Inputs.MAX_NAME + " letters"));
@@ -53,8 +66,10 @@ class DocumentedLimitsTest {
         "at most " + grouped(TransitLimits.MAX_CIPHERTEXT_CHARS) + " characters"));
     rows.add(Arguments.of("pki.proto", "IssueRequest", "alt_names",
         "At most " + PkiGrpcService.MAX_NAMES + " names in all"));
-    rows.add(Arguments.of("pki.proto", "ListCertificatesRequest", "limit",
-        "1.." + grouped(PkiGrpcService.MAX_PAGE) + "; 0 means " + grouped(PkiGrpcService.DEFAULT_PAGE)));
+    for (String[] paged : PAGED_LISTS) {
+      rows.add(Arguments.of(paged[0], paged[1], "limit",
+          "1.." + grouped(ListPages.MAX) + "; 0 means " + grouped(ListPages.DEFAULT)));
+    }
     rows.add(Arguments.of("pki.proto", "PkiRole", "name", "1 to " + roleNameMax() + " letters, digits, '_' or '-'"));
     rows.add(Arguments.of("ssh.proto", "SshRole", "name", "1 to " + roleNameMax() + " letters, digits, '_' or '-'"));
     for (String f : List.of("organization", "ou", "locality", "province")) {

@@ -46,6 +46,8 @@ class FeedCoverageTest {
       Map.entry("pki/issuer-keys/", "the issuers' key index: read by each OCSP request, never cached"),
       Map.entry("pki/revoked/", "read by serial (OCSP) and when a CRL is built; cert auth verdicts watch it"),
       Map.entry("ssh/certs/", "issued SSH certificates: read by serial when asked"),
+      Map.entry("transit/rotation-due/", "the keyrings' scheduled-rotation index: read only by rotateDue"),
+      Map.entry("transit/config/rotation-due-indexed", "the rotation index's marker: read by rotateDue"),
       Map.entry("ssh/krl/", "the KRL version: read on each KRL request, which rebuilds when it moved"),
       Map.entry("sys/audit/hmac/", "a device's HMAC key: unwrapped into the working keys, dropped there when the"
           + " device's settings change on the feed"),

@@ -83,14 +83,19 @@ public final class CertRoleRecords {
         + "' (keywarden cert-role list)"));
   }
 
-  /** Role names, sorted. */
-  public List<String> list() {
-    return storage.list(PREFIX).stream().map(k -> k.substring(PREFIX.length())).sorted().toList();
+  /**
+   * One page of the role names, sorted: at most {@code limit} after {@code after} (exclusive; "" for the first
+   * page). One range read of storage, however many there are.
+   */
+  public List<String> list(String after, int limit) {
+    return storage.list(PREFIX, after.isEmpty() ? "" : PREFIX + after, limit).stream()
+        .map(k -> k.substring(PREFIX.length())).toList();
   }
 
   /** Every role (for choosing the one a certificate matches). */
   public List<CertRole> all() {
-    return list().stream().map(this::find).flatMap(Optional::stream).toList();
+    return storage.list(PREFIX).stream().map(k -> find(k.substring(PREFIX.length()))).flatMap(Optional::stream)
+        .toList();
   }
 
   /** Deletes a role; NOT_FOUND when there is none. */

@@ -51,9 +51,9 @@ public final class JwtAuth {
     return roles.exists(name);
   }
 
-  /** Role names, sorted. */
-  public List<String> list() {
-    return roles.names();
+  /** One page of the role names, sorted: at most {@code limit} after {@code after} ("" for the first page). */
+  public List<String> list(String after, int limit) {
+    return roles.names(after, limit);
   }
 
   /** Deletes a role; NOT_FOUND when there is none. Tokens it gave out stay valid. */

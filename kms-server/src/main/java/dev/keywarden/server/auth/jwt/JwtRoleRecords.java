@@ -54,6 +54,12 @@ public final class JwtRoleRecords {
     return storage.list(ROLES).stream().map(k -> k.substring(ROLES.length())).toList();
   }
 
+  /** One page of {@link #names}: one range read. */
+  List<String> names(String after, int limit) {
+    return storage.list(ROLES, after.isEmpty() ? "" : ROLES + after, limit).stream()
+        .map(k -> k.substring(ROLES.length())).toList();
+  }
+
   private static JwtRole decode(String name, byte[] stored) {
     try {
       return JSON.readValue(stored, JwtRole.class);

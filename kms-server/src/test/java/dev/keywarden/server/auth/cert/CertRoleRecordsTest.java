@@ -33,7 +33,7 @@ class CertRoleRecordsTest {
 
       records.write(new CertRole("other", List.of("root-1"), List.of(), List.of("Billing.*"), List.of(), List.of(),
           List.of("p"), null));
-      assertEquals(List.of("other", "svc"), records.list());
+      assertEquals(List.of("other", "svc"), records.list("", 10));
       assertEquals(List.of("billing.*"), new CertRoleRecords(storage).read("other").allowedCommonNames());
       records.delete("other");
       assertEquals(2, changes.get());

@@ -1,0 +1,31 @@
+package dev.keywarden.server.grpc;
+
+import dev.keywarden.failure.KeywardenException;
+import java.util.List;
+
+/**
+ * The one page rule of the paged List RPCs (limit and after in the request, next_after in the response): a page holds
+ * 1..{@link #MAX} entries, {@link #DEFAULT} when the request names no limit, so no answer grows with the data.
+ */
+public final class ListPages {
+  /** The largest page a request may ask for. */
+  public static final int MAX = 10_000;
+  /** The page when a request's limit is 0. */
+  public static final int DEFAULT = 1_000;
+
+  private ListPages() {}
+
+  /** The page size a request's {@code limit} asks for; INVALID_ARGUMENT on field limit outside 0..{@link #MAX}. */
+  public static int limit(int requested) {
+    int limit = requested == 0 ? DEFAULT : requested;
+    if (limit < 1 || limit > MAX) {
+      throw KeywardenException.invalidField("limit", "limit must be 1..10,000 (0 means 1,000); got " + requested);
+    }
+    return limit;
+  }
+
+  /** The next page's after: the last entry of a full page, "" when {@code page} is the last. */
+  public static String nextAfter(List<String> page, int limit) {
+    return page.size() == limit ? page.get(page.size() - 1) : "";
+  }
+}
