@@ -1,7 +1,6 @@
 package dev.keywarden.audit;
 
 import dev.keywarden.failure.KeywardenException;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
@@ -23,8 +22,10 @@ import org.slf4j.LoggerFactory;
 /**
  * One open audit device: a bounded queue and one writer thread, the only one touching the sink and the chain. The
  * writer takes whatever is queued (up to {@link #MAX_BATCH}) and writes it with one write and one fsync (batched), or
- * each record with its own (every-record); a call is told its record is written only after that. Checkpoints are
- * written by the writer, every {@code checkpointEvery} records or {@code checkpointInterval}.
+ * each record with its own (every-record); a call is told its record is written only after that. While one write and
+ * fsync run, the next records queue up and go together into the next: a group commit with no timer, so a lone call
+ * waits for its own write and fsync only, and under load each fsync carries what arrived during the one before.
+ * Checkpoints are written by the writer, every {@code checkpointEvery} records or {@code checkpointInterval}.
  *
  * <p>Failure: a write that has not finished within the timeout makes the device STUCK, and while it is, new records
  * are refused at once instead of queueing behind it; it is HEALTHY again as soon as that write finishes. A write or
@@ -34,8 +35,6 @@ import org.slf4j.LoggerFactory;
 final class Device {
   private static final Logger log = LoggerFactory.getLogger(Device.class);
   static final int MAX_BATCH = 1024;
-  /** How long a batched file lets records gather under load before one write and fsync (see {@link #gather}). */
-  static final long GATHER_NANOS = TimeUnit.MICROSECONDS.toNanos(1000);
   /** Queue slots kept for control items (reopen, close) beyond the records' capacity. */
   private static final int CONTROL_SLOTS = 16;
   private static final long FIRST_BACKOFF = TimeUnit.MILLISECONDS.toNanos(250);
@@ -58,7 +57,8 @@ final class Device {
     final Ticket ticket;
     final long enqueued;
     final String reason;
-    final CompletableFuture<Void> done = new CompletableFuture<>();
+    /** For a control item: when the writer did it (null for a record: its ticket hears instead). */
+    final CompletableFuture<Void> done;
 
     Item(Kind kind, byte[] body, Ticket ticket, long enqueued, String reason) {
       this.kind = kind;
@@ -66,12 +66,15 @@ final class Device {
       this.ticket = ticket;
       this.enqueued = enqueued;
       this.reason = reason;
+      this.done = kind == Kind.RECORD ? null : new CompletableFuture<>();
     }
   }
 
   private record Marker(String type, String reason) {}
 
   final AuditDeviceConfig config;
+  /** The HMAC of secrets under this device's audit key, used by the calling threads. */
+  final DeviceHmac hmac;
   private final Sink sink;
   private final CheckpointSigner signer;
   private final Settings settings;
@@ -90,7 +93,10 @@ final class Device {
   private long lastCheckpointNanos = System.nanoTime();
   private long nextCheckpointTry;
   private long backoff;
-  private int lastBatch;
+  /** The lines of one write, made in place; the running chain hash while they are made. */
+  private final JsonBytes out = new JsonBytes();
+  private final java.security.MessageDigest sha256 = Lines.sha256();
+  private final byte[] hash = new byte[ChainState.HASH_BYTES];
 
   // shared
   private final Object stateLock = new Object();
@@ -105,9 +111,10 @@ final class Device {
    * A device not yet started. {@code known} is where its chain stood when last closed (null: a new chain);
    * {@code openReason} goes into the first marker ("enable", "unseal", …).
    */
-  Device(AuditDeviceConfig config, Sink sink, CheckpointSigner signer, Settings settings, DeviceMetrics metrics,
-      ChainState known, String openReason) {
+  Device(AuditDeviceConfig config, DeviceHmac hmac, Sink sink, CheckpointSigner signer, Settings settings,
+      DeviceMetrics metrics, ChainState known, String openReason) {
     this.config = config;
+    this.hmac = hmac;
     this.sink = sink;
     this.signer = signer;
     this.settings = settings;
@@ -226,6 +233,7 @@ final class Device {
   /** Starts closing: records are refused from now on; the writer writes a final checkpoint and stops. */
   Object beginClose(String why) {
     closing = true;
+    hmac.close();
     Item item = new Item(Kind.CLOSE, null, null, System.nanoTime(), why);
     if (!queue.offer(item)) {
       writer.interrupt();
@@ -283,8 +291,6 @@ final class Device {
       if (first != null) {
         batch.add(first);
         queue.drainTo(batch, MAX_BATCH - 1);
-        gather(first, batch);
-        lastBatch = batch.size();
       }
       boolean stop = process(batch);
       batch.clear();
@@ -294,24 +300,6 @@ final class Device {
       idle();
     }
     sink.close();
-  }
-
-  /**
-   * Under load (the last batch held more than one record), a batched file waits until its first record is
-   * {@link #GATHER_NANOS} old before writing, so that each fsync carries more records: an fsync costs ~0.1 ms of
-   * kernel CPU on top of its latency, and at thousands of calls a second that, not the writing, was what a call paid
-   * for. A lone call (the last batch held one record) is written at once.
-   */
-  private void gather(Item first, List<Item> batch) {
-    if (lastBatch <= 1 || first.kind != Kind.RECORD || batch.size() >= MAX_BATCH
-        || config.type() != AuditDeviceConfig.Type.FILE || config.fsync() != AuditDeviceConfig.FsyncPolicy.BATCHED) {
-      return;
-    }
-    long left = first.enqueued + GATHER_NANOS - System.nanoTime();
-    if (left > 0) {
-      java.util.concurrent.locks.LockSupport.parkNanos(left);
-      queue.drainTo(batch, MAX_BATCH - batch.size());
-    }
   }
 
   /** Writes the batch in order; returns true when it closed the device. */
@@ -409,34 +397,31 @@ final class Device {
         return true;
       }
       ChainState c = chain;
-      ByteArrayOutputStream out = new ByteArrayOutputStream(256 * (items.size() + 1));
+      long seq = c.seq();
+      c.copyHash(hash);
+      out.clear();
       int lines = 0;
       if (pendingMarker != null) {
-        Lines.Line l = Lines.next(c, RecordFormat.marker(pendingMarker.type(), settings.clock().instant(),
-            settings.node(), name(), pendingMarker.reason()));
-        out.writeBytes(l.bytes());
-        out.write('\n');
-        c = l.next();
+        Lines.append(out, seq++, hash, RecordFormat.marker(pendingMarker.type(), settings.clock().instant(),
+            settings.node(), name(), pendingMarker.reason()), sha256);
         lines++;
       }
-      for (Item item : items) {
-        Lines.Line l = Lines.next(c, item.body);
-        out.writeBytes(l.bytes());
-        out.write('\n');
-        c = l.next();
+      for (int i = 0; i < items.size(); i++) {
+        Lines.append(out, seq++, hash, items.get(i).body, sha256);
         lines++;
       }
-      sink.write(out.toByteArray());
+      sink.write(out.array(), out.length());
       metrics.writes.increment();
       if (sink.force()) {
         metrics.fsyncs.increment();
       }
-      chain = c;
+      chain = new ChainState(seq, hash);
       pendingMarker = null;
       sinceCheckpoint += lines;
       metrics.records.add(lines);
       long now = System.nanoTime();
-      for (Item item : items) {
+      for (int i = 0; i < items.size(); i++) {
+        Item item = items.get(i);
         metrics.latency(now - item.enqueued);
         item.ticket.done(name(), null);
       }
