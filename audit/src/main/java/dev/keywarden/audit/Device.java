@@ -93,6 +93,12 @@ final class Device {
   private long lastCheckpointNanos = System.nanoTime();
   private long nextCheckpointTry;
   private long backoff;
+  /**
+   * Records written whose fsync is the next write's: a batch nobody waits for (responses only) when more is queued
+   * already. They hear they were written only after that fsync.
+   */
+  private final List<Item> unsynced = new ArrayList<>();
+  private final List<Item> records = new ArrayList<>();
   /** The lines of one write, made in place; the running chain hash while they are made. */
   private final JsonBytes out = new JsonBytes();
   private final java.security.MessageDigest sha256 = Lines.sha256();
@@ -304,7 +310,7 @@ final class Device {
 
   /** Writes the batch in order; returns true when it closed the device. */
   private boolean process(List<Item> batch) {
-    List<Item> records = new ArrayList<>();
+    records.clear();
     for (int i = 0; i < batch.size(); i++) {
       Item item = batch.get(i);
       if (item.kind == Kind.RECORD) {
@@ -315,6 +321,7 @@ final class Device {
       }
       flush(records);
       records.clear();
+      syncUnsynced();
       if (item.kind == Kind.SYNC) {
         item.done.complete(null);
       } else if (item.kind == Kind.REOPEN) {
@@ -357,6 +364,9 @@ final class Device {
   }
 
   private void idle() {
+    if (queue.isEmpty()) {
+      syncUnsynced();
+    }
     maybeCheckpoint();
     if (state == AuditHealth.State.FAILING && System.nanoTime() - retryAt >= 0) {
       write(List.of());
@@ -365,7 +375,10 @@ final class Device {
 
   /**
    * One write (and fsync) of the pending marker, if any, and {@code items}; opens the sink first when it is closed.
-   * Returns whether it worked; either way every item's ticket hears it.
+   * Returns whether it worked; either way every item's ticket hears it, after the fsync that made it durable. A
+   * batched file's batch that nobody waits for (response records only) is not fsynced on its own when more records
+   * are queued already: it rides on the next write's fsync (once; the next write always fsyncs), which saves an
+   * fsync — about 0.1 ms of kernel CPU — per cycle under load, and costs nobody a wait.
    */
   private boolean write(List<Item> items) {
     busySince = System.nanoTime();
@@ -410,20 +423,21 @@ final class Device {
         Lines.append(out, seq++, hash, items.get(i).body, sha256);
         lines++;
       }
+      boolean ride = pendingMarker == null && unsynced.isEmpty() && mayRide() && !awaited(items)
+          && !queue.isEmpty();
       sink.write(out.array(), out.length());
       metrics.writes.increment();
-      if (sink.force()) {
+      if (!ride && sink.force()) {
         metrics.fsyncs.increment();
       }
       chain = new ChainState(seq, hash);
       pendingMarker = null;
       sinceCheckpoint += lines;
       metrics.records.add(lines);
-      long now = System.nanoTime();
-      for (int i = 0; i < items.size(); i++) {
-        Item item = items.get(i);
-        metrics.latency(now - item.enqueued);
-        item.ticket.done(name(), null);
+      if (ride) {
+        unsynced.addAll(items);
+      } else {
+        durable(items);
       }
       healthy();
       return true;
@@ -433,10 +447,67 @@ final class Device {
       for (Item item : items) {
         fail(item, "failing: " + describe(e));
       }
+      failUnsynced(e);
       return false;
     } finally {
       busySince = 0;
     }
+  }
+
+  private boolean mayRide() {
+    return config.type() == AuditDeviceConfig.Type.FILE && config.fsync() == AuditDeviceConfig.FsyncPolicy.BATCHED;
+  }
+
+  private static boolean awaited(List<Item> items) {
+    for (int i = 0; i < items.size(); i++) {
+      if (items.get(i).ticket.awaited()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** An fsync covered {@code items} (and whatever rode on it): each ticket hears it was written. */
+  private void durable(List<Item> items) {
+    long now = System.nanoTime();
+    for (int i = 0; i < unsynced.size(); i++) {
+      Item item = unsynced.get(i);
+      metrics.latency(now - item.enqueued);
+      item.ticket.done(name(), null);
+    }
+    unsynced.clear();
+    for (int i = 0; i < items.size(); i++) {
+      Item item = items.get(i);
+      metrics.latency(now - item.enqueued);
+      item.ticket.done(name(), null);
+    }
+  }
+
+  /** Makes the records written without their own fsync durable (before a sync, reopen, close or idle wait). */
+  private void syncUnsynced() {
+    if (unsynced.isEmpty()) {
+      return;
+    }
+    busySince = System.nanoTime();
+    try {
+      if (sink.force()) {
+        metrics.fsyncs.increment();
+      }
+      durable(List.of());
+    } catch (IOException | RuntimeException e) {
+      sink.afterFailedWrite();
+      failing(e);
+      failUnsynced(e);
+    } finally {
+      busySince = 0;
+    }
+  }
+
+  private void failUnsynced(Exception e) {
+    for (Item item : unsynced) {
+      fail(item, "failing: " + describe(e));
+    }
+    unsynced.clear();
   }
 
   private void fail(Item item, String why) {
@@ -491,6 +562,7 @@ final class Device {
       lastCheckpointNanos = System.nanoTime();
       metrics.records.increment();
       metrics.checkpoints.increment();
+      durable(List.of());
       healthy();
       saveChain();
     } catch (KeywardenException e) {
@@ -501,6 +573,7 @@ final class Device {
       metrics.checkpointFailures.increment();
       sink.afterFailedWrite();
       failing(e);
+      failUnsynced(e);
     } finally {
       busySince = 0;
     }

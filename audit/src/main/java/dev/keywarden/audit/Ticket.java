@@ -56,6 +56,11 @@ final class Ticket {
     this.outcome = outcome;
   }
 
+  /** Whether a call waits on this record (a request); false for a response record, which nobody waits for. */
+  boolean awaited() {
+    return onLost == null;
+  }
+
   /** A device's outcome: {@code failure} null when it wrote the record. */
   void done(String device, String failure) {
     int d = devices.indexOf(device);
