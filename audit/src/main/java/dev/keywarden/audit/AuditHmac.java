@@ -14,10 +14,15 @@ final class AuditHmac {
 
   /** The written form of {@code value} under {@code key}. The caller zeroizes {@code key}. */
   static String of(byte[] key, byte[] value) {
+    return PREFIX + HexFormat.of().formatHex(keyed(key).doFinal(value));
+  }
+
+  /** A Mac keyed with {@code key} (it keeps only the key's pads). The caller zeroizes {@code key}. */
+  static Mac keyed(byte[] key) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(key, "HmacSHA256"));
-      return PREFIX + HexFormat.of().formatHex(mac.doFinal(value));
+      return mac;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 is missing from this JDK", e);
     }

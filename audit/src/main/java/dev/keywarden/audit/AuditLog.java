@@ -74,6 +74,8 @@ public final class AuditLog implements AutoCloseable {
   /** The stored settings each open device was opened with; guarded by lock. */
   private final Map<String, AuditRecords.StoredDevice> openedAs = new LinkedHashMap<>();
   private final CacheFeed feed;
+  /** Each calling thread's buffer for the records it makes (no generator or stream per record). */
+  private final ThreadLocal<JsonBytes> json = ThreadLocal.withInitial(JsonBytes::new);
 
   /** The audit log of {@code core}: opens the enabled devices now if unsealed, and on every unseal. */
   public AuditLog(Core core, AuditOptions options) {
@@ -118,9 +120,7 @@ public final class AuditLog implements AutoCloseable {
     }
     String id = idPrefix + Long.toHexString(ids.incrementAndGet());
     long start = System.nanoTime();
-    Instant time = options.clock().instant();
-    List<byte[]> bodies = bodies(ds, d -> RecordFormat.request(id, time, options.node(), request,
-        v -> hmac(d.name(), v)));
+    byte[][] bodies = requestBodies(ds, id, request);
     Ticket ticket = new Ticket(names(ds));
     submit(ds, bodies, ticket, start);
     if (!ticket.await(deadline(ds, start), true)) {
@@ -157,9 +157,7 @@ public final class AuditLog implements AutoCloseable {
     }
     String id = idPrefix + Long.toHexString(ids.incrementAndGet());
     long start = System.nanoTime();
-    Instant time = options.clock().instant();
-    List<byte[]> bodies = bodies(ds, d -> RecordFormat.request(id, time, options.node(), request,
-        v -> hmac(d.name(), v)));
+    byte[][] bodies = requestBodies(ds, id, request);
     HeldOutcome held = new HeldOutcome(release);
     Ticket ticket = new Ticket(names(ds), held);
     held.ticket = ticket;
@@ -216,32 +214,59 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
-  /** Each device's copy of a record (secrets hashed under its own key); null where it cannot be made (sealed). */
-  private static List<byte[]> bodies(List<Device> ds, java.util.function.Function<Device, byte[]> make) {
-    List<byte[]> bodies = new ArrayList<>(ds.size());
-    for (Device d : ds) {
+  /**
+   * Each device's copy of a request record (secrets hashed under its own key); null where it cannot be made (sealed).
+   */
+  private byte[][] requestBodies(List<Device> ds, String id, AuditRequest request) {
+    Instant time = options.clock().instant();
+    JsonBytes g = json.get();
+    byte[][] bodies = new byte[ds.size()][];
+    for (int i = 0; i < bodies.length; i++) {
       try {
-        bodies.add(make.apply(d));
+        bodies[i] = RecordFormat.request(g, id, time, options.node(), request, ds.get(i).hmac).toByteArray();
       } catch (KeywardenException sealedMeanwhile) {
-        bodies.add(null);
+        bodies[i] = null;
+      }
+    }
+    return bodies;
+  }
+
+  /** As {@link #requestBodies}, for a response record. */
+  private byte[][] responseBodies(List<Device> ds, AuditCall call, long micros, AuditResponse response) {
+    Instant time = options.clock().instant();
+    JsonBytes g = json.get();
+    byte[][] bodies = new byte[ds.size()][];
+    for (int i = 0; i < bodies.length; i++) {
+      try {
+        bodies[i] = RecordFormat.response(g, call.id(), time, options.node(), call.rpc(), micros, response,
+            ds.get(i).hmac).toByteArray();
+      } catch (KeywardenException sealedMeanwhile) {
+        bodies[i] = null;
       }
     }
     return bodies;
   }
 
   /** Hands each device its copy; a device without one tells the ticket it is sealed. */
-  private static void submit(List<Device> ds, List<byte[]> bodies, Ticket ticket, long now) {
+  private static void submit(List<Device> ds, byte[][] bodies, Ticket ticket, long now) {
     for (int i = 0; i < ds.size(); i++) {
-      if (bodies.get(i) == null) {
+      if (bodies[i] == null) {
         ticket.done(ds.get(i).name(), "sealed");
       } else {
-        ds.get(i).submit(bodies.get(i), ticket, now);
+        ds.get(i).submit(bodies[i], ticket, now);
       }
     }
   }
 
   private static List<String> names(List<Device> ds) {
-    return ds.stream().map(Device::name).toList();
+    if (ds.size() == 1) {
+      return List.of(ds.get(0).name());
+    }
+    String[] names = new String[ds.size()];
+    for (int i = 0; i < names.length; i++) {
+      names[i] = ds.get(i).name();
+    }
+    return List.of(names);
   }
 
   /** When the slowest device's timeout for a record handed over at {@code start} runs out. */
@@ -296,9 +321,7 @@ public final class AuditLog implements AutoCloseable {
       }
       long now = System.nanoTime();
       long micros = (now - call.startNanos()) / 1000;
-      Instant time = options.clock().instant();
-      List<byte[]> bodies = bodies(ds, d -> RecordFormat.response(call.id(), time, options.node(), call.rpc(),
-          micros, response, v -> hmac(d.name(), v)));
+      byte[][] bodies = responseBodies(ds, call, micros, response);
       return () -> {
         try {
           Ticket[] ticket = new Ticket[1];
@@ -731,7 +754,9 @@ public final class AuditLog implements AutoCloseable {
     Device.Settings settings = new Device.Settings(options.node(), options.clock(), options.checkpointEvery(),
         options.checkpointInterval(),
         (name, state) -> AuditRecords.writeChain(core.storage(), name, options.node(), state));
-    return new Device(config, sink, cs, settings, metrics.computeIfAbsent(config.name(), n -> new DeviceMetrics()),
+    String hmacKey = AuditRecords.hmacKey(config.name());
+    DeviceHmac hmac = new DeviceHmac(() -> core.unsealed().workingKeys().withKey(hmacKey, AuditHmac::keyed));
+    return new Device(config, hmac, sink, cs, settings, metrics.computeIfAbsent(config.name(), n -> new DeviceMetrics()),
         known, why);
   }
 

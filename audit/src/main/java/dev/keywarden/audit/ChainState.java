@@ -22,6 +22,11 @@ record ChainState(long seq, byte[] hash) {
     return HexFormat.of().formatHex(hash);
   }
 
+  /** Copies the hash into {@code to} (32 bytes) without a new array. */
+  void copyHash(byte[] to) {
+    System.arraycopy(hash, 0, to, 0, HASH_BYTES);
+  }
+
   @Override
   public byte[] hash() {
     return hash.clone();

@@ -16,8 +16,13 @@ interface Sink {
   /** True when the file is shorter than this sink left it (logrotate's copy-truncate). */
   boolean truncatedBehind() throws IOException;
 
-  /** Writes every byte; blocks while the file system or the peer does. */
-  void write(byte[] bytes) throws IOException;
+  /** Writes every byte of {@code bytes[0, length)}; blocks while the file system or the peer does. */
+  void write(byte[] bytes, int length) throws IOException;
+
+  /** Writes every byte. */
+  default void write(byte[] bytes) throws IOException {
+    write(bytes, bytes.length);
+  }
 
   /** Makes what was written durable; returns whether an fsync was made. */
   boolean force() throws IOException;

@@ -62,8 +62,8 @@ final class SocketSink implements Sink {
   }
 
   @Override
-  public void write(byte[] bytes) throws IOException {
-    ByteBuffer buf = ByteBuffer.wrap(bytes);
+  public void write(byte[] bytes, int length) throws IOException {
+    ByteBuffer buf = ByteBuffer.wrap(bytes, 0, length);
     while (buf.hasRemaining()) {
       channel.write(buf);
     }

@@ -1,9 +1,7 @@
 package dev.keywarden.audit;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * One record handed to every open device: the call waits until one device wrote it, or every device failed, or the
@@ -11,8 +9,11 @@ import java.util.Map;
  * call did not run, so its request record must not appear; one a writer already took may still land).
  */
 final class Ticket {
-  private final Map<String, String> outcomes = new LinkedHashMap<>();
   private final List<String> devices;
+  /** Per device (same index): whether it answered, and why it failed (null: it wrote the record). */
+  private final boolean[] answered;
+  private final String[] failures;
+  private int answers;
   private final Runnable onLost;
   private final Outcome outcome;
   private boolean written;
@@ -28,7 +29,7 @@ final class Ticket {
 
   /** A ticket the call waits on ({@link #await}). */
   Ticket(List<String> devices) {
-    this(devices, (Runnable) null);
+    this(devices, null, null);
   }
 
   /**
@@ -36,9 +37,7 @@ final class Ticket {
    * answer, when every device answered and none wrote the record.
    */
   Ticket(List<String> devices, Runnable onLost) {
-    this.devices = List.copyOf(devices);
-    this.onLost = onLost;
-    this.outcome = null;
+    this(devices, onLost, null);
   }
 
   /**
@@ -46,27 +45,41 @@ final class Ticket {
    * hears once, on the thread of the device that decided it or of {@link #expire}.
    */
   Ticket(List<String> devices, Outcome outcome) {
+    this(devices, null, outcome);
+  }
+
+  private Ticket(List<String> devices, Runnable onLost, Outcome outcome) {
     this.devices = List.copyOf(devices);
-    this.onLost = null;
+    this.answered = new boolean[this.devices.size()];
+    this.failures = new String[this.devices.size()];
+    this.onLost = onLost;
     this.outcome = outcome;
+  }
+
+  /** Whether a call waits on this record (a request); false for a response record, which nobody waits for. */
+  boolean awaited() {
+    return onLost == null;
   }
 
   /** A device's outcome: {@code failure} null when it wrote the record. */
   void done(String device, String failure) {
+    int d = devices.indexOf(device);
     boolean lost;
     boolean tellWritten = false;
     boolean tellRefused = false;
     synchronized (this) {
-      if (abandoned || outcomes.containsKey(device)) {
+      if (abandoned || d < 0 || answered[d]) {
         return;
       }
-      outcomes.put(device, failure);
+      answered[d] = true;
+      failures[d] = failure;
+      answers++;
       if (failure == null) {
         written = true;
       }
-      boolean decided = written || outcomes.size() == devices.size();
-      lost = onLost != null && !written && outcomes.size() == devices.size();
-      if (outcome != null && decided && !told) {
+      boolean all = answers == devices.size();
+      lost = onLost != null && !written && all;
+      if (outcome != null && (written || all) && !told) {
         told = true;
         tellWritten = written;
         tellRefused = !written;
@@ -114,7 +127,7 @@ final class Ticket {
   synchronized boolean await(long deadlineNanos, boolean abandonOnFailure) {
     boolean interrupted = false;
     try {
-      while (!written && outcomes.size() < devices.size()) {
+      while (!written && answers < devices.size()) {
         long left = deadlineNanos - System.nanoTime();
         if (left <= 0) {
           break;
@@ -140,12 +153,11 @@ final class Ticket {
   /** "name: why" for each device that did not write it, "timed out" for those that did not answer. */
   synchronized List<String> failures() {
     List<String> out = new ArrayList<>();
-    for (String d : devices) {
-      String f = outcomes.get(d);
-      if (!outcomes.containsKey(d)) {
-        out.add(d + ": timed out");
-      } else if (f != null) {
-        out.add(d + ": " + f);
+    for (int d = 0; d < answered.length; d++) {
+      if (!answered[d]) {
+        out.add(devices.get(d) + ": timed out");
+      } else if (failures[d] != null) {
+        out.add(devices.get(d) + ": " + failures[d]);
       }
     }
     return out;
@@ -153,6 +165,12 @@ final class Ticket {
 
   /** The devices that have not answered. */
   synchronized List<String> unanswered() {
-    return devices.stream().filter(d -> !outcomes.containsKey(d)).toList();
+    List<String> out = new ArrayList<>();
+    for (int d = 0; d < answered.length; d++) {
+      if (!answered[d]) {
+        out.add(devices.get(d));
+      }
+    }
+    return out;
   }
 }

@@ -86,6 +86,7 @@ public final class AuditOverheadBenchmark {
       double[][] rates = new double[3][2];
       long[] errors = new long[3];
       double[] cpuPerCall = new double[3];
+      double[] bytesPerCall = new double[3];
       FsyncPolicy[] modes = {null, FsyncPolicy.BATCHED, FsyncPolicy.EVERY_RECORD};
       int device = 0;
       for (int round = 0; round < (Boolean.getBoolean("keywarden.bench.audit.openOnly") ? 0 : 2); round++) {
@@ -96,18 +97,22 @@ public final class AuditOverheadBenchmark {
             audit.enable(AuditDeviceConfig.file(name, dir.resolve(name + ".log"), modes[m]));
           }
           long cpu0 = cpuNanos();
+          long bytes0 = allocatedBytes();
           var c = bench.closedLoop(unary, inFlight, Duration.ofSeconds(2), measure, List.of());
           // the whole process's CPU (server, client, device writers) per call, warm-up included on both sides
           long cpu = cpuNanos() - cpu0;
-          cpuPerCall[m] += cpu / 1e3 / (c.callsPerSecond() * (measure.toSeconds() + 2)) / 2;
+          long bytes = allocatedBytes() - bytes0;
+          double calls = c.callsPerSecond() * (measure.toSeconds() + 2);
+          cpuPerCall[m] += cpu / 1e3 / calls / 2;
+          bytesPerCall[m] += bytes / calls / 2;
           rates[m][round] = c.callsPerSecond();
           errors[m] += c.errors();
           if (name != null) {
             audit.disable(name);
           }
-          System.out.printf(Locale.ROOT, "round %d, %s: %,.0f calls/s (%d errors), %.0f us CPU per call%n",
-              round + 1, label(modes[m]), c.callsPerSecond(), c.errors(),
-              cpu / 1e3 / (c.callsPerSecond() * (measure.toSeconds() + 2)));
+          System.out.printf(Locale.ROOT, "round %d, %s: %,.0f calls/s (%d errors), %.0f us CPU, %,.0f bytes allocated"
+              + " per call%n", round + 1, label(modes[m]), c.callsPerSecond(), c.errors(), cpu / 1e3 / calls,
+              bytes / calls);
         }
       }
       System.out.println("open loop at 10,000/s, audit off...");
@@ -126,7 +131,8 @@ public final class AuditOverheadBenchmark {
       audit.disable("paced");
       double[] fsyncAfter = fsyncMillis(dir);
 
-      String report = markdown(inFlight, measure, rates, errors, cpuPerCall, openOff, openOn, fsyncBefore, fsyncAfter,
+      String report = markdown(inFlight, measure, rates, errors, cpuPerCall, bytesPerCall, openOff, openOn,
+          fsyncBefore, fsyncAfter,
           metrics.recordsWritten() / (double) Math.max(1, metrics.fsyncs()));
       report += String.format(Locale.ROOT, "%nCPU in the open loop (the whole process, client included): %.2f cores"
           + " with audit off, %.2f with the batched device, of %d.%n", offCores, onCores,
@@ -189,13 +195,26 @@ public final class AuditOverheadBenchmark {
     return "n/a";
   }
 
+  /**
+   * Bytes allocated so far by the threads alive now (server, client, device writers): sampled around a run, the
+   * difference per call is what the collector has to clear (threads that ended meanwhile are missed).
+   */
+  private static long allocatedBytes() {
+    var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long sum = 0;
+    for (long b : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
+      sum += Math.max(0, b);
+    }
+    return sum;
+  }
+
   private static long cpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
         .getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   private static String markdown(int inFlight, Duration measure, double[][] rates, long[] errors, double[] cpu,
-      GrpcLoadBenchmark.Open off, GrpcLoadBenchmark.Open on, double[] fsyncBefore, double[] fsyncAfter,
+      double[] bytes, GrpcLoadBenchmark.Open off, GrpcLoadBenchmark.Open on, double[] fsyncBefore, double[] fsyncAfter,
       double recordsPerFsync) {
     double offRate = (rates[0][0] + rates[0][1]) / 2;
     double batched = (rates[1][0] + rates[1][1]) / 2;
@@ -215,18 +234,19 @@ public final class AuditOverheadBenchmark {
         fsyncAfter[0], fsyncAfter[1]));
     s.append(String.format(Locale.ROOT, "- Batched device at 10,000 calls/s: %.1f records per fsync.%n%n",
         recordsPerFsync));
-    s.append("| Scenario | Round 1 | Round 2 | Mean | CPU per call | Ratio to off | Target | Met |\n");
-    s.append("|---|---:|---:|---:|---:|---:|---|:---:|\n");
-    s.append(String.format(Locale.ROOT, "| Audit off | %s | %s | %s calls/s%s | %.0f µs | 1.00 | | |%n",
+    s.append("| Scenario | Round 1 | Round 2 | Mean | CPU per call | Allocated per call | Ratio to off | Target "
+        + "| Met |\n");
+    s.append("|---|---:|---:|---:|---:|---:|---:|---|:---:|\n");
+    s.append(String.format(Locale.ROOT, "| Audit off | %s | %s | %s calls/s%s | %.0f µs | %,.0f B | 1.00 | | |%n",
         GrpcLoadBenchmark.fmt(rates[0][0]), GrpcLoadBenchmark.fmt(rates[0][1]), GrpcLoadBenchmark.fmt(offRate),
-        err(errors[0]), cpu[0]));
-    s.append(String.format(Locale.ROOT, "| File device, `batched` | %s | %s | %s calls/s%s | %.0f µs | %.2f |"
-            + " ≥ 0.70 × off | %s |%n", GrpcLoadBenchmark.fmt(rates[1][0]), GrpcLoadBenchmark.fmt(rates[1][1]),
-        GrpcLoadBenchmark.fmt(batched), err(errors[1]), cpu[1], batched / offRate,
+        err(errors[0]), cpu[0], bytes[0]));
+    s.append(String.format(Locale.ROOT, "| File device, `batched` | %s | %s | %s calls/s%s | %.0f µs | %,.0f B |"
+            + " %.2f | ≥ 0.70 × off | %s |%n", GrpcLoadBenchmark.fmt(rates[1][0]), GrpcLoadBenchmark.fmt(rates[1][1]),
+        GrpcLoadBenchmark.fmt(batched), err(errors[1]), cpu[1], bytes[1], batched / offRate,
         batched / offRate >= TARGET_RATIO && errors[1] == 0 ? "yes" : "**no**"));
-    s.append(String.format(Locale.ROOT, "| File device, `every-record` | %s | %s | %s calls/s%s | %.0f µs | %.2f | "
-            + "(shown beside it) | |%n", GrpcLoadBenchmark.fmt(rates[2][0]), GrpcLoadBenchmark.fmt(rates[2][1]),
-        GrpcLoadBenchmark.fmt(every), err(errors[2]), cpu[2], every / offRate));
+    s.append(String.format(Locale.ROOT, "| File device, `every-record` | %s | %s | %s calls/s%s | %.0f µs | %,.0f B | "
+            + "%.2f | (shown beside it) | |%n", GrpcLoadBenchmark.fmt(rates[2][0]), GrpcLoadBenchmark.fmt(rates[2][1]),
+        GrpcLoadBenchmark.fmt(every), err(errors[2]), cpu[2], bytes[2], every / offRate));
     s.append("\n| Open loop, 10,000 calls/s | Achieved | p50 | p99 | p99.9 | max | Target | Met |\n");
     s.append("|---|---:|---:|---:|---:|---:|---|:---:|\n");
     s.append(open("Audit off", off, ""));

@@ -66,7 +66,7 @@ final class AuditFields {
       int[] batch, Map<String, Integer> statuses) {
     for (Step s : plan(m.getDescriptorForType(), depth == 0)) {
       FieldDescriptor f = s.field();
-      String name = prefix + f.getName();
+      String name = prefix.isEmpty() ? f.getName() : prefix + f.getName();
       switch (s.role()) {
         case SECRET -> {
           if (f.isRepeated()) {
