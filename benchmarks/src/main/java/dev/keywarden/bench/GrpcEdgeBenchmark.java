@@ -11,11 +11,11 @@ import dev.keywarden.server.auth.TokenStore;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.config.ServerSettings.HostPort;
 import dev.keywarden.server.grpc.HealthReporter;
+import dev.keywarden.server.wiring.GrpcTransport;
 import dev.keywarden.server.wiring.ServerRuntime;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.InitResult;
 import io.grpc.ClientInterceptor;
-import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
@@ -60,17 +60,67 @@ public final class GrpcEdgeBenchmark {
   private static final int GRPC_THREADS = Integer.getInteger("keywarden.bench.grpc-threads", 0);
   /** -Dkeywarden.bench.only=pki runs only stored SignCsr, =echo only the echo comparison. */
   private static final String ONLY = System.getProperty("keywarden.bench.only", "");
+  /** -Dkeywarden.bench.layout=separate runs only the client in its own JVM, =same only the client in this one. */
+  private static final String LAYOUT = System.getProperty("keywarden.bench.layout", "");
+  /** -Dkeywarden.bench.echo-variants=false leaves out the echo on the other executor and on the other transport. */
+  private static final boolean VARIANTS =
+      Boolean.parseBoolean(System.getProperty("keywarden.bench.echo-variants", "true"));
 
   private final String host;
   private final String token;
   private final int keywardenPort;
   private final int echoPort;
+  private final List<EchoServer> echoes;
 
-  private GrpcEdgeBenchmark(String host, String token, int keywardenPort, int echoPort) {
+  private GrpcEdgeBenchmark(String host, String token, int keywardenPort, List<EchoServer> echoes) {
     this.host = host;
     this.token = token;
     this.keywardenPort = keywardenPort;
-    this.echoPort = echoPort;
+    this.echoPort = echoes.get(0).server().getPort();
+    this.echoes = echoes;
+  }
+
+  /**
+   * A bare grpc-java server answering every Encrypt with a captured response, on epoll or NIO, on a fixed pool of
+   * {@code threads} or (0) a cached pool.
+   */
+  record EchoServer(String name, Server server, ExecutorService executor, List<io.netty.channel.EventLoopGroup> loops) {
+    static EchoServer start(String host, EncryptResponse canned, String name, boolean epoll, int threads)
+        throws java.io.IOException {
+      ExecutorService executor = threads > 0 ? Executors.newFixedThreadPool(threads) : Executors.newCachedThreadPool();
+      NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(host, 0));
+      List<io.netty.channel.EventLoopGroup> loops = List.of();
+      if (epoll) {
+        io.netty.channel.EventLoopGroup boss = new io.netty.channel.epoll.EpollEventLoopGroup(1);
+        io.netty.channel.EventLoopGroup workers = new io.netty.channel.epoll.EpollEventLoopGroup(0);
+        loops = List.of(boss, workers);
+        b.channelType(io.netty.channel.epoll.EpollServerSocketChannel.class).bossEventLoopGroup(boss)
+            .workerEventLoopGroup(workers);
+      } else {
+        io.netty.channel.EventLoopGroup boss = new io.netty.channel.nio.NioEventLoopGroup(1);
+        io.netty.channel.EventLoopGroup workers = new io.netty.channel.nio.NioEventLoopGroup(0);
+        loops = List.of(boss, workers);
+        b.channelType(io.netty.channel.socket.nio.NioServerSocketChannel.class).bossEventLoopGroup(boss)
+            .workerEventLoopGroup(workers);
+      }
+      Server server = b.executor(executor)
+          .maxInboundMessageSize(dev.keywarden.server.gate.InboundMessages.MAX_MESSAGE_BYTES)
+          .addService(new TransitServiceGrpc.TransitServiceImplBase() {
+            @Override
+            public void encrypt(EncryptRequest request, StreamObserver<EncryptResponse> answer) {
+              answer.onNext(canned);
+              answer.onCompleted();
+            }
+          })
+          .build().start();
+      return new EchoServer(name, server, executor, loops);
+    }
+
+    void close() {
+      server.shutdownNow();
+      executor.shutdownNow();
+      loops.forEach(io.netty.channel.EventLoopGroup::shutdownGracefully);
+    }
   }
 
   public static void main(String[] args) throws Exception {
@@ -89,8 +139,7 @@ public final class GrpcEdgeBenchmark {
         new HostPort(host, GrpcLoadBenchmark.freePort(loopback)),
         new HostPort(host, GrpcLoadBenchmark.freePort(loopback)),
         LIBRARY, label, 16, null, null).withGrpcThreads(GRPC_THREADS).validate();
-    Server echo = null;
-    ExecutorService echoExecutor = null;
+    List<EchoServer> echoes = new ArrayList<>();
     try (ServerRuntime server = ServerRuntime.start(settings)) {
       Core core = server.bean(Core.class);
       InitResult result = core.initialize(1, 1, "bench-pin-1234".toCharArray(), false,
@@ -100,53 +149,57 @@ public final class GrpcEdgeBenchmark {
       String keywardenExecutor = GRPC_THREADS > 0 ? "a fixed pool of " + GRPC_THREADS + " (--grpc-threads)"
           : "Micronaut's IO executor (" + server.bean(ExecutorService.class, "io").getClass().getName() + ")";
 
-      List<ManagedChannel> setup = LoadClient.channels(host, server.grpcPort());
+      LoadClient.Lanes setup = LoadClient.Lanes.open(host, server.grpcPort());
       ClientInterceptor auth = LoadClient.auth(result.rootToken());
-      TransitServiceGrpc.newBlockingStub(setup.get(0)).withInterceptors(auth)
+      TransitServiceGrpc.newBlockingStub(setup.channels().get(0)).withInterceptors(auth)
           .createKey(CreateKeyRequest.newBuilder().setName(GrpcLoadBenchmark.KEY).setType("aes256-gcm96").build());
       EncryptRequest probe = GrpcLoadBenchmark.request(1, 1024);
-      EncryptResponse canned = TransitServiceGrpc.newBlockingStub(setup.get(0)).withInterceptors(auth).encrypt(probe);
-      PkiServiceGrpc.PkiServiceBlockingStub pki = PkiServiceGrpc.newBlockingStub(setup.get(0)).withInterceptors(auth);
+      EncryptResponse canned = TransitServiceGrpc.newBlockingStub(setup.channels().get(0)).withInterceptors(auth)
+          .encrypt(probe);
+      PkiServiceGrpc.PkiServiceBlockingStub pki = PkiServiceGrpc.newBlockingStub(setup.channels().get(0))
+          .withInterceptors(auth);
       pki.generateRoot(GenerateRootRequest.newBuilder().setCommonName("Bench Root").setKeyType("ec-p256").build());
       pki.writeRole(WriteRoleRequest.newBuilder().setName("stored").setRoleJson("{\"name\":\"stored\","
           + "\"allowed_domains\":[\"example.com\"],\"allow_subdomains\":true,\"server_flag\":true,\"ttl\":\"1h\","
           + "\"max_ttl\":\"1h\",\"no_store\":false}").build());
-      LoadClient.close(setup);
+      setup.close();
 
       // The echo service: grpc-java's Netty server with the defaults micronaut-grpc leaves (event loops, flow
-      // control), the same inbound limit, and the same kind of executor: a fixed pool of the same size, or a cached
-      // pool as Micronaut's IO executor is.
-      echoExecutor = GRPC_THREADS > 0 ? Executors.newFixedThreadPool(GRPC_THREADS) : Executors.newCachedThreadPool();
-      echo = NettyServerBuilder.forAddress(new InetSocketAddress(host, 0))
-          .executor(echoExecutor)
-          .maxInboundMessageSize(dev.keywarden.server.gate.InboundMessages.MAX_MESSAGE_BYTES)
-          .addService(new TransitServiceGrpc.TransitServiceImplBase() {
-            @Override
-            public void encrypt(EncryptRequest request, StreamObserver<EncryptResponse> answer) {
-              answer.onNext(canned);
-              answer.onCompleted();
-            }
-          })
-          .build().start();
+      // control), the same transport as Keywarden's (GrpcTransport), the same inbound limit, and the same kind of
+      // executor: a fixed pool of the same size, or a cached pool as Micronaut's IO executor is. Two more echo
+      // servers differ from it in one thing each, the executor or the transport, and run beside it in the same run.
+      int variantThreads = 2 * Runtime.getRuntime().availableProcessors();
+      echoes.add(EchoServer.start(host, canned, "echo", epoll(), GRPC_THREADS));
+      if (VARIANTS) {
+        echoes.add(EchoServer.start(host, canned, GRPC_THREADS > 0 ? "echo, cached pool"
+            : "echo, fixed pool of " + variantThreads, epoll(), GRPC_THREADS > 0 ? 0 : variantThreads));
+        echoes.add(EchoServer.start(host, canned, epoll() ? "echo, NIO" : "echo, epoll", !epoll(), GRPC_THREADS));
+      }
 
-      GrpcEdgeBenchmark b = new GrpcEdgeBenchmark(host, result.rootToken(), server.grpcPort(), echo.getPort());
+      GrpcEdgeBenchmark b = new GrpcEdgeBenchmark(host, result.rootToken(), server.grpcPort(), echoes);
       String report = b.run(canned.getSerializedSize(), probe.getSerializedSize(), keywardenExecutor);
       System.out.println(report);
       Files.createDirectories(out.toAbsolutePath().getParent());
       Files.writeString(out, report);
       System.out.println("written to " + out);
     } finally {
-      if (echo != null) {
-        echo.shutdownNow();
-      }
-      if (echoExecutor != null) {
-        echoExecutor.shutdownNow();
+      for (EchoServer e : echoes) {
+        e.close();
       }
       try (var walk = Files.walk(dir)) {
         walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
     }
     System.exit(0);
+  }
+
+  /**
+   * Whether the servers of this run use epoll: NIO, as Keywarden serves ({@link GrpcTransport}), unless
+   * -Dkeywarden.grpc.transport=auto lets grpc-java pick epoll.
+   */
+  static boolean epoll() {
+    return io.netty.channel.epoll.Epoll.isAvailable()
+        && "auto".equalsIgnoreCase(System.getProperty(GrpcTransport.PROPERTY, ""));
   }
 
   /** Where the client runs. */
@@ -172,6 +225,9 @@ public final class GrpcEdgeBenchmark {
         Duration.ofSeconds(3));
     StringBuilder table = new StringBuilder();
     for (Layout layout : Layout.values()) {
+      if (!LAYOUT.isEmpty() && !layout.name().toLowerCase(Locale.ROOT).startsWith(LAYOUT)) {
+        continue;
+      }
       System.out.println("== " + layout.shown);
       boolean binding = layout == Layout.SEPARATE; // the targets hold for a client in its own process
       if (!ONLY.equals("pki")) {
@@ -179,7 +235,7 @@ public final class GrpcEdgeBenchmark {
       }
       if (!ONLY.equals("echo")) {
         LoadDriver.Result stored = phase(layout, "signcsr:stored", keywardenPort, "closed", PKI_IN_FLIGHT, WARMUP,
-            MEASURE);
+            MEASURE).client();
         table.append(row(layout, "SignCsr stored (SQLite, durable), closed loop, " + PKI_IN_FLIGHT + " in flight",
             fmt(stored.rate()) + " certificates/s" + errors(stored), "≥ 5,000/s",
             mark(binding, stored.rate() >= TARGET_STORED_CERTS && stored.errors() == 0)));
@@ -188,70 +244,117 @@ public final class GrpcEdgeBenchmark {
     return markdown(table.toString(), responseBytes, requestBytes, keywardenExecutor);
   }
 
-  /** Echo and Encrypt, closed loop, then open loop at half the echo rate. */
+  /**
+   * Echo and Encrypt, closed loop, then open loop at half the echo rate: the echo with each call sent alone (as the
+   * driver sent them before; the client's own wake-ups and flushes per call are then part of what is measured) and
+   * on the lanes' own schedules, and Encrypt on the lanes' own schedules; then each echo variant, closed loop and
+   * open loop at the same rate.
+   */
   private void echoRows(Layout layout, boolean binding, StringBuilder table) throws Exception {
     // Echo, Encrypt, Encrypt, echo: a machine whose speed drifts during the run favours neither.
-    LoadDriver.Result echo1 = phase(layout, "encrypt", echoPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
-    LoadDriver.Result enc1 = phase(layout, "encrypt", keywardenPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
-    LoadDriver.Result enc2 = phase(layout, "encrypt", keywardenPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
-    LoadDriver.Result echo2 = phase(layout, "encrypt", echoPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
-    LoadDriver.Result echoClosed = sum(echo1, echo2);
-    LoadDriver.Result encClosed = sum(enc1, enc2);
-    double half = Math.floor(echoClosed.rate() / 2 / 100) * 100;
-    LoadDriver.Result echoOpen = phase(layout, "encrypt", echoPort, "open", half, WARMUP, MEASURE);
-    LoadDriver.Result encOpen = phase(layout, "encrypt", keywardenPort, "open", half, WARMUP, MEASURE);
-    double ratio = encClosed.rate() / echoClosed.rate();
+    Measured echo1 = phase(layout, "encrypt", echoPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
+    Measured enc1 = phase(layout, "encrypt", keywardenPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
+    Measured enc2 = phase(layout, "encrypt", keywardenPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
+    Measured echo2 = phase(layout, "encrypt", echoPort, "closed", IN_FLIGHT, WARMUP, MEASURE);
+    Measured echoClosed = echo1.plus(echo2);
+    Measured encClosed = enc1.plus(enc2);
+    double half = Math.floor(echoClosed.client().rate() / 2 / 100) * 100;
+    Measured echoAlone = phase(layout, "encrypt", echoPort, "open-per-call", half, WARMUP, MEASURE);
+    Measured echoOpen = phase(layout, "encrypt", echoPort, "open", half, WARMUP, MEASURE);
+    Measured encOpen = phase(layout, "encrypt", keywardenPort, "open", half, WARMUP, MEASURE);
+    double ratio = encClosed.client().rate() / echoClosed.client().rate();
     table.append(row(layout, "Echo (bare grpc-java), closed loop, " + IN_FLIGHT + " in flight",
-        fmt(echoClosed.rate()) + " calls/s (runs " + fmt(echo1.rate()) + ", " + fmt(echo2.rate()) + ")"
-            + errors(echoClosed), "the ceiling", ""));
+        fmt(echoClosed.client().rate()) + " calls/s (runs " + fmt(echo1.client().rate()) + ", "
+            + fmt(echo2.client().rate()) + ")" + errors(echoClosed.client()) + "; " + echoClosed.cost(),
+        "the ceiling", ""));
     table.append(row(layout, "Encrypt 1 KiB, closed loop, " + IN_FLIGHT + " in flight",
-        fmt(encClosed.rate()) + " calls/s (runs " + fmt(enc1.rate()) + ", " + fmt(enc2.rate()) + ") = **"
-            + String.format(Locale.ROOT, "%.2f×", ratio) + "** echo" + errors(encClosed),
-        "≥ " + TARGET_ECHO_RATIO + "× echo", mark(binding, ratio >= TARGET_ECHO_RATIO && encClosed.errors() == 0)));
-    table.append(row(layout, "Echo, open loop at " + fmt(half) + "/s (half the echo rate)", latency(echoOpen), "",
-        ""));
-    table.append(row(layout, "Encrypt 1 KiB, open loop at " + fmt(half) + "/s (half the echo rate)",
-        latency(encOpen), "p99 < " + (int) TARGET_P99_MS + " ms",
-        mark(binding, encOpen.ms(99) < TARGET_P99_MS && encOpen.errors() == 0 && !encOpen.overloaded())));
-  }
-
-  /** Two closed-loop runs as one: their calls over their time. */
-  private static LoadDriver.Result sum(LoadDriver.Result a, LoadDriver.Result b) {
-    return new LoadDriver.Result(a.calls() + b.calls(), a.errors() + b.errors(), a.seconds() + b.seconds(),
-        a.latency(), false);
-  }
-
-  /** One measured phase, in this JVM or in a {@link LoadClient} process. */
-  private LoadDriver.Result phase(Layout layout, String target, int port, String mode, double n, Duration warmup,
-      Duration measure) throws Exception {
-    String what = (port == echoPort ? "echo" : "keywarden") + " " + target + " " + mode + " " + fmt(n);
-    LoadDriver.Result r = layout == Layout.SAME_JVM ? inProcess(target, port, mode, n, warmup, measure)
-        : child(target, port, mode, n, warmup, measure);
-    System.out.printf(Locale.ROOT, "  %-40s %,10.0f calls/s, %d errors, p50 %.2f p99 %.2f ms%s%n", what, r.rate(),
-        r.errors(), r.ms(50), r.ms(99), r.overloaded() ? " OVERLOADED" : "");
-    return r;
-  }
-
-  private LoadDriver.Result inProcess(String target, int port, String mode, double n, Duration warmup,
-      Duration measure) throws Exception {
-    List<ManagedChannel> channels = LoadClient.channels(host, port);
-    try {
-      LoadDriver.Call call = target.equals("encrypt") ? LoadClient.encrypt(channels, LoadClient.auth(token))
-          : LoadClient.signCsr(channels, LoadClient.auth(token), target.substring("signcsr:".length()));
-      return mode.equals("closed") ? LoadDriver.closed(call, (int) n, warmup, measure)
-          : LoadDriver.open(call, n, warmup, measure);
-    } finally {
-      LoadClient.close(channels);
+        fmt(encClosed.client().rate()) + " calls/s (runs " + fmt(enc1.client().rate()) + ", "
+            + fmt(enc2.client().rate()) + ") = **" + String.format(Locale.ROOT, "%.2f×", ratio) + "** echo"
+            + errors(encClosed.client()) + "; " + encClosed.cost(),
+        "≥ " + TARGET_ECHO_RATIO + "× echo",
+        mark(binding, ratio >= TARGET_ECHO_RATIO && encClosed.client().errors() == 0)));
+    table.append(row(layout, "Echo, open loop at " + fmt(half) + "/s (half the echo rate), each call sent alone",
+        latency(echoAlone.client()) + "; " + echoAlone.cost(), "", ""));
+    table.append(row(layout, "Echo, open loop at " + fmt(half) + "/s (half the echo rate), timed per channel",
+        latency(echoOpen.client()) + "; " + echoOpen.cost(), "", ""));
+    table.append(row(layout, "Encrypt 1 KiB, open loop at " + fmt(half) + "/s (half the echo rate), timed per channel",
+        latency(encOpen.client()) + "; " + encOpen.cost(), "p99 < " + (int) TARGET_P99_MS + " ms",
+        mark(binding, encOpen.client().ms(99) < TARGET_P99_MS && encOpen.client().errors() == 0
+            && !encOpen.client().overloaded())));
+    for (EchoServer variant : echoes.subList(1, echoes.size())) {
+      int port = variant.server().getPort();
+      Measured closed = phase(layout, "encrypt", port, "closed", IN_FLIGHT, WARMUP, MEASURE);
+      Measured open = phase(layout, "encrypt", port, "open", half, WARMUP, MEASURE);
+      table.append(row(layout, "Variant: " + variant.name() + ", closed loop, " + IN_FLIGHT + " in flight",
+          fmt(closed.client().rate()) + " calls/s" + errors(closed.client()) + "; " + closed.cost(), "", ""));
+      table.append(row(layout, "Variant: " + variant.name() + ", open loop at " + fmt(half) + "/s",
+          latency(open.client()) + "; " + open.cost(), "", ""));
     }
   }
 
-  /** Runs {@link LoadClient} in a new JVM with this JVM's GC settings and reads its result line. */
-  private LoadDriver.Result child(String target, int port, String mode, double n, Duration warmup,
+  /**
+   * A phase's result and what the servers' JVM spent in its measured window (null when the client ran in that JVM:
+   * the client's figures are then both together).
+   */
+  record Measured(LoadDriver.Result client, ProcessCounters server) {
+    /** Two closed-loop runs as one: their calls over their time. */
+    Measured plus(Measured o) {
+      LoadDriver.Result a = client;
+      LoadDriver.Result b = o.client;
+      return new Measured(new LoadDriver.Result(a.calls() + b.calls(), a.errors() + b.errors(),
+          a.seconds() + b.seconds(), a.latency(), false, a.cpuNanos() + b.cpuNanos(), a.switches() + b.switches()),
+          server == null ? null : new ProcessCounters(server.cpuNanos() + o.server.cpuNanos(),
+              server.switches() + o.server.switches()));
+    }
+
+    /** CPU and context switches per call. */
+    String cost() {
+      if (server == null) {
+        return String.format(Locale.ROOT, "client and server %.0f µs CPU, %.1f context switches per call",
+            client.cpuMicrosPerCall(), client.switchesPerCall());
+      }
+      double calls = Math.max(1, client.calls());
+      return String.format(Locale.ROOT, "CPU per call: client %.0f µs, server %.0f µs; context switches per call: "
+          + "client %.1f, server %.1f", client.cpuMicrosPerCall(), server.cpuNanos() / 1e3 / calls,
+          client.switchesPerCall(), server.switches() / calls);
+    }
+  }
+
+  /** One measured phase, in this JVM or in a {@link LoadClient} process. */
+  private Measured phase(Layout layout, String target, int port, String mode, double n, Duration warmup,
       Duration measure) throws Exception {
+    String what = echoes.stream().filter(e -> e.server().getPort() == port).map(EchoServer::name).findFirst()
+        .orElse("keywarden") + " " + target + " " + mode + " " + fmt(n);
+    Measured m = layout == Layout.SAME_JVM ? inProcess(target, port, mode, n, warmup, measure)
+        : child(target, port, mode, n, warmup, measure);
+    LoadDriver.Result r = m.client();
+    System.out.printf(Locale.ROOT, "  %-40s %,10.0f calls/s, %d errors, p50 %.2f p99 %.2f ms%s; %s (load %.1f)%n",
+        what, r.rate(), r.errors(), r.ms(50), r.ms(99), r.overloaded() ? " OVERLOADED" : "", m.cost(),
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    return m;
+  }
+
+  private Measured inProcess(String target, int port, String mode, double n, Duration warmup, Duration measure)
+      throws Exception {
+    try (LoadClient.Lanes lanes = LoadClient.Lanes.open(host, port)) {
+      LoadDriver.Call call = target.equals("encrypt") ? LoadClient.encrypt(lanes, LoadClient.auth(token))
+          : LoadClient.signCsr(lanes, LoadClient.auth(token), target.substring("signcsr:".length()));
+      return new Measured(LoadClient.drive(call, mode, n, warmup, measure, LoadDriver.Window.NONE), null);
+    }
+  }
+
+  /**
+   * Runs {@link LoadClient} in a new JVM with this JVM's GC settings and reads its result line; this JVM's own CPU
+   * between the client's window lines is the server's.
+   */
+  private Measured child(String target, int port, String mode, double n, Duration warmup, Duration measure)
+      throws Exception {
+
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-XX:+UseG1GC");
     command.add("-XX:MaxGCPauseMillis=5");
+    command.add("-D" + GrpcTransport.PROPERTY + "=" + System.getProperty(GrpcTransport.PROPERTY, ""));
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(LoadClient.class.getName());
@@ -259,10 +362,16 @@ public final class GrpcEdgeBenchmark {
         String.valueOf(warmup.toSeconds() + 2), String.valueOf(measure.toSeconds())));
     Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     String resultLine = null;
+    ProcessCounters opened = null;
+    ProcessCounters server = null;
     try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line; (line = r.readLine()) != null; ) {
         if (line.startsWith("RESULT ")) {
           resultLine = line;
+        } else if (line.equals("WINDOW opened")) {
+          opened = ProcessCounters.self();
+        } else if (line.equals("WINDOW closed") && opened != null) {
+          server = ProcessCounters.self().minus(opened);
         }
       }
     }
@@ -270,7 +379,7 @@ public final class GrpcEdgeBenchmark {
       p.destroyForcibly();
       throw new IllegalStateException("the load client failed: " + String.join(" ", command));
     }
-    return LoadDriver.Result.parse(resultLine);
+    return new Measured(LoadDriver.Result.parse(resultLine), server == null ? new ProcessCounters(0, 0) : server);
   }
 
   private static String markdown(String table, int responseBytes, int requestBytes, String keywardenExecutor) {
@@ -283,14 +392,22 @@ public final class GrpcEdgeBenchmark {
         .append(Runtime.getRuntime().availableProcessors()).append("; load average at the end: ")
         .append(String.format(Locale.ROOT, "%.1f", java.lang.management.ManagementFactory.getOperatingSystemMXBean()
             .getSystemLoadAverage())).append(" (other work on the machine skews every figure)\n");
-    s.append("- Keywarden: `ServerRuntime` (SoftHSM2, SQLite), root token, gRPC calls on ").append(keywardenExecutor)
+    s.append("- Keywarden: `ServerRuntime` (SoftHSM2, SQLite), root token, gRPC on ").append(epoll() ? "epoll" : "NIO")
+        .append(", calls on ").append(keywardenExecutor)
         .append(". Echo: grpc-java `NettyServerBuilder`, the same kind of executor, answering every Encrypt with a ")
         .append("captured Encrypt response (request ").append(requestBytes).append(" B, response ")
         .append(responseBytes).append(" B, as Keywarden's).\n");
-    s.append("- Client: grpc-java async, ").append(LoadClient.CHANNELS).append(" Netty channels, plaintext loopback; ")
+    s.append("- Client: grpc-java async, ").append(LoadClient.CHANNELS).append(" Netty channels (")
+        .append(io.netty.channel.epoll.Epoll.isAvailable() ? "epoll" : "NIO")
+        .append("), each on a transport thread of its own, plaintext loopback; ")
         .append("in the server's JVM, or `java -cp benchmarks.jar dev.keywarden.bench.LoadClient` (G1, 5 ms goal). ")
         .append(WARMUP.toSeconds()).append(" s warm-up (+2 s in a new client JVM), ").append(MEASURE.toSeconds())
-        .append(" s measured per row. Open-loop latency from each call's intended send time.\n");
+        .append(" s measured per row. Open loop timed per channel: each channel's transport thread starts its own ")
+        .append("calls when due (a Netty timer, at most every ").append(LoadDriver.BURST_TICK_MICROS)
+        .append(" µs, the calls then due in one flush); each call sent alone: one sender thread parks until each ")
+        .append("call is due and starts it (the driver before issue #15's rework). Open-loop latency from each ")
+        .append("call's intended send time. CPU per call: each process's CPU time over the measured window (the ")
+        .append("server's is this JVM's, with the idle servers in it), over the calls answered in it.\n");
     s.append("- The targets bind the separate-process layout; the same-JVM rows are shown for comparison.\n\n");
     s.append("| Layout | Scenario | Measured | Target | Met |\n|---|---|---:|---|:---:|\n");
     s.append(table);
