@@ -6,9 +6,9 @@ import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.KeyPairAlgorithm;
 import dev.keywarden.names.IpLiterals;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.math.BigInteger;
 import java.net.InetAddress;
-import java.net.URI;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,25 +17,22 @@ import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.BERTags;
-import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x500.X500NameBuilder;
-import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.AccessDescription;
 import org.bouncycastle.asn1.x509.AuthorityInformationAccess;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.CRLDistPoint;
 import org.bouncycastle.asn1.x509.DistributionPoint;
 import org.bouncycastle.asn1.x509.DistributionPointName;
-import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x509.Time;
@@ -72,6 +69,14 @@ public final class CertificateTemplate {
    */
   private volatile ProvenSigner lastProven;
 
+  /**
+   * Each issuer's encoded part of its leaves, by issuer id, valid for the very {@link Issuer} object it was made
+   * from (a changed issuer is a new object, so an entry is never stale); cleared on seal.
+   */
+  private final java.util.Map<String, EncodedIssuer> encodedIssuers = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private record EncodedIssuer(Issuer issuer, LeafEncoder.IssuerPart part) {}
+
   public CertificateTemplate(Clock clock, SecureRandom random) {
     this.clock = clock;
     this.random = random;
@@ -82,10 +87,15 @@ public final class CertificateTemplate {
    * 20 DER octets and carries 158 random bits.
    */
   public BigInteger newSerial() {
+    return new BigInteger(1, serialOctets());
+  }
+
+  /** {@link #newSerial}'s 20 octets: its INTEGER's content, and (the first being 0x40 to 0x7f) its hex. */
+  private byte[] serialOctets() {
     byte[] b = new byte[20];
     random.nextBytes(b);
     b[0] = (byte) ((b[0] & 0x7f) | 0x40);
-    return new BigInteger(1, b);
+    return b;
   }
 
   /**
@@ -98,10 +108,19 @@ public final class CertificateTemplate {
   }
 
   /**
-   * A leaf just issued, with its notAfter as it was chosen (reading it back from the certificate parses a date) and
-   * its DER (from the bytes signed, when an HSM signed: not encoded again).
+   * A leaf just issued: its serial (also as the lower-case hex the store keys it by), its notAfter as it was chosen
+   * (reading it back from the certificate parses a date) and its DER.
    */
-  record Leaf(X509CertificateHolder certificate, BigInteger serial, Instant notAfter, byte[] der) {}
+  record Leaf(BigInteger serial, String serialHex, Instant notAfter, byte[] der) {
+    /** The certificate, parsed from {@link #der}. */
+    X509CertificateHolder certificate() {
+      try {
+        return new X509CertificateHolder(der);
+      } catch (IOException e) {
+        throw new IllegalStateException("a certificate just encoded always parses", e);
+      }
+    }
+  }
 
   /** As {@link #issueLeaf}, with the notAfter. */
   Leaf leaf(Issuer issuer, Role role, SubjectPublicKeyInfo key, boolean rsaKey, RequestedNames names,
@@ -118,17 +137,7 @@ public final class CertificateTemplate {
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     Validity v = validity(issuer, now, now.minus(role.notBeforeDuration()), now.plus(lifetime));
 
-    X500NameBuilder subject = new X500NameBuilder(BCStyle.INSTANCE);
-    role.country().forEach(c -> subject.addRDN(BCStyle.C, c));
-    role.province().forEach(p -> subject.addRDN(BCStyle.ST, p));
-    role.locality().forEach(l -> subject.addRDN(BCStyle.L, l));
-    role.organization().forEach(o -> subject.addRDN(BCStyle.O, o));
-    role.organizationalUnit().forEach(ou -> subject.addRDN(BCStyle.OU, ou));
     RequestedNames checked = names;
-    checked.commonName().ifPresent(cn -> subject.addRDN(BCStyle.CN, cn));
-    X500Name subjectName = subject.build();
-
-    List<GeneralName> sans = new ArrayList<>();
     List<String> dns = new ArrayList<>(checked.dnsNames());
     List<InetAddress> ips = new ArrayList<>(checked.ipAddresses());
     // As Vault does, the CN is also a SAN: TLS clients match only SANs.
@@ -142,40 +151,40 @@ public final class CertificateTemplate {
         dns.add(0, cn);
       }
     });
-    dns.forEach(d -> sans.add(new GeneralName(GeneralName.dNSName, d)));
-    ips.forEach(a -> sans.add(new GeneralName(GeneralName.iPAddress, new DEROctetString(a.getAddress()))));
-    for (URI u : checked.uris()) {
-      sans.add(new GeneralName(GeneralName.uniformResourceIdentifier, u.toString()));
-    }
-    if (sans.isEmpty()) {
+    if (dns.isEmpty() && ips.isEmpty() && checked.uris().isEmpty()) {
       throw KeywardenException.invalid("the request names nothing: give a common name or a DNS, IP or URI SAN");
     }
 
-    BigInteger serial = newSerial();
-    X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuer.certificate().getSubject(), serial,
-        time(v.notBefore()), time(v.notAfter()), subjectName, key);
-    try {
-      // RFC 5280 4.2.1.6: with an empty subject the SAN extension is critical.
-      b.addExtension(Extension.subjectAlternativeName, subjectName.getRDNs().length == 0,
-          new GeneralNames(sans.toArray(GeneralName[]::new)));
-      b.addExtension(Extension.keyUsage, true,
-          new KeyUsage(KeyUsage.digitalSignature | (rsaKey ? KeyUsage.keyEncipherment : 0)));
-      List<KeyPurposeId> ekus = new ArrayList<>();
-      if (role.serverFlag()) {
-        ekus.add(KeyPurposeId.id_kp_serverAuth);
-      }
-      if (role.clientFlag()) {
-        ekus.add(KeyPurposeId.id_kp_clientAuth);
-      }
-      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(ekus.toArray(KeyPurposeId[]::new)));
-      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-      addKeyIdentifiersAndUrls(b, key, issuer);
-    } catch (CertIOException e) {
-      throw new IllegalStateException("certificate extensions always encode", e);
+    byte[] serial = serialOctets();
+    byte[] algorithm = signer instanceof HsmContentSigner h ? h.identifierDer() : der(signer.getAlgorithmIdentifier());
+    byte[] tbs = LeafEncoder.tbs(serial, algorithm, issuerPart(issuer), timeDer(v.notBefore()),
+        timeDer(v.notAfter()), role, checked, dns, ips, checked.uris(), key, rsaKey);
+    byte[] signature = signature(signer, tbs);
+    check(signer, issuer.certificate().getSubjectPublicKeyInfo(), tbs, signature);
+    return new Leaf(new BigInteger(1, serial), HexFormat.of().formatHex(serial),
+        v.notAfter().truncatedTo(ChronoUnit.SECONDS), LeafEncoder.certificate(tbs, algorithm, signature));
+  }
+
+  /** The issuer's encoded part of its leaves, made once per issuer object (an issuer's parsed view is kept). */
+  private LeafEncoder.IssuerPart issuerPart(Issuer issuer) {
+    EncodedIssuer e = encodedIssuers.get(issuer.id());
+    if (e == null || e.issuer() != issuer) {
+      e = new EncodedIssuer(issuer, LeafEncoder.IssuerPart.of(issuer));
+      encodedIssuers.put(issuer.id(), e);
     }
-    X509CertificateHolder cert = sign(b, signer, issuer.certificate().getSubjectPublicKeyInfo());
-    return new Leaf(cert, serial, v.notAfter().truncatedTo(ChronoUnit.SECONDS),
-        signer instanceof HsmContentSigner h ? h.signedStructureDer() : der(cert));
+    return e.part();
+  }
+
+  private static byte[] signature(ContentSigner signer, byte[] tbs) {
+    if (signer instanceof HsmContentSigner h) {
+      return h.sign(tbs);
+    }
+    try (OutputStream out = signer.getOutputStream()) {
+      out.write(tbs);
+    } catch (IOException e) {
+      throw new IllegalStateException("a signer's content stream failed", e);
+    }
+    return signer.getSignature();
   }
 
   /** A self-signed root: CA=true with {@code pathLen} (empty: unlimited), keyCertSign and cRLSign. */
@@ -216,6 +225,15 @@ public final class CertificateTemplate {
    * Written digit by digit: Bouncy Castle's Time(Date) makes a SimpleDateFormat and a Calendar for each one.
    */
   static Time time(Instant instant) {
+    try {
+      return new Time(ASN1Primitive.fromByteArray(timeDer(instant)));
+    } catch (IOException e) {
+      throw new IllegalStateException("a time of 13 or 15 digits always parses", e);
+    }
+  }
+
+  /** {@link #time} as DER. */
+  static byte[] timeDer(Instant instant) {
     LocalDateTime t = LocalDateTime.ofEpochSecond(instant.getEpochSecond(), 0, ZoneOffset.UTC);
     boolean utc = t.getYear() >= 1950 && t.getYear() < 2050;
     if (t.getYear() < 0 || t.getYear() > 9999) {
@@ -235,11 +253,7 @@ public final class CertificateTemplate {
     at = digits(der, at, t.getMinute());
     at = digits(der, at, t.getSecond());
     der[at] = 'Z';
-    try {
-      return new Time(ASN1Primitive.fromByteArray(der));
-    } catch (IOException e) {
-      throw new IllegalStateException("a time of 13 or 15 digits always parses", e);
-    }
+    return der;
   }
 
   private static int digits(byte[] out, int at, int twoDigits) {
@@ -297,26 +311,35 @@ public final class CertificateTemplate {
   private X509CertificateHolder sign(X509v3CertificateBuilder b, ContentSigner signer,
       SubjectPublicKeyInfo issuerKey) {
     X509CertificateHolder cert = b.build(signer);
+    check(signer, issuerKey, () -> der(cert.toASN1Structure().getTBSCertificate()), cert.getSignature());
+    return cert;
+  }
+
+  /** {@link #sign}'s check of a signature just made over {@code tbs} (computed only when checked). */
+  private void check(ContentSigner signer, SubjectPublicKeyInfo issuerKey, Supplier<byte[]> tbs, byte[] signature) {
     ProvenSigner proof = signer instanceof HsmContentSigner h
         && h.algorithm().family() != KeyPairAlgorithm.Family.RSA
         ? new ProvenSigner(issuerKey, h.keyId()) : null;
     ProvenSigner last = lastProven;
     if (proof != null && last != null && last.issuerKey() == issuerKey && last.keyId().equals(proof.keyId())) {
-      return cert;
+      return;
     }
     if (proof != null && provenSigners.contains(proof)) {
       lastProven = proof;
-      return cert;
+      return;
     }
-    boolean ok = SignatureCheck.certificateSignedBy(cert, issuerKeys.computeIfAbsent(issuerKey,
-        SignatureCheck::key));
+    boolean ok = SignatureCheck.verify(issuerKeys.computeIfAbsent(issuerKey, SignatureCheck::key),
+        signer.getAlgorithmIdentifier(), tbs.get(), signature);
     if (!ok) {
       throw new IllegalStateException("the issuer's signer made a signature its certificate's key does not verify");
     }
     if (proof != null) {
       provenSigners.add(proof);
     }
-    return cert;
+  }
+
+  private void check(ContentSigner signer, SubjectPublicKeyInfo issuerKey, byte[] tbs, byte[] signature) {
+    check(signer, issuerKey, () -> tbs, signature);
   }
 
   /** Forgets which HSM signers have proven their key, so each is checked again on its next signature. */
@@ -325,11 +348,24 @@ public final class CertificateTemplate {
     provenSigners.clear();
   }
 
+  /** Forgets the issuers' encoded parts (on seal); each is encoded again on its next leaf. */
+  public void forgetEncodedIssuers() {
+    encodedIssuers.clear();
+  }
+
   private static Duration positive(Duration ttl) {
     if (ttl == null || ttl.isNegative() || ttl.isZero()) {
       throw KeywardenException.invalid("ttl must be positive");
     }
     return ttl;
+  }
+
+  private static byte[] der(org.bouncycastle.asn1.ASN1Object value) {
+    try {
+      return value.getEncoded(org.bouncycastle.asn1.ASN1Encoding.DER);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   static byte[] der(X509CertificateHolder cert) {

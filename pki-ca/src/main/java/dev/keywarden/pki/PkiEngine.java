@@ -111,6 +111,7 @@ public final class PkiEngine {
     core.addSealListener(roles::forgetAll);
     roles.watching(core.storage(), ROLES, name -> name); // changes made by other servers sharing the store
     core.addSealListener(template::forgetProvenSigners);
+    core.addSealListener(template::forgetEncodedIssuers);
     core.addSealListener(issuers::forgetParsed);
     log.info("PKI: CSR signatures are verified with {}", SignatureCheck.nativeProvider().equals("none")
         ? "Bouncy Castle (AWS-LC through ACCP did not load on this platform)"
@@ -312,7 +313,7 @@ public final class PkiEngine {
     Optional<Duration> lifetime = ttl == null ? Optional.empty() : ttl;
     for (int attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
       CertificateTemplate.Leaf leaf = template.leaf(is, role, key, rsa, names, lifetime, contentSigner(issuer));
-      String serial = serialHex(leaf.serial());
+      String serial = leaf.serialHex();
       byte[] der = leaf.der();
       Instant notAfter = leaf.notAfter();
       issuers.recordIssued(issuer, notAfter); // keeps the issuer's CRL and OCSP up while this certificate is valid
@@ -662,7 +663,13 @@ public final class PkiEngine {
 
   /** The expiry index's key for a certificate. */
   static String expiryKey(long notAfter, String issuerId, String serial) {
-    return EXPIRY + String.format("%012d", notAfter) + "/" + issuerId + "/" + serial;
+    // Padded by hand: String.format parses its pattern on every call, and every stored certificate makes one key.
+    String seconds = Long.toString(notAfter);
+    StringBuilder key = new StringBuilder(EXPIRY.length() + 14 + issuerId.length() + serial.length()).append(EXPIRY);
+    for (int pad = seconds.length(); pad < 12; pad++) {
+      key.append('0');
+    }
+    return key.append(seconds).append('/').append(issuerId).append('/').append(serial).toString();
   }
 
   private static long expiryTime(String indexKey) {

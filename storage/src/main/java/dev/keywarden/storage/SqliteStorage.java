@@ -21,6 +21,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -61,10 +62,13 @@ public final class SqliteStorage implements Storage {
 
   /** Guards the write connection: held while a group runs, by close() and by tests' pragma reads. */
   private final ReentrantLock lock = new ReentrantLock();
-  /** Monitor for group leadership; writers wait on it for their work to be done. */
-  private final Object groups = new Object();
-  /** True while a writer leads a group; guarded by {@link #groups}. */
-  private boolean leading;
+  /**
+   * True while a writer leads groups. Waiting writers park, each on its own write, and are woken one by one: the
+   * runner wakes a writer when its write is done, and a leader leaving wakes the writer at the head of the queue to
+   * lead next. (One monitor that every waiter waited on, woken with notifyAll at the end of each group, woke all 63
+   * waiting writers of 64 per group; the wake-ups cost more CPU than the certificates they stored.)
+   */
+  private final java.util.concurrent.atomic.AtomicBoolean leading = new java.util.concurrent.atomic.AtomicBoolean();
   /** The thread running writers' work, so a call to this Storage from inside that work is refused. */
   private volatile Thread runner;
   /** The thread telling watchers about a commit, so a write from a listener is refused instead of deadlocking. */
@@ -72,7 +76,7 @@ public final class SqliteStorage implements Storage {
   private final Path databaseFile;
   private final SQLiteDataSource dataSource;
   private final Connection connection;
-  private final StorageOps direct;
+  private final ConnectionOps direct;
   private final ConcurrentLinkedQueue<Write<?>> queued = new ConcurrentLinkedQueue<>();
   private final BlockingQueue<ConnectionOps> idleReaders = new ArrayBlockingQueue<>(READERS);
   private final AtomicInteger readers = new AtomicInteger();
@@ -222,6 +226,8 @@ public final class SqliteStorage implements Storage {
   /** One caller's queued write and, once a group has run it, its outcome. */
   private static final class Write<T> {
     final Function<StorageOps, T> work;
+    /** The thread waiting for this write, woken when it is done. */
+    final Thread writer = Thread.currentThread();
     /** Keys this write changed, once it succeeded; told to watchers after the commit. */
     List<String> changed = List.of();
     /** Written last by the thread that ran the group, so a caller that sees it also sees the outcome. */
@@ -258,46 +264,44 @@ public final class SqliteStorage implements Storage {
       throw new IllegalStateException("do not write to Storage from a StorageListener");
     }
     Write<T> mine = new Write<>(work);
-    queued.add(mine);
+    queued.add(mine); // before trying to lead: a leader leaving after this sees it and wakes its writer, or this leads
     boolean interrupted = false;
-    boolean lead = false;
-    synchronized (groups) {
-      while (!mine.done && !lead) {
-        if (!leading) {
-          leading = true;
-          lead = true;
-        } else {
-          try {
-            groups.wait();
-          } catch (InterruptedException e) {
-            interrupted = true; // the work is queued and will run: the caller must still learn how it went
-          }
-        }
+    while (!mine.done) {
+      if (leading.compareAndSet(false, true)) {
+        lead(mine);
+        break;
       }
-    }
-    if (lead) {
-      try {
-        lock.lock();
-        try {
-          runner = Thread.currentThread();
-          while (!mine.done) {
-            runGroup();
-          }
-        } finally {
-          runner = null;
-          lock.unlock();
-        }
-      } finally {
-        synchronized (groups) {
-          leading = false;
-          groups.notifyAll();
-        }
+      LockSupport.park(this);
+      if (Thread.interrupted()) {
+        interrupted = true; // the work is queued and will run: the caller must still learn how it went
       }
     }
     if (interrupted) {
       Thread.currentThread().interrupt();
     }
     return mine.outcome();
+  }
+
+  /** Runs groups until {@code mine} is done, then leaves, waking the writer at the head of the queue to lead. */
+  private void lead(Write<?> mine) {
+    try {
+      lock.lock();
+      try {
+        runner = Thread.currentThread();
+        while (!mine.done) {
+          runGroup();
+        }
+      } finally {
+        runner = null;
+        lock.unlock();
+      }
+    } finally {
+      leading.set(false);
+      Write<?> next = queued.peek();
+      if (next != null) {
+        LockSupport.unpark(next.writer);
+      }
+    }
   }
 
   /** Runs up to MAX_GROUP queued writes in one transaction, each in a savepoint; one COMMIT (one fsync) for all. */
@@ -350,7 +354,7 @@ public final class SqliteStorage implements Storage {
     }
     commits.incrementAndGet();
     announce(succeeded);
-    succeeded.forEach(w -> w.done = true);
+    succeeded.forEach(SqliteStorage::finish);
   }
 
   /**
@@ -404,7 +408,13 @@ public final class SqliteStorage implements Storage {
   private static void fail(Write<?> w, Throwable failure) {
     w.result = null;
     w.failure = failure;
-    w.done = true; // last: publishes the failure
+    finish(w); // last: publishes the failure
+  }
+
+  /** Marks {@code w} done, which publishes its outcome, and wakes its writer. */
+  private static void finish(Write<?> w) {
+    w.done = true;
+    LockSupport.unpark(w.writer);
   }
 
   /** Runs a read on a pooled read connection: it sees every committed write and never waits for a commit. */
@@ -526,9 +536,10 @@ public final class SqliteStorage implements Storage {
     }
   }
 
+  /** Runs a transaction-control statement on the write connection, prepared once (see {@link ConnectionOps}). */
   private void execute(String sql, String what) {
-    try (Statement statement = connection.createStatement()) {
-      statement.execute(sql);
+    try {
+      direct.statement(sql).execute();
     } catch (SQLException e) {
       throw storageError(what, e);
     }
@@ -605,10 +616,16 @@ public final class SqliteStorage implements Storage {
     }
   }
 
-  /** The SQL of each operation on one connection, used by one thread at a time. */
+  /**
+   * The SQL of each operation on one connection, used by one thread at a time. Its fixed statements are prepared
+   * once and kept: sqlite-jdbc keeps no statement cache, and compiling the SQL again on every call cost more CPU than
+   * running it (a stored certificate's transaction runs six statements).
+   */
   private static final class ConnectionOps implements StorageOps {
     private final Connection connection;
     private final Path file;
+    /** Prepared statements by SQL; only the fixed statements above, so a handful. */
+    private final java.util.Map<String, PreparedStatement> prepared = new java.util.HashMap<>();
 
     ConnectionOps(Connection connection, Path file) {
       this.connection = connection;
@@ -619,9 +636,19 @@ public final class SqliteStorage implements Storage {
       return SqliteFailures.inUse(file, what, e);
     }
 
+    /** The statement for {@code sql}, prepared on first use; never closed by callers (close() closes them). */
+    PreparedStatement statement(String sql) throws SQLException {
+      PreparedStatement s = prepared.get(sql);
+      if (s == null) {
+        s = connection.prepareStatement(sql);
+        prepared.put(sql, s);
+      }
+      return s;
+    }
+
     void close() {
       try {
-        connection.close();
+        connection.close(); // closes its statements
       } catch (SQLException e) {
         log.warn("closing a SQLite read connection failed: {}", e.getMessage());
       }
@@ -630,7 +657,8 @@ public final class SqliteStorage implements Storage {
     @Override
     public Optional<StoredEntry> get(String key) {
       Keys.check(key);
-      try (PreparedStatement s = connection.prepareStatement("SELECT value, version FROM kv WHERE key = ?")) {
+      try {
+        PreparedStatement s = statement("SELECT value, version FROM kv WHERE key = ?");
         s.setString(1, key);
         try (ResultSet rs = s.executeQuery()) {
           if (!rs.next()) {
@@ -649,11 +677,16 @@ public final class SqliteStorage implements Storage {
     public void put(String key, byte[] value) {
       Keys.check(key);
       Objects.requireNonNull(value, "value");
-      try (PreparedStatement s = connection.prepareStatement("INSERT INTO kv (key, value, version) VALUES (?, ?, 1) "
-          + "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = kv.version + 1")) {
+      try {
+        PreparedStatement s = statement("INSERT INTO kv (key, value, version) VALUES (?, ?, 1) "
+            + "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = kv.version + 1");
         s.setString(1, key);
         s.setBytes(2, value);
-        s.executeUpdate();
+        try {
+          s.executeUpdate();
+        } finally {
+          s.clearParameters(); // the kept statement must not keep the value
+        }
       } catch (SQLException e) {
         throw storageError("writing an entry", e);
       }
@@ -669,7 +702,8 @@ public final class SqliteStorage implements Storage {
       String sql = expectedVersion == 0
           ? "INSERT INTO kv (key, value, version) VALUES (?, ?, 1) ON CONFLICT (key) DO NOTHING"
           : "UPDATE kv SET value = ?, version = version + 1 WHERE key = ? AND version = ?";
-      try (PreparedStatement s = connection.prepareStatement(sql)) {
+      try {
+        PreparedStatement s = statement(sql);
         if (expectedVersion == 0) {
           s.setString(1, key);
           s.setBytes(2, value);
@@ -678,7 +712,11 @@ public final class SqliteStorage implements Storage {
           s.setString(2, key);
           s.setLong(3, expectedVersion);
         }
-        return s.executeUpdate() == 1;
+        try {
+          return s.executeUpdate() == 1;
+        } finally {
+          s.clearParameters(); // the kept statement must not keep the value
+        }
       } catch (SQLException e) {
         throw storageError("writing an entry", e);
       }
@@ -708,7 +746,8 @@ public final class SqliteStorage implements Storage {
     @Override
     public boolean delete(String key) {
       Keys.check(key);
-      try (PreparedStatement s = connection.prepareStatement("DELETE FROM kv WHERE key = ?")) {
+      try {
+        PreparedStatement s = statement("DELETE FROM kv WHERE key = ?");
         s.setString(1, key);
         return s.executeUpdate() == 1;
       } catch (SQLException e) {
