@@ -11,6 +11,7 @@ import dev.keywarden.server.auth.TokenStore;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.config.ServerSettings.HostPort;
 import dev.keywarden.server.grpc.HealthReporter;
+import dev.keywarden.server.wiring.GrpcExecutor;
 import dev.keywarden.server.wiring.GrpcTransport;
 import dev.keywarden.server.wiring.ServerRuntime;
 import dev.keywarden.unseal.Core;
@@ -42,7 +43,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The service against the framework's own limit (issue #15): unary Encrypt 1 KiB beside a bare grpc-java echo service
  * that answers the same request with a response of the same size (a real Encrypt response, captured once), on the
- * same kind of executor, driven by the same client in the same run; and stored SignCsr with 64 calls in flight (the
+ * executor Keywarden gives Encrypt, driven by the same client in the same run; and stored SignCsr with 64 calls in flight (the
  * group commit's case). Every phase runs twice: the client in this JVM, and the client in a JVM of its own
  * ({@link LoadClient}), as a real caller is. The Keywarden server uses SoftHSM2 (SOFTHSM2_CONF must be set; make bench
  * sets it) and SQLite. Writes Markdown to the path given as the first argument.
@@ -147,7 +148,9 @@ public final class GrpcEdgeBenchmark {
       core.submitUnsealShare(result.shares().get(0));
       server.bean(HealthReporter.class).refresh();
       String keywardenExecutor = GRPC_THREADS > 0 ? "a fixed pool of " + GRPC_THREADS + " (--grpc-threads)"
-          : "Micronaut's IO executor (" + server.bean(ExecutorService.class, "io").getClass().getName() + ")";
+          : "a fixed pool of " + GrpcExecutor.FAST_THREADS + " for the unary calls that change nothing (Encrypt, …), "
+              + "Micronaut's IO executor (" + server.bean(ExecutorService.class, "io").getClass().getName()
+              + ") for the others";
 
       LoadClient.Lanes setup = LoadClient.Lanes.open(host, server.grpcPort());
       ClientInterceptor auth = LoadClient.auth(result.rootToken());
@@ -165,15 +168,15 @@ public final class GrpcEdgeBenchmark {
       setup.close();
 
       // The echo service: grpc-java's Netty server with the defaults micronaut-grpc leaves (event loops, flow
-      // control), the same transport as Keywarden's (GrpcTransport), the same inbound limit, and the same kind of
-      // executor: a fixed pool of the same size, or a cached pool as Micronaut's IO executor is. Two more echo
-      // servers differ from it in one thing each, the executor or the transport, and run beside it in the same run.
-      int variantThreads = 2 * Runtime.getRuntime().availableProcessors();
-      echoes.add(EchoServer.start(host, canned, "echo", epoll(), GRPC_THREADS));
+      // control), the same transport as Keywarden's (GrpcTransport), the same inbound limit, and the same executor
+      // for its one method as Keywarden gives Encrypt: by default the fixed pool of GrpcExecutor.FAST_THREADS (the
+      // pool for calls that do not wait), or the --grpc-threads pool. Two more echo servers differ from it in one
+      // thing each, the executor (a cached pool, as Micronaut's IO executor is) or the transport, in the same run.
+      int echoThreads = GRPC_THREADS > 0 ? GRPC_THREADS : GrpcExecutor.FAST_THREADS;
+      echoes.add(EchoServer.start(host, canned, "echo", epoll(), echoThreads));
       if (VARIANTS) {
-        echoes.add(EchoServer.start(host, canned, GRPC_THREADS > 0 ? "echo, cached pool"
-            : "echo, fixed pool of " + variantThreads, epoll(), GRPC_THREADS > 0 ? 0 : variantThreads));
-        echoes.add(EchoServer.start(host, canned, epoll() ? "echo, NIO" : "echo, epoll", !epoll(), GRPC_THREADS));
+        echoes.add(EchoServer.start(host, canned, "echo, cached pool", epoll(), 0));
+        echoes.add(EchoServer.start(host, canned, epoll() ? "echo, NIO" : "echo, epoll", !epoll(), echoThreads));
       }
 
       GrpcEdgeBenchmark b = new GrpcEdgeBenchmark(host, result.rootToken(), server.grpcPort(), echoes);
@@ -394,7 +397,7 @@ public final class GrpcEdgeBenchmark {
             .getSystemLoadAverage())).append(" (other work on the machine skews every figure)\n");
     s.append("- Keywarden: `ServerRuntime` (SoftHSM2, SQLite), root token, gRPC on ").append(epoll() ? "epoll" : "NIO")
         .append(", calls on ").append(keywardenExecutor)
-        .append(". Echo: grpc-java `NettyServerBuilder`, the same kind of executor, answering every Encrypt with a ")
+        .append(". Echo: grpc-java `NettyServerBuilder`, on the executor Keywarden gives Encrypt, answering every Encrypt with a ")
         .append("captured Encrypt response (request ").append(requestBytes).append(" B, response ")
         .append(responseBytes).append(" B, as Keywarden's).\n");
     s.append("- Client: grpc-java async, ").append(LoadClient.CHANNELS).append(" Netty channels (")

@@ -70,8 +70,9 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--pkcs11-sessions", description = "PKCS#11 session pool size (default 16).")
   Integer pkcs11Sessions;
 
-  @Option(names = "--grpc-threads", description = "Threads gRPC calls run on: 0 (the default) for Micronaut's IO "
-      + "executor, which grows with the calls waiting; N for a fixed pool of N.")
+  @Option(names = "--grpc-threads", description = "Threads gRPC calls run on: 0 (the default) for two pools, "
+      + "Encrypt and the other calls that do not wait on two threads per core, the rest on Micronaut's IO executor, "
+      + "which grows with the calls waiting; N for one fixed pool of N.")
   Integer grpcThreads;
 
   @Option(names = "--tls-cert", description = "PEM certificate chain for gRPC TLS.")

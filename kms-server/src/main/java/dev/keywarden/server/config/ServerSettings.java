@@ -14,8 +14,8 @@ import java.nio.file.Path;
  * @param pkcs11Library the PKCS#11 module; null selects the dev-only software KEK
  * @param tlsCert PEM certificate chain for gRPC; null for plaintext, which is allowed on loopback only
  * @param postgres where PostgreSQL storage is; null for SQLite in {@code dataDir} (the default)
- * @param grpcThreads the threads gRPC calls run on: 0 for Micronaut's IO executor (a cached pool that grows with the
- *     calls waiting, the default), N for a fixed pool of N
+ * @param grpcThreads the threads gRPC calls run on: 0 (the default) for two pools, the calls that do not wait on a
+ *     small fixed pool and the others on Micronaut's IO executor (see GrpcExecutor); N for one fixed pool of N
  */
 public record ServerSettings(
     Path dataDir,
@@ -37,13 +37,13 @@ public record ServerSettings(
     this(dataDir, grpcAddress, httpAddress, pkcs11Library, pkcs11Token, pkcs11Sessions, tlsCert, tlsKey, null);
   }
 
-  /** Settings with gRPC calls on Micronaut's IO executor (the default). */
+  /** Settings with gRPC calls on the default executors (see GrpcExecutor). */
   public ServerSettings(Path dataDir, HostPort grpcAddress, HostPort httpAddress, Path pkcs11Library,
       String pkcs11Token, int pkcs11Sessions, Path tlsCert, Path tlsKey, PostgresSettings postgres) {
     this(dataDir, grpcAddress, httpAddress, pkcs11Library, pkcs11Token, pkcs11Sessions, tlsCert, tlsKey, postgres, 0);
   }
 
-  /** These settings with gRPC calls on a fixed pool of {@code threads} (0: Micronaut's IO executor). */
+  /** These settings with gRPC calls on a fixed pool of {@code threads} (0: the default executors). */
   public ServerSettings withGrpcThreads(int threads) {
     return new ServerSettings(dataDir, grpcAddress, httpAddress, pkcs11Library, pkcs11Token, pkcs11Sessions, tlsCert,
         tlsKey, postgres, threads);
@@ -125,7 +125,7 @@ public record ServerSettings(
       }
     }
     if (grpcThreads < 0 || grpcThreads > MAX_GRPC_THREADS) {
-      throw KeywardenException.invalid("--grpc-threads must be 0 (Micronaut's IO executor) or 1 to "
+      throw KeywardenException.invalid("--grpc-threads must be 0 (the default executors) or 1 to "
           + MAX_GRPC_THREADS + ", got " + grpcThreads);
     }
     if (pkcs11Library != null && !Files.isRegularFile(pkcs11Library)) {

@@ -165,7 +165,7 @@ public final class Gate {
    * before its request record is written — without a thread per call waiting for the device's fsync. Calls that
    * change state (create, rotate, delete, issue, …) wait for the record before their engine runs.
    */
-  static final java.util.Set<String> ANSWER_HELD = java.util.Set.of(
+  public static final java.util.Set<String> ANSWER_HELD = java.util.Set.of(
       "keywarden.v1.TransitService/Encrypt", "keywarden.v1.TransitService/Decrypt",
       "keywarden.v1.TransitService/Rewrap", "keywarden.v1.TransitService/GenerateDataKey",
       "keywarden.v1.TransitService/Sign", "keywarden.v1.TransitService/Verify", "keywarden.v1.TransitService/Hmac",

@@ -1,34 +1,44 @@
 package dev.keywarden.server.wiring;
 
 import dev.keywarden.server.config.ServerSettings;
+import dev.keywarden.server.gate.Gate;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallExecutorSupplier;
 import io.micronaut.context.event.BeanCreatedEvent;
 import io.micronaut.context.event.BeanCreatedEventListener;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The threads gRPC calls run on. By default micronaut-grpc hands them to Micronaut's IO executor, a cached pool that
- * grows with the calls waiting; {@code --grpc-threads N} puts them on a fixed pool of N instead. Either way a call's
- * handler runs off the Netty event loops, because handlers block: storage reads and the group commit, PKCS#11
- * signatures, the audit log. A fixed pool must be large enough for the calls that wait at once (a stored SignCsr
- * waits for its commit, and commits are shared by the calls waiting together), so its size is the operator's choice.
+ * The threads gRPC calls run on. Calls that never wait on anything but the CPU in the common case (the unary calls
+ * that change nothing and whose answer the audit log holds instead of blocking the thread: transit's
+ * Encrypt/Decrypt/Rewrap/…, SignJwt, {@link Gate#ANSWER_HELD}) run on a small fixed pool, two threads per core; every
+ * other call runs on Micronaut's IO executor, a cached pool that grows with the calls waiting, because those calls
+ * block: storage writes wait for their group commit, PKCS#11 key generation, the audit log's request record.
+ * {@code --grpc-threads N} puts every call on one fixed pool of N instead. A handler never runs on a Netty event loop.
  *
- * <p>What the choice costs (issue #15, {@code GrpcEdgeBenchmark}, a bare echo server on each executor in the same
- * run, 2 shared cores): the hand-offs of every call to the executor and back are most of a cheap call's server CPU.
- * A cached pool hands each task to a parked thread, so every call wakes a thread twice (its start, its close): about
- * 5.5 context switches and 76 µs of server CPU per call in a closed loop, 6.6 and 149 µs at a steady open-loop rate.
- * A fixed pool of 4 (two per core) keeps its threads busy on a queue: 0.3 and 21 µs closed, 2.3 and 63 µs open. The
- * default stays the cached pool all the same, because Keywarden's calls block (a stored SignCsr waits for its group
- * commit, a network HSM answers in milliseconds) and a small fixed pool would cap the calls that wait together;
- * {@code --grpc-threads} (about two per core) is the setting for a server whose calls are CPU-bound, such as transit
- * on a local HSM.
+ * <p>Why two pools (issue #15, {@code GrpcEdgeBenchmark}, 2 cores, client in its own JVM, same run): the hand-offs of
+ * each call to the executor and back are most of a cheap call's server CPU. A cached pool hands every task to a
+ * parked thread, so each call wakes threads: 5.0 context switches and 45 µs of server CPU per echo call, closed loop,
+ * 25,944 calls/s. A fixed pool of 4 keeps its threads busy on a queue: 0.3 and 15 µs, 63,415 calls/s; Encrypt went
+ * from 19,790 to 37,572 calls/s (58 to 25 µs of server CPU per call). But one small pool for everything caps the
+ * calls that wait together: stored SignCsr at 64 in flight fell from 3,278 to 2,012 certificates/s, as each group
+ * commit could gather only 4. So the pool is only for the calls that do not wait. Their rare waits (a key's first use
+ * reads and reserves nonces in storage; an {@code -hsm} key signs through PKCS#11) hold one of its threads for that
+ * time, which the pool's size allows for.
  */
 @Singleton
 public final class GrpcExecutor implements BeanCreatedEventListener<ServerBuilder<?>> {
+  /** Threads of the pool for calls that do not wait: two per core, at least 4. */
+  public static final int FAST_THREADS = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+
   private final ServerSettings settings;
   private volatile ExecutorService pool;
 
@@ -40,18 +50,38 @@ public final class GrpcExecutor implements BeanCreatedEventListener<ServerBuilde
   public ServerBuilder<?> onCreated(BeanCreatedEvent<ServerBuilder<?>> event) {
     ServerBuilder<?> builder = event.getBean();
     if (settings.grpcThreads() > 0) {
-      AtomicInteger n = new AtomicInteger();
-      pool = Executors.newFixedThreadPool(settings.grpcThreads(), r -> {
-        Thread t = new Thread(r, "grpc-call-" + n.incrementAndGet());
-        t.setDaemon(true);
-        return t;
-      });
+      pool = fixedPool(settings.grpcThreads(), "grpc-call-");
       builder.executor(pool);
+    } else {
+      ExecutorService fast = fixedPool(FAST_THREADS, "grpc-fast-");
+      pool = fast;
+      // null: the builder's executor (Micronaut's IO executor) takes the call
+      builder.callExecutor(new ServerCallExecutorSupplier() {
+        @Override
+        public <ReqT, RespT> Executor getExecutor(ServerCall<ReqT, RespT> call, Metadata headers) {
+          return runsOnFastPool(call.getMethodDescriptor()) ? fast : null;
+        }
+      });
     }
     return builder;
   }
 
-  /** Stops the fixed pool, if there is one, once the server has stopped. */
+  /** Whether a call of {@code method} runs on the pool for calls that do not wait. */
+  static boolean runsOnFastPool(MethodDescriptor<?, ?> method) {
+    return method.getType() == MethodDescriptor.MethodType.UNARY
+        && Gate.ANSWER_HELD.contains(method.getFullMethodName());
+  }
+
+  private static ExecutorService fixedPool(int threads, String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, prefix + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Stops the fixed pool once the server has stopped. */
   @PreDestroy
   public void close() {
     ExecutorService p = pool;

@@ -74,7 +74,7 @@ class ServerCommandStorageTest {
     fromFile.grpcThreads = 8;
     assertEquals(8, fromFile.settings(null, Map.of()).grpcThreads(), "the flag wins");
     fromFile.grpcThreads = -1;
-    assertMessage(fromFile, "--grpc-threads must be 0 (Micronaut's IO executor) or 1 to 4096, got -1");
+    assertMessage(fromFile, "--grpc-threads must be 0 (the default executors) or 1 to 4096, got -1");
   }
 
   @Test
