@@ -135,6 +135,8 @@ ifeq ($(strip $(BENCH)),)
 	  benchmarks/results/grpc-load.md
 	java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 -cp benchmarks/target/benchmarks.jar \
 	  dev.keywarden.bench.AuditOverheadBenchmark benchmarks/results/audit.md
+	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.AuditRecordCostBenchmark 32 8 2>/dev/null \
+	  | grep '^round' | tee benchmarks/results/audit-record-cost.txt
 	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 \
 	  -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcEdgeBenchmark benchmarks/results/grpc-edges.md
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.InvalidationLatencyBenchmark \

@@ -54,13 +54,13 @@ public final class AuditRecordCostBenchmark {
       core.submitUnsealShare(init.shares().get(0));
       AuditLog audit = server.bean(AuditLog.class);
       audit.enable(AuditDeviceConfig.file("cost", dir.resolve("cost.log"), FsyncPolicy.BATCHED));
-      long writer = threadId("keywarden-audit-cost");
       byte[] plaintext = new byte[1024];
       byte[] ciphertext = new byte[1400];
       new Random(1).nextBytes(plaintext);
       new Random(2).nextBytes(ciphertext);
       AuditCaller caller = new AuditCaller("token", "root", "acc-1234", "", "", List.of("root"));
       for (int round = 0; round <= 3; round++) {
+        long writer = threadId("keywarden-audit-cost");
         AtomicBoolean stop = new AtomicBoolean();
         LongAdder calls = new LongAdder();
         LongAdder callerCpu = new LongAdder();
@@ -113,9 +113,10 @@ public final class AuditRecordCostBenchmark {
     System.exit(0); // Micronaut and Netty leave non-daemon threads behind
   }
 
+  /** The newest live thread named {@code name}: the device may be opened again (it follows the change feed). */
   private static long threadId(String name) {
-    return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
-        .orElseThrow(() -> new IllegalStateException("no thread " + name)).getId();
+    return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name) && t.isAlive())
+        .mapToLong(Thread::getId).max().orElseThrow(() -> new IllegalStateException("no thread " + name));
   }
 
   private static long processCpu() {
