@@ -265,9 +265,26 @@ public final class PkiEngine {
             + "' not found; create it first or list the roles")));
   }
 
-  /** Role names, sorted. */
-  public List<String> listRoles() {
-    return store().list(ROLES).stream().map(k -> k.substring(ROLES.length())).toList();
+  /**
+   * One page of the role names, sorted: at most {@code limit} after {@code after} (exclusive; "" for the first page).
+   * One range read of storage, however many roles there are; INVALID_ARGUMENT on field after unless it is a role name.
+   */
+  public List<String> listRoles(String after, int limit) {
+    if (!after.isEmpty()) {
+      try {
+        Role.checkName(after);
+      } catch (KeywardenException e) {
+        throw KeywardenException.invalidField("after", "after must be a role name, as a page lists them; got '"
+            + Inputs.quoted(after) + "'");
+      }
+    }
+    return store().list(ROLES, after.isEmpty() ? "" : ROLES + after, limit).stream()
+        .map(k -> k.substring(ROLES.length())).toList();
+  }
+
+  /** Whether a role of this name is stored (one read, not a listing). */
+  public boolean roleExists(String name) {
+    return store().get(ROLES + name).isPresent();
   }
 
   /** Deletes a role; NOT_FOUND when there is none. Certificates already issued stay valid. */
@@ -372,8 +389,8 @@ public final class PkiEngine {
    * indexed range read, however many certificates are stored.
    */
   public List<String> listCertificates(String after, int limit) {
-    if (!after.isEmpty() && !after.matches("[0-9a-f]{1,64}")) {
-      throw KeywardenException.invalid("after must be a serial in lower-case hex, as a page lists them");
+    if (!after.isEmpty() && !SERIAL.matcher(after).matches()) {
+      throw KeywardenException.invalidField("after", "after must be a serial in lower-case hex, as a page lists them");
     }
     return store().list(CERTS, after.isEmpty() ? "" : CERTS + after, limit).stream()
         .map(k -> k.substring(CERTS.length())).toList();
@@ -430,10 +447,20 @@ public final class PkiEngine {
     return result;
   }
 
-  /** The revocations of one issuer, sorted by serial. */
-  public List<RevokedCertificate> listRevoked(String issuerId) {
+  /**
+   * One page of an issuer's revocations, sorted by serial as text: at most {@code limit} after the serial
+   * {@code after} (exclusive; "" for the first page). One range read of storage, however many revocations there are;
+   * INVALID_ARGUMENT on field after unless it is a serial in lower-case hex, as a page lists them.
+   */
+  public List<RevokedCertificate> listRevoked(String issuerId, String after, int limit) {
+    if (!after.isEmpty() && !SERIAL.matcher(after).matches()) {
+      throw KeywardenException.invalidField("after", "after must be a serial in lower-case hex, as a page lists them;"
+          + " got '" + Inputs.quoted(after) + "'");
+    }
     storedIssuer(issuerId);
-    return revocationsOf(issuerId);
+    String prefix = REVOKED + issuerId + "/";
+    return store().entries(prefix, after.isEmpty() ? "" : prefix + after, limit).stream()
+        .map(e -> read(e.value(), RevokedCertificate.class)).toList();
   }
 
   private List<RevokedCertificate> revocationsOf(String issuerId) {

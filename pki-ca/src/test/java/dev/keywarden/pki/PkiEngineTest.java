@@ -206,10 +206,10 @@ class PkiEngineTest {
   void rolesAreWrittenListedAndDeleted() {
     pki.writeRole(WEB);
     pki.writeRole(Role.builder("api").allowedDomains("svc.internal").allowSubdomains(true).clientFlag(true).build());
-    assertEquals(List.of("api", "web"), pki.listRoles());
+    assertEquals(List.of("api", "web"), pki.listRoles("", 100));
     assertEquals(WEB, pki.role("web"));
     pki.deleteRole("api");
-    assertEquals(List.of("web"), pki.listRoles());
+    assertEquals(List.of("web"), pki.listRoles("", 100));
     assertEquals(Kind.NOT_FOUND, refusal(() -> pki.deleteRole("api")).kind());
   }
 
@@ -344,7 +344,7 @@ class PkiEngineTest {
     X509CRL parsed = (X509CRL) CertificateFactory.getInstance("X.509").generateCRL(new ByteArrayInputStream(crl2));
     parsed.verify(x509(root.certificateDer()).getPublicKey());
     assertEquals(2, parsed.getRevokedCertificates().size());
-    assertEquals(2, pki.listRevoked(root.id()).size());
+    assertEquals(2, pki.listRevoked(root.id(), "", 100).size());
     assertArrayEquals(crl2, pki.crl(root.id()), "the latest CRL is cached");
     assertEquals(Kind.INVALID_ARGUMENT, refusal(() -> pki.revoke(other.serialHex(), 7)).kind());
   }
@@ -429,7 +429,7 @@ class PkiEngineTest {
   void aSealedEngineRefusesEverything() {
     pki.writeRole(WEB);
     core.seal();
-    assertEquals(Kind.FAILED_PRECONDITION, refusal(() -> pki.listRoles()).kind());
+    assertEquals(Kind.FAILED_PRECONDITION, refusal(() -> pki.listRoles("", 100)).kind());
     assertEquals(Kind.FAILED_PRECONDITION, refusal(() -> pki.issuers()).kind());
   }
 
@@ -505,7 +505,7 @@ class PkiEngineTest {
 
     assertEquals(new PkiEngine.Tidied(2, 1, List.of()), pki.tidy(Instant.now().plus(Duration.ofHours(3))));
     assertEquals(List.of(), pki.listCertificates());
-    assertEquals(List.of(), pki.listRevoked(root.id()));
+    assertEquals(List.of(), pki.listRevoked(root.id(), "", 100));
     X509CRL crl = (X509CRL) CertificateFactory.getInstance("X.509")
         .generateCRL(new ByteArrayInputStream(pki.crl(root.id())));
     assertNull(crl.getRevokedCertificates(), "the rebuilt CRL no longer lists the expired certificate");

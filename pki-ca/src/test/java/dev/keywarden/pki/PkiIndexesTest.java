@@ -2,9 +2,12 @@ package dev.keywarden.pki;
 
 import dev.keywarden.storage.testing.ReadRecordingStorage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.KeyType;
 import java.math.BigInteger;
 import java.nio.file.Path;
@@ -29,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * OCSP and tidy cost the same however many certificates and issuers are stored: the responder is found by the
  * request's issuer key hash and the certificate by its serial; tidy reads the expired range of the expiry index only.
- * Stores written before these indexes are indexed once.
+ * Stores written before these indexes are indexed once. Revocations and roles are listed a page per range read.
  */
 class PkiIndexesTest {
   @TempDir Path dir;
@@ -157,5 +160,66 @@ class PkiIndexesTest {
     assertTrue(f.storage.get(PkiEngine.EXPIRY_INDEXED).isPresent());
     assertEquals(new PkiEngine.Tidied(2, 1, List.of()), pki.tidy(Instant.now().plus(Duration.ofHours(3))));
     assertEquals(List.of(), pki.listCertificates());
+  }
+
+  @Test
+  void revocationsAreListedAPageAtATimeEachPageOneRangeRead() {
+    String root = pki.generateRoot("Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty()).id();
+    List<String> revoked = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      String serial = issue(root, "r" + i + ".example.com").serialHex();
+      pki.revoke(serial, 1);
+      revoked.add(serial);
+    }
+    String prefix = PkiEngine.REVOKED + root + "/";
+    List<String> listed = new ArrayList<>();
+    List<Integer> sizes = new ArrayList<>();
+    String after = "";
+    List<RevokedCertificate> page;
+    do {
+      recorded.reads.clear();
+      page = pki.listRevoked(root, after, 2);
+      List<String> listings = recorded.reads.stream()
+          .filter(r -> r.startsWith(PkiEngine.REVOKED) && (r.contains("[") || r.endsWith("/"))).toList();
+      assertEquals(List.of(prefix + "[" + (after.isEmpty() ? "" : prefix + after) + ",2]"), listings,
+          "one range read of the issuer's revocations: " + recorded.reads);
+      sizes.add(page.size());
+      page.forEach(r -> listed.add(r.serialHex()));
+      after = page.isEmpty() ? "" : page.get(page.size() - 1).serialHex();
+    } while (page.size() == 2);
+    assertEquals(List.of(2, 2, 1), sizes);
+    assertEquals(revoked.stream().sorted().toList(), listed);
+    assertEquals(List.of(), pki.listRevoked(root, "f".repeat(64), 2), "a cursor past the last serial");
+
+    for (String bad : List.of("../x", "ABC", "0x1f", "a".repeat(65))) {
+      KeywardenException e = assertThrows(KeywardenException.class, () -> pki.listRevoked(root, bad, 2), bad);
+      assertEquals(KeywardenException.Kind.INVALID_ARGUMENT, e.kind(), bad);
+      assertEquals("after", e.field(), bad);
+    }
+  }
+
+  @Test
+  void rolesAreListedAPageAtATimeAndARoleWriteReadsOneRoleNotAll() {
+    for (String name : List.of("r-a", "r-b", "r-c")) {
+      pki.writeRole(Role.builder(name).allowedDomains("example.com").serverFlag(true).build());
+    }
+    recorded.reads.clear();
+    assertEquals(List.of("r-a", "r-b"), pki.listRoles("", 2));
+    assertEquals(List.of(PkiEngine.ROLES + "[,2]"), rolesRead());
+    assertEquals(List.of("r-c", "web"), pki.listRoles("r-b", 2));
+    assertEquals(List.of(), pki.listRoles("web", 2));
+    assertEquals(List.of("web"), pki.listRoles("r-c", 1000));
+    KeywardenException e = assertThrows(KeywardenException.class, () -> pki.listRoles("../x", 2));
+    assertEquals(KeywardenException.Kind.INVALID_ARGUMENT, e.kind());
+    assertEquals("after", e.field());
+
+    recorded.reads.clear();
+    assertTrue(pki.roleExists("r-b"));
+    assertFalse(pki.roleExists("r-z"));
+    assertEquals(List.of(PkiEngine.ROLES + "r-b", PkiEngine.ROLES + "r-z"), rolesRead());
+  }
+
+  private List<String> rolesRead() {
+    return recorded.reads.stream().filter(r -> r.startsWith(PkiEngine.ROLES)).toList();
   }
 }

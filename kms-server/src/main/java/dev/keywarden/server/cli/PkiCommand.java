@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.TypeConversionException;
@@ -352,12 +353,16 @@ final class PkiCommand {
     }
   }
 
-  @Command(name = "roles", description = "List role names.")
+  @Command(name = "roles", description = "List role names, a page at a time.")
   static final class Roles extends ClientCommand {
+    @Mixin
+    PageOptions page;
+
     @Override
     Integer run() throws Exception {
-      ListRolesResponse r = pki().listRoles(ListRolesRequest.getDefaultInstance());
-      print(r, String.join("\n", r.getNamesList()));
+      ListRolesResponse r = pki().listRoles(ListRolesRequest.newBuilder()
+          .setLimit(page.limit).setAfter(page.after).build());
+      print(r, pageText(r.getNamesList(), r.getNextAfter()));
       return 0;
     }
   }
@@ -498,16 +503,21 @@ final class PkiCommand {
     }
   }
 
-  @Command(name = "revoked", description = "List an issuer's revocations.")
+  @Command(name = "revoked", description = "List an issuer's revocations by serial, a page at a time.")
   static final class Revoked extends ClientCommand {
-    @Option(names = "--issuer", description = "The issuer's id; default: the default issuer.")
+    @Option(names = "--issuer", description = "The issuer's id; default: the default issuer (name it when reading"
+        + " several pages).")
     String issuer = "";
+
+    @Mixin
+    PageOptions page;
 
     @Override
     Integer run() throws Exception {
-      ListRevokedResponse r = pki().listRevoked(ListRevokedRequest.newBuilder().setIssuerId(issuer).build());
-      print(r, String.join("\n", r.getRevocationsList().stream().map(v -> v.getSerial() + " "
-          + Timestamps.toString(v.getRevocationTime()) + " " + reasonName(v.getReason())).toList()));
+      ListRevokedResponse r = pki().listRevoked(ListRevokedRequest.newBuilder().setIssuerId(issuer)
+          .setLimit(page.limit).setAfter(page.after).build());
+      print(r, pageText(r.getRevocationsList().stream().map(v -> v.getSerial() + " "
+          + Timestamps.toString(v.getRevocationTime()) + " " + reasonName(v.getReason())).toList(), r.getNextAfter()));
       return 0;
     }
   }

@@ -2,6 +2,7 @@ package dev.keywarden.server.grpc;
 
 import dev.keywarden.failure.KeywardenException;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * The one page rule of the paged List RPCs (limit and after in the request, next_after in the response): a page holds
@@ -26,6 +27,11 @@ public final class ListPages {
 
   /** The next page's after: the last entry of a full page, "" when {@code page} is the last. */
   public static String nextAfter(List<String> page, int limit) {
-    return page.size() == limit ? page.get(page.size() - 1) : "";
+    return nextAfter(page, limit, Function.identity());
+  }
+
+  /** The next page's after for a page of records: the {@code cursor} of a full page's last, "" for the last page. */
+  public static <T> String nextAfter(List<T> page, int limit, Function<T, String> cursor) {
+    return page.size() == limit ? cursor.apply(page.get(page.size() - 1)) : "";
   }
 }

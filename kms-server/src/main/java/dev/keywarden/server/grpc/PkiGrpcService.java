@@ -85,7 +85,7 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
         // exists; then the one the write needs: create for a new role, update for an existing one.
         .checks(PkiServiceGrpc.getWriteRoleMethod(), Check.anyOf(r -> role(r.getName(), "name"), "create", "update"),
             Check.chosen(r -> role(r.getName(), "name"),
-                r -> engine.listRoles().contains(r.getName()) ? "update" : "create",
+                r -> engine.roleExists(r.getName()) ? "update" : "create",
                 Set.of("create", "update")))
         .allow(PkiServiceGrpc.getGetRoleMethod(), r -> role(r.getName(), "name"), "read")
         .allow(PkiServiceGrpc.getListRolesMethod(), r -> "pki/roles", "list")
@@ -258,7 +258,10 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listRoles(ListRolesRequest r, StreamObserver<ListRolesResponse> out) {
-    reply(out, ListRolesResponse.newBuilder().addAllNames(engine.listRoles()).build());
+    int limit = ListPages.limit(r.getLimit());
+    List<String> page = engine.listRoles(r.getAfter(), limit);
+    reply(out, ListRolesResponse.newBuilder().addAllNames(page).setNextAfter(ListPages.nextAfter(page, limit))
+        .build());
   }
 
   @Override
@@ -334,10 +337,12 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
 
   @Override
   public void listRevoked(ListRevokedRequest r, StreamObserver<ListRevokedResponse> out) {
+    int limit = ListPages.limit(r.getLimit());
     String issuer = r.getIssuerId().isEmpty() ? defaultIssuerId() : r.getIssuerId();
+    List<RevokedCertificate> page = engine.listRevoked(issuer, r.getAfter(), limit);
     ListRevokedResponse.Builder b = ListRevokedResponse.newBuilder();
-    engine.listRevoked(issuer).forEach(v -> b.addRevocations(revocation(v)));
-    reply(out, b.build());
+    page.forEach(v -> b.addRevocations(revocation(v)));
+    reply(out, b.setNextAfter(ListPages.nextAfter(page, limit, RevokedCertificate::serialHex)).build());
   }
 
   @Override

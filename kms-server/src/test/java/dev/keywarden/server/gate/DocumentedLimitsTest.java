@@ -36,6 +36,8 @@ class DocumentedLimitsTest {
   /** Every paged List RPC's request: its page limit is documented beside its field. */
   static final String[][] PAGED_LISTS = {
       {"pki.proto", "ListCertificatesRequest"},
+      {"pki.proto", "ListRolesRequest"},
+      {"pki.proto", "ListRevokedRequest"},
       {"ssh.proto", "ListSshCertificatesRequest"},
       {"ssh.proto", "ListSshRolesRequest"},
       {"transit.proto", "ListKeysRequest"},

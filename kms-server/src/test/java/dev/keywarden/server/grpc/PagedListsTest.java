@@ -15,14 +15,25 @@ import dev.keywarden.api.v1.ListSshCertificatesRequest;
 import dev.keywarden.api.v1.ListSshCertificatesResponse;
 import dev.keywarden.api.v1.ListPoliciesRequest;
 import dev.keywarden.api.v1.ListPoliciesResponse;
+import dev.keywarden.api.v1.ListRevokedRequest;
+import dev.keywarden.api.v1.ListRevokedResponse;
+import dev.keywarden.api.v1.ListRolesRequest;
+import dev.keywarden.api.v1.ListRolesResponse;
 import dev.keywarden.api.v1.ListSshRolesRequest;
 import dev.keywarden.api.v1.ListSshRolesResponse;
+import dev.keywarden.api.v1.PkiRole;
+import dev.keywarden.api.v1.PkiServiceGrpc;
 import dev.keywarden.api.v1.PolicyServiceGrpc;
+import dev.keywarden.api.v1.Revocation;
 import dev.keywarden.api.v1.SshCertType;
 import dev.keywarden.api.v1.SshRole;
 import dev.keywarden.api.v1.SshServiceGrpc;
 import dev.keywarden.api.v1.TransitServiceGrpc;
+import dev.keywarden.api.v1.WriteRoleRequest;
 import dev.keywarden.api.v1.WriteSshRoleRequest;
+import dev.keywarden.hsm.KeyType;
+import dev.keywarden.pki.RequestedNames;
+import dev.keywarden.pki.Role;
 import dev.keywarden.server.gate.LocalKeywarden;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerMethodDefinition;
@@ -32,9 +43,11 @@ import io.grpc.protobuf.ProtoMethodDescriptorSupplier;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.BiFunction;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,7 +58,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The List RPCs answer in bounded pages (limit, after, next_after) that add up to everything stored, as
- * ListCertificates does; their limits and cursors are checked and a refusal names its field.
+ * ListCertificates does; their limits and cursors are checked and a refusal names its field. Every List RPC is paged
+ * unless it is listed in {@link #UNPAGED} with why its list stays small.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PagedListsTest {
@@ -54,12 +68,14 @@ class PagedListsTest {
   LocalKeywarden kw;
   SshServiceGrpc.SshServiceBlockingStub ssh;
   TransitServiceGrpc.TransitServiceBlockingStub transit;
+  PkiServiceGrpc.PkiServiceBlockingStub pki;
 
   @BeforeAll
   void start() throws Exception {
     kw = new LocalKeywarden(dir, 1L << 30);
     ssh = SshServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
     transit = TransitServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
+    pki = PkiServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
   }
 
   @AfterAll
@@ -154,9 +170,7 @@ class PagedListsTest {
   static final Map<String, String> UNPAGED = Map.of(
       "keywarden.v1.SshService/ListSshCas", "CAs are made by operators, each an HSM key pair; rotated, never piled up",
       "keywarden.v1.PkiService/ListIssuers", "issuers are made by operators, each an HSM key pair",
-      "keywarden.v1.AuditService/ListAuditDevices", "audit devices: a few sinks configured by operators",
-      "keywarden.v1.PkiService/ListRoles", "not yet paged: PkiEngine (pki-ca) has no range read of roles",
-      "keywarden.v1.PkiService/ListRevoked", "not yet paged: PkiEngine (pki-ca) reads an issuer's revocations whole");
+      "keywarden.v1.AuditService/ListAuditDevices", "audit devices: a few sinks configured by operators");
 
   @Test
   void everyListRpcIsPagedOrSaysWhyNot() {
@@ -218,6 +232,73 @@ class PagedListsTest {
     assertEquals(all.stream().sorted().toList(), all);
     assertEquals(List.of(), ssh.listSshRoles(ListSshRolesRequest.newBuilder().setAfter("zzz").build())
         .getNamesList());
+  }
+
+  @Test
+  void pkiRolePagesAddUpToEveryRole() {
+    List<String> names = List.of("pr-a", "pr-b", "pr-c", "pr-d", "pr-e");
+    for (String name : names) {
+      pki.writeRole(WriteRoleRequest.newBuilder().setName(name).setRole(PkiRole.newBuilder()
+          .addAllowedDomains("example.com").setServerFlag(true)).build());
+    }
+    BiFunction<Integer, String, Page> list = (limit, after) -> {
+      ListRolesResponse r = pki.listRoles(ListRolesRequest.newBuilder().setLimit(limit).setAfter(after).build());
+      return new Page(r.getNamesList(), r.getNextAfter());
+    };
+    List<String> all = new ArrayList<>();
+    List<Integer> sizes = readAll(list, 2, all);
+    assertEquals(names, all.stream().filter(n -> n.startsWith("pr-")).toList());
+    assertEquals(all.stream().sorted().toList(), all);
+    assertTrue(sizes.size() >= 3 && sizes.stream().allMatch(n -> n <= 2), sizes.toString());
+    assertEquals(all, pki.listRoles(ListRolesRequest.getDefaultInstance()).getNamesList());
+    assertEquals(List.of("pr-d", "pr-e"), pki.listRoles(ListRolesRequest.newBuilder().setAfter("pr-c").build())
+        .getNamesList().stream().filter(n -> n.startsWith("pr-")).toList());
+
+    ListRolesResponse beyond = pki.listRoles(ListRolesRequest.newBuilder().setAfter("zzzz").build());
+    assertEquals(0, beyond.getNamesCount());
+    assertEquals("", beyond.getNextAfter());
+    assertEquals("limit", violatedField(() -> pki.listRoles(ListRolesRequest.newBuilder()
+        .setLimit(ListPages.MAX + 1).build())));
+    assertEquals("limit", violatedField(() -> pki.listRoles(ListRolesRequest.newBuilder().setLimit(-1).build())));
+    assertEquals("after", violatedField(() -> pki.listRoles(ListRolesRequest.newBuilder().setAfter("../x").build())));
+  }
+
+  @Test
+  void pkiRevocationPagesAddUpToEveryRevocationOfTheIssuer() {
+    String root = kw.pki.generateRoot("Paged Root", KeyType.EC_P256, Duration.ofDays(1), Optional.empty()).id();
+    kw.pki.writeRole(Role.builder("rev-web").allowedDomains("example.com").allowSubdomains(true).serverFlag(true)
+        .build());
+    List<String> revoked = new ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      String serial = kw.pki.issue("rev-web", RequestedNames.commonName("r" + i + ".example.com"), Optional.empty(),
+          Optional.of(root)).certificate().serialHex();
+      kw.pki.revoke(serial, 1);
+      revoked.add(serial);
+    }
+    BiFunction<Integer, String, Page> list = (limit, after) -> {
+      ListRevokedResponse r = pki.listRevoked(ListRevokedRequest.newBuilder().setIssuerId(root).setLimit(limit)
+          .setAfter(after).build());
+      return new Page(r.getRevocationsList().stream().map(Revocation::getSerial).toList(), r.getNextAfter());
+    };
+    List<String> all = new ArrayList<>();
+    assertEquals(List.of(3, 3, 1), readAll(list, 3, all));
+    assertEquals(revoked.stream().sorted().toList(), all);
+    // a page that ends exactly at the last serial says so with the next (empty) page, never with a missing one
+    assertEquals(List.of(7, 0), readAll(list, 7, new ArrayList<>()));
+    // no issuer_id: the default issuer (this root, the only one here), first page of the default size
+    assertEquals(all, pki.listRevoked(ListRevokedRequest.getDefaultInstance()).getRevocationsList().stream()
+        .map(Revocation::getSerial).toList());
+
+    ListRevokedResponse beyond = pki.listRevoked(ListRevokedRequest.newBuilder().setIssuerId(root)
+        .setAfter("f".repeat(64)).build());
+    assertEquals(0, beyond.getRevocationsCount());
+    assertEquals("", beyond.getNextAfter());
+    assertEquals("limit", violatedField(() -> pki.listRevoked(ListRevokedRequest.newBuilder().setIssuerId(root)
+        .setLimit(ListPages.MAX + 1).build())));
+    assertEquals("after", violatedField(() -> pki.listRevoked(ListRevokedRequest.newBuilder().setIssuerId(root)
+        .setAfter("../x").build())));
+    assertEquals("after", violatedField(() -> pki.listRevoked(ListRevokedRequest.newBuilder().setIssuerId(root)
+        .setAfter("DEADBEEF").build())), "upper-case: not a serial as a page lists it");
   }
 
   /** The field the INVALID_ARGUMENT's BadRequest names. */

@@ -20,7 +20,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** WriteRole / GetRole over gRPC with the typed PkiRole and the deprecated role_json. */
+/**
+ * WriteRole / GetRole over gRPC with the typed PkiRole and the deprecated role_json; a write needs create or update
+ * on the role, whichever one read of the role says.
+ */
 @SuppressWarnings("deprecation") // role_json is what the 0.1 API's clients send
 class PkiRoleApiTest {
   @TempDir
@@ -89,6 +92,33 @@ class PkiRoleApiTest {
         .addCsrKeyTypesValue(99)).build(), "role.csr_key_types[0]");
     assertThrows(StatusRuntimeException.class, () -> pki.getRole(GetRoleRequest.newBuilder().setName("web").build()),
         "nothing refused was stored");
+  }
+
+  @Test
+  void aRoleWriteNeedsCreateForANewRoleAndUpdateForAnExistingOne() {
+    kw.policies.write("role-maker", "{\"rules\":[{\"resource\":\"pki/roles/new-*\",\"capabilities\":[\"create\"]}]}");
+    kw.policies.write("role-editor", "{\"rules\":[{\"resource\":\"pki/roles/new-*\",\"capabilities\":[\"update\"]}]}");
+    PkiServiceGrpc.PkiServiceBlockingStub maker = as("role-maker");
+    PkiServiceGrpc.PkiServiceBlockingStub editor = as("role-editor");
+    WriteRoleRequest write = WriteRoleRequest.newBuilder().setName("new-one").setRole(PkiRole.newBuilder()
+        .addAllowedDomains("example.com").setServerFlag(true)).build();
+
+    assertDenied(() -> editor.writeRole(write), "'create'");
+    maker.writeRole(write);
+    assertDenied(() -> maker.writeRole(write), "'update'");
+    editor.writeRole(write.toBuilder().setRole(write.getRole().toBuilder().setClientFlag(true)).build());
+    assertTrue(pki.getRole(GetRoleRequest.newBuilder().setName("new-one").build()).getRole().getClientFlag());
+  }
+
+  private PkiServiceGrpc.PkiServiceBlockingStub as(String policy) {
+    String token = kw.tokens.create(java.util.List.of(policy), java.time.Duration.ofHours(1), policy).token();
+    return PkiServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(token));
+  }
+
+  private static void assertDenied(org.junit.jupiter.api.function.Executable call, String expected) {
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call);
+    assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode(), e.getStatus().toString());
+    assertTrue(e.getStatus().getDescription().contains(expected), e.getStatus().getDescription());
   }
 
   private void assertRefused(WriteRoleRequest request, String expected) {
