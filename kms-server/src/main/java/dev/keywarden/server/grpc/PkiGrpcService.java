@@ -47,9 +47,6 @@ public final class PkiGrpcService implements PkiServiceGrpc.AsyncService, Guarde
   static final Duration INTERMEDIATE_TTL = Duration.ofDays(1825);
   /** SANs per Issue request, alt_names, ip_sans and uri_sans together (pki.proto says so at IssueRequest). */
   public static final int MAX_NAMES = 100;
-  /** The largest ListCertificates page, and the page when a request names none. */
-  public static final int MAX_PAGE = ListPages.MAX;
-  public static final int DEFAULT_PAGE = ListPages.DEFAULT;
   private static final Pattern IP_LITERAL = Pattern.compile("[0-9a-fA-F:.]+");
   private static final String ISSUERS = "pki/issuers";
   private static final String CERTS = "pki/certs";
