@@ -330,13 +330,13 @@ public final class TransitEngine {
       if (l.keyring.config().convergent()) {
         byte[] derived = key.derivedKey(aad);
         try {
-          out = key.derived(aad).encryptWithNonce(KeyDerivation.convergentNonce(derived, plaintext, aad), plaintext, aad);
+          out = key.encryptDerived(aad, KeyDerivation.convergentNonce(derived, plaintext, aad), plaintext, aad);
         } finally {
           Arrays.fill(derived, (byte) 0);
         }
       } else {
         countNonce(name, key);
-        out = key.derived(aad).encrypt(plaintext, aad);
+        out = key.encryptDerived(aad, null, plaintext, aad);
       }
     } else {
       countNonce(name, key);
@@ -365,7 +365,7 @@ public final class TransitEngine {
     Keyring k = l.keyring;
     VersionKey key = versionKey(l, k.version(parsed.version()));
     byte[] aad = context(l, context);
-    return l.derived ? key.derived(aad).decrypt(parsed.bytes(), aad) : key.decrypt(parsed.bytes(), aad);
+    return l.derived ? key.decryptDerived(aad, parsed.bytes(), aad) : key.decrypt(parsed.bytes(), aad);
   }
 
   /** Decrypts and encrypts again under the latest version; the plaintext never leaves the engine. */

@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One key version unwrapped in memory, with its primitive built once and shared by every thread. Zeroized on seal
- * ({@link #destroy()}); the JDK's own key objects built from it are dropped with it.
+ * ({@link #destroy()}), with the AEAD's own copy; the signing keys' JDK objects built from it are dropped with it.
  */
 final class VersionKey {
   final int version;
@@ -96,8 +96,28 @@ final class VersionKey {
     return hsmAead != null ? hsmAead.decrypt(ciphertext, aad) : aead.decrypt(ciphertext, aad);
   }
 
-  /** The AEAD for a derived key of this version under {@code context}. */
-  Aead derived(byte[] context) {
+  /** Encrypts with the key derived for {@code context}, under a random nonce (or {@code nonce12}, if given). */
+  byte[] encryptDerived(byte[] context, byte[] nonce12, byte[] plaintext, byte[] aad) {
+    Aead derived = derived(context);
+    try {
+      return nonce12 == null ? derived.encrypt(plaintext, aad) : derived.encryptWithNonce(nonce12, plaintext, aad);
+    } finally {
+      derived.destroy();
+    }
+  }
+
+  /** Decrypts with the key derived for {@code context}. */
+  byte[] decryptDerived(byte[] context, byte[] ciphertext, byte[] aad) {
+    Aead derived = derived(context);
+    try {
+      return derived.decrypt(ciphertext, aad);
+    } finally {
+      derived.destroy();
+    }
+  }
+
+  /** The AEAD for a derived key of this version under {@code context}; the caller destroys it. */
+  private Aead derived(byte[] context) {
     byte[] key = KeyDerivation.derive(material, context);
     try {
       return type == KeyType.CHACHA20_POLY1305 ? Aeads.chacha20Poly1305(key) : Aeads.aesGcm(key);
@@ -126,5 +146,8 @@ final class VersionKey {
 
   void destroy() {
     Arrays.fill(material, (byte) 0);
+    if (aead != null) {
+      aead.destroy();
+    }
   }
 }

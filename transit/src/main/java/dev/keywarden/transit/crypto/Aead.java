@@ -14,4 +14,7 @@ public interface Aead {
 
   /** Decrypts nonce || ciphertext || tag; any alteration, wrong key or wrong aad is INVALID_ARGUMENT. */
   byte[] decrypt(byte[] nonceCiphertextTag, byte[] aad);
+
+  /** Zeroizes the key; the Aead must not be used after. */
+  void destroy();
 }

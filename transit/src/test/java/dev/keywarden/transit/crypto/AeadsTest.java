@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.keywarden.failure.KeywardenException;
 import java.nio.charset.StandardCharsets;
@@ -51,6 +52,32 @@ class AeadsTest {
       assertEquals(KeywardenException.Kind.INVALID_ARGUMENT,
           assertThrows(KeywardenException.class, () -> Aeads.chacha20Poly1305(new byte[length])).kind());
     }
+  }
+
+  @Test
+  void destroyZeroizesTheKeyAndLaterCallsFailAsSealed() throws Exception {
+    for (Aead aead : both()) {
+      byte[] sealed = aead.encrypt(new byte[] {1, 2, 3}, null);
+      javax.crypto.SecretKey key = (javax.crypto.SecretKey) aead;
+      assertArrayEquals(KEY, key.getEncoded());
+      aead.destroy();
+      assertTrue(key.isDestroyed());
+      java.lang.reflect.Field held = JcaAead.class.getDeclaredField("key");
+      held.setAccessible(true);
+      assertArrayEquals(new byte[KEY.length], (byte[]) held.get(aead), "the key bytes are zeroed");
+      for (org.junit.jupiter.api.function.Executable use : List.<org.junit.jupiter.api.function.Executable>of(
+          () -> aead.encrypt(new byte[] {1}, null), () -> aead.decrypt(sealed, null), key::getEncoded)) {
+        KeywardenException e = assertThrows(KeywardenException.class, use);
+        assertEquals(KeywardenException.Kind.FAILED_PRECONDITION, e.kind());
+      }
+    }
+  }
+
+  @Test
+  void theKeyIsNeverSerialized() {
+    Aead aead = Aeads.aesGcm(KEY);
+    assertThrows(java.io.NotSerializableException.class,
+        () -> new java.io.ObjectOutputStream(java.io.OutputStream.nullOutputStream()).writeObject(aead));
   }
 
   @Test
