@@ -13,6 +13,8 @@ import static org.quicktheories.generators.SourceDSL.strings;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keywarden.storage.Storage;
+import dev.keywarden.storage.StorageOps;
+import dev.keywarden.storage.testing.ForwardingStorage;
 import dev.keywarden.storage.testing.ReadRecordingStorage;
 import dev.keywarden.testing.MutableClock;
 import java.nio.file.Path;
@@ -24,6 +26,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,10 +46,12 @@ class SshKeyIdIndexTest {
   final MutableClock clock = MutableClock.stoppedAt(Instant.parse("2030-03-01T10:00:00Z"));
   SshFixture f;
   String publicKey;
+  /** Runs a change, as another server would, just before the engine's next transaction. */
+  BeforeNextTransaction otherServer;
 
   @BeforeEach
   void setUp() throws Exception {
-    f = new SshFixture(dir, clock, ReadRecordingStorage::new);
+    f = new SshFixture(dir, clock, s -> new ReadRecordingStorage(otherServer = new BeforeNextTransaction(s)));
     publicKey = f.ssh.newKey("u", "ed25519", 0);
     f.engine.writeRole(SshRole.builder("any", CertType.USER).allowedPrincipals("*").allowUserKeyIds(true)
         .ttl(Duration.ofHours(1)).build());
@@ -136,6 +141,22 @@ class SshKeyIdIndexTest {
   }
 
   @Test
+  void aCertificateRemovedWhileTheIndexIsBuiltGetsNoEntry() throws Exception {
+    String gone = sign("idx", "k", Duration.ofHours(1));
+    String kept = sign("idx", "k", Duration.ofHours(1));
+    writtenByThePreviousVersion();
+    f.restart();
+    // the page of certificates is read, then a server from before the index tidies one away before it is indexed
+    otherServer.before(() -> otherServer.delegate().delete(SshRecords.CERTS + gone));
+
+    f.engine.tidy(clock.instant()); // builds the index first (and, unlike revoke-key-id, drops no stale entry)
+    assertTrue(f.storage.get(SshRecords.CERTS + gone).isEmpty());
+    assertEquals(List.of(SshRecords.byKeyId("idx", "k") + kept), f.storage.list(SshRecords.BY_KEY_ID),
+        "no entry for a certificate that is gone");
+    assertEquals(List.of(kept), f.engine.revokeKeyId("idx", "k").stream().map(SshCertificateRecord::serial).toList());
+  }
+
+  @Test
   void anEntryLeftByAServerFromBeforeTheIndexIsDroppedNotFollowed() throws Exception {
     String serial = sign("idx", "k", Duration.ofHours(1));
     // a server from before the index tidied the certificate away and left its entry
@@ -178,6 +199,33 @@ class SshKeyIdIndexTest {
       assertEquals(Long.toString(serial), entry.substring(SshRecords.byKeyId("c", k).length()));
       assertEquals(-1, entry.indexOf('/', SshRecords.byKeyId("c", k).length()), "the serial is the last segment");
     });
+  }
+
+  /** Storage that runs a task once, just before the next transaction begins. */
+  static final class BeforeNextTransaction extends ForwardingStorage {
+    private volatile Runnable pending;
+
+    BeforeNextTransaction(Storage real) {
+      super(real);
+    }
+
+    void before(Runnable task) {
+      pending = task;
+    }
+
+    Storage delegate() {
+      return delegate;
+    }
+
+    @Override
+    public <T> T atomically(Function<StorageOps, T> work) {
+      Runnable task = pending;
+      pending = null;
+      if (task != null) {
+        task.run();
+      }
+      return super.atomically(work);
+    }
   }
 
   private static boolean wellFormed(String s) {
