@@ -255,9 +255,10 @@ public final class SshEngine {
     }
     TreeSet<String> revokedIds = new TreeSet<>();
     long now = clock.instant().getEpochSecond();
-    for (String key : store().list(REVOKED_IDS + name + "/")) {
-      store().get(key).map(e -> read(e.value(), RevokedKeyId.class)).filter(r -> r.until() >= now)
-          .ifPresent(r -> revokedIds.add(r.keyId()));
+    for (RevokedKeyId r : revokedKeyIds(store(), name)) {
+      if (r.until() >= now) {
+        revokedIds.add(r.keyId());
+      }
     }
     List<KrlWriter.Section> sections = new ArrayList<>();
     for (StoredCaKey k : keys) {
@@ -502,12 +503,26 @@ public final class SshEngine {
     return signing.get(name, n -> {
       StoredCa ca = storedCa(n);
       Map<String, Long> revoked = new java.util.HashMap<>();
-      for (String key : storage.list(REVOKED_IDS + n + "/")) {
-        storage.get(key).map(e -> read(e.value(), RevokedKeyId.class)).ifPresent(r -> revoked.put(r.keyId(),
-            r.until()));
+      for (RevokedKeyId r : revokedKeyIds(storage, n)) {
+        revoked.put(r.keyId(), r.until());
       }
       return new SigningState(ca, ca.signer().hsmKeyId(), Map.copyOf(revoked));
     });
+  }
+
+  /** The key ids revoked on CA {@code name} (prefix ssh/revoked-ids/NAME/), read a page of records at a time. */
+  private static List<RevokedKeyId> revokedKeyIds(Storage storage, String name) {
+    String prefix = REVOKED_IDS + name + "/";
+    List<RevokedKeyId> out = new ArrayList<>();
+    String after = "";
+    while (true) {
+      List<StoredEntry> page = storage.entries(prefix, after, INDEX_PAGE);
+      page.forEach(e -> out.add(read(e.value(), RevokedKeyId.class)));
+      if (page.size() < INDEX_PAGE) {
+        return out;
+      }
+      after = page.get(page.size() - 1).key();
+    }
   }
 
   /** Drops what signing cached of CA {@code name} (every CA when null) and the defaults, after a change to it. */

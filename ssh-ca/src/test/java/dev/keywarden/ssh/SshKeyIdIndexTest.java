@@ -35,7 +35,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.quicktheories.core.Gen;
 import org.quicktheories.generators.Generate;
 
-/** Revoking a key id reads the certificates of that CA and key id through an index, and no other certificate. */
+/**
+ * Revoking a key id reads the certificates of that CA and key id through an index, and no other certificate; the
+ * revoked key ids are read a page at a time.
+ */
 class SshKeyIdIndexTest {
   /** Key ids that are prefixes of each other, hold '/', look like escapes, or are not ASCII. */
   static final List<String> TRICKY = List.of("a", "ab", "a/", "a/b", "/", "//", "a b", "a%2Fb", "0", "00",
@@ -174,6 +177,22 @@ class SshKeyIdIndexTest {
     assertTrue(reads.transactionWrites.subList(before, reads.transactionWrites.size()).contains(2));
     assertNotNull(f.storage.get(SshRecords.byKeyId("idx", "one/tx") + serial).orElse(null));
     assertFalse(f.storage.get(SshRecords.byKeyId("idx", "one") + serial).isPresent());
+  }
+
+  @Test
+  void theKrlAndTheSigningStateReadTheRevokedKeyIdsAPageAtATimeNotOneByOne() {
+    for (String keyId : TRICKY) {
+      f.engine.revokeKeyId("idx", keyId);
+    }
+    f.restart(); // nothing cached
+    ReadRecordingStorage reads = recorder();
+    reads.reads.clear();
+    f.engine.krl("idx");
+    sign("idx", "fresh", Duration.ofHours(1));
+    String prefix = SshRecords.REVOKED_IDS + "idx/";
+    assertEquals(List.of(prefix + "[,500]", prefix + "[,500]"),
+        reads.reads.stream().filter(r -> r.startsWith(SshRecords.REVOKED_IDS)).toList(),
+        "one page for the KRL, one for the signing state: " + reads.reads);
   }
 
   /** No (CA, key id) range holds the entry of another: escaped key ids never reach into each other's range. */
