@@ -554,7 +554,8 @@ public final class SshEngine {
   /**
    * Revokes every certificate of CA {@code caName} with key id {@code keyId}: stored ones are marked revoked, and the
    * key id goes in the CA's KRL (which also covers no_store certificates) until everything the CA has signed so far
-   * has expired. Until then the CA signs no new certificate with that key id. Returns the stored ones it marked.
+   * has expired. Until then the CA signs no new certificate with that key id. Returns the stored ones it marked,
+   * found through the index by CA and key id (ssh/certs-by-key-id/), a page at a time: it reads no other certificate.
    */
   public List<SshCertificateRecord> revokeKeyId(String caName, String keyId) {
     StoredCa ca = storedCa(caName);
@@ -562,9 +563,9 @@ public final class SshEngine {
     long now = clock.instant().getEpochSecond();
     long until = Math.max(now, ca.keys().stream().mapToLong(StoredCaKey::signedUntil).max().orElse(now));
     indexKeyIdsOnce();
-    // The key id first: from here on this server signs no certificate with it (others once the feed tells them),
-    // so a certificate stored after the index is read below is refused rather than missed, and the KRL covers every
-    // certificate with the key id even if marking is cut short.
+    // The key id first: from here on this server signs no certificate with it (others once the feed tells them), so
+    // a certificate stored after the index is read below is refused rather than missed (but for one already being
+    // signed), and the KRL covers every certificate with the key id even if it is missed or marking is cut short.
     store().atomically(ops -> {
       String k = SshRecords.revokedId(caName, id);
       long keep = ops.get(k).map(e -> read(e.value(), RevokedKeyId.class).until()).orElse(0L);
@@ -694,7 +695,9 @@ public final class SshEngine {
 
   /**
    * Drops certificates and revocations that expired before {@code now}, and retired CA keys whose signed_until is
-   * before {@code now} (destroying their HSM keys); KRLs are rebuilt without them.
+   * before {@code now} (destroying their HSM keys); KRLs are rebuilt without them. A certificate's key id index
+   * entry goes in the same transaction as the certificate; certificates a server from before that index stored are
+   * added to it (the first run on such a store indexes all of them once).
    */
   public Tidied tidy(Instant now) {
     long cutoff = now.getEpochSecond();
