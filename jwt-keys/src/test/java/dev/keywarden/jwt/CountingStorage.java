@@ -1,23 +1,19 @@
 package dev.keywarden.jwt;
 
 import dev.keywarden.storage.Storage;
-import dev.keywarden.storage.StorageListener;
-import dev.keywarden.storage.StorageOps;
-import dev.keywarden.storage.StorageWatch;
 import dev.keywarden.storage.StoredEntry;
+import dev.keywarden.storage.testing.ForwardingStorage;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 
 /** Storage that counts the reads and writes of JWT records, to show what the signing path costs. */
-final class CountingStorage implements Storage {
-  private final Storage inner;
+final class CountingStorage extends ForwardingStorage {
   final AtomicInteger jwtReads = new AtomicInteger();
   final AtomicInteger jwtWrites = new AtomicInteger();
 
   CountingStorage(Storage inner) {
-    this.inner = inner;
+    super(inner);
   }
 
   private void read(String key) {
@@ -35,50 +31,42 @@ final class CountingStorage implements Storage {
   @Override
   public Optional<StoredEntry> get(String key) {
     read(key);
-    return inner.get(key);
+    return super.get(key);
   }
 
   @Override
   public void put(String key, byte[] value) {
     wrote(key);
-    inner.put(key, value);
+    super.put(key, value);
   }
 
   @Override
   public boolean compareAndSet(String key, long expectedVersion, byte[] value) {
     wrote(key);
-    return inner.compareAndSet(key, expectedVersion, value);
+    return super.compareAndSet(key, expectedVersion, value);
   }
 
   @Override
   public List<String> list(String prefix) {
     read(prefix);
-    return inner.list(prefix);
+    return super.list(prefix);
+  }
+
+  @Override
+  public List<String> list(String prefix, String after, int limit) {
+    read(prefix);
+    return super.list(prefix, after, limit);
+  }
+
+  @Override
+  public List<StoredEntry> entries(String prefix, String after, int limit) {
+    read(prefix);
+    return super.entries(prefix, after, limit);
   }
 
   @Override
   public boolean delete(String key) {
     wrote(key);
-    return inner.delete(key);
-  }
-
-  @Override
-  public <T> T atomically(Function<StorageOps, T> work) {
-    return inner.atomically(work);
-  }
-
-  @Override
-  public StorageWatch watch(String prefix, StorageListener listener) {
-    return inner.watch(prefix, listener);
-  }
-
-  @Override
-  public String kind() {
-    return inner.kind();
-  }
-
-  @Override
-  public void close() {
-    inner.close();
+    return super.delete(key);
   }
 }

@@ -65,6 +65,9 @@ public final class SshEngine {
   private static final Pattern DECIMAL = Pattern.compile("[0-9]{1,20}");
   private static final long HOUR = 3600;
   private static final int SERIAL_ATTEMPTS = 8;
+  /** Index entries (or, building the index, certificates) read per page and written per transaction. */
+  static final int INDEX_PAGE = 500;
+  private static final byte[] NO_VALUE = new byte[0];
   /** The comment on published CA keys, so operators see where a line came from. */
   static final String COMMENT_PREFIX = "keywarden-ca:";
 
@@ -93,6 +96,8 @@ public final class SshEngine {
   private final Set<String> provenSigners = ConcurrentHashMap.newKeySet();
   /** The signers' public keys as sshd-common encodes them (cache keys as above), until the core seals. */
   private final Map<String, PublicKey> sshdCaKeys = new ConcurrentHashMap<>();
+  /** True once this process has seen {@link SshRecords#BY_KEY_ID_INDEXED}: no storage read for it on each use. */
+  private volatile boolean keyIdsIndexed;
 
   /** The CA name in the rest of a key under ssh/cas/ or ssh/revoked-ids/. */
   private static String firstSegment(String rest) {
@@ -250,9 +255,10 @@ public final class SshEngine {
     }
     TreeSet<String> revokedIds = new TreeSet<>();
     long now = clock.instant().getEpochSecond();
-    for (String key : store().list(REVOKED_IDS + name + "/")) {
-      store().get(key).map(e -> read(e.value(), RevokedKeyId.class)).filter(r -> r.until() >= now)
-          .ifPresent(r -> revokedIds.add(r.keyId()));
+    for (RevokedKeyId r : revokedKeyIds(store(), name)) {
+      if (r.until() >= now) {
+        revokedIds.add(r.keyId());
+      }
     }
     List<KrlWriter.Section> sections = new ArrayList<>();
     for (StoredCaKey k : keys) {
@@ -399,8 +405,15 @@ public final class SshEngine {
         return signed;
       }
       StoredCert stored = new StoredCert(serialText, ca.name(), signerKey.id(), id, role.certType(), d.principals(),
-          d.validAfter(), d.validBefore(), line, 0);
-      if (store().compareAndSet(CERTS + serialText, 0, json(stored))) {
+          d.validAfter(), d.validBefore(), line, 0, true);
+      boolean written = store().atomically(ops -> {
+        if (!ops.compareAndSet(CERTS + serialText, 0, json(stored))) {
+          return false;
+        }
+        ops.put(SshRecords.byKeyId(stored), NO_VALUE);
+        return true;
+      });
+      if (written) {
         return signed;
       }
       // A 64-bit random serial collided with a stored one: sign again under a fresh serial rather than overwrite.
@@ -490,12 +503,26 @@ public final class SshEngine {
     return signing.get(name, n -> {
       StoredCa ca = storedCa(n);
       Map<String, Long> revoked = new java.util.HashMap<>();
-      for (String key : storage.list(REVOKED_IDS + n + "/")) {
-        storage.get(key).map(e -> read(e.value(), RevokedKeyId.class)).ifPresent(r -> revoked.put(r.keyId(),
-            r.until()));
+      for (RevokedKeyId r : revokedKeyIds(storage, n)) {
+        revoked.put(r.keyId(), r.until());
       }
       return new SigningState(ca, ca.signer().hsmKeyId(), Map.copyOf(revoked));
     });
+  }
+
+  /** The key ids revoked on CA {@code name} (prefix ssh/revoked-ids/NAME/), read a page of records at a time. */
+  private static List<RevokedKeyId> revokedKeyIds(Storage storage, String name) {
+    String prefix = REVOKED_IDS + name + "/";
+    List<RevokedKeyId> out = new ArrayList<>();
+    String after = "";
+    while (true) {
+      List<StoredEntry> page = storage.entries(prefix, after, INDEX_PAGE);
+      page.forEach(e -> out.add(read(e.value(), RevokedKeyId.class)));
+      if (page.size() < INDEX_PAGE) {
+        return out;
+      }
+      after = page.get(page.size() - 1).key();
+    }
   }
 
   /** Drops what signing cached of CA {@code name} (every CA when null) and the defaults, after a change to it. */
@@ -527,28 +554,18 @@ public final class SshEngine {
   /**
    * Revokes every certificate of CA {@code caName} with key id {@code keyId}: stored ones are marked revoked, and the
    * key id goes in the CA's KRL (which also covers no_store certificates) until everything the CA has signed so far
-   * has expired. Until then the CA signs no new certificate with that key id. Returns the stored ones it marked.
+   * has expired. Until then the CA signs no new certificate with that key id. Returns the stored ones it marked,
+   * found through the index by CA and key id (ssh/certs-by-key-id/), a page at a time: it reads no other certificate.
    */
   public List<SshCertificateRecord> revokeKeyId(String caName, String keyId) {
     StoredCa ca = storedCa(caName);
     String id = SshRoleRules.checkKeyId("key_id: ", keyId == null ? "" : keyId);
     long now = clock.instant().getEpochSecond();
     long until = Math.max(now, ca.keys().stream().mapToLong(StoredCaKey::signedUntil).max().orElse(now));
-    List<SshCertificateRecord> marked = new ArrayList<>();
-    for (String key : store().list(CERTS)) {
-      Optional<StoredCert> c = store().get(key).map(e -> read(e.value(), StoredCert.class));
-      if (c.isEmpty() || !c.get().caName().equals(caName) || !c.get().keyId().equals(id)
-          || c.get().revokedAt() != 0) {
-        continue;
-      }
-      StoredCert done = store().atomically(ops -> {
-        StoredCert fresh = ops.get(key).map(e -> read(e.value(), StoredCert.class)).orElse(null);
-        return fresh == null || fresh.revokedAt() != 0 ? null : markRevoked(ops, fresh, now);
-      });
-      if (done != null) {
-        marked.add(done.view());
-      }
-    }
+    indexKeyIdsOnce();
+    // The key id first: from here on this server signs no certificate with it (others once the feed tells them), so
+    // a certificate stored after the index is read below is refused rather than missed (but for one already being
+    // signed), and the KRL covers every certificate with the key id even if it is missed or marking is cut short.
     store().atomically(ops -> {
       String k = SshRecords.revokedId(caName, id);
       long keep = ops.get(k).map(e -> read(e.value(), RevokedKeyId.class).until()).orElse(0L);
@@ -558,7 +575,89 @@ public final class SshEngine {
     });
     forgetCa(caName);
     forgetKrl(caName);
+    String prefix = SshRecords.byKeyId(caName, id);
+    List<SshCertificateRecord> marked = new ArrayList<>();
+    String after = "";
+    while (true) {
+      List<String> page = store().list(prefix, after, INDEX_PAGE);
+      List<StoredCert> done = store().atomically(ops -> {
+        List<StoredCert> out = new ArrayList<>();
+        for (String entry : page) {
+          String certKey = CERTS + entry.substring(prefix.length());
+          Optional<StoredCert> c = ops.get(certKey).map(e -> read(e.value(), StoredCert.class));
+          if (c.isEmpty() || !SshRecords.byKeyId(c.get()).equals(entry)) {
+            // left behind by a server from before the index, whose tidy removed the certificate and not its entry
+            ops.delete(entry);
+          } else if (c.get().caName().equals(caName) && c.get().keyId().equals(id) && c.get().revokedAt() == 0) {
+            out.add(markRevoked(ops, c.get(), now));
+          }
+        }
+        return out;
+      });
+      done.forEach(c -> marked.add(c.view()));
+      if (page.size() < INDEX_PAGE) {
+        break;
+      }
+      after = page.get(page.size() - 1);
+    }
+    forgetKrl(caName);
     return marked;
+  }
+
+  /**
+   * Puts the certificates stored before the {@link SshRecords#BY_KEY_ID} index into it, once per store
+   * ({@link SshRecords#BY_KEY_ID_INDEXED} says it is done). Each page's certificates without key_id_indexed are read
+   * again and indexed in one transaction, so a tidy racing it either removed a certificate first (nothing is indexed
+   * for it) or removes the entry with the certificate afterwards; this server and its successors index what they
+   * store themselves. A server from before the index that is still running (a rolling upgrade) stores certificates
+   * without entries; {@link #tidy} indexes those, so run it once every server is upgraded.
+   */
+  private void indexKeyIdsOnce() {
+    if (keyIdsIndexed) {
+      return;
+    }
+    if (store().get(SshRecords.BY_KEY_ID_INDEXED).isPresent()) {
+      keyIdsIndexed = true;
+      return;
+    }
+    String after = "";
+    int indexed = 0;
+    while (true) {
+      List<StoredEntry> page = store().entries(CERTS, after, INDEX_PAGE);
+      List<String> unindexed = page.stream().filter(e -> !read(e.value(), StoredCert.class).keyIdIndexed())
+          .map(StoredEntry::key).toList();
+      boolean last = page.size() < INDEX_PAGE;
+      indexed += store().atomically(ops -> {
+        int n = 0;
+        for (String key : unindexed) {
+          n += indexKeyId(ops, key) ? 1 : 0;
+        }
+        if (last) {
+          ops.put(SshRecords.BY_KEY_ID_INDEXED, NO_VALUE);
+        }
+        return n;
+      });
+      if (last) {
+        keyIdsIndexed = true;
+        log.info("SSH certificate key id index built: {} certificates from before it added", indexed);
+        return;
+      }
+      after = page.get(page.size() - 1).key();
+    }
+  }
+
+  /**
+   * Gives the certificate at {@code certKey} its {@link SshRecords#BY_KEY_ID} entry and marks it key_id_indexed,
+   * unless it is gone or marked already; whether it did. Runs inside the caller's transaction.
+   */
+  private static boolean indexKeyId(StorageOps ops, String certKey) {
+    Optional<StoredCert> c = ops.get(certKey).map(e -> read(e.value(), StoredCert.class));
+    if (c.isEmpty() || c.get().keyIdIndexed()) {
+      return false;
+    }
+    ops.put(SshRecords.byKeyId(c.get()), NO_VALUE);
+    ops.put(certKey, json(c.get().indexed()));
+    return true;
   }
 
   private static StoredCert markRevoked(StorageOps ops, StoredCert c, long now) {
@@ -596,28 +695,50 @@ public final class SshEngine {
 
   /**
    * Drops certificates and revocations that expired before {@code now}, and retired CA keys whose signed_until is
-   * before {@code now} (destroying their HSM keys); KRLs are rebuilt without them.
+   * before {@code now} (destroying their HSM keys); KRLs are rebuilt without them. A certificate's key id index
+   * entry goes in the same transaction as the certificate; certificates a server from before that index stored are
+   * added to it (the first run on such a store indexes all of them once).
    */
   public Tidied tidy(Instant now) {
     long cutoff = now.getEpochSecond();
     int certs = 0;
     int revocations = 0;
     Set<String> touched = new TreeSet<>();
+    indexKeyIdsOnce();
+    int indexed = 0;
     for (String key : store().list(CERTS)) {
       Optional<StoredCert> c = store().get(key).map(e -> read(e.value(), StoredCert.class));
-      if (c.isEmpty() || c.get().validBefore() >= cutoff) {
+      if (c.isEmpty()) {
         continue;
       }
-      StoredCert cert = c.get();
-      boolean hadRevocation = store().atomically(ops -> {
-        ops.delete(key);
-        return ops.delete(SshRecords.revoked(cert.caName(), cert.caKeyId(), cert.serial()));
-      });
-      certs++;
-      if (hadRevocation) {
-        revocations++;
-        touched.add(cert.caName());
+      if (c.get().validBefore() >= cutoff) {
+        // stored by a server from before the key id index after it was built (a rolling upgrade)
+        if (!c.get().keyIdIndexed() && store().atomically(ops -> indexKeyId(ops, key))) {
+          indexed++;
+        }
+        continue;
       }
+      // read again in the transaction, so the index entry removed is the one of the certificate removed
+      Optional<Boolean> hadRevocation = store().atomically(ops -> {
+        Optional<StoredCert> cert = ops.get(key).map(e -> read(e.value(), StoredCert.class))
+            .filter(x -> x.validBefore() < cutoff);
+        return cert.map(x -> {
+          ops.delete(key);
+          ops.delete(SshRecords.byKeyId(x));
+          return ops.delete(SshRecords.revoked(x.caName(), x.caKeyId(), x.serial()));
+        });
+      });
+      if (hadRevocation.isEmpty()) {
+        continue;
+      }
+      certs++;
+      if (hadRevocation.get()) {
+        revocations++;
+        touched.add(c.get().caName());
+      }
+    }
+    if (indexed > 0) {
+      log.info("SSH tidy: {} certificates stored by a server from before the key id index added to it", indexed);
     }
     for (String key : store().list(REVOKED)) {
       Optional<Revocation> r = store().get(key).map(e -> read(e.value(), Revocation.class));

@@ -19,6 +19,10 @@ import java.util.List;
  * ssh/config/default-user|host     the name of the default CA for that certificate type
  * ssh/roles/NAME                   a role (SshRole JSON)
  * ssh/certs/SERIAL                 a stored certificate (decimal serial)
+ * ssh/certs-by-key-id/CA/HEX/SERIAL  the index of stored certificates by CA and key id (HEX: the key id's UTF-8 in
+ *                                  hex, so no key id reaches into another's range); empty value, written and
+ *                                  removed in the same transaction as the certificate
+ * ssh/config/certs-by-key-id-indexed  set once the certificates stored before that index have been put into it
  * ssh/revoked/CA/KEYID/SERIAL      a revoked serial, kept until the certificate expires
  * ssh/revoked-ids/CA/HEX           a revoked key id (HEX: its UTF-8 in hex), kept until what the CA signed expires
  * ssh/krl/CA                       the CA's KRL version, bumped by every change to what it revokes or publishes
@@ -31,6 +35,8 @@ final class SshRecords {
   static final String REVOKED = "ssh/revoked/";
   static final String REVOKED_IDS = "ssh/revoked-ids/";
   static final String KRL = "ssh/krl/";
+  static final String BY_KEY_ID = "ssh/certs-by-key-id/";
+  static final String BY_KEY_ID_INDEXED = "ssh/config/certs-by-key-id-indexed";
   private static final String DEFAULT = "ssh/config/default-";
 
   private SshRecords() {}
@@ -44,7 +50,26 @@ final class SshRecords {
   }
 
   static String revokedId(String ca, String keyId) {
-    return REVOKED_IDS + ca + "/" + HexFormat.of().formatHex(keyId.getBytes(UTF_8));
+    return REVOKED_IDS + ca + "/" + hex(keyId);
+  }
+
+  /**
+   * The range of {@link #BY_KEY_ID} entries of CA {@code ca} with key id {@code keyId}. CA names hold no '/' and hex
+   * holds no '/', so the range holds exactly that CA's certificates with exactly that key id (not those with a key id
+   * it is a prefix of, nor those whose key id has a '/' in it).
+   */
+  static String byKeyId(String ca, String keyId) {
+    return BY_KEY_ID + ca + "/" + hex(keyId) + "/";
+  }
+
+  /** The {@link #BY_KEY_ID} entry of certificate {@code c}. */
+  static String byKeyId(StoredCert c) {
+    return byKeyId(c.caName(), c.keyId()) + c.serial();
+  }
+
+  /** A key id as it goes in a storage key: its UTF-8 in lower-case hex. */
+  private static String hex(String keyId) {
+    return HexFormat.of().formatHex(keyId.getBytes(UTF_8));
   }
 
   /** A CA key. Times are epoch seconds; retired_at and signed_until are 0 when unset. */
@@ -103,7 +128,11 @@ final class SshRecords {
     }
   }
 
-  /** A stored certificate; times in epoch seconds, revoked_at 0 unless revoked. */
+  /**
+   * A stored certificate; times in epoch seconds, revoked_at 0 unless revoked. key_id_indexed is true when its
+   * {@link #BY_KEY_ID} entry was written with it; a server from before that index leaves it out (also when it rewrites
+   * a record to mark it revoked), and then the entry may or may not be there.
+   */
   record StoredCert(
       @JsonProperty("serial") String serial,
       @JsonProperty("ca") String caName,
@@ -114,7 +143,8 @@ final class SshRecords {
       @JsonProperty("valid_after") long validAfter,
       @JsonProperty("valid_before") long validBefore,
       @JsonProperty("certificate") String certificate,
-      @JsonProperty("revoked_at") long revokedAt) {
+      @JsonProperty("revoked_at") long revokedAt,
+      @JsonProperty("key_id_indexed") boolean keyIdIndexed) {
 
     StoredCert {
       principals = principals == null ? List.of() : List.copyOf(principals);
@@ -122,7 +152,12 @@ final class SshRecords {
 
     StoredCert revoked(long at) {
       return new StoredCert(serial, caName, caKeyId, keyId, type, principals, validAfter, validBefore, certificate,
-          at);
+          at, keyIdIndexed);
+    }
+
+    StoredCert indexed() {
+      return new StoredCert(serial, caName, caKeyId, keyId, type, principals, validAfter, validBefore, certificate,
+          revokedAt, true);
     }
 
     SshCertificateRecord view() {

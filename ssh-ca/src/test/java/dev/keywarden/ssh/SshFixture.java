@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /** An SSH engine over SQLite and a fresh SoftHSM2 token (one per test class), with ssh-keygen in the same directory. */
 final class SshFixture implements AutoCloseable {
@@ -25,13 +26,20 @@ final class SshFixture implements AutoCloseable {
   Core core;
   final InitResult init;
   SshEngine engine;
+  private final UnaryOperator<Storage> wrap;
 
   SshFixture(Path dir, Clock clock) throws Exception {
+    this(dir, clock, UnaryOperator.identity());
+  }
+
+  /** With the storage the engine sees wrapped by {@code wrap} (again on every restart). */
+  SshFixture(Path dir, Clock clock, UnaryOperator<Storage> wrap) throws Exception {
     this.dir = dir;
     this.clock = clock;
+    this.wrap = wrap;
     this.ssh = new OpenSsh(dir);
     Files.createDirectories(dir.resolve("db"));
-    storage = SqliteStorage.open(dir.resolve("db"));
+    storage = wrap.apply(SqliteStorage.open(dir.resolve("db")));
     core = new Core(storage, token.provider(8), random, 100);
     init = core.initialize(1, 1, token.pin(), false, (tx, kek) -> "root");
     core.submitUnsealShare(init.shares().get(0));
@@ -41,7 +49,7 @@ final class SshFixture implements AutoCloseable {
   /** A new process, as far as the engine can tell: storage reopened, the core unsealed again, a new engine. */
   void restart() {
     close();
-    storage = SqliteStorage.open(dir.resolve("db"));
+    storage = wrap.apply(SqliteStorage.open(dir.resolve("db")));
     core = new Core(storage, token.provider(8), random, 100);
     core.submitUnsealShare(init.shares().get(0));
     engine = new SshEngine(core, clock, random);

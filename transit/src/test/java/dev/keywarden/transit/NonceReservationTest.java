@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.keywarden.hsm.software.SoftwareHsmProvider;
 import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;
-import dev.keywarden.storage.StorageListener;
 import dev.keywarden.storage.StorageOps;
-import dev.keywarden.storage.StorageWatch;
 import dev.keywarden.storage.StoredEntry;
+import dev.keywarden.storage.testing.ForwardingStorage;
+import dev.keywarden.storage.testing.ForwardingStorageOps;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.InitResult;
 import java.nio.file.Path;
@@ -238,15 +238,14 @@ class NonceReservationTest {
   }
 
   /** Storage whose writes wait, while stalled, until resumed: a disk that has stopped answering. Reads go through. */
-  static final class StallingStorage implements Storage {
-    private final Storage inner;
+  static final class StallingStorage extends ForwardingStorage {
     private volatile CountDownLatch gate = new CountDownLatch(0);
     private final AtomicInteger stalled = new AtomicInteger();
     /** Keys under transit/keys/ read (get) or listed (list's prefix), in order. */
     private final List<String> transitKeysRead = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     StallingStorage(Storage inner) {
-      this.inner = inner;
+      super(inner);
     }
 
     void stall() {
@@ -288,85 +287,73 @@ class NonceReservationTest {
     @Override
     public Optional<StoredEntry> get(String key) {
       read(key);
-      return inner.get(key);
+      return super.get(key);
     }
 
     @Override
     public void put(String key, byte[] value) {
       await();
-      inner.put(key, value);
+      super.put(key, value);
     }
 
     @Override
     public boolean compareAndSet(String key, long expectedVersion, byte[] value) {
       await();
-      return inner.compareAndSet(key, expectedVersion, value);
+      return super.compareAndSet(key, expectedVersion, value);
     }
 
     @Override
     public List<String> list(String prefix) {
       read(prefix);
-      return inner.list(prefix);
+      return super.list(prefix);
     }
 
     @Override
     public List<String> list(String prefix, String after, int limit) {
       read(prefix);
-      return inner.list(prefix, after, limit);
+      return super.list(prefix, after, limit);
+    }
+
+    @Override
+    public List<StoredEntry> entries(String prefix, String after, int limit) {
+      read(prefix);
+      return super.entries(prefix, after, limit);
     }
 
     @Override
     public boolean delete(String key) {
       await();
-      return inner.delete(key);
+      return super.delete(key);
     }
 
     @Override
     public <T> T atomically(Function<StorageOps, T> work) {
       await();
-      return inner.atomically(ops -> work.apply(new StorageOps() {
+      return super.atomically(ops -> work.apply(new ForwardingStorageOps(ops) {
         @Override
         public Optional<StoredEntry> get(String key) {
           read(key);
-          return ops.get(key);
-        }
-
-        @Override
-        public void put(String key, byte[] value) {
-          ops.put(key, value);
-        }
-
-        @Override
-        public boolean compareAndSet(String key, long expectedVersion, byte[] value) {
-          return ops.compareAndSet(key, expectedVersion, value);
+          return super.get(key);
         }
 
         @Override
         public List<String> list(String prefix) {
           read(prefix);
-          return ops.list(prefix);
+          return super.list(prefix);
         }
 
         @Override
-        public boolean delete(String key) {
-          return ops.delete(key);
+        public List<String> list(String prefix, String after, int limit) {
+          read(prefix);
+          return super.list(prefix, after, limit);
+        }
+
+        @Override
+        public List<StoredEntry> entries(String prefix, String after, int limit) {
+          read(prefix);
+          return super.entries(prefix, after, limit);
         }
       }));
-    }
-
-    @Override
-    public StorageWatch watch(String prefix, StorageListener listener) {
-      return inner.watch(prefix, listener);
-    }
-
-    @Override
-    public String kind() {
-      return inner.kind();
-    }
-
-    @Override
-    public void close() {
-      inner.close();
     }
   }
 }

@@ -10,10 +10,8 @@ import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.software.SoftwareHsmProvider;
 import dev.keywarden.storage.SqliteStorage;
 import dev.keywarden.storage.Storage;
-import dev.keywarden.storage.StorageListener;
 import dev.keywarden.storage.StorageOps;
-import dev.keywarden.storage.StorageWatch;
-import dev.keywarden.storage.StoredEntry;
+import dev.keywarden.storage.testing.ForwardingStorage;
 import dev.keywarden.storage.testing.ReadRecordingStorage;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.InitResult;
@@ -192,12 +190,11 @@ class RotationScheduleTest {
   }
 
   /** Storage that runs a task once, just before the next transaction begins (a change by another server). */
-  static final class BeforeFirstTransaction implements Storage {
-    private final Storage real;
+  static final class BeforeFirstTransaction extends ForwardingStorage {
     private Runnable pending;
 
     BeforeFirstTransaction(Storage real) {
-      this.real = real;
+      super(real);
     }
 
     void before(Runnable task) {
@@ -211,52 +208,7 @@ class RotationScheduleTest {
       if (task != null) {
         task.run();
       }
-      return real.atomically(work);
-    }
-
-    @Override
-    public Optional<StoredEntry> get(String key) {
-      return real.get(key);
-    }
-
-    @Override
-    public void put(String key, byte[] value) {
-      real.put(key, value);
-    }
-
-    @Override
-    public boolean compareAndSet(String key, long expectedVersion, byte[] value) {
-      return real.compareAndSet(key, expectedVersion, value);
-    }
-
-    @Override
-    public List<String> list(String prefix) {
-      return real.list(prefix);
-    }
-
-    @Override
-    public List<String> list(String prefix, String after, int limit) {
-      return real.list(prefix, after, limit);
-    }
-
-    @Override
-    public boolean delete(String key) {
-      return real.delete(key);
-    }
-
-    @Override
-    public StorageWatch watch(String prefix, StorageListener listener) {
-      return real.watch(prefix, listener);
-    }
-
-    @Override
-    public String kind() {
-      return real.kind();
-    }
-
-    @Override
-    public void close() {
-      real.close();
+      return super.atomically(work);
     }
   }
 }

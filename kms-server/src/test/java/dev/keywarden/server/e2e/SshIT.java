@@ -203,6 +203,25 @@ class SshIT {
           .failed("PERMISSION_DENIED", "'issue'");
       cli(asApp, null, "ssh", "revoke", ginaSerial).failed("PERMISSION_DENIED", "ssh/certs/" + ginaSerial);
       cli(asApp, null, "ssh", "create-ca", "rogue").failed("PERMISSION_DENIED", "ssh/cas");
+
+      // Revocation by key id: every stored certificate of the CA with alice's key id is marked (gina's was already),
+      // none with another key id (ivan's, signed as the app); the KRL names the key id and sshd refuses alice.
+      String keyId = signed.get("key_id").asText();
+      JsonNode byKeyId = cli(env, null, "ssh", "revoke-key-id", "--ca", "users", "--key-id", keyId, "--format",
+          "json").ok().json().get("certificates");
+      java.util.Set<String> marked = new java.util.TreeSet<>();
+      byKeyId.forEach(c -> {
+        assertEquals(keyId, c.get("key_id").asText(), byKeyId.toString());
+        marked.add(c.get("serial").asText());
+      });
+      assertTrue(marked.contains(signed.get("serial").asText()), byKeyId.toString());
+      assertFalse(marked.contains(ginaSerial), "revoked before: " + byKeyId);
+      assertTrue(cli(env, null, "ssh", "cert", signed.get("serial").asText(), "--format", "json").ok().json()
+          .get("certificate").has("revoked_at"));
+      Files.write(krl, httpBytes(server, "/v1/ssh/krl/users"));
+      assertTrue(keygenStatus("-Q", "-f", krl.toString(), aliceCert.toString()).contains("REVOKED"));
+      assertTrue(keygenStatus("-Q", "-f", krl.toString(), ivan + "-cert.pub").contains("ok"));
+      assertFalse(login(port, alice, aliceCert, "host.example.com", knownHosts), "revoked key id");
     }
   }
 

@@ -46,8 +46,12 @@ class FeedCoverageTest {
       Map.entry("pki/issuer-keys/", "the issuers' key index: read by each OCSP request, never cached"),
       Map.entry("pki/revoked/", "read by serial (OCSP) and when a CRL is built; cert auth verdicts watch it"),
       Map.entry("ssh/certs/", "issued SSH certificates: read by serial when asked"),
+      Map.entry("ssh/certs-by-key-id/", "the SSH certificates' index by CA and key id: read only by revoke-key-id"),
+      Map.entry("ssh/config/certs-by-key-id-indexed", "that index's marker: read by revoke-key-id and tidy"),
       Map.entry("transit/rotation-due/", "the keyrings' scheduled-rotation index: read only by rotateDue"),
       Map.entry("transit/config/rotation-due-indexed", "the rotation index's marker: read by rotateDue"),
+      Map.entry("ssh/revoked/", "revoked SSH serials: read when a KRL is built, which the ssh/krl/ version (bumped in"
+          + " the same transaction) decides"),
       Map.entry("ssh/krl/", "the KRL version: read on each KRL request, which rebuilds when it moved"),
       Map.entry("sys/audit/hmac/", "a device's HMAC key: unwrapped into the working keys, dropped there when the"
           + " device's settings change on the feed"),
@@ -69,6 +73,12 @@ class FeedCoverageTest {
       transit.rotateKey(RotateKeyRequest.newBuilder().setName("k").build());
       var ssh = SshServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
       ssh.createSshCa(CreateSshCaRequest.newBuilder().setName("users").build());
+      ssh.writeSshRole(WriteSshRoleRequest.newBuilder().setRole(SshRole.newBuilder().setName("u").setCa("users")
+          .setCertType(SshCertType.SSH_CERT_TYPE_USER).addAllowedPrincipals("*")).build());
+      var sshCert = ssh.issueSshKey(IssueSshKeyRequest.newBuilder().setRole("u").addPrincipals("alice").build())
+          .getCertificate();
+      ssh.revokeSshKeyId(RevokeSshKeyIdRequest.newBuilder().setCa("users").setKeyId(sshCert.getKeyId()).build());
+      ssh.tidySsh(TidySshRequest.getDefaultInstance());
 
       kw.policies.write("app", "{\"rules\":[{\"resource\":\"transit/keys/k\",\"capabilities\":[\"encrypt\"]}]}");
       var issued = kw.tokens.create(List.of("app"), Duration.ofHours(1), "app");
