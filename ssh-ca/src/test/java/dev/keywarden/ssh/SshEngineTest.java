@@ -216,6 +216,10 @@ class SshEngineTest {
     assertTrue(r.revokedAt() != null);
     assertEquals(r.revokedAt(), ssh.revoke(revoked.serial()).revokedAt(), "revoking twice is fine");
     assertEquals(List.of(), ssh.revokeKeyId("krl", "ephemeral-alice"), "nothing stored to mark");
+    // "a\uD800" and "a?" would have the same UTF-8 bytes (Java writes '?' for the lone surrogate)
+    assertRefused("no unpaired surrogates", () -> ssh.revokeKeyId("krl", "a\uD800"));
+    assertRefused("no unpaired surrogates", () -> ssh.revokeKeyId("krl", "\uDC00a"));
+    assertEquals(List.of(), ssh.revokeKeyId("krl", "emoji-\uD83D\uDD11"), "a surrogate pair is one character");
     keygen.write("krl1", ssh.krl("krl"));
     keygen.write("r-cert.pub", revoked.certificate() + "\n");
     keygen.write("k-cert.pub", kept.certificate() + "\n");
