@@ -48,6 +48,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
+import java.util.function.BiPredicate;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceWriter;
 import org.slf4j.Logger;
@@ -96,8 +99,8 @@ public final class SshEngine {
   private final Set<String> provenSigners = ConcurrentHashMap.newKeySet();
   /** The signers' public keys as sshd-common encodes them (cache keys as above), until the core seals. */
   private final Map<String, PublicKey> sshdCaKeys = new ConcurrentHashMap<>();
-  /** True once this process has seen {@link SshRecords#BY_KEY_ID_INDEXED}: no storage read for it on each use. */
-  private volatile boolean keyIdsIndexed;
+  /** True once this process has seen {@link SshRecords#INDEXED}: no storage read for it on each use. */
+  private volatile boolean indexed;
 
   /** The CA name in the rest of a key under ssh/cas/ or ssh/revoked-ids/. */
   private static String firstSegment(String rest) {
@@ -405,12 +408,13 @@ public final class SshEngine {
         return signed;
       }
       StoredCert stored = new StoredCert(serialText, ca.name(), signerKey.id(), id, role.certType(), d.principals(),
-          d.validAfter(), d.validBefore(), line, 0, true);
+          d.validAfter(), d.validBefore(), line, 0, true, true);
       boolean written = store().atomically(ops -> {
         if (!ops.compareAndSet(CERTS + serialText, 0, json(stored))) {
           return false;
         }
         ops.put(SshRecords.byKeyId(stored), NO_VALUE);
+        ops.put(SshRecords.certExpiry(stored), NO_VALUE);
         return true;
       });
       if (written) {
@@ -562,14 +566,19 @@ public final class SshEngine {
     String id = SshRoleRules.checkKeyId("key_id: ", keyId == null ? "" : keyId);
     long now = clock.instant().getEpochSecond();
     long until = Math.max(now, ca.keys().stream().mapToLong(StoredCaKey::signedUntil).max().orElse(now));
-    indexKeyIdsOnce();
+    indexOnce();
     // The key id first: from here on this server signs no certificate with it (others once the feed tells them), so
     // a certificate stored after the index is read below is refused rather than missed (but for one already being
     // signed), and the KRL covers every certificate with the key id even if it is missed or marking is cut short.
     store().atomically(ops -> {
       String k = SshRecords.revokedId(caName, id);
-      long keep = ops.get(k).map(e -> read(e.value(), RevokedKeyId.class).until()).orElse(0L);
-      ops.put(k, json(new RevokedKeyId(caName, id, Math.max(until, keep), now)));
+      Optional<RevokedKeyId> before = ops.get(k).map(e -> read(e.value(), RevokedKeyId.class));
+      RevokedKeyId revoked = new RevokedKeyId(caName, id, Math.max(until, before.map(RevokedKeyId::until)
+          .orElse(0L)), now);
+      ops.put(k, json(revoked));
+      // the expiry entry moves with until (the old one would name the wrong time; tidy would mend it, but needn't)
+      before.ifPresent(b -> ops.delete(SshRecords.revokedIdExpiry(b)));
+      ops.put(SshRecords.revokedIdExpiry(revoked), NO_VALUE);
       bump(ops, caName);
       return null;
     });
@@ -605,59 +614,90 @@ public final class SshEngine {
   }
 
   /**
-   * Puts the certificates stored before the {@link SshRecords#BY_KEY_ID} index into it, once per store
-   * ({@link SshRecords#BY_KEY_ID_INDEXED} says it is done). Each page's certificates without key_id_indexed are read
-   * again and indexed in one transaction, so a tidy racing it either removed a certificate first (nothing is indexed
-   * for it) or removes the entry with the certificate afterwards; this server and its successors index what they
-   * store themselves. A server from before the index that is still running (a rolling upgrade) stores certificates
-   * without entries; {@link #tidy} indexes those, so run it once every server is upgraded.
+   * Puts what a store holds from before the {@link SshRecords#BY_KEY_ID} and expiry indexes into them, once per store
+   * ({@link SshRecords#INDEXED} says it is done; see {@link #reindex}).
    */
-  private void indexKeyIdsOnce() {
-    if (keyIdsIndexed) {
+  private void indexOnce() {
+    if (indexed) {
       return;
     }
-    if (store().get(SshRecords.BY_KEY_ID_INDEXED).isPresent()) {
-      keyIdsIndexed = true;
+    if (store().get(SshRecords.INDEXED).isPresent()) {
+      indexed = true;
       return;
     }
+    int n = reindex();
+    indexed = true;
+    log.info("SSH key id and expiry indexes built: {} records from before them added", n);
+  }
+
+  /**
+   * Gives every stored certificate without expiry_indexed its key id and expiry entries, and every revocation and
+   * revoked key id without one its expiry entry, a page per transaction; each record is read again in its transaction,
+   * so a tidy racing this either removed it first (nothing is indexed for it) or removes the entries with it
+   * afterwards. Then sets the markers. Reads every certificate, revocation and revoked key id once; this server and
+   * its successors index what they store themselves. Returns how many records it indexed.
+   */
+  private int reindex() {
+    int n = indexPages(CERTS, bytes -> !read(bytes, StoredCert.class).expiryIndexed(), SshEngine::indexCert);
+    n += indexPages(REVOKED, bytes -> true, (ops, key) -> ops.get(key)
+        .map(e -> SshRecords.certExpiry(read(e.value(), Revocation.class))).map(entry -> putIfAbsent(ops, entry))
+        .orElse(false));
+    n += indexPages(REVOKED_IDS, bytes -> true, (ops, key) -> ops.get(key)
+        .map(e -> SshRecords.revokedIdExpiry(read(e.value(), RevokedKeyId.class)))
+        .map(entry -> putIfAbsent(ops, entry)).orElse(false));
+    store().atomically(ops -> {
+      ops.put(SshRecords.INDEXED, NO_VALUE);
+      // servers of the version with only the key id index then skip building it
+      ops.put(SshRecords.BY_KEY_ID_INDEXED, NO_VALUE);
+      return null;
+    });
+    return n;
+  }
+
+  /**
+   * Reads the records under {@code prefix} a page at a time and runs {@code index} on those {@code unindexed} picks,
+   * one transaction per page; how many it indexed.
+   */
+  private int indexPages(String prefix, Predicate<byte[]> unindexed, BiPredicate<StorageOps, String> index) {
     String after = "";
-    int indexed = 0;
+    int n = 0;
     while (true) {
-      List<StoredEntry> page = store().entries(CERTS, after, INDEX_PAGE);
-      List<String> unindexed = page.stream().filter(e -> !read(e.value(), StoredCert.class).keyIdIndexed())
-          .map(StoredEntry::key).toList();
-      boolean last = page.size() < INDEX_PAGE;
-      indexed += store().atomically(ops -> {
-        int n = 0;
-        for (String key : unindexed) {
-          n += indexKeyId(ops, key) ? 1 : 0;
-        }
-        if (last) {
-          ops.put(SshRecords.BY_KEY_ID_INDEXED, NO_VALUE);
-        }
+      List<StoredEntry> page = store().entries(prefix, after, INDEX_PAGE);
+      List<String> keys = page.stream().filter(e -> unindexed.test(e.value())).map(StoredEntry::key).toList();
+      if (!keys.isEmpty()) {
+        n += store().atomically(ops -> {
+          int done = 0;
+          for (String key : keys) {
+            done += index.test(ops, key) ? 1 : 0;
+          }
+          return done;
+        });
+      }
+      if (page.size() < INDEX_PAGE) {
         return n;
-      });
-      if (last) {
-        keyIdsIndexed = true;
-        log.info("SSH certificate key id index built: {} certificates from before it added", indexed);
-        return;
       }
       after = page.get(page.size() - 1).key();
     }
   }
 
   /**
-   * Gives the certificate at {@code certKey} its {@link SshRecords#BY_KEY_ID} entry and marks it key_id_indexed,
-   * unless it is gone or marked already; whether it did. Runs inside the caller's transaction.
+   * Gives the certificate at {@code certKey} its {@link SshRecords#BY_KEY_ID} and {@link SshRecords#CERT_EXPIRY}
+   * entries and marks it indexed, unless it is gone or marked already; whether it did. Runs inside the caller's
+   * transaction.
    */
-  private static boolean indexKeyId(StorageOps ops, String certKey) {
+  private static boolean indexCert(StorageOps ops, String certKey) {
     Optional<StoredCert> c = ops.get(certKey).map(e -> read(e.value(), StoredCert.class));
-    if (c.isEmpty() || c.get().keyIdIndexed()) {
+    if (c.isEmpty() || c.get().expiryIndexed()) {
       return false;
     }
     ops.put(SshRecords.byKeyId(c.get()), NO_VALUE);
+    ops.put(SshRecords.certExpiry(c.get()), NO_VALUE);
     ops.put(certKey, json(c.get().indexed()));
     return true;
+  }
+
+  private static boolean putIfAbsent(StorageOps ops, String key) {
+    return ops.compareAndSet(key, 0, NO_VALUE);
   }
 
   private static StoredCert markRevoked(StorageOps ops, StoredCert c, long now) {
@@ -693,67 +733,37 @@ public final class SshEngine {
 
   // ---- tidy ----
 
-  /**
-   * Drops certificates and revocations that expired before {@code now}, and retired CA keys whose signed_until is
-   * before {@code now} (destroying their HSM keys); KRLs are rebuilt without them. A certificate's key id index
-   * entry goes in the same transaction as the certificate; certificates a server from before that index stored are
-   * added to it (the first run on such a store indexes all of them once).
-   */
+  /** What one transaction of {@link #tidy} removed, and the CAs whose KRL it changed. */
+  private record Swept(int certificates, int revocations, Set<String> cas) {}
+
+  /** {@link #tidy(Instant, boolean)} without reindexing. */
   public Tidied tidy(Instant now) {
+    return tidy(now, false);
+  }
+
+  /**
+   * Drops certificates, revocations and revoked key ids that expired before {@code now}, and retired CA keys whose
+   * signed_until is before {@code now} (destroying their HSM keys); KRLs are rebuilt without them. Reads only the
+   * expired range of the expiry indexes (ssh/expiry/), a page of at most {@value #INDEX_PAGE} entries at a time, and
+   * removes each page's certificates, with their revocations and index entries, in one transaction, reading each
+   * record again in it: never an unexpired certificate. A store from before the indexes is indexed once first.
+   * With {@code reindex}, everything is read once and what lacks its entries is indexed: a server of an earlier
+   * version stores certificates without them, so run it once after the last such server has stopped.
+   */
+  public Tidied tidy(Instant now, boolean reindex) {
     long cutoff = now.getEpochSecond();
-    int certs = 0;
-    int revocations = 0;
+    if (reindex) {
+      int n = reindex();
+      indexed = true;
+      log.info("SSH tidy --reindex: {} records added to the key id and expiry indexes", n);
+    } else {
+      indexOnce();
+    }
     Set<String> touched = new TreeSet<>();
-    indexKeyIdsOnce();
-    int indexed = 0;
-    for (String key : store().list(CERTS)) {
-      Optional<StoredCert> c = store().get(key).map(e -> read(e.value(), StoredCert.class));
-      if (c.isEmpty()) {
-        continue;
-      }
-      if (c.get().validBefore() >= cutoff) {
-        // stored by a server from before the key id index after it was built (a rolling upgrade)
-        if (!c.get().keyIdIndexed() && store().atomically(ops -> indexKeyId(ops, key))) {
-          indexed++;
-        }
-        continue;
-      }
-      // read again in the transaction, so the index entry removed is the one of the certificate removed
-      Optional<Boolean> hadRevocation = store().atomically(ops -> {
-        Optional<StoredCert> cert = ops.get(key).map(e -> read(e.value(), StoredCert.class))
-            .filter(x -> x.validBefore() < cutoff);
-        return cert.map(x -> {
-          ops.delete(key);
-          ops.delete(SshRecords.byKeyId(x));
-          return ops.delete(SshRecords.revoked(x.caName(), x.caKeyId(), x.serial()));
-        });
-      });
-      if (hadRevocation.isEmpty()) {
-        continue;
-      }
-      certs++;
-      if (hadRevocation.get()) {
-        revocations++;
-        touched.add(c.get().caName());
-      }
-    }
-    if (indexed > 0) {
-      log.info("SSH tidy: {} certificates stored by a server from before the key id index added to it", indexed);
-    }
-    for (String key : store().list(REVOKED)) {
-      Optional<Revocation> r = store().get(key).map(e -> read(e.value(), Revocation.class));
-      if (r.isPresent() && r.get().validBefore() < cutoff && store().delete(key)) {
-        revocations++;
-        touched.add(r.get().caName());
-      }
-    }
-    for (String key : store().list(REVOKED_IDS)) {
-      Optional<RevokedKeyId> r = store().get(key).map(e -> read(e.value(), RevokedKeyId.class));
-      if (r.isPresent() && r.get().until() < cutoff && store().delete(key)) {
-        revocations++;
-        touched.add(r.get().caName());
-      }
-    }
+    Swept certs = sweep(SshRecords.CERT_EXPIRY, cutoff, (ops, due) -> sweepCertificates(ops, due, cutoff));
+    touched.addAll(certs.cas());
+    Swept ids = sweep(SshRecords.REVOKED_ID_EXPIRY, cutoff, (ops, due) -> sweepRevokedKeyIds(ops, due, cutoff));
+    touched.addAll(ids.cas());
     List<String> removed = new ArrayList<>();
     for (String key : store().list(CAS)) {
       String name = key.substring(CAS.length());
@@ -773,7 +783,102 @@ public final class SshEngine {
     for (String name : touched) {
       bumpKrl(name);
     }
-    return new Tidied(certs, revocations, removed);
+    return new Tidied(certs.certificates(), certs.revocations() + ids.revocations(), removed);
+  }
+
+  /**
+   * Reads the entries of the expiry index under {@code prefix} that are before {@code cutoff}, a page at a time (key
+   * order is expiry order, so the first entry not due ends it), and runs {@code work} on each page in one transaction.
+   */
+  private Swept sweep(String prefix, long cutoff, BiFunction<StorageOps, List<String>, Swept> work) {
+    int certificates = 0;
+    int revocations = 0;
+    Set<String> cas = new TreeSet<>();
+    String after = "";
+    while (true) {
+      List<String> page = store().list(prefix, after, INDEX_PAGE);
+      List<String> due = page.stream().takeWhile(k -> SshRecords.expiryTime(prefix, k) < cutoff).toList();
+      if (due.isEmpty()) {
+        break;
+      }
+      Swept s = store().atomically(ops -> work.apply(ops, due));
+      certificates += s.certificates();
+      revocations += s.revocations();
+      cas.addAll(s.cas());
+      if (due.size() < page.size() || page.size() < INDEX_PAGE) {
+        break;
+      }
+      after = due.get(due.size() - 1);
+    }
+    return new Swept(certificates, revocations, cas);
+  }
+
+  /**
+   * Removes the certificates that {@link SshRecords#CERT_EXPIRY} entries {@code due} name, if they expired before
+   * {@code cutoff}, with their key id entries and revocations, and the entries. A certificate already gone (another
+   * server tidied it, or one from before the index left the entry) only loses its entry, and its revocation if that
+   * was left behind.
+   */
+  private static Swept sweepCertificates(StorageOps ops, List<String> due, long cutoff) {
+    int certificates = 0;
+    int revocations = 0;
+    Set<String> cas = new TreeSet<>();
+    for (String entry : due) {
+      ops.delete(entry);
+      String[] names = SshRecords.expiryNames(SshRecords.CERT_EXPIRY, entry); // CA, CA key id, serial
+      String certKey = CERTS + names[2];
+      Optional<StoredCert> c = ops.get(certKey).map(e -> read(e.value(), StoredCert.class));
+      if (c.isPresent() && c.get().validBefore() < cutoff) {
+        ops.delete(certKey);
+        ops.delete(SshRecords.byKeyId(c.get()));
+        ops.delete(SshRecords.certExpiry(c.get()));
+        certificates++;
+        if (ops.delete(SshRecords.revoked(c.get().caName(), c.get().caKeyId(), c.get().serial()))) {
+          revocations++;
+          cas.add(c.get().caName());
+        }
+      } else if (c.isPresent()) {
+        // the serial was stored again after this entry's certificate was tidied by a server from before the index
+        ops.put(SshRecords.certExpiry(c.get()), NO_VALUE);
+      }
+      if (c.isEmpty() || !c.get().caName().equals(names[0]) || !c.get().caKeyId().equals(names[1])) {
+        String revokedKey = SshRecords.revoked(names[0], names[1], names[2]);
+        Optional<Revocation> r = ops.get(revokedKey).map(e -> read(e.value(), Revocation.class));
+        if (r.isPresent() && r.get().validBefore() < cutoff) {
+          ops.delete(revokedKey);
+          revocations++;
+          cas.add(names[0]);
+        } else if (r.isPresent()) {
+          ops.put(SshRecords.certExpiry(r.get()), NO_VALUE);
+        }
+      }
+    }
+    return new Swept(certificates, revocations, cas);
+  }
+
+  /**
+   * Removes the revoked key ids that {@link SshRecords#REVOKED_ID_EXPIRY} entries {@code due} name, if their until is
+   * before {@code cutoff}, and the entries; one whose until was raised by a server from before the index (which left
+   * the entry where it was) gets the entry of its until instead.
+   */
+  private static Swept sweepRevokedKeyIds(StorageOps ops, List<String> due, long cutoff) {
+    int revocations = 0;
+    Set<String> cas = new TreeSet<>();
+    for (String entry : due) {
+      ops.delete(entry);
+      String[] names = SshRecords.expiryNames(SshRecords.REVOKED_ID_EXPIRY, entry); // CA, key id in hex
+      String key = REVOKED_IDS + names[0] + "/" + names[1];
+      Optional<RevokedKeyId> r = ops.get(key).map(e -> read(e.value(), RevokedKeyId.class));
+      if (r.isPresent() && r.get().until() < cutoff) {
+        ops.delete(key);
+        ops.delete(SshRecords.revokedIdExpiry(r.get()));
+        revocations++;
+        cas.add(names[0]);
+      } else if (r.isPresent()) {
+        ops.put(SshRecords.revokedIdExpiry(r.get()), NO_VALUE);
+      }
+    }
+    return new Swept(0, revocations, cas);
   }
 
   private List<StoredCaKey> removeExpiredKeys(String name, long cutoff) {

@@ -23,6 +23,15 @@ import java.util.List;
  *                                  hex, so no key id reaches into another's range); empty value, written and
  *                                  removed in the same transaction as the certificate
  * ssh/config/certs-by-key-id-indexed  set once the certificates stored before that index have been put into it
+ *                                  (written with ssh/config/certs-indexed, for servers of the version before it)
+ * ssh/expiry/certs/TIME/CA/CAKEYID/SERIAL  the expiry index of stored certificates (TIME: valid_before, epoch seconds
+ *                                  in 20 digits, so key order is expiry order); empty value, written and removed in
+ *                                  the same transaction as the certificate. It also names the certificate's
+ *                                  revocation (ssh/revoked/CA/CAKEYID/SERIAL), which expires with it
+ * ssh/expiry/revoked-ids/TIME/CA/HEX  the expiry index of revoked key ids (TIME: until, as above); moved in the same
+ *                                  transaction as the record's until
+ * ssh/config/certs-indexed         set once the certificates, revocations and revoked key ids stored before the
+ *                                  expiry index (and certificates before the key id index) have been put into them
  * ssh/revoked/CA/KEYID/SERIAL      a revoked serial, kept until the certificate expires
  * ssh/revoked-ids/CA/HEX           a revoked key id (HEX: its UTF-8 in hex), kept until what the CA signed expires
  * ssh/krl/CA                       the CA's KRL version, bumped by every change to what it revokes or publishes
@@ -37,6 +46,12 @@ final class SshRecords {
   static final String KRL = "ssh/krl/";
   static final String BY_KEY_ID = "ssh/certs-by-key-id/";
   static final String BY_KEY_ID_INDEXED = "ssh/config/certs-by-key-id-indexed";
+  static final String EXPIRY = "ssh/expiry/";
+  static final String CERT_EXPIRY = EXPIRY + "certs/";
+  static final String REVOKED_ID_EXPIRY = EXPIRY + "revoked-ids/";
+  static final String INDEXED = "ssh/config/certs-indexed";
+  /** Digits of TIME in the expiry index: any non-negative long (and any unsigned one) fits. */
+  private static final int TIME_DIGITS = 20;
   private static final String DEFAULT = "ssh/config/default-";
 
   private SshRecords() {}
@@ -65,6 +80,47 @@ final class SshRecords {
   /** The {@link #BY_KEY_ID} entry of certificate {@code c}. */
   static String byKeyId(StoredCert c) {
     return byKeyId(c.caName(), c.keyId()) + c.serial();
+  }
+
+  /** The {@link #CERT_EXPIRY} entry of certificate {@code c}. */
+  static String certExpiry(StoredCert c) {
+    return certExpiry(c.validBefore(), c.caName(), c.caKeyId(), c.serial());
+  }
+
+  /** The {@link #CERT_EXPIRY} entry of a revocation: the same as its certificate's. */
+  static String certExpiry(Revocation r) {
+    return certExpiry(r.validBefore(), r.caName(), r.caKeyId(), r.serial());
+  }
+
+  private static String certExpiry(long validBefore, String ca, String caKeyId, String serial) {
+    return time(CERT_EXPIRY, validBefore).append('/').append(ca).append('/').append(caKeyId).append('/')
+        .append(serial).toString();
+  }
+
+  /** The {@link #REVOKED_ID_EXPIRY} entry of revoked key id {@code r}. */
+  static String revokedIdExpiry(RevokedKeyId r) {
+    return time(REVOKED_ID_EXPIRY, r.until()).append('/').append(r.caName()).append('/').append(hex(r.keyId()))
+        .toString();
+  }
+
+  /** The time of an expiry index entry under {@code prefix} (epoch seconds). */
+  static long expiryTime(String prefix, String entry) {
+    return Long.parseUnsignedLong(entry, prefix.length(), prefix.length() + TIME_DIGITS, 10);
+  }
+
+  /** What follows TIME in an expiry index entry under {@code prefix}, split at '/'. */
+  static String[] expiryNames(String prefix, String entry) {
+    return entry.substring(prefix.length() + TIME_DIGITS + 1).split("/", -1);
+  }
+
+  private static StringBuilder time(String prefix, long seconds) {
+    // padded by hand, as the PKI's expiry index is: String.format parses its pattern on every certificate
+    String digits = Long.toUnsignedString(seconds);
+    StringBuilder key = new StringBuilder(prefix.length() + TIME_DIGITS + 48).append(prefix);
+    for (int pad = digits.length(); pad < TIME_DIGITS; pad++) {
+      key.append('0');
+    }
+    return key.append(digits);
   }
 
   /** A key id as it goes in a storage key: its UTF-8 in lower-case hex. */
@@ -130,8 +186,9 @@ final class SshRecords {
 
   /**
    * A stored certificate; times in epoch seconds, revoked_at 0 unless revoked. key_id_indexed is true when its
-   * {@link #BY_KEY_ID} entry was written with it; a server from before that index leaves it out (also when it rewrites
-   * a record to mark it revoked), and then the entry may or may not be there.
+   * {@link #BY_KEY_ID} entry was written with it, expiry_indexed when both its {@link #BY_KEY_ID} and its
+   * {@link #CERT_EXPIRY} entries were; a server from before an index leaves its flag out (also when it rewrites a
+   * record to mark it revoked), and then the entry may or may not be there.
    */
   record StoredCert(
       @JsonProperty("serial") String serial,
@@ -144,7 +201,8 @@ final class SshRecords {
       @JsonProperty("valid_before") long validBefore,
       @JsonProperty("certificate") String certificate,
       @JsonProperty("revoked_at") long revokedAt,
-      @JsonProperty("key_id_indexed") boolean keyIdIndexed) {
+      @JsonProperty("key_id_indexed") boolean keyIdIndexed,
+      @JsonProperty("expiry_indexed") boolean expiryIndexed) {
 
     StoredCert {
       principals = principals == null ? List.of() : List.copyOf(principals);
@@ -152,12 +210,13 @@ final class SshRecords {
 
     StoredCert revoked(long at) {
       return new StoredCert(serial, caName, caKeyId, keyId, type, principals, validAfter, validBefore, certificate,
-          at, keyIdIndexed);
+          at, keyIdIndexed, expiryIndexed);
     }
 
+    /** This record with both its index entries written. */
     StoredCert indexed() {
       return new StoredCert(serial, caName, caKeyId, keyId, type, principals, validAfter, validBefore, certificate,
-          revokedAt, true);
+          revokedAt, true, true);
     }
 
     SshCertificateRecord view() {

@@ -116,16 +116,22 @@ class SshKeyIdIndexTest {
   }
 
   @Test
-  void tidyIndexesWhatAServerFromBeforeTheIndexStoredAfterItWasBuiltAndDropsTheEntriesOfExpiredCertificates()
+  void tidyReindexIndexesWhatAServerFromBeforeTheIndexStoredAfterItWasBuiltAndDropsTheEntriesOfExpiredCertificates()
       throws Exception {
     f.engine.revokeKeyId("idx", "nothing"); // the index is built (empty)
     String early = sign("idx", "late/comer", Duration.ofMinutes(30));
     String late = sign("idx", "late/comer", Duration.ofHours(1));
     writtenByThePreviousVersion(); // as if a server not yet upgraded had stored them
     f.storage.put(SshRecords.BY_KEY_ID_INDEXED, new byte[0]);
+    f.storage.put(SshRecords.INDEXED, new byte[0]);
     f.restart();
 
     f.engine.tidy(clock.instant());
+    assertEquals(List.of(), f.storage.list(SshRecords.BY_KEY_ID), "a plain tidy reads no certificate to index it");
+    assertEquals(List.of(), f.storage.list(SshRecords.EXPIRY));
+
+    f.engine.tidy(clock.instant(), true);
+    assertEquals(2, f.storage.list(SshRecords.CERT_EXPIRY).size());
     assertEquals(List.of(SshRecords.byKeyId("idx", "late/comer") + early,
         SshRecords.byKeyId("idx", "late/comer") + late).stream().sorted().toList(),
         f.storage.list(SshRecords.BY_KEY_ID));
@@ -141,6 +147,7 @@ class SshKeyIdIndexTest {
     f.engine.tidy(clock.instant());
     assertEquals(List.of(), f.storage.list(SshRecords.BY_KEY_ID), "no entry outlives its certificate");
     assertEquals(List.of(), f.storage.list(SshRecords.CERTS));
+    assertEquals(List.of(), f.storage.list(SshRecords.CERT_EXPIRY));
   }
 
   @Test
@@ -170,12 +177,17 @@ class SshKeyIdIndexTest {
   }
 
   @Test
-  void signingWritesTheCertificateAndItsEntryInOneTransaction() {
+  void signingWritesTheCertificateAndItsEntriesInOneTransaction() {
     ReadRecordingStorage reads = recorder();
     int before = reads.transactionWrites.size();
     String serial = sign("idx", "one/tx", Duration.ofHours(1));
-    assertTrue(reads.transactionWrites.subList(before, reads.transactionWrites.size()).contains(2));
+    assertTrue(reads.transactionWrites.subList(before, reads.transactionWrites.size()).contains(3),
+        "certificate, key id entry, expiry entry: " + reads.transactionWrites);
     assertNotNull(f.storage.get(SshRecords.byKeyId("idx", "one/tx") + serial).orElse(null));
+    String expiry = f.storage.list(SshRecords.CERT_EXPIRY).get(0);
+    assertEquals(clock.instant().plus(Duration.ofHours(1)).getEpochSecond(),
+        SshRecords.expiryTime(SshRecords.CERT_EXPIRY, expiry));
+    assertTrue(expiry.endsWith("/" + serial));
     assertFalse(f.storage.get(SshRecords.byKeyId("idx", "one") + serial).isPresent());
   }
 
@@ -277,19 +289,27 @@ class SshKeyIdIndexTest {
         Optional.of(keyId), null, null, Optional.of(ca))).serial();
   }
 
-  /** Makes the store look as the previous version left it: no index, no marker, no key_id_indexed. */
+  /** Makes the store look as the version before both indexes left it: no index, no marker, no flag. */
   private void writtenByThePreviousVersion() throws Exception {
-    Storage s = f.storage;
+    writtenByThePreviousVersion(f.storage);
+  }
+
+  /** {@link #writtenByThePreviousVersion()} on {@code s}. */
+  static void writtenByThePreviousVersion(Storage s) throws Exception {
     ObjectMapper json = new ObjectMapper();
     for (String key : s.list(SshRecords.CERTS)) {
       ObjectNode cert = (ObjectNode) json.readTree(s.get(key).orElseThrow().value());
       cert.remove("key_id_indexed");
+      cert.remove("expiry_indexed");
       s.put(key, json.writeValueAsBytes(cert));
     }
-    for (String key : s.list(SshRecords.BY_KEY_ID)) {
-      s.delete(key);
+    for (String prefix : List.of(SshRecords.BY_KEY_ID, SshRecords.EXPIRY)) {
+      for (String key : s.list(prefix)) {
+        s.delete(key);
+      }
     }
     s.delete(SshRecords.BY_KEY_ID_INDEXED);
+    s.delete(SshRecords.INDEXED);
   }
 
   private ReadRecordingStorage recorder() {

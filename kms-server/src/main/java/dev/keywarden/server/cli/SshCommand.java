@@ -508,9 +508,13 @@ final class SshCommand {
   @Command(name = "tidy", description = "Remove expired certificates and revocations, and rotated-out CA keys whose"
       + " certificates have all expired (destroying them in the HSM).")
   static final class Tidy extends ClientCommand {
+    @Option(names = "--reindex", description = "Also index what servers of an earlier version stored (reads every"
+        + " stored certificate once): run once after a rolling upgrade, when the last older server has stopped.")
+    boolean reindex;
+
     @Override
     Integer run() throws Exception {
-      TidySshResponse r = ssh().tidySsh(TidySshRequest.getDefaultInstance());
+      TidySshResponse r = ssh().tidySsh(TidySshRequest.newBuilder().setReindex(reindex).build());
       print(r, "Removed " + r.getCertificatesRemoved() + " certificates, " + r.getRevocationsRemoved()
           + " revocations, CA keys: " + r.getCaKeysRemovedList());
       return 0;

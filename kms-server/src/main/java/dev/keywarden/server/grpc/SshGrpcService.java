@@ -262,7 +262,7 @@ public final class SshGrpcService implements SshServiceGrpc.AsyncService, Guarde
 
   @Override
   public void tidySsh(TidySshRequest r, StreamObserver<TidySshResponse> out) {
-    dev.keywarden.ssh.Tidied t = engine.tidy(Instant.now());
+    dev.keywarden.ssh.Tidied t = engine.tidy(Instant.now(), r.getReindex());
     reply(out, TidySshResponse.newBuilder().setCertificatesRemoved(t.certificates())
         .setRevocationsRemoved(t.revocations()).addAllCaKeysRemoved(t.caKeysRemoved()).build());
   }

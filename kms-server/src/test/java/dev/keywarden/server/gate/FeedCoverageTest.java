@@ -47,7 +47,10 @@ class FeedCoverageTest {
       Map.entry("pki/revoked/", "read by serial (OCSP) and when a CRL is built; cert auth verdicts watch it"),
       Map.entry("ssh/certs/", "issued SSH certificates: read by serial when asked"),
       Map.entry("ssh/certs-by-key-id/", "the SSH certificates' index by CA and key id: read only by revoke-key-id"),
-      Map.entry("ssh/config/certs-by-key-id-indexed", "that index's marker: read by revoke-key-id and tidy"),
+      Map.entry("ssh/config/certs-by-key-id-indexed", "that index's marker from the version before the expiry"
+          + " index: written with ssh/config/certs-indexed, read by servers of that version"),
+      Map.entry("ssh/expiry/", "the SSH certificates' and revoked key ids' expiry index: read only by tidy"),
+      Map.entry("ssh/config/certs-indexed", "the SSH indexes' marker: read by revoke-key-id and tidy"),
       Map.entry("transit/rotation-due/", "the keyrings' scheduled-rotation index: read only by rotateDue"),
       Map.entry("transit/config/rotation-due-indexed", "the rotation index's marker: read by rotateDue"),
       Map.entry("ssh/revoked/", "revoked SSH serials: read when a KRL is built, which the ssh/krl/ version (bumped in"
