@@ -163,6 +163,8 @@ class SshKeyIdIndexTest {
     assertTrue(f.storage.get(SshRecords.CERTS + gone).isEmpty());
     assertEquals(List.of(SshRecords.byKeyId("idx", "k") + kept), f.storage.list(SshRecords.BY_KEY_ID),
         "no entry for a certificate that is gone");
+    assertEquals(1, f.storage.list(SshRecords.CERT_EXPIRY).size());
+    assertTrue(f.storage.list(SshRecords.CERT_EXPIRY).get(0).endsWith("/" + kept));
     assertEquals(List.of(kept), f.engine.revokeKeyId("idx", "k").stream().map(SshCertificateRecord::serial).toList());
   }
 

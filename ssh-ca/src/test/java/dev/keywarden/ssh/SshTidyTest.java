@@ -188,6 +188,9 @@ class SshTidyTest {
     recorder().reads.clear();
     f.engine.tidy(clock.instant());
     assertEquals(Set.of(), certificatesRead(), "the marker is read, not the certificates");
+    List<String> entries = f.storage.list(SshRecords.EXPIRY);
+    f.engine.tidy(clock.instant(), true);
+    assertEquals(entries, f.storage.list(SshRecords.EXPIRY), "reindexing an indexed store changes no entry");
 
     clock.advance(Duration.ofMinutes(45));
     Tidied t = f.engine.tidy(clock.instant());

@@ -82,6 +82,7 @@ class FeedCoverageTest {
           .getCertificate();
       ssh.revokeSshKeyId(RevokeSshKeyIdRequest.newBuilder().setCa("users").setKeyId(sshCert.getKeyId()).build());
       ssh.tidySsh(TidySshRequest.getDefaultInstance());
+      ssh.tidySsh(TidySshRequest.newBuilder().setReindex(true).build());
 
       kw.policies.write("app", "{\"rules\":[{\"resource\":\"transit/keys/k\",\"capabilities\":[\"encrypt\"]}]}");
       var issued = kw.tokens.create(List.of("app"), Duration.ofHours(1), "app");
