@@ -576,7 +576,7 @@ public final class SshEngine {
       RevokedKeyId revoked = new RevokedKeyId(caName, id, Math.max(until, before.map(RevokedKeyId::until)
           .orElse(0L)), now);
       ops.put(k, json(revoked));
-      // the expiry entry moves with until (the old one would name the wrong time; tidy would mend it, but needn't)
+      // the expiry entry moves with until, in this transaction (tidy mends one a server of an earlier version left)
       before.ifPresent(b -> ops.delete(SshRecords.revokedIdExpiry(b)));
       ops.put(SshRecords.revokedIdExpiry(revoked), NO_VALUE);
       bump(ops, caName);
