@@ -104,6 +104,11 @@ deps:
 	@command -v java >/dev/null || { echo "a JDK 17+ is required"; exit 1; }
 	@command -v $(MVN) >/dev/null || { echo "Maven is required"; exit 1; }
 
+# The JVM options bin/keywarden gives the server, for the benchmarks that run a server or an engine in their own JVM:
+# G1 with a 5 ms pause goal, and the heap on transparent huge pages where the kernel offers them (madvise or always).
+THP := $(shell grep -qs '\[always\]\|\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled && echo -XX:+UseTransparentHugePages)
+SERVER_JVM = -XX:+UseG1GC -XX:MaxGCPauseMillis=5 $(THP)
+
 # Without BENCH: the transit JMH run, its Markdown table, the gRPC load run and the gRPC edges run (Encrypt beside a
 # bare grpc-java echo, stored SignCsr, each with the client in the server's JVM and in its own), all into
 # benchmarks/results/ (~15 min; run it on an otherwise idle machine). BENCH=regex runs only the matching JMH
@@ -131,13 +136,13 @@ ifeq ($(strip $(BENCH)),)
 	  benchmarks/results/jwt-jmh.json benchmarks/results/jwt-jmh.md
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
 	  benchmarks/results/transit-jmh.json benchmarks/results/transit-jmh.md
-	java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcLoadBenchmark \
+	java $(SERVER_JVM) -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcLoadBenchmark \
 	  benchmarks/results/grpc-load.md
-	java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 -cp benchmarks/target/benchmarks.jar \
+	java $(SERVER_JVM) -cp benchmarks/target/benchmarks.jar \
 	  dev.keywarden.bench.AuditOverheadBenchmark benchmarks/results/audit.md
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.AuditRecordCostBenchmark 32 8 2>/dev/null \
 	  | grep '^round' | tee benchmarks/results/audit-record-cost.txt
-	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -XX:+UseG1GC -XX:MaxGCPauseMillis=5 \
+	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java $(SERVER_JVM) \
 	  -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.GrpcEdgeBenchmark benchmarks/results/grpc-edges.md
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.InvalidationLatencyBenchmark \
 	  benchmarks/results/invalidation.md
@@ -161,11 +166,11 @@ bench-growth:
 	@test -f benchmarks/target/benchmarks.jar || $(MVN) $(MVN_FLAGS) -q -DskipTests install
 	mkdir -p benchmarks/target/softhsm/tokens
 	echo "directories.tokendir = $(CURDIR)/benchmarks/target/softhsm/tokens" > benchmarks/target/softhsm/softhsm2.conf
-	$(GROWTH_ENV) java -Xmx4g -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.TransitGrowthBenchmark \
+	$(GROWTH_ENV) java -Xmx4g $(THP) -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.TransitGrowthBenchmark \
 	  benchmarks/results/transit-growth.md
-	$(GROWTH_ENV) java -Xmx4g -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.PkiGrowthBenchmark \
+	$(GROWTH_ENV) java -Xmx4g $(THP) -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.PkiGrowthBenchmark \
 	  benchmarks/results/pki-growth.md
-	$(GROWTH_ENV) java -Xmx4g -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.TokenGrowthBenchmark \
+	$(GROWTH_ENV) java -Xmx4g $(THP) -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.TokenGrowthBenchmark \
 	  benchmarks/results/token-growth.md
 
 clean:

@@ -22,7 +22,10 @@ final class GrowthReport {
     }
     return "- Date: " + Instant.now() + "\n- CPU: " + GrpcLoadBenchmark.cpuModel() + "; cores: "
         + Runtime.getRuntime().availableProcessors() + "; load average at start: " + load + "; JVM heap max "
-        + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB\n";
+        + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB, "
+        + (java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
+            .contains("-XX:+UseTransparentHugePages") ? "on transparent huge pages (as bin/keywarden runs the server"
+            + " where the kernel offers them)" : "on 4 KiB pages") + "\n";
   }
 
   /** Used heap after full collections. */
