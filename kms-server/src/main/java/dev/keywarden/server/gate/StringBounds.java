@@ -49,10 +49,10 @@ final class StringBounds {
       if (f.isRepeated()) {
         int n = m.getRepeatedFieldCount(f);
         for (int j = 0; j < n; j++) {
-          bound(path + f.getName() + "[" + j + "]", (String) m.getRepeatedField(f, j), max);
+          bound(path, f, j, (String) m.getRepeatedField(f, j), max);
         }
       } else if (m.hasField(f) || !f.hasPresence()) {
-        bound(path + f.getName(), (String) m.getField(f), max);
+        bound(path, f, -1, (String) m.getField(f), max);
       }
     }
     for (FieldDescriptor f : plan.messages()) {
@@ -67,8 +67,10 @@ final class StringBounds {
     }
   }
 
-  private static void bound(String field, String value, int max) {
+  /** The field's path ({@code index} -1 when it is not repeated) is only built for the error: most calls pass. */
+  private static void bound(String path, FieldDescriptor f, int index, String value, int max) {
     if (value.length() > max) {
+      String field = path + f.getName() + (index < 0 ? "" : "[" + index + "]");
       throw KeywardenException.invalidField(field, field + " is " + value.length() + " characters; the limit is "
           + max);
     }

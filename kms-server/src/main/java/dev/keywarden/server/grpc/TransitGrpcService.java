@@ -140,8 +140,12 @@ public final class TransitGrpcService implements TransitServiceGrpc.AsyncService
     }
     EncryptResponse.Builder b = EncryptResponse.newBuilder();
     for (EncryptItem item : r.getItemsList()) {
-      b.addResults(encryptResult(() -> engine.encryptAscii(r.getName(), item.getPlaintext().toByteArray(),
-          item.getContext().toByteArray())));
+      byte[] plaintext = item.getPlaintext().toByteArray();
+      try {
+        b.addResults(encryptResult(() -> engine.encryptAscii(r.getName(), plaintext, item.getContext().toByteArray())));
+      } finally {
+        Arrays.fill(plaintext, (byte) 0);
+      }
     }
     reply(out, b.build());
   }

@@ -9,7 +9,9 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallExecutorSupplier;
 import io.micronaut.context.event.BeanCreatedEvent;
 import io.micronaut.context.event.BeanCreatedEventListener;
+import io.micronaut.scheduling.TaskExecutors;
 import jakarta.annotation.PreDestroy;
+import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -33,6 +35,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * commit could gather only 4. So the pool is only for the calls that do not wait. Their rare waits (a key's first use
  * reads and reserves nonces in storage; an {@code -hsm} key signs through PKCS#11) hold one of its threads for that
  * time, which the pool's size allows for.
+ *
+ * <p>grpc-java asks for a call's executor from a task it runs on the server's own executor. Were that Micronaut's IO
+ * executor, every call would first go to a parked thread of that cached pool only to be handed on to the fixed pool:
+ * two hand-offs instead of one, 1.7 context switches per Encrypt against the echo's 0.3. So the server's own executor
+ * is the caller's thread (the event loop, for that short task: the method look-up and the choice of pool), and every
+ * call is then handed once to the pool chosen for it, never run on the event loop.
  */
 @Singleton
 public final class GrpcExecutor implements BeanCreatedEventListener<ServerBuilder<?>> {
@@ -40,10 +48,12 @@ public final class GrpcExecutor implements BeanCreatedEventListener<ServerBuilde
   public static final int FAST_THREADS = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
 
   private final ServerSettings settings;
+  private final ExecutorService io;
   private volatile ExecutorService pool;
 
-  public GrpcExecutor(ServerSettings settings) {
+  public GrpcExecutor(ServerSettings settings, @Named(TaskExecutors.IO) ExecutorService io) {
     this.settings = settings;
+    this.io = io;
   }
 
   @Override
@@ -55,11 +65,14 @@ public final class GrpcExecutor implements BeanCreatedEventListener<ServerBuilde
     } else {
       ExecutorService fast = fixedPool(FAST_THREADS, "grpc-fast-");
       pool = fast;
-      // null: the builder's executor (Micronaut's IO executor) takes the call
+      ExecutorService blocking = io;
+      // the look-up that asks for the executor runs where the call arrived; the call itself never does: this
+      // answers an executor for every call
+      builder.executor(Runnable::run);
       builder.callExecutor(new ServerCallExecutorSupplier() {
         @Override
         public <ReqT, RespT> Executor getExecutor(ServerCall<ReqT, RespT> call, Metadata headers) {
-          return runsOnFastPool(call.getMethodDescriptor()) ? fast : null;
+          return runsOnFastPool(call.getMethodDescriptor()) ? fast : blocking;
         }
       });
     }

@@ -73,6 +73,22 @@ class TokenStoreTest {
   }
 
   @Test
+  void aTokenIsWellFormedExactlyWhenItMatchesTheTokenPattern() {
+    java.util.regex.Pattern shape = java.util.regex.Pattern.compile("kwt_[A-Za-z0-9_-]{43}");
+    String body = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNO_-";
+    List<String> samples = new ArrayList<>(List.of(root, "kwt_" + body, "kwt_" + body + "x",
+        "kwt_" + body.substring(1), "KWT_" + body, "kwx_" + body, "", "kwt_", "Bearer " + root));
+    for (char c : "09AZaz_-+/=.@[`{ \u00e9\u0660".toCharArray()) {
+      samples.add("kwt_" + c + body.substring(1));
+      samples.add("kwt_" + body.substring(1) + c);
+    }
+    for (String s : samples) {
+      assertEquals(shape.matcher(s).matches(), TokenStore.wellFormed(s), s);
+    }
+    assertFalse(TokenStore.wellFormed(null));
+  }
+
+  @Test
   void aTokenGetsOnlyWhatItsPoliciesGrant() {
     String t = tokens.create(List.of("enc"), Duration.ofHours(1), "app").token();
     assertEquals("app", require(t, "transit/keys/a", "encrypt").displayName());
