@@ -221,8 +221,8 @@ public final class GrpcEdgeBenchmark {
     // JIT warm-up of both servers (and of this JVM's client) before anything is measured.
     System.out.println("warming up...");
     if (!ONLY.equals("pki")) {
-      phase(Layout.SAME_JVM, "encrypt", echoPort, "closed", IN_FLIGHT, Duration.ZERO, Duration.ofSeconds(4));
-      phase(Layout.SAME_JVM, "encrypt", keywardenPort, "closed", IN_FLIGHT, Duration.ZERO, Duration.ofSeconds(4));
+      phase(Layout.SAME_JVM, "encrypt", echoPort, "closed", IN_FLIGHT, Duration.ZERO, Duration.ofSeconds(6));
+      phase(Layout.SAME_JVM, "encrypt", keywardenPort, "closed", IN_FLIGHT, Duration.ZERO, Duration.ofSeconds(6));
     }
     phase(Layout.SAME_JVM, "signcsr:stored", keywardenPort, "closed", PKI_IN_FLIGHT, Duration.ZERO,
         Duration.ofSeconds(3));
