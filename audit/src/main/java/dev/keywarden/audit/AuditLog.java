@@ -59,6 +59,14 @@ public final class AuditLog implements AutoCloseable {
   private final AtomicLong ids = new AtomicLong();
   /** Runs held calls' releases and expiries, off the devices' writers (one thread; each release only sends). */
   private final java.util.concurrent.ScheduledThreadPoolExecutor releaser;
+  /**
+   * Releases waiting for the releaser, in the order they were decided. A device's writer decides a whole batch's at
+   * once; one task drains them, so the releaser's queue (a lock, a heap, a wake-up) is used once per batch, not once
+   * per call.
+   */
+  private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> releases =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final java.util.concurrent.atomic.AtomicBoolean draining = new java.util.concurrent.atomic.AtomicBoolean();
   private final ExecutorService opener = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "keywarden-audit-open");
     t.setDaemon(true);
@@ -191,7 +199,7 @@ public final class AuditLog implements AutoCloseable {
     @Override
     public void written() {
       cancelExpiry();
-      releaser.execute(release::written);
+      release(release::written);
     }
 
     @Override
@@ -203,13 +211,50 @@ public final class AuditLog implements AutoCloseable {
       cancelExpiry();
       requestsRefused.increment();
       KeywardenException e = refusal(ticket);
-      releaser.execute(() -> release.refused(e));
+      release(() -> release.refused(e));
     }
 
     private void cancelExpiry() {
       java.util.concurrent.ScheduledFuture<?> f = expiry;
       if (f != null) {
         f.cancel(false);
+      }
+    }
+  }
+
+  /** Hands a held call's release to the releaser thread; see {@link #releases}. */
+  private void release(Runnable r) {
+    releases.offer(r);
+    if (draining.compareAndSet(false, true)) {
+      try {
+        releaser.execute(this::drainReleases);
+      } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+        draining.set(false); // the server is stopping: its calls end with it
+      }
+    }
+  }
+
+  private void drainReleases() {
+    boolean drained = false;
+    try {
+      while (true) {
+        for (Runnable r = releases.poll(); r != null; r = releases.poll()) {
+          try {
+            r.run();
+          } catch (RuntimeException e) {
+            log.warn("releasing a held call failed: {}", e.getClass().getSimpleName());
+          }
+        }
+        draining.set(false);
+        // a release offered after the last poll and before the flag was cleared found the flag set: take it now
+        if (releases.isEmpty() || !draining.compareAndSet(false, true)) {
+          drained = true;
+          return;
+        }
+      }
+    } finally {
+      if (!drained) { // an Error out of a release: the next release starts a new drain
+        draining.set(false);
       }
     }
   }

@@ -81,4 +81,53 @@ class BatchedFsyncTest {
     assertEquals(each.records(), each.fsyncs(), each.toString());
     assertTrue(metrics("batched").writeLatency().count() >= THREADS * 100 * 2);
   }
+
+  @Test
+  void everyHeldCallIsReleasedOnceOnTheReleaserEvenWhenAWholeBatchIsDecidedAtOnce() throws Exception {
+    f.audit.enable(f.fileDevice("held", AuditDeviceConfig.FsyncPolicy.BATCHED));
+    int calls = 4_000;
+    java.util.concurrent.atomic.AtomicIntegerArray written = new java.util.concurrent.atomic.AtomicIntegerArray(calls);
+    java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.Set<String> releaseThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.concurrent.CountDownLatch all = new java.util.concurrent.CountDownLatch(calls);
+    ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < THREADS; t++) {
+        int first = t;
+        done.add(pool.submit(() -> {
+          for (int i = first; i < calls; i += THREADS) {
+            int n = i;
+            f.audit.writeRequestHeld(AuditFixture.request(n), new AuditLog.Release() {
+              @Override
+              public void written() {
+                releaseThreads.add(Thread.currentThread().getName());
+                written.incrementAndGet(n);
+                all.countDown();
+              }
+
+              @Override
+              public void refused(dev.keywarden.failure.KeywardenException e) {
+                refused.incrementAndGet();
+                all.countDown();
+              }
+            });
+          }
+        }));
+      }
+      for (Future<?> d : done) {
+        d.get();
+      }
+    } finally {
+      pool.shutdown();
+    }
+    assertTrue(all.await(30, java.util.concurrent.TimeUnit.SECONDS), "every held call hears its outcome");
+    Thread.sleep(200); // a second release, were there one, would land by now
+    assertEquals(0, refused.get());
+    for (int i = 0; i < calls; i++) {
+      assertEquals(1, written.get(i), "call " + i + " released exactly once");
+    }
+    assertEquals(java.util.Set.of("keywarden-audit-release"), releaseThreads, "only on the releaser thread");
+    f.audit.disable("held");
+  }
 }
