@@ -67,6 +67,11 @@ public final class AuditLog implements AutoCloseable {
   private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> releases =
       new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final java.util.concurrent.atomic.AtomicBoolean draining = new java.util.concurrent.atomic.AtomicBoolean();
+  /** Held calls in the order they were handed over, for {@link #sweepExpired}. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<HeldOutcome> heldInOrder =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+  /** How often held calls are checked against their deadline: a refusal comes at most this much after it. */
+  static final long SWEEP_MILLIS = 10;
   private final ExecutorService opener = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "keywarden-audit-open");
     t.setDaemon(true);
@@ -98,6 +103,7 @@ public final class AuditLog implements AutoCloseable {
       return t;
     });
     this.releaser.setRemoveOnCancelPolicy(true);
+    this.releaser.scheduleWithFixedDelay(this::sweepExpired, SWEEP_MILLIS, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
     this.configured = readConfigured();
     core.addSealListener(() -> closeAll("seal"));
     core.addUnsealListener(this::onUnseal);
@@ -176,12 +182,34 @@ public final class AuditLog implements AutoCloseable {
       requestsRefused.increment();
       throw refusal(ticket);
     }
-    held.expiry = releaser.schedule(() -> {
-      if (ticket.expire()) {
-        countTimeouts(ds, ticket);
-      }
-    }, Math.max(0, deadline(ds, start) - System.nanoTime()), TimeUnit.NANOSECONDS);
+    held.devices = ds;
+    held.deadline = deadline(ds, start);
+    heldInOrder.offer(held);
     return new AuditCall(id, request.rpc(), start);
+  }
+
+  /**
+   * Expires the held calls whose request record no device wrote by their deadline; every {@link #SWEEP_MILLIS} on
+   * the releaser. Calls are queued as they are handed over, so their deadlines come in order (but for a device
+   * enabled or re-enabled meanwhile with another timeout: a call behind one with a later deadline then expires with
+   * it); the sweep stops at the first call still waiting within its time. One queue for all calls instead of a timer
+   * task scheduled and cancelled per call.
+   */
+  private void sweepExpired() {
+    long now = System.nanoTime();
+    for (HeldOutcome h = heldInOrder.peek(); h != null; h = heldInOrder.peek()) {
+      if (!h.settled && now - h.deadline < 0) {
+        return;
+      }
+      heldInOrder.poll();
+      try {
+        if (!h.settled && h.ticket.expire()) {
+          countTimeouts(h.devices, h.ticket);
+        }
+      } catch (RuntimeException e) { // an exception would end the periodic sweep for good
+        log.warn("expiring a held call failed: {}", e.getClass().getSimpleName());
+      }
+    }
   }
 
   /** Passes a held call's outcome to its {@link Release} on the releaser thread, never on a device's writer. */
@@ -190,7 +218,10 @@ public final class AuditLog implements AutoCloseable {
     volatile Ticket ticket;
     volatile Thread onThread;
     volatile boolean refusedOnTheSpot;
-    volatile java.util.concurrent.ScheduledFuture<?> expiry;
+    /** Its ticket has told it the outcome: the expiry sweep drops it. */
+    volatile boolean settled;
+    volatile List<Device> devices;
+    volatile long deadline;
 
     HeldOutcome(Release release) {
       this.release = release;
@@ -198,27 +229,20 @@ public final class AuditLog implements AutoCloseable {
 
     @Override
     public void written() {
-      cancelExpiry();
+      settled = true;
       release(release::written);
     }
 
     @Override
     public void refused() {
+      settled = true;
       if (Thread.currentThread() == onThread) {
         refusedOnTheSpot = true; // still inside writeRequestHeld: it throws instead
         return;
       }
-      cancelExpiry();
       requestsRefused.increment();
       KeywardenException e = refusal(ticket);
       release(() -> release.refused(e));
-    }
-
-    private void cancelExpiry() {
-      java.util.concurrent.ScheduledFuture<?> f = expiry;
-      if (f != null) {
-        f.cancel(false);
-      }
     }
   }
 

@@ -191,6 +191,69 @@ class AuditDeviceFaultsTest {
   }
 
   @Test
+  void heldCallsWhoseRecordAStuckCollectorNeverTakesAreRefusedWithinTheTimeout() throws Exception {
+    try (ServerSocket server = new ServerSocket()) {
+      server.setReceiveBufferSize(4096);
+      server.bind(new InetSocketAddress("127.0.0.1", 0));
+      AtomicReference<Socket> peer = new AtomicReference<>();
+      Thread acceptor = new Thread(() -> {
+        try {
+          peer.set(server.accept());
+        } catch (IOException ignored) {
+          // closed
+        }
+      });
+      acceptor.start();
+      f.audit.enable(AuditDeviceConfig.socket("ship", "tcp:127.0.0.1:" + server.getLocalPort()).withTimeout(TIMEOUT));
+      int held = 0;
+      java.util.concurrent.ConcurrentLinkedQueue<Long> refusedAfterMs = new java.util.concurrent.ConcurrentLinkedQueue<>();
+      java.util.concurrent.atomic.AtomicInteger outcomes = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.concurrent.atomic.AtomicInteger twice = new java.util.concurrent.atomic.AtomicInteger();
+      for (int i = 0; i < 5000; i++) {
+        long t0 = System.nanoTime();
+        java.util.concurrent.atomic.AtomicBoolean told = new java.util.concurrent.atomic.AtomicBoolean();
+        try {
+          f.audit.writeRequestHeld(big(i), new AuditLog.Release() {
+            @Override
+            public void written() {
+              outcomes.incrementAndGet();
+              if (!told.compareAndSet(false, true)) {
+                twice.incrementAndGet();
+              }
+            }
+
+            @Override
+            public void refused(KeywardenException e) {
+              assertEquals(KeywardenException.Kind.UNAVAILABLE, e.kind());
+              refusedAfterMs.add((System.nanoTime() - t0) / 1_000_000);
+              outcomes.incrementAndGet();
+              if (!told.compareAndSet(false, true)) {
+                twice.incrementAndGet();
+              }
+            }
+          });
+          held++;
+        } catch (KeywardenException refusedOnTheSpot) {
+          break; // the device is known stuck: calls are refused at once from here on
+        }
+      }
+      long deadline = System.nanoTime() + TIMEOUT.toNanos() + SLACK_MS * 1_000_000;
+      while (outcomes.get() < held && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertEquals(held, outcomes.get(), "every held call hears written or refused");
+      assertEquals(0, twice.get(), "and only once");
+      assertTrue(!refusedAfterMs.isEmpty(), "the calls behind the stuck collector expire");
+      for (long ms : refusedAfterMs) {
+        assertTrue(ms < TIMEOUT.toMillis() + SLACK_MS, "refused after " + ms + " ms");
+      }
+      drain(peer.get());
+      recoversWithin(Duration.ofSeconds(5));
+      f.audit.disable("ship");
+    }
+  }
+
+  @Test
   void withTwoDevicesOneStuckCallsGoOn() throws Exception {
     try (ServerSocket server = new ServerSocket()) {
       server.setReceiveBufferSize(4096);
