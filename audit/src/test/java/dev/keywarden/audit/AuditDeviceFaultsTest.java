@@ -19,7 +19,10 @@ import java.security.PublicKey;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -154,18 +157,8 @@ class AuditDeviceFaultsTest {
 
   @Test
   void aCollectorThatStopsReadingFailsCallsWithinTheTimeoutThenAtOnceUntilItReadsAgain() throws Exception {
-    try (ServerSocket server = new ServerSocket()) {
-      server.setReceiveBufferSize(4096);
-      server.bind(new InetSocketAddress("127.0.0.1", 0));
-      AtomicReference<Socket> peer = new AtomicReference<>();
-      Thread acceptor = new Thread(() -> {
-        try {
-          peer.set(server.accept());
-        } catch (IOException ignored) {
-          // closed
-        }
-      });
-      acceptor.start();
+    AtomicReference<Socket> peer = new AtomicReference<>();
+    try (ServerSocket server = collectorThatDoesNotRead(peer)) {
       f.audit.enable(AuditDeviceConfig.socket("ship", "tcp:127.0.0.1:" + server.getLocalPort()).withTimeout(TIMEOUT));
       Timed first = null;
       int written = 0;
@@ -192,26 +185,16 @@ class AuditDeviceFaultsTest {
 
   @Test
   void heldCallsWhoseRecordAStuckCollectorNeverTakesAreRefusedWithinTheTimeout() throws Exception {
-    try (ServerSocket server = new ServerSocket()) {
-      server.setReceiveBufferSize(4096);
-      server.bind(new InetSocketAddress("127.0.0.1", 0));
-      AtomicReference<Socket> peer = new AtomicReference<>();
-      Thread acceptor = new Thread(() -> {
-        try {
-          peer.set(server.accept());
-        } catch (IOException ignored) {
-          // closed
-        }
-      });
-      acceptor.start();
+    AtomicReference<Socket> peer = new AtomicReference<>();
+    try (ServerSocket server = collectorThatDoesNotRead(peer)) {
       f.audit.enable(AuditDeviceConfig.socket("ship", "tcp:127.0.0.1:" + server.getLocalPort()).withTimeout(TIMEOUT));
       int held = 0;
-      java.util.concurrent.ConcurrentLinkedQueue<Long> refusedAfterMs = new java.util.concurrent.ConcurrentLinkedQueue<>();
-      java.util.concurrent.atomic.AtomicInteger outcomes = new java.util.concurrent.atomic.AtomicInteger();
-      java.util.concurrent.atomic.AtomicInteger twice = new java.util.concurrent.atomic.AtomicInteger();
+      ConcurrentLinkedQueue<Long> refusedAfterMs = new ConcurrentLinkedQueue<>();
+      AtomicInteger outcomes = new AtomicInteger();
+      AtomicInteger twice = new AtomicInteger();
       for (int i = 0; i < 5000; i++) {
         long t0 = System.nanoTime();
-        java.util.concurrent.atomic.AtomicBoolean told = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean told = new AtomicBoolean();
         try {
           f.audit.writeRequestHeld(big(i), new AuditLog.Release() {
             @Override
@@ -255,17 +238,7 @@ class AuditDeviceFaultsTest {
 
   @Test
   void withTwoDevicesOneStuckCallsGoOn() throws Exception {
-    try (ServerSocket server = new ServerSocket()) {
-      server.setReceiveBufferSize(4096);
-      server.bind(new InetSocketAddress("127.0.0.1", 0));
-      Thread acceptor = new Thread(() -> {
-        try {
-          server.accept(); // and never read
-        } catch (IOException ignored) {
-          // closed
-        }
-      });
-      acceptor.start();
+    try (ServerSocket server = collectorThatDoesNotRead(new AtomicReference<>())) {
       f.audit.enable(f.fileDevice("file", AuditDeviceConfig.FsyncPolicy.BATCHED));
       f.audit.enable(AuditDeviceConfig.socket("ship", "tcp:127.0.0.1:" + server.getLocalPort()).withTimeout(TIMEOUT));
       long slowest = 0;
@@ -285,6 +258,22 @@ class AuditDeviceFaultsTest {
       assertTrue(slowest < TIMEOUT.toMillis() + SLACK_MS, "slowest call " + slowest + " ms");
       System.out.println("audit: file + stuck socket: 400 calls all written, slowest " + slowest + " ms");
     }
+  }
+
+  /** A collector with a small receive buffer that accepts one connection (into {@code peer}) and does not read it. */
+  private static ServerSocket collectorThatDoesNotRead(AtomicReference<Socket> peer) throws IOException {
+    ServerSocket server = new ServerSocket();
+    server.setReceiveBufferSize(4096);
+    server.bind(new InetSocketAddress("127.0.0.1", 0));
+    Thread acceptor = new Thread(() -> {
+      try {
+        peer.set(server.accept());
+      } catch (IOException ignored) {
+        // closed
+      }
+    });
+    acceptor.start();
+    return server;
   }
 
   private static Thread drain(Socket s) {

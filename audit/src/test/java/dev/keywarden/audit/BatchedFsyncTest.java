@@ -7,9 +7,15 @@ import java.nio.file.Path;
 import java.security.PublicKey;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -86,10 +92,10 @@ class BatchedFsyncTest {
   void everyHeldCallIsReleasedOnceOnTheReleaserEvenWhenAWholeBatchIsDecidedAtOnce() throws Exception {
     f.audit.enable(f.fileDevice("held", AuditDeviceConfig.FsyncPolicy.BATCHED));
     int calls = 4_000;
-    java.util.concurrent.atomic.AtomicIntegerArray written = new java.util.concurrent.atomic.AtomicIntegerArray(calls);
-    java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.Set<String> releaseThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    java.util.concurrent.CountDownLatch all = new java.util.concurrent.CountDownLatch(calls);
+    AtomicIntegerArray written = new AtomicIntegerArray(calls);
+    AtomicInteger refused = new AtomicInteger();
+    Set<String> releaseThreads = ConcurrentHashMap.newKeySet();
+    CountDownLatch all = new CountDownLatch(calls);
     ExecutorService pool = Executors.newFixedThreadPool(THREADS);
     try {
       List<Future<?>> done = new ArrayList<>();
@@ -121,13 +127,13 @@ class BatchedFsyncTest {
     } finally {
       pool.shutdown();
     }
-    assertTrue(all.await(30, java.util.concurrent.TimeUnit.SECONDS), "every held call hears its outcome");
+    assertTrue(all.await(30, TimeUnit.SECONDS), "every held call hears its outcome");
     Thread.sleep(200); // a second release, were there one, would land by now
     assertEquals(0, refused.get());
     for (int i = 0; i < calls; i++) {
       assertEquals(1, written.get(i), "call " + i + " released exactly once");
     }
-    assertEquals(java.util.Set.of("keywarden-audit-release"), releaseThreads, "only on the releaser thread");
+    assertEquals(Set.of("keywarden-audit-release"), releaseThreads, "only on the releaser thread");
     f.audit.disable("held");
   }
 }
