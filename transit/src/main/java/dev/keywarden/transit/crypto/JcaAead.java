@@ -3,6 +3,7 @@ package dev.keywarden.transit.crypto;
 import dev.keywarden.failure.KeywardenException;
 import java.io.NotSerializableException;
 import java.io.ObjectOutputStream;
+import java.lang.invoke.VarHandle;
 import java.security.GeneralSecurityException;
 import java.security.spec.AlgorithmParameterSpec;
 import java.util.Arrays;
@@ -91,15 +92,20 @@ final class JcaAead implements Aead, SecretKey {
   @Override
   public byte[] getEncoded() {
     if (destroyed) {
-      throw KeywardenException.precondition("sealed: the key was zeroized while the call ran; retry once the server"
-          + " is unsealed").withReason("SEALED");
+      throw zeroized();
     }
     return key.clone();
+  }
+
+  private static KeywardenException zeroized() {
+    return KeywardenException.precondition("sealed: the key was zeroized while the call ran; retry once the server"
+        + " is unsealed").withReason("SEALED");
   }
 
   @Override
   public void destroy() {
     destroyed = true;
+    VarHandle.releaseFence(); // the flag before any zero (see init)
     Arrays.fill(key, (byte) 0);
   }
 
@@ -166,6 +172,13 @@ final class JcaAead implements Aead, SecretKey {
       other[0] ^= 1;
       cipher.init(mode, this, algorithm.params(other, 0));
       cipher.init(mode, this, algorithm.params(nonceBuffer, 0));
+    }
+    // A seal racing this call may have zeroized the key while the Cipher copied it: the copy would then be partly
+    // zero, and an encryption under it a ciphertext nothing can decrypt. destroy() sets the flag before it zeroes
+    // (a release fence between), so a copy that saw any zero sees the flag here.
+    VarHandle.acquireFence();
+    if (destroyed) {
+      throw zeroized();
     }
   }
 

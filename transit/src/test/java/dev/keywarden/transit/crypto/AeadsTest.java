@@ -74,6 +74,35 @@ class AeadsTest {
   }
 
   @Test
+  void aCallRacingDestroyEitherFailsAsSealedOrEncryptsUnderTheRealKey() throws Exception {
+    Aead reference = Aeads.aesGcm(KEY);
+    for (int trial = 0; trial < 300; trial++) {
+      Aead aead = Aeads.aesGcm(KEY);
+      List<byte[]> sealed = java.util.Collections.synchronizedList(new ArrayList<>());
+      java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+      Thread caller = new Thread(() -> {
+        started.countDown();
+        try {
+          while (true) {
+            sealed.add(aead.encrypt(new byte[] {1, 2, 3}, null));
+          }
+        } catch (KeywardenException sealedMeanwhile) {
+          assertEquals(KeywardenException.Kind.FAILED_PRECONDITION, sealedMeanwhile.kind());
+        }
+      });
+      caller.start();
+      started.await();
+      Thread.sleep(0, 20_000 + trial * 100);
+      aead.destroy();
+      caller.join(10_000);
+      for (byte[] c : sealed) {
+        // never a ciphertext under a key half or wholly zeroized: each decrypts under the real key
+        assertArrayEquals(new byte[] {1, 2, 3}, reference.decrypt(c, null));
+      }
+    }
+  }
+
+  @Test
   void theKeyIsNeverSerialized() {
     Aead aead = Aeads.aesGcm(KEY);
     assertThrows(java.io.NotSerializableException.class,
