@@ -13,6 +13,7 @@ import dev.keywarden.storage.ReadThroughCache;
 import dev.keywarden.storage.Storage;
 import dev.keywarden.storage.StoredEntry;
 import dev.keywarden.storage.StoredJson;
+import dev.keywarden.storage.TimeKeys;
 import dev.keywarden.unseal.Core;
 import dev.keywarden.unseal.SignerCache;
 import java.io.IOException;
@@ -690,18 +691,11 @@ public final class PkiEngine {
 
   /** The expiry index's key for a certificate. */
   static String expiryKey(long notAfter, String issuerId, String serial) {
-    // Padded by hand: String.format parses its pattern on every call, and every stored certificate makes one key.
-    String seconds = Long.toString(notAfter);
-    StringBuilder key = new StringBuilder(EXPIRY.length() + 14 + issuerId.length() + serial.length()).append(EXPIRY);
-    for (int pad = seconds.length(); pad < 12; pad++) {
-      key.append('0');
-    }
-    return key.append(seconds).append('/').append(issuerId).append('/').append(serial).toString();
+    return TimeKeys.start(EXPIRY, notAfter, 12).append('/').append(issuerId).append('/').append(serial).toString();
   }
 
   private static long expiryTime(String indexKey) {
-    int start = EXPIRY.length();
-    return Long.parseLong(indexKey.substring(start, indexKey.indexOf('/', start)));
+    return TimeKeys.seconds(EXPIRY, indexKey);
   }
 
   /**

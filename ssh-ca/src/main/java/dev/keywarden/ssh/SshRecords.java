@@ -6,6 +6,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.hsm.KeyType;
 import dev.keywarden.storage.StoredJson;
+import dev.keywarden.storage.TimeKeys;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -105,7 +106,7 @@ final class SshRecords {
 
   /** The time of an expiry index entry under {@code prefix} (epoch seconds). */
   static long expiryTime(String prefix, String entry) {
-    return Long.parseUnsignedLong(entry, prefix.length(), prefix.length() + TIME_DIGITS, 10);
+    return TimeKeys.seconds(prefix, entry);
   }
 
   /** What follows TIME in an expiry index entry under {@code prefix}, split at '/'. */
@@ -114,14 +115,9 @@ final class SshRecords {
   }
 
   private static StringBuilder time(String prefix, long seconds) {
-    // padded by hand, as the PKI's expiry index is: String.format parses its pattern on every certificate
-    String digits = Long.toUnsignedString(seconds);
-    StringBuilder key = new StringBuilder(prefix.length() + TIME_DIGITS + 48).append(prefix);
-    for (int pad = digits.length(); pad < TIME_DIGITS; pad++) {
-      key.append('0');
-    }
-    return key.append(digits);
+    return TimeKeys.start(prefix, seconds, TIME_DIGITS);
   }
+
 
   /** A key id as it goes in a storage key: its UTF-8 in lower-case hex. */
   private static String hex(String keyId) {

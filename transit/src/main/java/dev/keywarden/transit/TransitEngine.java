@@ -7,6 +7,7 @@ import dev.keywarden.hsm.HsmKeyId;
 import dev.keywarden.storage.CasRetry;
 import dev.keywarden.storage.CacheFeed;
 import dev.keywarden.storage.StoredEntry;
+import dev.keywarden.storage.TimeKeys;
 import dev.keywarden.transit.crypto.HashAlgorithm;
 import dev.keywarden.transit.crypto.KeyDerivation;
 import dev.keywarden.transit.crypto.KeyGeneration;
@@ -481,7 +482,7 @@ public final class TransitEngine {
       List<String> page = core.storage().list(ROTATION_DUE, after, ROTATION_PAGE);
       for (String entry : page) {
         int slash = entry.indexOf('/', ROTATION_DUE.length());
-        if (Long.parseLong(entry.substring(ROTATION_DUE.length(), slash)) > nowSeconds) {
+        if (TimeKeys.seconds(ROTATION_DUE, entry) > nowSeconds) {
           return rotated; // sorted by time: everything after this is not due yet
         }
         String name = entry.substring(slash + 1);
@@ -685,8 +686,8 @@ public final class TransitEngine {
     if (k.config().autoRotatePeriodSeconds() <= 0) {
       return Optional.empty();
     }
-    String seconds = Long.toString(dueSeconds(k));
-    return Optional.of(ROTATION_DUE + "0".repeat(DUE_DIGITS - seconds.length()) + seconds + "/" + k.name());
+    return Optional.of(TimeKeys.start(ROTATION_DUE, dueSeconds(k), DUE_DIGITS).append('/').append(k.name())
+        .toString());
   }
 
   private VersionKey versionKey(LoadedKeyring l, KeyVersion kv) {
