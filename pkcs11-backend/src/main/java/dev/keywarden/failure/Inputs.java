@@ -69,6 +69,22 @@ public final class Inputs {
   }
 
   /**
+   * Whether {@code s} is well-formed UTF-16: every surrogate in a pair. A lone one has no UTF-8 form (Java writes '?'
+   * for it), so two different strings would share the bytes stored, indexed or signed for them.
+   */
+  public static boolean wellFormedUnicode(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * Checks a role name (PKI and SSH roles; before it names a resource a policy is matched against): 1 to 64 letters,
    * digits, '_' or '-', starting with a letter or digit. INVALID_ARGUMENT says so; returns it.
    */

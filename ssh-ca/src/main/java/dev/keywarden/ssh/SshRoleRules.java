@@ -207,23 +207,11 @@ final class SshRoleRules {
    * form, so two different key IDs would share the bytes that the certificate, the KRL and the key ID index hold).
    */
   static String checkKeyId(String where, String id) {
-    if (id.isEmpty() || id.length() > 1024 || hasControl(id) || hasLoneSurrogate(id)) {
+    if (id.isEmpty() || id.length() > 1024 || hasControl(id) || !Inputs.wellFormedUnicode(id)) {
       throw KeywardenException.invalid(where + "'" + Inputs.quoted(id) + "': 1 to 1024 characters, no control"
           + " characters, no unpaired surrogates");
     }
     return id;
-  }
-
-  private static boolean hasLoneSurrogate(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(c)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private static KeywardenException refused(SshRole role, String principal, String rule) {

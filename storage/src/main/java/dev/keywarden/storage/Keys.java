@@ -1,5 +1,6 @@
 package dev.keywarden.storage;
 
+import dev.keywarden.failure.Inputs;
 import java.util.Objects;
 
 /** Rules for storage keys shared by the SQL implementations. */
@@ -9,16 +10,11 @@ final class Keys {
   /** Keys must survive a round trip through UTF-8 and C strings: well-formed UTF-16, no NUL. */
   static void check(String key) {
     Objects.requireNonNull(key, "key");
-    for (int i = 0; i < key.length(); i++) {
-      char c = key.charAt(i);
-      if (c == 0) {
-        throw new IllegalArgumentException("storage keys must not contain NUL characters");
-      }
-      if (Character.isHighSurrogate(c) && i + 1 < key.length() && Character.isLowSurrogate(key.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(c)) {
-        throw new IllegalArgumentException("storage keys must be well-formed Unicode");
-      }
+    if (key.indexOf(0) >= 0) {
+      throw new IllegalArgumentException("storage keys must not contain NUL characters");
+    }
+    if (!Inputs.wellFormedUnicode(key)) {
+      throw new IllegalArgumentException("storage keys must be well-formed Unicode");
     }
   }
 
