@@ -832,7 +832,7 @@ public final class AuditLog implements AutoCloseable {
   /** A device that refuses every record: stands in when opening the real ones failed. */
   private Device failedDevice() {
     AuditDeviceConfig c = new AuditDeviceConfig("unopened", AuditDeviceConfig.Type.SOCKET, "", null,
-        "unix:/nonexistent/keywarden-audit", Duration.ofMillis(1), 1);
+        "unix:/nonexistent/keywarden-audit", Duration.ofMillis(1), 1, null);
     Device d = newDevice(c, unusableSigner(KeywardenException.precondition("not open")), null, "unopened");
     d.beginClose("unopened");
     return d;

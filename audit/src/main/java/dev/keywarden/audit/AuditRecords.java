@@ -41,15 +41,18 @@ final class AuditRecords {
 
   record StoredDevice(String name, String type, String path, String fsync, String address,
                       @JsonProperty("timeout_ms") long timeoutMs, @JsonProperty("queue_capacity") int queueCapacity,
-                      @JsonProperty("enabled_at") String enabledAt) {
+                      @JsonProperty("enabled_at") String enabledAt,
+                      @JsonProperty("fsync_interval_us") Long fsyncIntervalMicros) {
     static StoredDevice of(AuditDeviceConfig c, Instant enabledAt) {
       return new StoredDevice(c.name(), c.type().wireName(), c.path(), c.fsync().wireName(), c.address(),
-          c.timeout().toMillis(), c.queueCapacity(), enabledAt.toString());
+          c.timeout().toMillis(), c.queueCapacity(), enabledAt.toString(), c.fsyncInterval().toNanos() / 1000);
     }
 
+    /** A device stored before fsync intervals existed (no {@code fsync_interval_us}) gets the default. */
     AuditDeviceConfig config() {
       return new AuditDeviceConfig(name, AuditDeviceConfig.Type.parse(type), path,
-          AuditDeviceConfig.FsyncPolicy.parse(fsync), address, Duration.ofMillis(timeoutMs), queueCapacity);
+          AuditDeviceConfig.FsyncPolicy.parse(fsync), address, Duration.ofMillis(timeoutMs), queueCapacity,
+          fsyncIntervalMicros == null ? null : Duration.ofNanos(fsyncIntervalMicros * 1000));
     }
 
     Instant enabled() {

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,6 +84,8 @@ final class Device {
   private final Thread writer;
   private final long timeoutNanos;
   private final long pollMillis;
+  /** {@link AuditDeviceConfig#fsyncInterval()} in nanoseconds. */
+  private final long intervalNanos;
   private final CompletableFuture<String> opened = new CompletableFuture<>();
 
   // writer thread only
@@ -92,6 +95,8 @@ final class Device {
   private long sinceCheckpoint;
   private long lastCheckpointNanos = System.nanoTime();
   private long nextCheckpointTry;
+  /** When the last fsync began. */
+  private long lastForce = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
   private long backoff;
   /**
    * Records written whose fsync is the next write's: a batch nobody waits for (responses only) when more is queued
@@ -128,6 +133,7 @@ final class Device {
     this.chain = known;
     this.openReason = openReason;
     this.timeoutNanos = config.timeout().toNanos();
+    this.intervalNanos = config.fsyncInterval().toNanos();
     this.queue = new ArrayBlockingQueue<>(config.queueCapacity() + CONTROL_SLOTS);
     this.pollMillis = Math.max(10, Math.min(250, settings.checkpointInterval().toMillis()));
     this.since = settings.clock().instant();
@@ -297,6 +303,9 @@ final class Device {
       if (first != null) {
         batch.add(first);
         queue.drainTo(batch, MAX_BATCH - 1);
+        if (intervalNanos > 0) {
+          gather(batch);
+        }
       }
       boolean stop = process(batch);
       batch.clear();
@@ -306,6 +315,21 @@ final class Device {
       idle();
     }
     sink.close();
+  }
+
+  /**
+   * A batched file's fsync interval: when the last fsync began less than that long ago, the writer waits out the rest
+   * of it and takes what queued meanwhile into the same write, so under load it fsyncs at most once per interval (each
+   * fsync costs ~0.1 ms of kernel CPU on a virtual disk: at 4,000 a second, a fifth of a core) while a call after a
+   * quiet spell is written at once. Control items wait too; nothing is written out of order.
+   */
+  private void gather(List<Item> batch) {
+    long wait = lastForce + intervalNanos - System.nanoTime();
+    while (wait > 0 && batch.size() < MAX_BATCH && !closing) {
+      LockSupport.parkNanos(wait);
+      wait = lastForce + intervalNanos - System.nanoTime();
+    }
+    queue.drainTo(batch, MAX_BATCH - batch.size());
   }
 
   /** Writes the batch in order; returns true when it closed the device. */
@@ -427,7 +451,7 @@ final class Device {
           && !queue.isEmpty();
       sink.write(out.array(), out.length());
       metrics.writes.increment();
-      if (!ride && sink.force()) {
+      if (!ride && force()) {
         metrics.fsyncs.increment();
       }
       chain = new ChainState(seq, hash);
@@ -452,6 +476,12 @@ final class Device {
     } finally {
       busySince = 0;
     }
+  }
+
+  /** An fsync (when the sink has one to do), noting when it began for the fsync interval. */
+  private boolean force() throws IOException {
+    lastForce = System.nanoTime();
+    return sink.force();
   }
 
   private boolean mayRide() {
@@ -490,7 +520,7 @@ final class Device {
     }
     busySince = System.nanoTime();
     try {
-      if (sink.force()) {
+      if (force()) {
         metrics.fsyncs.increment();
       }
       durable(List.of());
@@ -554,7 +584,7 @@ final class Device {
       bytes[bytes.length - 1] = '\n';
       sink.write(bytes);
       metrics.writes.increment();
-      if (sink.force()) {
+      if (force()) {
         metrics.fsyncs.increment();
       }
       chain = l.next();

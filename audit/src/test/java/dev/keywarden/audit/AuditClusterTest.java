@@ -67,7 +67,7 @@ class AuditClusterTest {
     String path = dir.resolve("audit-{node}.log").toString();
     a.enable(new AuditDeviceConfig("main", AuditDeviceConfig.Type.FILE, path,
         AuditDeviceConfig.FsyncPolicy.BATCHED, "", AuditDeviceConfig.DEFAULT_TIMEOUT,
-        AuditDeviceConfig.DEFAULT_QUEUE_CAPACITY));
+        AuditDeviceConfig.DEFAULT_QUEUE_CAPACITY, null));
     Path fileA = dir.resolve("audit-node-a_8200.log");
     Path fileB = dir.resolve("audit-node-b_8200.log");
     assertTrue(Files.exists(fileA), "node a writes the path with its own name");
@@ -92,7 +92,7 @@ class AuditClusterTest {
     // enabled again under the same name: a new HMAC key, which node b must use, not the one it cached
     a.enable(new AuditDeviceConfig("main", AuditDeviceConfig.Type.FILE, path,
         AuditDeviceConfig.FsyncPolicy.BATCHED, "", AuditDeviceConfig.DEFAULT_TIMEOUT,
-        AuditDeviceConfig.DEFAULT_QUEUE_CAPACITY));
+        AuditDeviceConfig.DEFAULT_QUEUE_CAPACITY, null));
     within(b::active, "node b reopened the device");
     String after = a.hash("main", "x".getBytes(StandardCharsets.UTF_8));
     assertNotEquals(before, after);

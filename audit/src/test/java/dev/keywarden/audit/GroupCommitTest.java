@@ -119,6 +119,10 @@ class GroupCommitTest {
   }
 
   private static Device device(RecordingSink sink) {
+    return device(sink, AuditDeviceConfig.DEFAULT_FSYNC_INTERVAL);
+  }
+
+  private static Device device(RecordingSink sink, Duration fsyncInterval) {
     CheckpointSigner signer = new CheckpointSigner() {
       @Override
       public PublicKey publicKey() {
@@ -140,7 +144,7 @@ class GroupCommitTest {
     Device.Settings settings = new Device.Settings("node-1", Clock.systemUTC(), 100_000, Duration.ofHours(1),
         (name, state) -> { });
     AuditDeviceConfig config = AuditDeviceConfig.file("g", Path.of("/nonexistent/unused.log"),
-        AuditDeviceConfig.FsyncPolicy.BATCHED);
+        AuditDeviceConfig.FsyncPolicy.BATCHED).withFsyncInterval(fsyncInterval);
     Device d = new Device(config, new DeviceHmac(() -> AuditHmac.keyed(new byte[32])), sink, signer, settings,
         new DeviceMetrics(), null, "enable");
     d.start();
@@ -286,6 +290,49 @@ class GroupCommitTest {
           }
           assertTrue(AuditVerifier.verify("g", sink.bytes.toByteArray(), KEYS.getPublic(), true).intact());
         });
+  }
+
+  @Test
+  void theFsyncIntervalWritesALoneRecordAtOnceAndGathersTheNextOnesIntoOneFsync() throws Exception {
+    RecordingSink sink = new RecordingSink();
+    long interval = TimeUnit.MILLISECONDS.toNanos(100);
+    Device d = device(sink, Duration.ofNanos(interval));
+    // a record after a quiet spell (longer than the interval) is written at once; three tries, so that a loaded
+    // machine's scheduling delay cannot fail the test, while a writer that waited would fail all three
+    long loneTook = Long.MAX_VALUE;
+    int forces = 0;
+    long t0 = 0;
+    for (int attempt = 0; attempt < 3 && loneTook >= interval; attempt++) {
+      Thread.sleep(TimeUnit.NANOSECONDS.toMillis(interval) + 20);
+      forces = sink.forces;
+      t0 = System.nanoTime();
+      Call lone = new Call("lone" + attempt, sink);
+      d.submit(body("lone" + attempt), lone.ticket, t0);
+      while (lone.written == null && System.nanoTime() - t0 < 10 * interval) {
+        Thread.sleep(0, 100_000);
+      }
+      loneTook = System.nanoTime() - t0;
+      assertEquals(Boolean.TRUE, lone.written);
+      assertEquals(forces + 1, sink.forces);
+    }
+    assertTrue(loneTook < interval, "a record after a quiet spell waited " + loneTook / 1_000_000 + " ms");
+    // records arriving within the interval wait for it to end, then share one write and one fsync
+    List<Call> next = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      Call c = new Call("n" + i, sink);
+      next.add(c);
+      d.submit(body("n" + i), c.ticket, System.nanoTime());
+    }
+    assertTrue(d.sync(System.nanoTime() + TimeUnit.SECONDS.toNanos(5)));
+    long took = System.nanoTime() - t0;
+    for (Call c : next) {
+      assertEquals(Boolean.TRUE, c.written, c.id);
+      assertTrue(c.durableWhenTold, "told before its fsync");
+    }
+    assertEquals(forces + 2, sink.forces, "one fsync for the twenty records of one interval");
+    assertTrue(took >= interval * 9 / 10, "the second fsync came " + took / 1_000_000 + " ms after the first");
+    d.awaitClosed(d.beginClose("test"), System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+    assertTrue(AuditVerifier.verify("g", sink.bytes.toByteArray(), KEYS.getPublic(), true).intact());
   }
 
   @Test

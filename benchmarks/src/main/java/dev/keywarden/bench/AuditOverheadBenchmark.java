@@ -34,11 +34,12 @@ import java.util.Locale;
 /**
  * Issue #12's audit cost on the real gRPC server: unary Encrypt of 1 KiB, closed loop, with auditing off, with one
  * {@code batched} file device and with one {@code every-record} file device, in alternating rounds (off, batched,
- * every-record, twice) so that drift on a shared machine hits all three; then the open loop at 10,000 calls/s with
+ * every-record; three rounds, the first a warm-up) so that drift on a shared machine hits all of them; then the open loop at 10,000 calls/s with
  * auditing off and batched. The disk's own fsync latency (4 KiB appends, same directory) is measured in the same run,
  * briefly before and after, and at the batched device's fsync rate for as long as the open loop ran (its stalls):
  * a call waits for the fsync of the batch its request record is in, so that is what bounds a batched device.
- * Args: [report (benchmarks/results/audit.md)] [in-flight (128)] [seconds per closed-loop run (10)].
+ * The closed loop runs at 128 calls in flight and at a wider count (512), audit off and batched at both.
+ * Args: [report (benchmarks/results/audit.md)] [wider in-flight (512)] [seconds per closed-loop run (10)].
  */
 public final class AuditOverheadBenchmark {
   private static final double TARGET_RATIO = 0.7;
@@ -47,7 +48,7 @@ public final class AuditOverheadBenchmark {
 
   public static void main(String[] args) throws Exception {
     Path out = Path.of(args.length > 0 ? args[0] : "benchmarks/results/audit.md");
-    int inFlight = args.length > 1 ? Integer.parseInt(args[1]) : 128;
+    int wideInFlight = args.length > 1 ? Integer.parseInt(args[1]) : 512;
     Duration measure = Duration.ofSeconds(args.length > 2 ? Long.parseLong(args[2]) : 10);
     Path dir = Files.createTempDirectory("kw-bench-audit-");
     InetAddress loopback = InetAddress.getLoopbackAddress();
@@ -76,44 +77,45 @@ public final class AuditOverheadBenchmark {
       GrpcLoadBenchmark bench = new GrpcLoadBenchmark(stubs);
       EncryptRequest unary = GrpcLoadBenchmark.request(1, 1024);
       System.out.println("warming up...");
-      bench.closedLoop(unary, inFlight, Duration.ZERO, Duration.ofSeconds(5), List.of());
+      bench.closedLoop(unary, wideInFlight, Duration.ZERO, Duration.ofSeconds(5), List.of());
       // the audited path warms up too, or the first audited round pays for its JIT compilation
       audit.enable(AuditDeviceConfig.file("warm", dir.resolve("warm.log"), FsyncPolicy.BATCHED));
-      bench.closedLoop(unary, inFlight, Duration.ZERO, Duration.ofSeconds(5), List.of());
+      bench.closedLoop(unary, wideInFlight, Duration.ZERO, Duration.ofSeconds(5), List.of());
       audit.disable("warm");
-      bench.closedLoop(unary, inFlight, Duration.ZERO, Duration.ofSeconds(2), List.of());
+      bench.closedLoop(unary, wideInFlight, Duration.ZERO, Duration.ofSeconds(2), List.of());
       double[] fsyncBefore = fsyncMillis(dir);
 
-      double[][] rates = new double[3][2];
-      long[] errors = new long[3];
-      double[] cpuPerCall = new double[3];
-      double[] bytesPerCall = new double[3];
-      FsyncPolicy[] modes = {null, FsyncPolicy.BATCHED, FsyncPolicy.EVERY_RECORD};
+      // rounds alternate the modes so drift on a shared machine hits all of them; round 1 only warms up (each
+      // enable/disable makes the JIT throw away and redo compiled code, and the first time after a switch ran slow)
+      Mode[] modes = {new Mode(null, 128), new Mode(FsyncPolicy.BATCHED, 128), new Mode(FsyncPolicy.EVERY_RECORD, 128),
+          new Mode(null, wideInFlight), new Mode(FsyncPolicy.BATCHED, wideInFlight)};
       int device = 0;
-      for (int round = 0; round < (Boolean.getBoolean("keywarden.bench.audit.openOnly") ? 0 : 2); round++) {
-        for (int m = 0; m < modes.length; m++) {
+      for (int round = 0; round <= (Boolean.getBoolean("keywarden.bench.audit.openOnly") ? -1 : ROUNDS); round++) {
+        for (Mode mode : modes) {
           String name = null;
-          if (modes[m] != null) {
+          if (mode.fsync != null) {
             name = "bench" + device++;
-            audit.enable(AuditDeviceConfig.file(name, dir.resolve(name + ".log"), modes[m]));
+            audit.enable(AuditDeviceConfig.file(name, dir.resolve(name + ".log"), mode.fsync));
           }
           long cpu0 = cpuNanos();
           long bytes0 = allocatedBytes();
-          var c = bench.closedLoop(unary, inFlight, Duration.ofSeconds(2), measure, List.of());
+          var c = bench.closedLoop(unary, mode.inFlight, Duration.ofSeconds(2), measure, List.of());
           // the whole process's CPU (server, client, device writers) per call, warm-up included on both sides
           long cpu = cpuNanos() - cpu0;
           long bytes = allocatedBytes() - bytes0;
           double calls = c.callsPerSecond() * (measure.toSeconds() + 2);
-          cpuPerCall[m] += cpu / 1e3 / calls / 2;
-          bytesPerCall[m] += bytes / calls / 2;
-          rates[m][round] = c.callsPerSecond();
-          errors[m] += c.errors();
           if (name != null) {
             audit.disable(name);
           }
-          System.out.printf(Locale.ROOT, "round %d, %s: %,.0f calls/s (%d errors), %.0f us CPU, %,.0f bytes allocated"
-              + " per call%n", round + 1, label(modes[m]), c.callsPerSecond(), c.errors(), cpu / 1e3 / calls,
-              bytes / calls);
+          if (round > 0) {
+            mode.rates[round - 1] = c.callsPerSecond();
+            mode.cpuPerCall += cpu / 1e3 / calls / ROUNDS;
+            mode.bytesPerCall += bytes / calls / ROUNDS;
+            mode.errors += c.errors();
+          }
+          System.out.printf(Locale.ROOT, "round %d%s, %s at %d in flight: %,.0f calls/s (%d errors), %.0f us CPU, %,.0f"
+              + " bytes allocated per call%n", round, round == 0 ? " (warm-up)" : "", label(mode.fsync),
+              mode.inFlight, c.callsPerSecond(), c.errors(), cpu / 1e3 / calls, bytes / calls);
         }
       }
       System.out.println("open loop at 10,000/s, audit off...");
@@ -137,7 +139,7 @@ public final class AuditOverheadBenchmark {
       System.out.printf(Locale.ROOT, "the disk alone: fsync at %,.0f/s for %.0f s...%n", fsyncRate, openSeconds);
       DiskStalls disk = DiskStalls.probe(dir, Math.max(1, fsyncRate), openSeconds, TARGET_P99_MS);
 
-      String report = markdown(inFlight, measure, rates, errors, cpuPerCall, bytesPerCall, openOff, openOn,
+      String report = markdown(modes, measure, openOff, openOn,
           fsyncBefore, fsyncAfter,
           metrics.recordsWritten() / (double) Math.max(1, metrics.fsyncs()), disk);
       report += String.format(Locale.ROOT, "%nCPU in the open loop (the whole process, client included): %.2f cores"
@@ -160,6 +162,27 @@ public final class AuditOverheadBenchmark {
       }
     }
     System.exit(0); // Micronaut and Netty leave non-daemon threads behind
+  }
+
+  private static final int ROUNDS = 2;
+
+  /** One closed-loop configuration: its rates in the measured rounds and its means. */
+  private static final class Mode {
+    final FsyncPolicy fsync;
+    final int inFlight;
+    final double[] rates = new double[ROUNDS];
+    double cpuPerCall;
+    double bytesPerCall;
+    long errors;
+
+    Mode(FsyncPolicy fsync, int inFlight) {
+      this.fsync = fsync;
+      this.inFlight = inFlight;
+    }
+
+    double mean() {
+      return java.util.Arrays.stream(rates).average().orElse(0);
+    }
   }
 
   private static String label(FsyncPolicy mode) {
@@ -219,12 +242,8 @@ public final class AuditOverheadBenchmark {
         .getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
-  private static String markdown(int inFlight, Duration measure, double[][] rates, long[] errors, double[] cpu,
-      double[] bytes, GrpcLoadBenchmark.Open off, GrpcLoadBenchmark.Open on, double[] fsyncBefore, double[] fsyncAfter,
-      double recordsPerFsync, DiskStalls disk) {
-    double offRate = (rates[0][0] + rates[0][1]) / 2;
-    double batched = (rates[1][0] + rates[1][1]) / 2;
-    double every = (rates[2][0] + rates[2][1]) / 2;
+  private static String markdown(Mode[] modes, Duration measure, GrpcLoadBenchmark.Open off,
+      GrpcLoadBenchmark.Open on, double[] fsyncBefore, double[] fsyncAfter, double recordsPerFsync, DiskStalls disk) {
     StringBuilder s = new StringBuilder();
     s.append("# Audit overhead: unary Encrypt 1 KiB through the gate, with and without a file device\n\n");
     s.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
@@ -232,27 +251,51 @@ public final class AuditOverheadBenchmark {
         .append(GrpcLoadBenchmark.cpuModel()).append("; cores: ").append(Runtime.getRuntime().availableProcessors())
         .append('\n');
     s.append("- Setup: as grpc-load.md (server and client in one JVM, ").append(GrpcLoadBenchmark.CHANNELS)
-        .append(" channels, root token, software KEK, SQLite); closed loop at ").append(inFlight)
-        .append(" calls in flight, ").append(measure.toSeconds()).append(" s per run, modes alternating ")
-        .append("(off, batched, every-record) twice; one file device in the same temp directory as storage.\n");
+        .append(" channels, root token, software KEK, SQLite); closed loop, ").append(measure.toSeconds())
+        .append(" s per run, the modes below alternating in ").append(ROUNDS).append(" rounds after a warm-up round")
+        .append(" (not shown); one file device (default fsync interval ")
+        .append(AuditDeviceConfig.DEFAULT_FSYNC_INTERVAL.toNanos() / 1e6).append(" ms) in the same temp directory as")
+        .append(" storage. A mode's rate is its best at the in-flight counts tried (a batched device's calls wait for")
+        .append(" an fsync, so it needs more calls in flight to keep the cores busy).\n");
     s.append(String.format(Locale.ROOT, "- The disk's fsync (4 KiB append + fsync, same directory): p50 %.2f ms, "
         + "p99 %.2f ms before the runs; p50 %.2f ms, p99 %.2f ms after.%n", fsyncBefore[0], fsyncBefore[1],
         fsyncAfter[0], fsyncAfter[1]));
     s.append(String.format(Locale.ROOT, "- Batched device at 10,000 calls/s: %.1f records per fsync.%n%n",
         recordsPerFsync));
-    s.append("| Scenario | Round 1 | Round 2 | Mean | CPU per call | Allocated per call | Ratio to off | Target "
-        + "| Met |\n");
-    s.append("|---|---:|---:|---:|---:|---:|---:|---|:---:|\n");
-    s.append(String.format(Locale.ROOT, "| Audit off | %s | %s | %s calls/s%s | %.0f µs | %,.0f B | 1.00 | | |%n",
-        GrpcLoadBenchmark.fmt(rates[0][0]), GrpcLoadBenchmark.fmt(rates[0][1]), GrpcLoadBenchmark.fmt(offRate),
-        err(errors[0]), cpu[0], bytes[0]));
-    s.append(String.format(Locale.ROOT, "| File device, `batched` | %s | %s | %s calls/s%s | %.0f µs | %,.0f B |"
-            + " %.2f | ≥ 0.70 × off | %s |%n", GrpcLoadBenchmark.fmt(rates[1][0]), GrpcLoadBenchmark.fmt(rates[1][1]),
-        GrpcLoadBenchmark.fmt(batched), err(errors[1]), cpu[1], bytes[1], batched / offRate,
-        batched / offRate >= TARGET_RATIO && errors[1] == 0 ? "yes" : "**no**"));
-    s.append(String.format(Locale.ROOT, "| File device, `every-record` | %s | %s | %s calls/s%s | %.0f µs | %,.0f B | "
-            + "%.2f | (shown beside it) | |%n", GrpcLoadBenchmark.fmt(rates[2][0]), GrpcLoadBenchmark.fmt(rates[2][1]),
-        GrpcLoadBenchmark.fmt(every), err(errors[2]), cpu[2], bytes[2], every / offRate));
+    s.append("| Scenario | In flight |");
+    for (int r = 1; r <= ROUNDS; r++) {
+      s.append(" Round ").append(r).append(" |");
+    }
+    s.append(" Mean | CPU per call | Allocated per call | Ratio to off, same in flight |\n|---|---:|");
+    s.append("---:|".repeat(ROUNDS)).append("---:|---:|---:|---:|\n");
+    double bestOff = 0;
+    double bestBatched = 0;
+    long batchedErrors = 0;
+    for (Mode m : modes) {
+      double sameOff = 0;
+      for (Mode o : modes) {
+        if (o.fsync == null && o.inFlight == m.inFlight) {
+          sameOff = o.mean();
+        }
+      }
+      s.append("| ").append(label(m.fsync)).append(" | ").append(m.inFlight).append(" |");
+      for (double r : m.rates) {
+        s.append(' ').append(GrpcLoadBenchmark.fmt(r)).append(" |");
+      }
+      s.append(String.format(Locale.ROOT, " %s calls/s%s | %.0f µs | %,.0f B | %.2f |%n",
+          GrpcLoadBenchmark.fmt(m.mean()), err(m.errors), m.cpuPerCall, m.bytesPerCall, m.mean() / sameOff));
+      if (m.fsync == null) {
+        bestOff = Math.max(bestOff, m.mean());
+      } else if (m.fsync == FsyncPolicy.BATCHED) {
+        bestBatched = Math.max(bestBatched, m.mean());
+        batchedErrors += m.errors;
+      }
+    }
+    double ratio = bestBatched / bestOff;
+    s.append(String.format(Locale.ROOT, "%n| Closed loop, best of each mode | Audit off | Batched file | Ratio | Target "
+        + "| Met |%n|---|---:|---:|---:|---|:---:|%n| Unary Encrypt 1 KiB | %s calls/s | %s calls/s | %.2f | ≥ 0.70 ×"
+        + " off | %s |%n", GrpcLoadBenchmark.fmt(bestOff), GrpcLoadBenchmark.fmt(bestBatched), ratio,
+        ratio >= TARGET_RATIO && batchedErrors == 0 ? "yes" : "**no**"));
     s.append("\n| Open loop, 10,000 calls/s | Achieved | p50 | p99 | p99.9 | max | Target | Met |\n");
     s.append("|---|---:|---:|---:|---:|---:|---|:---:|\n");
     s.append(open("Audit off", off, ""));

@@ -32,7 +32,9 @@ final class AuditCommand {
 
   static String describe(AuditDevice d) {
     return d.getName() + "  " + d.getType() + "  " + d.getTarget()
-        + (d.getFsync().isEmpty() ? "" : "  fsync=" + d.getFsync()) + "  timeout=" + Durations.toString(d.getTimeout())
+        + (d.getFsync().isEmpty() ? "" : "  fsync=" + d.getFsync())
+        + (d.hasFsyncInterval() ? "  fsync-interval=" + Durations.toString(d.getFsyncInterval()) : "")
+        + "  timeout=" + Durations.toString(d.getTimeout())
         + "  " + d.getState() + (d.getReason().isEmpty() ? "" : " (" + d.getReason() + ")")
         + "  enabled " + Timestamps.toString(d.getEnabledAt());
   }
@@ -73,6 +75,11 @@ final class AuditCommand {
         + " every-record.")
     String fsync = "batched";
 
+    @Option(names = "--fsync-interval", converter = DurationConverter.class,
+        description = "batched only: the shortest time from one fsync to the next (default 1ms, up to 100ms; 0 fsyncs"
+        + " again as soon as the last returns). Records arriving sooner share the next fsync.")
+    Duration fsyncInterval;
+
     @Override
     Integer run() throws Exception {
       AuditFsync f = switch (fsync.toLowerCase(Locale.ROOT)) {
@@ -81,8 +88,12 @@ final class AuditCommand {
         default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
             "--fsync is batched or every-record, not '" + fsync + "'");
       };
-      return enable(request().setFile(AuditFileDevice.newBuilder().setPath(path.toAbsolutePath().toString())
-          .setFsync(f)).build());
+      AuditFileDevice.Builder file = AuditFileDevice.newBuilder().setPath(path.toAbsolutePath().toString())
+          .setFsync(f);
+      if (fsyncInterval != null) {
+        file.setFsyncInterval(Durations.fromNanos(fsyncInterval.toNanos()));
+      }
+      return enable(request().setFile(file).build());
     }
   }
 

@@ -6,9 +6,9 @@ import java.util.regex.Pattern;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
-/** Parses durations like 90s, 15m, 24h, 7d, 1h30m. */
+/** Parses durations like 90s, 15m, 24h, 7d, 1h30m, 500ms. */
 final class DurationConverter implements ITypeConverter<Duration> {
-  private static final Pattern PART = Pattern.compile("(\\d+)(d|h|m|s)");
+  private static final Pattern PART = Pattern.compile("(\\d+)(ms|d|h|m|s)");
 
   @Override
   public Duration convert(String value) {
@@ -25,12 +25,13 @@ final class DurationConverter implements ITypeConverter<Duration> {
         case "d" -> Duration.ofDays(n);
         case "h" -> Duration.ofHours(n);
         case "m" -> Duration.ofMinutes(n);
+        case "ms" -> Duration.ofMillis(n);
         default -> Duration.ofSeconds(n);
       });
       end = m.end();
     }
     if (end == 0 || end != value.length()) {
-      throw new TypeConversionException("'" + value + "' is not a duration: use e.g. 90s, 15m, 24h, 7d, 1h30m");
+      throw new TypeConversionException("'" + value + "' is not a duration: use e.g. 90s, 15m, 24h, 7d, 1h30m, 500ms");
     }
     return total;
   }

@@ -59,7 +59,15 @@ public final class AuditGrpcService implements AuditServiceGrpc.AsyncService, Gu
         if (r.getFile().getPath().isEmpty()) {
           throw KeywardenException.invalid("file.path is missing: give the log file's absolute path");
         }
-        yield AuditDeviceConfig.file(r.getName(), Path.of(r.getFile().getPath()), fsync(r.getFile().getFsync()));
+        AuditDeviceConfig file = AuditDeviceConfig.file(r.getName(), Path.of(r.getFile().getPath()),
+            fsync(r.getFile().getFsync()));
+        if (r.getFile().hasFsyncInterval()) {
+          if (!Durations.isValid(r.getFile().getFsyncInterval())) {
+            throw KeywardenException.invalid("file.fsync_interval is not a valid duration");
+          }
+          file = file.withFsyncInterval(Duration.ofNanos(Durations.toNanos(r.getFile().getFsyncInterval())));
+        }
+        yield file;
       }
       case SOCKET -> AuditDeviceConfig.socket(r.getName(), r.getSocket().getAddress());
       default -> throw KeywardenException.invalid("device is missing: a file or a socket");
@@ -130,6 +138,9 @@ public final class AuditGrpcService implements AuditServiceGrpc.AsyncService, Gu
         .setState(d.health().state().name()).setReason(d.health().reason());
     if (c.type() == AuditDeviceConfig.Type.FILE) {
       b.setFsync(c.fsync().wireName());
+    }
+    if (!c.fsyncInterval().isZero()) {
+      b.setFsyncInterval(Durations.fromNanos(c.fsyncInterval().toNanos()));
     }
     return b.build();
   }

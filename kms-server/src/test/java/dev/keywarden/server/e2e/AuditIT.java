@@ -104,10 +104,15 @@ class AuditIT {
       Map<String, String> env = env(server, root);
 
       assertTrue(cli(env, null, "audit", "list").ok().out().contains("No audit device"));
-      cli(env, null, "audit", "enable", "file", "--path", log.toString(), "main").ok();
+      cli(env, null, "audit", "enable", "file", "--path", log.toString(), "--fsync-interval", "150ms", "main")
+          .failed("INVALID_ARGUMENT", "0 to 100ms");
+      cli(env, null, "audit", "enable", "file", "--path", log.toString(), "--fsync", "every-record",
+          "--fsync-interval", "2ms", "main").failed("INVALID_ARGUMENT", "batched file device only");
+      cli(env, null, "audit", "enable", "file", "--path", log.toString(), "--fsync-interval", "2ms", "main").ok();
       cli(env, null, "audit", "enable", "socket", "--address", collector.address(), "--timeout", "1s", "ship").ok();
       String list = cli(env, null, "audit", "list").ok().out();
       assertTrue(list.contains("main") && list.contains("ship") && list.contains("HEALTHY"), list);
+      assertTrue(list.contains("fsync=batched  fsync-interval=0.002s"), list);
 
       Path policy = work.resolve("enc-only.json");
       Files.writeString(policy, "{\"rules\":[{\"resource\":\"transit/keys/orders\",\"capabilities\":[\"encrypt\"]}]}");
