@@ -62,10 +62,11 @@ public final class AuditGrpcService implements AuditServiceGrpc.AsyncService, Gu
         AuditDeviceConfig file = AuditDeviceConfig.file(r.getName(), Path.of(r.getFile().getPath()),
             fsync(r.getFile().getFsync()));
         if (r.getFile().hasFsyncInterval()) {
-          if (!Durations.isValid(r.getFile().getFsyncInterval())) {
-            throw KeywardenException.invalid("file.fsync_interval is not a valid duration");
+          com.google.protobuf.Duration d = r.getFile().getFsyncInterval();
+          if (!Durations.isValid(d) || d.getSeconds() < 0 || d.getSeconds() > 1) {
+            throw KeywardenException.invalid("file.fsync_interval must be 0 to 100ms");
           }
-          file = file.withFsyncInterval(Duration.ofNanos(Durations.toNanos(r.getFile().getFsyncInterval())));
+          file = file.withFsyncInterval(Duration.ofNanos(Durations.toNanos(d)));
         }
         yield file;
       }

@@ -120,6 +120,36 @@ class AuditGateTest {
   }
 
   @Test
+  void aBadFsyncIntervalIsRefusedAsInvalidAndAGoodOneIsListed() {
+    AuditServiceGrpc.AuditServiceBlockingStub audit = AuditServiceGrpc.newBlockingStub(kw.channel)
+        .withCallCredentials(LocalKeywarden.bearer(kw.rootToken));
+    String path = dir.resolve("audit.log").toString();
+    for (com.google.protobuf.Duration bad : List.of(
+        com.google.protobuf.Duration.newBuilder().setSeconds(315_576_000_000L).build(), // would overflow nanoseconds
+        com.google.protobuf.Duration.newBuilder().setSeconds(-1).build(),
+        com.google.protobuf.Duration.newBuilder().setNanos(150_000_000).build())) {
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> audit.enableAuditDevice(
+          EnableAuditDeviceRequest.newBuilder().setName("main").setFile(AuditFileDevice.newBuilder().setPath(path)
+              .setFsyncInterval(bad)).build()));
+      assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), bad.toString());
+      assertTrue(e.getStatus().getDescription().contains("0 to 100ms"), e.getStatus().getDescription());
+    }
+    StatusRuntimeException everyRecord = assertThrows(StatusRuntimeException.class, () -> audit.enableAuditDevice(
+        EnableAuditDeviceRequest.newBuilder().setName("main").setFile(AuditFileDevice.newBuilder().setPath(path)
+            .setFsync(AuditFsync.AUDIT_FSYNC_EVERY_RECORD)
+            .setFsyncInterval(com.google.protobuf.Duration.newBuilder().setNanos(2_000_000))).build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, everyRecord.getStatus().getCode());
+    assertTrue(audit.listAuditDevices(ListAuditDevicesRequest.getDefaultInstance()).getDevicesList().isEmpty());
+    AuditDevice d = audit.enableAuditDevice(EnableAuditDeviceRequest.newBuilder().setName("main")
+        .setFile(AuditFileDevice.newBuilder().setPath(path)
+            .setFsyncInterval(com.google.protobuf.Duration.newBuilder().setNanos(500_000))).build()).getDevice();
+    assertEquals(500_000, d.getFsyncInterval().getNanos());
+    AuditDevice defaults = audit.enableAuditDevice(EnableAuditDeviceRequest.newBuilder().setName("second")
+        .setFile(AuditFileDevice.newBuilder().setPath(dir.resolve("second.log").toString())).build()).getDevice();
+    assertEquals(1_000_000, defaults.getFsyncInterval().getNanos(), "the default");
+  }
+
+  @Test
   void withNoDeviceNothingIsWrittenAndCallsWork() {
     TransitServiceGrpc.newBlockingStub(kw.channel).withCallCredentials(LocalKeywarden.bearer(kw.rootToken))
         .createKey(CreateKeyRequest.newBuilder().setName("k").build());
