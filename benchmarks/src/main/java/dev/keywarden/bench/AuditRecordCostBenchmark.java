@@ -33,7 +33,8 @@ import java.util.concurrent.atomic.LongAdder;
  * file's fsync) and {@code writeResponse}, with a 1 KiB plaintext and a 1.4 KiB ciphertext as secrets, as the gate
  * does for a unary Encrypt. Prints, per round, the process's CPU per call split into the calling threads and the
  * device's writer (whose share includes its write and fsync system calls), and the bytes allocated per call by each.
- * CPU time, not the rate, is the figure to compare on a shared machine. Args: [threads (32)] [seconds per round (8)].
+ * CPU time, not the rate, is the figure to compare on a shared machine.
+ * Args: [threads (32)] [seconds per round (8)] [the device's fsync interval in µs (its default)].
  */
 public final class AuditRecordCostBenchmark {
   private static final com.sun.management.ThreadMXBean THREADS =
@@ -53,7 +54,12 @@ public final class AuditRecordCostBenchmark {
       InitResult init = core.initialize(1, 1, null, false, server.bean(TokenStore.class)::initialize);
       core.submitUnsealShare(init.shares().get(0));
       AuditLog audit = server.bean(AuditLog.class);
-      audit.enable(AuditDeviceConfig.file("cost", dir.resolve("cost.log"), FsyncPolicy.BATCHED));
+      AuditDeviceConfig device = AuditDeviceConfig.file("cost", dir.resolve("cost.log"), FsyncPolicy.BATCHED);
+      if (args.length > 2) {
+        device = device.withFsyncInterval(Duration.ofNanos(Long.parseLong(args[2]) * 1000));
+      }
+      System.out.println("fsync interval: " + device.fsyncInterval());
+      audit.enable(device);
       byte[] plaintext = new byte[1024];
       byte[] ciphertext = new byte[1400];
       new Random(1).nextBytes(plaintext);
