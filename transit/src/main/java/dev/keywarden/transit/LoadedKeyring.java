@@ -1,5 +1,6 @@
 package dev.keywarden.transit;
 
+import java.util.Iterator;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.IntFunction;
 
@@ -23,16 +24,59 @@ final class LoadedKeyring {
   private volatile VersionKey latest;
   /** The storage version this keyring was read or written at: a change never replaces a newer one with an older one. */
   final long stored;
-  private final ConcurrentHashMap<Integer, VersionKey> versions;
+  private final Versions versions;
 
-  LoadedKeyring(Keyring keyring, long stored, ConcurrentHashMap<Integer, VersionKey> carried) {
+  /**
+   * The unwrapped versions, shared by every generation of one keyring. Loading one and unloading them all (seal,
+   * delete) hold its monitor, so a version whose unwrap was under way when the keyring was unloaded is never added
+   * after the unload zeroized the rest: it would be kept by nothing and zeroized by nobody.
+   */
+  static final class Versions {
+    private final ConcurrentHashMap<Integer, VersionKey> map = new ConcurrentHashMap<>();
+    private volatile boolean unloaded;
+
+    VersionKey get(int version) {
+      return map.get(version);
+    }
+
+    /** Loads a version on first use; null once unloaded (the loaded key is zeroized then, not kept). */
+    synchronized VersionKey load(int version, IntFunction<VersionKey> loader) {
+      if (unloaded) {
+        return null;
+      }
+      return map.computeIfAbsent(version, loader::apply);
+    }
+
+    synchronized void unload() {
+      unloaded = true;
+      for (Iterator<VersionKey> it = map.values().iterator(); it.hasNext(); ) {
+        VersionKey k = it.next();
+        it.remove();
+        k.destroy();
+      }
+    }
+
+    boolean unloaded() {
+      return unloaded;
+    }
+
+    void keepFrom(int oldest) {
+      map.keySet().removeIf(v -> v < oldest);
+    }
+
+    int size() {
+      return map.size();
+    }
+  }
+
+  LoadedKeyring(Keyring keyring, long stored, Versions carried) {
     this.keyring = keyring;
     this.type = keyring.keyType();
     this.latestVersion = keyring.latestVersion();
     this.derived = keyring.config().derived();
     this.stored = stored;
     this.versions = carried;
-    versions.keySet().removeIf(v -> v < keyring.oldestVersion());
+    versions.keepFrom(keyring.oldestVersion());
     this.latest = versions.get(latestVersion);
   }
 
@@ -47,14 +91,23 @@ final class LoadedKeyring {
     return key != null ? key : versions.get(version);
   }
 
-  /** The unwrapped version, loading it with {@code loader} on first use (once, even under concurrent callers). */
+  /**
+   * The unwrapped version, loading it with {@code loader} on first use (once, even under concurrent callers); null
+   * when the keyring was unloaded (sealed or deleted) before it could be.
+   */
   VersionKey version(int version, IntFunction<VersionKey> loader) {
     VersionKey key = versions.get(version);
     if (key == null) {
-      key = versions.computeIfAbsent(version, loader::apply);
+      key = versions.load(version, loader);
+      if (key == null) {
+        return null;
+      }
     }
     if (version == latestVersion) {
       latest = key;
+      if (versions.unloaded()) { // unloaded meanwhile (destroy clears the field after marking it unloaded)
+        latest = null;
+      }
     }
     return key;
   }
@@ -67,9 +120,9 @@ final class LoadedKeyring {
     return storedAt <= stored ? this : new LoadedKeyring(changed, storedAt, versions);
   }
 
+  /** Unloads the keyring (seal, delete): every unwrapped version is zeroized, and none is loaded from now on. */
   void destroy() {
+    versions.unload();
     latest = null;
-    versions.values().forEach(VersionKey::destroy);
-    versions.clear();
   }
 }

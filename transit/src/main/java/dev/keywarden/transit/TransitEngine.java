@@ -570,7 +570,7 @@ public final class TransitEngine {
     validateName(name);
     return cache.computeIfAbsent(name, n -> {
       StoredEntry entry = stored(n);
-      return new LoadedKeyring(decode(entry.value()), entry.version(), new ConcurrentHashMap<>());
+      return new LoadedKeyring(decode(entry.value()), entry.version(), new LoadedKeyring.Versions());
     });
   }
 
@@ -692,7 +692,16 @@ public final class TransitEngine {
 
   private VersionKey versionKey(LoadedKeyring l, KeyVersion kv) {
     VersionKey key = l.loadedVersion(kv.version());
-    return key != null ? key : l.version(kv.version(), v -> load(l.type, kv)); // the lambda only on a first use
+    if (key != null) {
+      return key;
+    }
+    key = l.version(kv.version(), v -> load(l.type, kv)); // the lambda only on a first use
+    if (key == null) { // unloaded while loading: sealed (this throws so) or deleted
+      core.unsealed();
+      throw KeywardenException.notFound("transit key '" + l.keyring.name() + "' was deleted")
+          .withReason("KEY_NOT_FOUND");
+    }
+    return key;
   }
 
   private VersionKey load(KeyType type, KeyVersion kv) {
