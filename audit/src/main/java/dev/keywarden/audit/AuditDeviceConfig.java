@@ -19,8 +19,9 @@ import java.util.Locale;
  *     stuck and new records fail at once until it writes again
  * @param queueCapacity how many records may wait for this device's writer (default 10,000); past it records fail at
  *     once
- * @param fsyncInterval a batched file's shortest time from one fsync to the next (default 1 ms, at most 100 ms; zero
- *     for every-record and sockets): records that arrive sooner wait for the next fsync together. It bounds the
+ * @param fsyncInterval a batched file's shortest time from one fsync to the next (default 1 ms or half the timeout if
+ *     that is shorter; at most 100 ms and half the timeout; zero for every-record and sockets): records that arrive
+ *     sooner wait for the next fsync together. It bounds the
  *     device's fsyncs per second, each of which costs ~0.1 ms of kernel CPU on a virtual disk, at the price of up to
  *     that much wait for a call's request record; a call after a quiet spell is written at once
  */
@@ -119,16 +120,29 @@ public record AuditDeviceConfig(String name, Type type, String path, FsyncPolicy
     if (queueCapacity < 1 || queueCapacity > 1_000_000) {
       throw KeywardenException.invalid("the audit device queue capacity must be 1..1000000, got " + queueCapacity);
     }
-    boolean batchedFile = type == Type.FILE && fsync == FsyncPolicy.BATCHED;
     if (fsyncInterval == null) {
-      fsyncInterval = batchedFile ? DEFAULT_FSYNC_INTERVAL : Duration.ZERO;
+      fsyncInterval = defaultFsyncInterval(type, fsync, timeout);
     }
-    if (!fsyncInterval.isZero() && !batchedFile) {
+    if (!fsyncInterval.isZero() && !(type == Type.FILE && fsync == FsyncPolicy.BATCHED)) {
       throw KeywardenException.invalid("an fsync interval applies to a batched file device only");
     }
     if (fsyncInterval.isNegative() || fsyncInterval.compareTo(MAX_FSYNC_INTERVAL) > 0) {
       throw KeywardenException.invalid("the fsync interval must be 0 to 100ms, got " + fsyncInterval);
     }
+    if (fsyncInterval.compareTo(timeout.dividedBy(2)) > 0) {
+      // a call's record may wait out a whole interval before its write and fsync begin
+      throw KeywardenException.invalid("the fsync interval (" + fsyncInterval + ") must be at most half the device "
+          + "timeout (" + timeout + "): a record may wait a whole interval before it is written");
+    }
+  }
+
+  /** 1 ms for a batched file, but at most half its timeout; zero for the others. */
+  private static Duration defaultFsyncInterval(Type type, FsyncPolicy fsync, Duration timeout) {
+    if (type != Type.FILE || fsync != FsyncPolicy.BATCHED) {
+      return Duration.ZERO;
+    }
+    Duration half = timeout.dividedBy(2);
+    return half.compareTo(DEFAULT_FSYNC_INTERVAL) < 0 ? half : DEFAULT_FSYNC_INTERVAL;
   }
 
   /** A file device at {@code path} with the default timeout and queue. */
@@ -143,9 +157,10 @@ public record AuditDeviceConfig(String name, Type type, String path, FsyncPolicy
         DEFAULT_QUEUE_CAPACITY, null);
   }
 
-  /** The same device with another timeout. */
+  /** The same device with another timeout (and, if its fsync interval was the default, the new one's default). */
   public AuditDeviceConfig withTimeout(Duration t) {
-    return new AuditDeviceConfig(name, type, path, fsync, address, t, queueCapacity, fsyncInterval);
+    boolean defaulted = fsyncInterval.equals(defaultFsyncInterval(type, fsync, timeout));
+    return new AuditDeviceConfig(name, type, path, fsync, address, t, queueCapacity, defaulted ? null : fsyncInterval);
   }
 
   /** The same device with another queue capacity. */

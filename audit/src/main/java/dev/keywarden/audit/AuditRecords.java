@@ -48,11 +48,18 @@ final class AuditRecords {
           c.timeout().toMillis(), c.queueCapacity(), enabledAt.toString(), c.fsyncInterval().toNanos() / 1000);
     }
 
-    /** A device stored before fsync intervals existed (no {@code fsync_interval_us}) gets the default. */
+    /**
+     * A device stored before fsync intervals existed (no {@code fsync_interval_us}) gets the default; one stored
+     * before they were bounded by half the timeout gets that bound.
+     */
     AuditDeviceConfig config() {
+      Duration timeout = Duration.ofMillis(timeoutMs);
+      Duration interval = fsyncIntervalMicros == null ? null : Duration.ofNanos(fsyncIntervalMicros * 1000);
+      if (interval != null && interval.compareTo(timeout.dividedBy(2)) > 0) {
+        interval = timeout.dividedBy(2);
+      }
       return new AuditDeviceConfig(name, AuditDeviceConfig.Type.parse(type), path,
-          AuditDeviceConfig.FsyncPolicy.parse(fsync), address, Duration.ofMillis(timeoutMs), queueCapacity,
-          fsyncIntervalMicros == null ? null : Duration.ofNanos(fsyncIntervalMicros * 1000));
+          AuditDeviceConfig.FsyncPolicy.parse(fsync), address, timeout, queueCapacity, interval);
     }
 
     Instant enabled() {

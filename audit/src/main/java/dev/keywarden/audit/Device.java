@@ -250,6 +250,7 @@ final class Device {
     if (!queue.offer(item)) {
       writer.interrupt();
     }
+    LockSupport.unpark(writer); // a writer waiting out its fsync interval goes on at once
     return item;
   }
 

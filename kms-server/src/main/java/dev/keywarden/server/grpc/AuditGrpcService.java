@@ -54,13 +54,20 @@ public final class AuditGrpcService implements AuditServiceGrpc.AsyncService, Gu
 
   @Override
   public void enableAuditDevice(EnableAuditDeviceRequest r, StreamObserver<EnableAuditDeviceResponse> out) {
+    Duration timeout = AuditDeviceConfig.DEFAULT_TIMEOUT;
+    if (r.hasTimeout()) {
+      if (!Durations.isValid(r.getTimeout()) || Durations.toMillis(r.getTimeout()) <= 0) {
+        throw KeywardenException.invalid("timeout must be positive");
+      }
+      timeout = Duration.ofMillis(Durations.toMillis(r.getTimeout()));
+    }
     AuditDeviceConfig config = switch (r.getDeviceCase()) {
       case FILE -> {
         if (r.getFile().getPath().isEmpty()) {
           throw KeywardenException.invalid("file.path is missing: give the log file's absolute path");
         }
         AuditDeviceConfig file = AuditDeviceConfig.file(r.getName(), Path.of(r.getFile().getPath()),
-            fsync(r.getFile().getFsync()));
+            fsync(r.getFile().getFsync())).withTimeout(timeout);
         if (r.getFile().hasFsyncInterval()) {
           com.google.protobuf.Duration d = r.getFile().getFsyncInterval();
           if (!Durations.isValid(d) || d.getSeconds() < 0 || d.getSeconds() > 1) {
@@ -70,15 +77,9 @@ public final class AuditGrpcService implements AuditServiceGrpc.AsyncService, Gu
         }
         yield file;
       }
-      case SOCKET -> AuditDeviceConfig.socket(r.getName(), r.getSocket().getAddress());
+      case SOCKET -> AuditDeviceConfig.socket(r.getName(), r.getSocket().getAddress()).withTimeout(timeout);
       default -> throw KeywardenException.invalid("device is missing: a file or a socket");
     };
-    if (r.hasTimeout()) {
-      if (!Durations.isValid(r.getTimeout()) || Durations.toMillis(r.getTimeout()) <= 0) {
-        throw KeywardenException.invalid("timeout must be positive");
-      }
-      config = config.withTimeout(Duration.ofMillis(Durations.toMillis(r.getTimeout())));
-    }
     reply(out, EnableAuditDeviceResponse.newBuilder().setDevice(device(audit.enable(config))).build());
   }
 

@@ -147,6 +147,21 @@ class AuditGateTest {
     AuditDevice defaults = audit.enableAuditDevice(EnableAuditDeviceRequest.newBuilder().setName("second")
         .setFile(AuditFileDevice.newBuilder().setPath(dir.resolve("second.log").toString())).build()).getDevice();
     assertEquals(1_000_000, defaults.getFsyncInterval().getNanos(), "the default");
+
+    // a record may wait out a whole interval before it is written: the interval stays within half the timeout
+    StatusRuntimeException tooLong = assertThrows(StatusRuntimeException.class, () -> audit.enableAuditDevice(
+        EnableAuditDeviceRequest.newBuilder().setName("third").setTimeout(
+            com.google.protobuf.Duration.newBuilder().setNanos(100_000_000))
+            .setFile(AuditFileDevice.newBuilder().setPath(dir.resolve("third.log").toString())
+                .setFsyncInterval(com.google.protobuf.Duration.newBuilder().setNanos(60_000_000))).build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, tooLong.getStatus().getCode());
+    assertTrue(tooLong.getStatus().getDescription().contains("at most half the device timeout"),
+        tooLong.getStatus().getDescription());
+    AuditDevice within = audit.enableAuditDevice(EnableAuditDeviceRequest.newBuilder().setName("third")
+        .setTimeout(com.google.protobuf.Duration.newBuilder().setNanos(100_000_000))
+        .setFile(AuditFileDevice.newBuilder().setPath(dir.resolve("third.log").toString())
+            .setFsyncInterval(com.google.protobuf.Duration.newBuilder().setNanos(50_000_000))).build()).getDevice();
+    assertEquals(50_000_000, within.getFsyncInterval().getNanos(), "half the timeout is allowed");
   }
 
   @Test
