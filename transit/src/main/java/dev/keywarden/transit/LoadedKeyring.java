@@ -1,6 +1,7 @@
 package dev.keywarden.transit;
 
 import java.util.Iterator;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.IntFunction;
 
@@ -60,8 +61,15 @@ final class LoadedKeyring {
       return unloaded;
     }
 
-    void keepFrom(int oldest) {
-      map.keySet().removeIf(v -> v < oldest);
+    /** Drops and zeroizes the versions below {@code oldest} (trimmed: their keys are gone from storage too). */
+    synchronized void keepFrom(int oldest) {
+      for (Iterator<Map.Entry<Integer, VersionKey>> it = map.entrySet().iterator(); it.hasNext(); ) {
+        Map.Entry<Integer, VersionKey> e = it.next();
+        if (e.getKey() < oldest) {
+          it.remove();
+          e.getValue().destroy();
+        }
+      }
     }
 
     int size() {

@@ -11,7 +11,6 @@ import dev.keywarden.storage.TimeKeys;
 import dev.keywarden.transit.crypto.HashAlgorithm;
 import dev.keywarden.transit.crypto.KeyDerivation;
 import dev.keywarden.transit.crypto.KeyGeneration;
-import dev.keywarden.transit.crypto.Macs;
 import dev.keywarden.transit.crypto.Signatures;
 import dev.keywarden.transit.crypto.SignatureOptions;
 import dev.keywarden.unseal.Core;
@@ -441,7 +440,7 @@ public final class TransitEngine {
     checkInput("input", input);
     LoadedKeyring l = requireFamily(name, KeyType.Family.MAC, "compute an HMAC with");
     KeyVersion kv = version > 0 ? l.keyring.version(version) : l.keyring.encryptionVersion();
-    return Ciphertexts.format(kv.version(), Macs.hmac(versionKey(l, kv).macKey(), hash, input));
+    return Ciphertexts.format(kv.version(), versionKey(l, kv).hmac(hash, input));
   }
 
   /** Checks an HMAC made by any version ≥ min_decryption_version (constant time). */
@@ -450,7 +449,7 @@ public final class TransitEngine {
     TransitLimits.ciphertext("hmac", mac == null ? 0 : mac.length());
     LoadedKeyring l = requireFamily(name, KeyType.Family.MAC, "verify an HMAC with");
     Ciphertexts.Parsed parsed = parseTagged(mac, "hmac");
-    return Macs.verify(versionKey(l, l.keyring.version(parsed.version())).macKey(), hash, input, parsed.bytes());
+    return versionKey(l, l.keyring.version(parsed.version())).verifyHmac(hash, input, parsed.bytes());
   }
 
   // ---- auto-rotation ---------------------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 package dev.keywarden.transit;
 
+import dev.keywarden.failure.KeywardenException;
 import dev.keywarden.hsm.HsmAead;
 import dev.keywarden.transit.crypto.Aead;
 import dev.keywarden.transit.crypto.Aeads;
+import dev.keywarden.transit.crypto.HashAlgorithm;
 import dev.keywarden.transit.crypto.KeyDerivation;
+import dev.keywarden.transit.crypto.Macs;
 import dev.keywarden.transit.crypto.Signatures;
 import dev.keywarden.transit.crypto.SigningKey;
 import dev.keywarden.transit.crypto.VerifyingKey;
@@ -24,6 +27,8 @@ final class VersionKey {
   private final SigningKey signing;
   private final VerifyingKey verifying;
   private final HsmAead hsmAead;
+  /** Set before {@link #material} is zeroed (a release fence between): a call that read any zero sees it after. */
+  private volatile boolean destroyed;
   private static final VarHandle ENCRYPTIONS;
 
   static {
@@ -118,7 +123,7 @@ final class VersionKey {
 
   /** The AEAD for a derived key of this version under {@code context}; the caller destroys it. */
   private Aead derived(byte[] context) {
-    byte[] key = KeyDerivation.derive(material, context);
+    byte[] key = derivedKey(context);
     try {
       return type == KeyType.CHACHA20_POLY1305 ? Aeads.chacha20Poly1305(key) : Aeads.aesGcm(key);
     } finally {
@@ -128,7 +133,44 @@ final class VersionKey {
 
   /** The derived key bytes for {@code context} (convergent nonces); the caller zeroizes them. */
   byte[] derivedKey(byte[] context) {
-    return KeyDerivation.derive(material, context);
+    byte[] key = KeyDerivation.derive(material, context);
+    if (zeroizedMeanwhile()) {
+      Arrays.fill(key, (byte) 0);
+      throw zeroized();
+    }
+    return key;
+  }
+
+  /** The HMAC of {@code input} under this version (a MAC type). */
+  byte[] hmac(HashAlgorithm hash, byte[] input) {
+    byte[] mac = Macs.hmac(material, hash, input);
+    if (zeroizedMeanwhile()) {
+      throw zeroized();
+    }
+    return mac;
+  }
+
+  /** Checks an HMAC made by this version, in constant time. */
+  boolean verifyHmac(HashAlgorithm hash, byte[] input, byte[] mac) {
+    boolean ok = Macs.verify(material, hash, input, mac);
+    if (zeroizedMeanwhile()) { // a zeroed key would call a good MAC bad
+      throw zeroized();
+    }
+    return ok;
+  }
+
+  /**
+   * Whether {@link #destroy} ran while the caller read {@link #material}: a key read partly zero would give a
+   * derived key or an HMAC under the wrong key, returned as if right (an encryption nothing can decrypt).
+   */
+  private boolean zeroizedMeanwhile() {
+    VarHandle.acquireFence();
+    return destroyed;
+  }
+
+  private static KeywardenException zeroized() {
+    return KeywardenException.precondition("the key version was zeroized while the call ran (the server sealed, or"
+        + " the version was trimmed or its key deleted); retry").withReason("SEALED");
   }
 
   SigningKey signing() {
@@ -139,12 +181,10 @@ final class VersionKey {
     return verifying;
   }
 
-  /** The raw key for HMAC types; valid until seal. */
-  byte[] macKey() {
-    return material;
-  }
-
+  /** Zeroizes the key (seal, delete, trim); a call under way with it fails rather than use a partly zeroed key. */
   void destroy() {
+    destroyed = true;
+    VarHandle.releaseFence();
     Arrays.fill(material, (byte) 0);
     if (aead != null) {
       aead.destroy();

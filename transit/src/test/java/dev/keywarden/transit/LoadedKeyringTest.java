@@ -69,4 +69,48 @@ class LoadedKeyringTest {
     // a request still holding the old generation cannot add a key the unload will never see
     assertNull(old.version(1, v -> VersionKey.of(1, KeyType.AES256_GCM96, material, null)));
   }
+
+  @Test
+  void trimmedVersionsAreZeroizedWhenTheTrimmedKeyringArrives() {
+    KeyringConfig config = new KeyringConfig(false, false, false, 0, 1, 1);
+    Keyring two = new Keyring("k", "aes256-gcm96", 0, config,
+        List.of(new KeyVersion(1, 0, new byte[40], null, null, null, 0),
+            new KeyVersion(2, 0, new byte[40], null, null, null, 0)));
+    LoadedKeyring l = new LoadedKeyring(two, 1, new LoadedKeyring.Versions());
+    byte[] one = new byte[32];
+    byte[] latest = new byte[32];
+    java.util.Arrays.fill(one, (byte) 7);
+    java.util.Arrays.fill(latest, (byte) 9);
+    l.version(1, v -> VersionKey.of(1, KeyType.AES256_GCM96, one, null));
+    l.version(2, v -> VersionKey.of(2, KeyType.AES256_GCM96, latest, null));
+
+    Keyring trimmed = new Keyring("k", "aes256-gcm96", 0, new KeyringConfig(false, false, false, 0, 2, 1),
+        List.of(new KeyVersion(2, 0, new byte[40], null, null, null, 0)));
+    LoadedKeyring next = l.next(trimmed, 2);
+
+    assertArrayEquals(new byte[32], one, "the trimmed version's key was zeroized");
+    assertNull(next.loadedVersion(1));
+    byte[] nine = new byte[32];
+    java.util.Arrays.fill(nine, (byte) 9);
+    assertArrayEquals(nine, latest, "the kept version is untouched");
+    assertEquals(2, next.loadedVersion(2).version);
+  }
+
+  @Test
+  void anHmacWhoseKeyIsZeroizedMeanwhileFailsInsteadOfAnsweringUnderAZeroKey() {
+    byte[] material = new byte[32];
+    java.util.Arrays.fill(material, (byte) 5);
+    VersionKey key = VersionKey.of(1, KeyType.HMAC, material, null);
+    byte[] input = "hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    byte[] mac = key.hmac(dev.keywarden.transit.crypto.HashAlgorithm.SHA2_256, input);
+    assertEquals(true, key.verifyHmac(dev.keywarden.transit.crypto.HashAlgorithm.SHA2_256, input, mac));
+    key.destroy();
+    dev.keywarden.failure.KeywardenException e = org.junit.jupiter.api.Assertions.assertThrows(
+        dev.keywarden.failure.KeywardenException.class,
+        () -> key.hmac(dev.keywarden.transit.crypto.HashAlgorithm.SHA2_256, input));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("zeroized"), e.getMessage());
+    org.junit.jupiter.api.Assertions.assertThrows(dev.keywarden.failure.KeywardenException.class,
+        () -> key.verifyHmac(dev.keywarden.transit.crypto.HashAlgorithm.SHA2_256, input, mac),
+        "a zeroed key must not call a good MAC bad");
+  }
 }
