@@ -2,7 +2,6 @@ package dev.keywarden.audit;
 
 import java.util.Arrays;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * What the request record of a call says: written before the engine runs. {@code secrets} (tokens, plaintexts,
@@ -31,8 +30,8 @@ public record AuditRequest(String rpc, String resource, String capability, Audit
     caller = caller == null ? AuditCaller.NONE : caller;
     remoteAddress = AuditCaller.orEmpty(remoteAddress);
     reason = AuditCaller.orEmpty(reason);
-    engine = engine == null ? Map.of() : new TreeMap<>(engine);
-    secrets = secrets == null ? Map.of() : new TreeMap<>(secrets);
+    engine = AuditResponse.sortedCopy(engine);
+    secrets = AuditResponse.sortedCopy(secrets);
     if (batchItems < 0) {
       throw new IllegalArgumentException("batchItems < 0");
     }

@@ -1,6 +1,7 @@
 package dev.keywarden.audit;
 
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -19,9 +20,9 @@ public record AuditResponse(String status, String error, Map<String, String> eng
   public AuditResponse {
     status = AuditCaller.orEmpty(status);
     error = AuditCaller.orEmpty(error);
-    engine = engine == null ? Map.of() : new TreeMap<>(engine);
-    secrets = secrets == null ? Map.of() : new TreeMap<>(secrets);
-    batchStatuses = batchStatuses == null ? Map.of() : new TreeMap<>(batchStatuses);
+    engine = sortedCopy(engine);
+    secrets = sortedCopy(secrets);
+    batchStatuses = sortedCopy(batchStatuses);
   }
 
   /** A single call's response with only a status. */
@@ -44,6 +45,29 @@ public record AuditResponse(String status, String error, Map<String, String> eng
   @Override
   public int hashCode() {
     return status.hashCode();
+  }
+
+  /** The class of {@code Map.of(k, v)}: immutable, no nulls, one entry, so sorted as it is. */
+  private static final Class<?> ONE_ENTRY = Map.of("", "").getClass();
+
+  /**
+   * {@code m} by name, and no longer the caller's: most calls have no or one identifier, secret and status, so those
+   * are an immutable map of one entry (kept as it is when it is one already) or none, and only two or more are
+   * copied into a TreeMap.
+   */
+  static <V> Map<String, V> sortedCopy(Map<String, V> m) {
+    if (m == null || m.isEmpty()) {
+      return Map.of();
+    }
+    if (m.size() > 1) {
+      return new TreeMap<>(m);
+    }
+    if (m.getClass() == ONE_ENTRY) {
+      return m;
+    }
+    var e = m.entrySet().iterator().next();
+    String name = java.util.Objects.requireNonNull(e.getKey()); // as a TreeMap refuses a null name
+    return e.getValue() == null ? Collections.singletonMap(name, null) : Map.of(name, e.getValue());
   }
 
   static boolean sameSecrets(Map<String, byte[]> a, Map<String, byte[]> b) {
