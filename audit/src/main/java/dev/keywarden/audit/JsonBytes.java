@@ -41,6 +41,23 @@ final class JsonBytes {
   private int depth;
   /** Where a secret's HMAC lands before it is written as hex. */
   final byte[] mac = new byte[32];
+  /**
+   * The epoch second last written by {@link #time} and its {@code "YYYY-MM-DDTHH:MM:SS} (20 bytes): the records a
+   * thread makes within one second copy them instead of working the date out again.
+   */
+  private long second = Long.MIN_VALUE;
+  private final byte[] secondBytes = new byte[20];
+
+  /**
+   * A member name as {@link #string(byte[], String)} and the like take it ({@code "name":}): escaped once, for the
+   * names a record type always writes, instead of per record.
+   */
+  static byte[] encodedName(String name) {
+    JsonBytes j = new JsonBytes();
+    j.quoted(name);
+    j.raw((byte) ':');
+    return j.toByteArray();
+  }
 
   /**
    * Starts over for a record's body: the members of an object whose opening brace (and the chain head before its
@@ -82,14 +99,31 @@ final class JsonBytes {
     return this;
   }
 
+  /** As {@link #string(String, String)}, with a name made by {@link #name(String)}. */
+  JsonBytes string(byte[] name, String value) {
+    name(name);
+    quoted(value);
+    return this;
+  }
+
   /** A member only when {@code value} is not empty (empty optional members are left out). */
   JsonBytes nonEmpty(String name, String value) {
     return value.isEmpty() ? this : string(name, value);
   }
 
+  JsonBytes nonEmpty(byte[] name, String value) {
+    return value.isEmpty() ? this : string(name, value);
+  }
+
   JsonBytes number(String name, long value) {
     name(name);
-    ascii(Long.toString(value));
+    decimal(value);
+    return this;
+  }
+
+  JsonBytes number(byte[] name, long value) {
+    name(name);
+    decimal(value);
     return this;
   }
 
@@ -99,12 +133,49 @@ final class JsonBytes {
     return this;
   }
 
+  JsonBytes bool(byte[] name, boolean value) {
+    name(name);
+    ascii(value ? "true" : "false");
+    return this;
+  }
+
   /** An ISO-8601 instant in UTC at millisecond precision, as {@link DateTimeFormatter#ISO_INSTANT} writes it. */
   JsonBytes time(String name, Instant t) {
     name(name);
+    return time(t);
+  }
+
+  JsonBytes time(byte[] name, Instant t) {
+    name(name);
+    return time(t);
+  }
+
+  private JsonBytes time(Instant t) {
     long millis = t.toEpochMilli();
     long seconds = Math.floorDiv(millis, 1000);
     int milli = (int) Math.floorMod(millis, 1000);
+    if (seconds != second && !formatSecond(seconds)) {
+      quoted(DateTimeFormatter.ISO_INSTANT.format(Instant.ofEpochMilli(millis)));
+      return this;
+    }
+    ensure(26);
+    System.arraycopy(secondBytes, 0, buf, len, secondBytes.length);
+    len += secondBytes.length;
+    if (milli != 0) {
+      buf[len++] = '.';
+      digits(buf, len, milli, 3);
+      len += 3;
+    }
+    buf[len++] = 'Z';
+    buf[len++] = '"';
+    return this;
+  }
+
+  /**
+   * Makes {@code "YYYY-MM-DDTHH:MM:SS} of {@code seconds} the cached one; false (nothing cached) for a year
+   * ISO_INSTANT writes otherwise than with four digits and no sign.
+   */
+  private boolean formatSecond(long seconds) {
     long days = Math.floorDiv(seconds, 86_400);
     int secondOfDay = (int) Math.floorMod(seconds, 86_400);
     // civil from days (H. Hinnant's algorithm), for the years ISO_INSTANT writes with four digits and no sign
@@ -118,29 +189,23 @@ final class JsonBytes {
     int month = (int) (mp < 10 ? mp + 3 : mp - 9);
     long year = yoe + era * 400 + (month <= 2 ? 1 : 0);
     if (year < 0 || year > 9999) {
-      quoted(DateTimeFormatter.ISO_INSTANT.format(Instant.ofEpochMilli(millis)));
-      return this;
+      return false;
     }
-    ensure(26);
-    buf[len++] = '"';
-    digits((int) year, 4);
-    buf[len++] = '-';
-    digits(month, 2);
-    buf[len++] = '-';
-    digits(day, 2);
-    buf[len++] = 'T';
-    digits(secondOfDay / 3600, 2);
-    buf[len++] = ':';
-    digits(secondOfDay / 60 % 60, 2);
-    buf[len++] = ':';
-    digits(secondOfDay % 60, 2);
-    if (milli != 0) {
-      buf[len++] = '.';
-      digits(milli, 3);
-    }
-    buf[len++] = 'Z';
-    buf[len++] = '"';
-    return this;
+    byte[] b = secondBytes;
+    b[0] = '"';
+    digits(b, 1, (int) year, 4);
+    b[5] = '-';
+    digits(b, 6, month, 2);
+    b[8] = '-';
+    digits(b, 9, day, 2);
+    b[11] = 'T';
+    digits(b, 12, secondOfDay / 3600, 2);
+    b[14] = ':';
+    digits(b, 15, secondOfDay / 60 % 60, 2);
+    b[17] = ':';
+    digits(b, 18, secondOfDay % 60, 2);
+    second = seconds;
+    return true;
   }
 
   /** {@code "hmac-sha256:<hex>"} of the 32 bytes in {@link #mac}. */
@@ -163,7 +228,15 @@ final class JsonBytes {
     return this;
   }
 
-  JsonBytes startArray(String name) {
+  JsonBytes startObject(byte[] name) {
+    name(name);
+    ensure(1);
+    buf[len++] = '{';
+    push();
+    return this;
+  }
+
+  JsonBytes startArray(byte[] name) {
     name(name);
     ensure(1);
     buf[len++] = '[';
@@ -220,9 +293,26 @@ final class JsonBytes {
     buf[len++] = b;
   }
 
-  /** Appends the decimal digits of {@code value} (a non-negative sequence number). */
+  /** Appends the decimal digits of {@code value} as {@link Long#toString(long)} writes them, without making it. */
   void decimal(long value) {
-    ascii(Long.toString(value));
+    if (value == Long.MIN_VALUE) {
+      ascii(Long.toString(value)); // its magnitude has no long
+      return;
+    }
+    ensure(20);
+    if (value < 0) {
+      buf[len++] = '-';
+      value = -value;
+    }
+    int width = 1;
+    for (long v = value / 10; v != 0; v /= 10) {
+      width++;
+    }
+    for (int i = len + width - 1; i >= len; i--) {
+      buf[i] = (byte) ('0' + value % 10);
+      value /= 10;
+    }
+    len += width;
   }
 
   private void push() {
@@ -247,6 +337,11 @@ final class JsonBytes {
     buf[len++] = ':';
   }
 
+  private void name(byte[] name) {
+    comma();
+    raw(name, 0, name.length);
+  }
+
   private void ascii(String s) {
     int n = s.length();
     ensure(n);
@@ -255,12 +350,11 @@ final class JsonBytes {
     }
   }
 
-  private void digits(int value, int width) {
-    for (int i = len + width - 1; i >= len; i--) {
-      buf[i] = (byte) ('0' + value % 10);
+  private static void digits(byte[] b, int at, int value, int width) {
+    for (int i = at + width - 1; i >= at; i--) {
+      b[i] = (byte) ('0' + value % 10);
       value /= 10;
     }
-    len += width;
   }
 
   private void quoted(String s) {
