@@ -22,14 +22,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * for nothing), kept as it was: what the walk gives must not change.
  */
 final class FormerAuditFields {
-  private static final Set<String> SECRET = Set.of("plaintext", "ciphertext", "token", "root_token", "jwt", "share",
-      "shares", "pin", "hsm_pin", "private_key", "private_key_pem", "context", "input", "value", "new_token",
-      "client_token", "unseal_share");
-  private static final Set<String> IDS = Set.of("name", "key_name", "role", "serial", "issuer_id", "issuer", "ca",
-      "version", "key_version", "accessor", "device", "key_id", "latest_version");
-  private static final Set<String> BATCH = Set.of("items", "results");
-  private static final int MAX_DEPTH = 3;
-  private static final int MAX_ID_CHARS = 128;
+  // the rules (which fields are secrets, identifiers, batches; depth and length limits) are AuditFields' own: only
+  // the walk is kept as it was
+  private static final Set<String> SECRET = AuditFields.SECRET;
+  private static final Set<String> IDS = AuditFields.IDS;
+  private static final Set<String> BATCH = AuditFields.BATCH;
+  private static final int MAX_DEPTH = AuditFields.MAX_DEPTH;
+  private static final int MAX_ID_CHARS = AuditFields.MAX_ID_CHARS;
 
   /** What one message gives a record. */
   record Extract(Map<String, String> engine, Map<String, byte[]> secrets, int batchItems,
