@@ -2,6 +2,7 @@ package dev.keywarden.names;
 
 import dev.keywarden.failure.Inputs;
 import dev.keywarden.failure.KeywardenException;
+import java.util.Arrays;
 import java.util.regex.Pattern;
 
 /**
@@ -39,29 +40,65 @@ public final class UriSanRules {
     return lowerSchemeAndHost(pattern);
   }
 
-  /** True if the normalized {@code uri} is matched by the normalized {@code pattern}. */
+  /**
+   * True if the normalized {@code uri} is matched by the normalized {@code pattern}. A '*' in the host matches
+   * {@code [a-z0-9_-]*}, in the path {@code [^/]*} (in the scheme, nothing). Matched by stepping the set of pattern
+   * positions through the URI once (at most pattern × URI steps, no allocation but two arrays): a regular expression
+   * built from the pattern backtracked exponentially on a pattern with many '*' in one segment and a URI that almost
+   * matches it (a role's pattern and a caller's CSR; found by {@code NameRulesFuzzTest}).
+   */
   public static boolean matches(String pattern, String uri) {
     int authorityStart = pattern.indexOf("://") + 3;
     int pathStart = pattern.indexOf('/', authorityStart);
     if (pathStart < 0) {
       pathStart = pattern.length();
     }
-    StringBuilder re = new StringBuilder();
-    appendGlob(re, pattern.substring(0, authorityStart), "");
-    appendGlob(re, pattern.substring(authorityStart, pathStart), "[a-z0-9_-]*");
-    appendGlob(re, pattern.substring(pathStart), "[^/]*");
-    return Pattern.compile(re.toString()).matcher(uri).matches();
+    int m = pattern.length();
+    boolean[] now = new boolean[m + 1];
+    boolean[] next = new boolean[m + 1];
+    now[0] = true;
+    skipStars(pattern, now);
+    for (int i = 0; i < uri.length(); i++) {
+      char c = uri.charAt(i);
+      boolean any = false;
+      Arrays.fill(next, false);
+      for (int p = 0; p < m; p++) {
+        if (!now[p]) {
+          continue;
+        }
+        char t = pattern.charAt(p);
+        if (t == '*') {
+          if (p >= authorityStart && (p < pathStart ? isHostStarChar(c) : c != '/')) {
+            next[p] = true; // the star takes c and may take more
+            any = true;
+          }
+        } else if (t == c) {
+          next[p + 1] = true;
+          any = true;
+        }
+      }
+      if (!any) {
+        return false;
+      }
+      skipStars(pattern, next);
+      boolean[] swap = now;
+      now = next;
+      next = swap;
+    }
+    return now[m];
   }
 
-  private static void appendGlob(StringBuilder re, String glob, String star) {
-    int from = 0;
-    for (int i = glob.indexOf('*'); i >= 0; i = glob.indexOf('*', from)) {
-      re.append(Pattern.quote(glob.substring(from, i))).append(star);
-      from = i + 1;
+  /** Adds to {@code at} the positions reached by letting stars match nothing (left to right, so runs of them too). */
+  private static void skipStars(String pattern, boolean[] at) {
+    for (int p = 0; p < pattern.length(); p++) {
+      if (at[p] && pattern.charAt(p) == '*') {
+        at[p + 1] = true;
+      }
     }
-    if (from < glob.length()) {
-      re.append(Pattern.quote(glob.substring(from)));
-    }
+  }
+
+  private static boolean isHostStarChar(char c) {
+    return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-';
   }
 
   private static String problem(String uri, boolean isPattern) {
