@@ -293,26 +293,9 @@ final class JsonBytes {
     buf[len++] = b;
   }
 
-  /** Appends the decimal digits of {@code value} as {@link Long#toString(long)} writes them, without making it. */
+  /** Appends the decimal digits of {@code value}. */
   void decimal(long value) {
-    if (value == Long.MIN_VALUE) {
-      ascii(Long.toString(value)); // its magnitude has no long
-      return;
-    }
-    ensure(20);
-    if (value < 0) {
-      buf[len++] = '-';
-      value = -value;
-    }
-    int width = 1;
-    for (long v = value / 10; v != 0; v /= 10) {
-      width++;
-    }
-    for (int i = len + width - 1; i >= len; i--) {
-      buf[i] = (byte) ('0' + value % 10);
-      value /= 10;
-    }
-    len += width;
+    ascii(Long.toString(value));
   }
 
   private void push() {

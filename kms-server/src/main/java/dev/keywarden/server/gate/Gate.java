@@ -146,15 +146,6 @@ public final class Gate {
     return new Guard<>(call, Contexts.interceptCall(context, call, headers, handler), rule, caller);
   }
 
-  /** The capabilities a permission asks for, comma-separated: most ask for one, which is taken as it is. */
-  private static String capabilities(Check.Permission p) {
-    if (p == null) {
-      return "";
-    }
-    List<String> anyOf = p.anyOf();
-    return anyOf.size() == 1 ? anyOf.get(0) : String.join(",", anyOf);
-  }
-
   private static AuditCaller auditCaller(Caller c) {
     if (c == null) {
       return AuditCaller.NONE;
@@ -215,7 +206,7 @@ public final class Gate {
       AuditFields.Extract x = fields.of(message);
       try {
         AuditRequest r = new AuditRequest(getMethodDescriptor().getFullMethodName(),
-            p == null ? "" : p.resource(), capabilities(p), auditCaller(caller),
+            p == null ? "" : p.resource(), p == null ? "" : String.join(",", p.anyOf()), auditCaller(caller),
             remote(), allowed, reason, x.engine(), x.secrets(), x.batchItems());
         if (allowed && getMethodDescriptor().getType() == MethodDescriptor.MethodType.UNARY
             && ANSWER_HELD.contains(getMethodDescriptor().getFullMethodName())) {
