@@ -48,12 +48,12 @@ final class LoadedKeyring {
       return map.computeIfAbsent(version, loader::apply);
     }
 
-    synchronized void unload() {
+    synchronized void unload(VersionKey.Zeroized why) {
       unloaded = true;
       for (Iterator<VersionKey> it = map.values().iterator(); it.hasNext(); ) {
         VersionKey k = it.next();
         it.remove();
-        k.destroy();
+        k.destroy(why);
       }
     }
 
@@ -67,7 +67,7 @@ final class LoadedKeyring {
         Map.Entry<Integer, VersionKey> e = it.next();
         if (e.getKey() < oldest) {
           it.remove();
-          e.getValue().destroy();
+          e.getValue().destroy(VersionKey.Zeroized.TRIMMED);
         }
       }
     }
@@ -129,8 +129,8 @@ final class LoadedKeyring {
   }
 
   /** Unloads the keyring (seal, delete): every unwrapped version is zeroized, and none is loaded from now on. */
-  void destroy() {
-    versions.unload();
+  void destroy(VersionKey.Zeroized why) {
+    versions.unload(why);
     latest = null;
   }
 }

@@ -302,7 +302,7 @@ public final class TransitEngine {
     LoadedKeyring gone = cache.remove(name);
     k.versions().forEach(v -> discard(u, v));
     if (gone != null) {
-      gone.destroy();
+      gone.destroy(VersionKey.Zeroized.DELETED);
     }
     log.info("transit key '{}' deleted", name);
   }
@@ -593,7 +593,7 @@ public final class TransitEngine {
     if (entry.isEmpty()) {
       LoadedKeyring gone = cache.remove(name);
       if (gone != null) {
-        gone.destroy();
+        gone.destroy(VersionKey.Zeroized.DELETED);
       }
       throw KeywardenException.notFound("no transit key named '" + name + "'").withReason("KEY_NOT_FOUND");
     }
@@ -912,7 +912,7 @@ public final class TransitEngine {
   private void dropCache() {
     List<LoadedKeyring> all = new ArrayList<>(cache.values());
     cache.clear();
-    all.forEach(LoadedKeyring::destroy);
+    all.forEach(l -> l.destroy(VersionKey.Zeroized.SEALED));
   }
 
   static String base64(byte[] b) {

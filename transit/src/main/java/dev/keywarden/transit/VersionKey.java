@@ -29,6 +29,21 @@ final class VersionKey {
   private final HsmAead hsmAead;
   /** Set before {@link #material} is zeroed (a release fence between): a call that read any zero sees it after. */
   private volatile boolean destroyed;
+  /** Why it was zeroized, set before {@link #destroyed}: what a call that held it is told. */
+  private volatile Zeroized why = Zeroized.SEALED;
+
+  /**
+   * Why a loaded key was zeroized. A call that held it fails with what a call made just after would have met, so a
+   * client that waits for an unseal on reason SEALED is not sent waiting by a trim or a delete.
+   */
+  enum Zeroized {
+    /** The server sealed: FAILED_PRECONDITION, reason SEALED; retry once unsealed. */
+    SEALED,
+    /** The transit key was deleted: NOT_FOUND, reason KEY_NOT_FOUND. */
+    DELETED,
+    /** The version was trimmed (below min_decryption_version, its key gone): FAILED_PRECONDITION. */
+    TRIMMED
+  }
   private static final VarHandle ENCRYPTIONS;
 
   static {
@@ -94,11 +109,25 @@ final class VersionKey {
 
   /** Encrypts with a random nonce (or the HSM). */
   byte[] encrypt(byte[] plaintext, byte[] aad) {
-    return hsmAead != null ? hsmAead.encrypt(plaintext, aad) : aead.encrypt(plaintext, aad);
+    if (hsmAead != null) {
+      return hsmAead.encrypt(plaintext, aad);
+    }
+    try {
+      return aead.encrypt(plaintext, aad);
+    } catch (KeywardenException e) {
+      throw zeroizedMeanwhile() ? zeroized() : e; // the AEAD only knows that its key was zeroized, not why
+    }
   }
 
   byte[] decrypt(byte[] ciphertext, byte[] aad) {
-    return hsmAead != null ? hsmAead.decrypt(ciphertext, aad) : aead.decrypt(ciphertext, aad);
+    if (hsmAead != null) {
+      return hsmAead.decrypt(ciphertext, aad);
+    }
+    try {
+      return aead.decrypt(ciphertext, aad);
+    } catch (KeywardenException e) {
+      throw zeroizedMeanwhile() ? zeroized() : e;
+    }
   }
 
   /** Encrypts with the key derived for {@code context}, under a random nonce (or {@code nonce12}, if given). */
@@ -168,9 +197,15 @@ final class VersionKey {
     return destroyed;
   }
 
-  private static KeywardenException zeroized() {
-    return KeywardenException.precondition("the key version was zeroized while the call ran (the server sealed, or"
-        + " the version was trimmed or its key deleted); retry").withReason("SEALED");
+  private KeywardenException zeroized() {
+    return switch (why) {
+      case SEALED -> KeywardenException.precondition("sealed: the key was zeroized while the call ran; retry once"
+          + " the server is unsealed").withReason("SEALED");
+      case DELETED -> KeywardenException.notFound("the transit key was deleted while the call ran")
+          .withReason("KEY_NOT_FOUND");
+      case TRIMMED -> KeywardenException.precondition("version " + version + " was trimmed while the call ran (below"
+          + " min_decryption_version; its key is gone)");
+    };
   }
 
   SigningKey signing() {
@@ -181,8 +216,14 @@ final class VersionKey {
     return verifying;
   }
 
-  /** Zeroizes the key (seal, delete, trim); a call under way with it fails rather than use a partly zeroed key. */
-  void destroy() {
+  /**
+   * Zeroizes the key (seal, delete, trim); a call under way with it fails, saying {@code why}, rather than use a
+   * partly zeroed key. The first reason given stands.
+   */
+  void destroy(Zeroized why) {
+    if (!destroyed) {
+      this.why = why;
+    }
     destroyed = true;
     VarHandle.releaseFence();
     Arrays.fill(material, (byte) 0);

@@ -38,7 +38,7 @@ class LoadedKeyringTest {
     })));
     request.start();
     assertEquals(true, unwrapping.await(10, TimeUnit.SECONDS));
-    Thread seal = new Thread(l::destroy);
+    Thread seal = new Thread(() -> l.destroy(VersionKey.Zeroized.SEALED));
     seal.start();
     // the seal reaches the keyring while the unwrap is still under way
     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -65,7 +65,7 @@ class LoadedKeyringTest {
     byte[] material = new byte[32];
     java.util.Arrays.fill(material, (byte) 7);
     LoadedKeyring next = old.next(old.keyring, 2);
-    next.destroy();
+    next.destroy(VersionKey.Zeroized.DELETED);
     // a request still holding the old generation cannot add a key the unload will never see
     assertNull(old.version(1, v -> VersionKey.of(1, KeyType.AES256_GCM96, material, null)));
   }
@@ -104,7 +104,7 @@ class LoadedKeyringTest {
     byte[] input = "hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     byte[] mac = key.hmac(dev.keywarden.transit.crypto.HashAlgorithm.SHA2_256, input);
     assertEquals(true, key.verifyHmac(dev.keywarden.transit.crypto.HashAlgorithm.SHA2_256, input, mac));
-    key.destroy();
+    key.destroy(VersionKey.Zeroized.SEALED);
     dev.keywarden.failure.KeywardenException e = org.junit.jupiter.api.Assertions.assertThrows(
         dev.keywarden.failure.KeywardenException.class,
         () -> key.hmac(dev.keywarden.transit.crypto.HashAlgorithm.SHA2_256, input));
@@ -112,5 +112,56 @@ class LoadedKeyringTest {
     org.junit.jupiter.api.Assertions.assertThrows(dev.keywarden.failure.KeywardenException.class,
         () -> key.verifyHmac(dev.keywarden.transit.crypto.HashAlgorithm.SHA2_256, input, mac),
         "a zeroed key must not call a good MAC bad");
+  }
+
+  /**
+   * A call that held a version when it was zeroized is told why, as a call made just after would be: a client
+   * branching on reason SEALED (wait for an unseal) must not be sent waiting by a trim or a delete.
+   */
+  @Test
+  void aCallHoldingAZeroizedVersionIsToldWhyTrimDeleteOrSeal() {
+    KeyringConfig config = new KeyringConfig(false, false, false, 0, 1, 1);
+    Keyring two = new Keyring("k", "aes256-gcm96", 0, config,
+        List.of(new KeyVersion(1, 0, new byte[40], null, null, null, 0),
+            new KeyVersion(2, 0, new byte[40], null, null, null, 0)));
+    LoadedKeyring l = new LoadedKeyring(two, 1, new LoadedKeyring.Versions());
+    VersionKey one = l.version(1, v -> VersionKey.of(1, KeyType.AES256_GCM96, filled(7), null));
+    VersionKey latest = l.version(2, v -> VersionKey.of(2, KeyType.AES256_GCM96, filled(9), null));
+    byte[] ciphertext = one.encrypt(new byte[] {1, 2, 3}, null);
+    byte[] latestCiphertext = latest.encrypt(new byte[] {1, 2, 3}, null);
+
+    // min_decryption_version 2 and a trim: the keyring without version 1 arrives while a decrypt holds version 1
+    Keyring trimmed = new Keyring("k", "aes256-gcm96", 0, new KeyringConfig(false, false, false, 0, 2, 1),
+        List.of(new KeyVersion(2, 0, new byte[40], null, null, null, 0)));
+    LoadedKeyring next = l.next(trimmed, 2);
+    dev.keywarden.failure.KeywardenException e = org.junit.jupiter.api.Assertions.assertThrows(
+        dev.keywarden.failure.KeywardenException.class, () -> one.decrypt(ciphertext, null));
+    assertEquals(dev.keywarden.failure.KeywardenException.Kind.FAILED_PRECONDITION, e.kind());
+    org.junit.jupiter.api.Assertions.assertNotEquals("SEALED", e.reason(), e.getMessage());
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("version 1 was trimmed"), e.getMessage());
+    e = org.junit.jupiter.api.Assertions.assertThrows(dev.keywarden.failure.KeywardenException.class,
+        () -> one.encrypt(new byte[] {1}, null));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("trimmed"), e.getMessage());
+
+    // the key deleted, then the server sealed: the delete came first, and that is what the holder hears
+    next.destroy(VersionKey.Zeroized.DELETED);
+    next.destroy(VersionKey.Zeroized.SEALED);
+    e = org.junit.jupiter.api.Assertions.assertThrows(dev.keywarden.failure.KeywardenException.class,
+        () -> latest.decrypt(latestCiphertext, null));
+    assertEquals(dev.keywarden.failure.KeywardenException.Kind.NOT_FOUND, e.kind());
+    assertEquals("KEY_NOT_FOUND", e.reason());
+
+    VersionKey sealed = VersionKey.of(3, KeyType.AES256_GCM96, filled(5), null);
+    sealed.destroy(VersionKey.Zeroized.SEALED);
+    e = org.junit.jupiter.api.Assertions.assertThrows(dev.keywarden.failure.KeywardenException.class,
+        () -> sealed.encrypt(new byte[] {1}, null));
+    assertEquals(dev.keywarden.failure.KeywardenException.Kind.FAILED_PRECONDITION, e.kind());
+    assertEquals("SEALED", e.reason());
+  }
+
+  private static byte[] filled(int b) {
+    byte[] key = new byte[32];
+    java.util.Arrays.fill(key, (byte) b);
+    return key;
   }
 }
