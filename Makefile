@@ -126,6 +126,8 @@ ifeq ($(strip $(BENCH)),)
 	  benchmarks/results/pki-jmh.json benchmarks/results/pki-jmh.md
 	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -cp benchmarks/target/benchmarks.jar \
 	  dev.keywarden.bench.PkiCpuCost benchmarks/results/pki-cpu.md
+	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java $(SERVER_JVM) \
+	  -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.PkiThreadsCost benchmarks/results/pki-threads.md 3 3
 	SOFTHSM2_CONF=$(CURDIR)/benchmarks/target/softhsm/softhsm2.conf java -jar benchmarks/target/benchmarks.jar \
 	  'SshSignBenchmark' -rf json -rff benchmarks/results/ssh-jmh.json
 	java -cp benchmarks/target/benchmarks.jar dev.keywarden.bench.ResultsTable \
