@@ -23,11 +23,7 @@ public final class PkiCpuCost {
     PkiSignBenchmark b = new PkiSignBenchmark();
     b.setUp();
     try {
-      Map<String, Runnable> work = new LinkedHashMap<>();
-      work.put("rawPkcs11Sign", b::rawPkcs11Sign);
-      work.put("csrCheck", b::csrCheck);
-      work.put("signCsrNoStore", b::signCsrNoStore);
-      work.put("signCsrStored", b::signCsrStored);
+      Map<String, Runnable> work = b.operations();
       // The same two ceiling operations back to back, as an issuance runs them: AWS-LC's verification and SoftHSM2's
       // signature then share the caches, which costs CPU that neither shows in a loop of its own.
       work.put("rawSignThenCsrCheck", () -> {

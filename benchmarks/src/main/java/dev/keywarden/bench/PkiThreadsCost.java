@@ -30,11 +30,7 @@ public final class PkiThreadsCost {
     PkiSignBenchmark b = new PkiSignBenchmark();
     b.setUp();
     try {
-      Map<String, Runnable> work = new LinkedHashMap<>();
-      work.put("rawPkcs11Sign", b::rawPkcs11Sign);
-      work.put("csrCheck", b::csrCheck);
-      work.put("signCsrNoStore", b::signCsrNoStore);
-      work.put("signCsrStored", b::signCsrStored);
+      Map<String, Runnable> work = b.operations();
       String only = System.getProperty("keywarden.bench.ops", "");
       if (!only.isEmpty()) {
         work.keySet().retainAll(java.util.Set.of(only.split(",")));
