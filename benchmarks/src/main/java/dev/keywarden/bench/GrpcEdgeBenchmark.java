@@ -61,6 +61,8 @@ public final class GrpcEdgeBenchmark {
   private static final int GRPC_THREADS = Integer.getInteger("keywarden.bench.grpc-threads", 0);
   /** -Dkeywarden.bench.only=pki runs only stored SignCsr, =echo only the echo comparison. */
   private static final String ONLY = System.getProperty("keywarden.bench.only", "");
+  /** -Dkeywarden.bench.pki-no-store=true also measures SignCsr under a no_store role, beside the stored row. */
+  private static final boolean PKI_NO_STORE = Boolean.getBoolean("keywarden.bench.pki-no-store");
   /** -Dkeywarden.bench.layout=separate runs only the client in its own JVM, =same only the client in this one. */
   private static final String LAYOUT = System.getProperty("keywarden.bench.layout", "");
   /** -Dkeywarden.bench.echo-variants=false leaves out the echo on the other executor and on the other transport. */
@@ -165,6 +167,9 @@ public final class GrpcEdgeBenchmark {
       pki.writeRole(WriteRoleRequest.newBuilder().setName("stored").setRoleJson("{\"name\":\"stored\","
           + "\"allowed_domains\":[\"example.com\"],\"allow_subdomains\":true,\"server_flag\":true,\"ttl\":\"1h\","
           + "\"max_ttl\":\"1h\",\"no_store\":false}").build());
+      pki.writeRole(WriteRoleRequest.newBuilder().setName("ephemeral").setRoleJson("{\"name\":\"ephemeral\","
+          + "\"allowed_domains\":[\"example.com\"],\"allow_subdomains\":true,\"server_flag\":true,\"ttl\":\"1h\","
+          + "\"max_ttl\":\"1h\",\"no_store\":true}").build());
       setup.close();
 
       // The echo service: grpc-java's Netty server with the defaults micronaut-grpc leaves (event loops, flow
@@ -247,6 +252,13 @@ public final class GrpcEdgeBenchmark {
                 + String.format(Locale.ROOT, " (5,000/s on %d cores leaves %.0f µs per certificate for both)",
                 Runtime.getRuntime().availableProcessors(), budget), "≥ 5,000/s",
             mark(binding, stored.rate() >= TARGET_STORED_CERTS && stored.errors() == 0)));
+        if (PKI_NO_STORE) { // beside it, what the same calls cost when nothing is stored: the storage's share
+          Measured ephemeral = phase(layout, "signcsr:ephemeral", keywardenPort, "closed", PKI_IN_FLIGHT, WARMUP,
+              MEASURE);
+          table.append(row(layout, "SignCsr no_store (for comparison), closed loop, " + PKI_IN_FLIGHT + " in flight",
+              fmt(ephemeral.client().rate()) + " certificates/s" + errors(ephemeral.client()) + "; "
+                  + ephemeral.cost(), "", ""));
+        }
       }
     }
     return markdown(table.toString(), responseBytes, requestBytes, keywardenExecutor);
