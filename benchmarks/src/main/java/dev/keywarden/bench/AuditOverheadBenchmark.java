@@ -42,6 +42,12 @@ import java.util.Locale;
  * Args: [report (benchmarks/results/audit.md)] [wider in-flight (512)] [seconds per closed-loop run (10)].
  */
 public final class AuditOverheadBenchmark {
+  /**
+   * -Dkeywarden.bench.audit.fsync-interval-us=N: the batched devices' fsync interval in µs (default: the device's own
+   * default), to measure the trade between a call's wait and the CPU each fsync's batch costs.
+   */
+  private static final long FSYNC_INTERVAL_MICROS = Long.getLong("keywarden.bench.audit.fsync-interval-us", -1);
+
   private static final double TARGET_RATIO = 0.7;
   private static final double TARGET_RATE = 10_000;
   private static final double TARGET_P99_MS = 5;
@@ -95,7 +101,11 @@ public final class AuditOverheadBenchmark {
           String name = null;
           if (mode.fsync != null) {
             name = "bench" + device++;
-            audit.enable(AuditDeviceConfig.file(name, dir.resolve(name + ".log"), mode.fsync));
+            AuditDeviceConfig file = AuditDeviceConfig.file(name, dir.resolve(name + ".log"), mode.fsync);
+            if (mode.fsync == FsyncPolicy.BATCHED && FSYNC_INTERVAL_MICROS >= 0) {
+              file = file.withFsyncInterval(Duration.ofNanos(FSYNC_INTERVAL_MICROS * 1_000));
+            }
+            audit.enable(file);
           }
           long cpu0 = cpuNanos();
           long bytes0 = allocatedBytes();
@@ -123,7 +133,9 @@ public final class AuditOverheadBenchmark {
       long w0 = System.nanoTime();
       GrpcLoadBenchmark.Open openOff = bench.openLoop(unary, TARGET_RATE);
       double offCores = (cpuNanos() - c0) / (double) (System.nanoTime() - w0);
-      audit.enable(AuditDeviceConfig.file("paced", dir.resolve("paced.log"), FsyncPolicy.BATCHED));
+      AuditDeviceConfig paced = AuditDeviceConfig.file("paced", dir.resolve("paced.log"), FsyncPolicy.BATCHED);
+      audit.enable(FSYNC_INTERVAL_MICROS >= 0
+          ? paced.withFsyncInterval(Duration.ofNanos(FSYNC_INTERVAL_MICROS * 1_000)) : paced);
       System.out.println("open loop at 10,000/s, batched file...");
       c0 = cpuNanos();
       w0 = System.nanoTime();
@@ -253,8 +265,9 @@ public final class AuditOverheadBenchmark {
     s.append("- Setup: as grpc-load.md (server and client in one JVM, ").append(GrpcLoadBenchmark.CHANNELS)
         .append(" channels, root token, software KEK, SQLite); closed loop, ").append(measure.toSeconds())
         .append(" s per run, the modes below alternating in ").append(ROUNDS).append(" rounds after a warm-up round")
-        .append(" (not shown); one file device (default fsync interval ")
-        .append(AuditDeviceConfig.DEFAULT_FSYNC_INTERVAL.toNanos() / 1e6).append(" ms) in the same temp directory as")
+        .append(" (not shown); one file device (").append(FSYNC_INTERVAL_MICROS >= 0 ? "fsync interval " : "default fsync interval ")
+        .append((FSYNC_INTERVAL_MICROS >= 0 ? FSYNC_INTERVAL_MICROS * 1_000 : AuditDeviceConfig.DEFAULT_FSYNC_INTERVAL.toNanos()) / 1e6)
+        .append(" ms) in the same temp directory as")
         .append(" storage. A mode's rate is its best at the in-flight counts tried (a batched device's calls wait for")
         .append(" an fsync, so it needs more calls in flight to keep the cores busy).\n");
     s.append(String.format(Locale.ROOT, "- The disk's fsync (4 KiB append + fsync, same directory): p50 %.2f ms, "
