@@ -27,10 +27,12 @@ final class VersionKey {
   private final SigningKey signing;
   private final VerifyingKey verifying;
   private final HsmAead hsmAead;
-  /** Set before {@link #material} is zeroed (a release fence between): a call that read any zero sees it after. */
-  private volatile boolean destroyed;
-  /** Why it was zeroized, set before {@link #destroyed}: what a call that held it is told. */
-  private volatile Zeroized why = Zeroized.SEALED;
+  /**
+   * Why the key was zeroized (null while it is not), set before {@link #material} is zeroed (a release fence
+   * between): a call that read any zero sees it after, and is told what it says. One field, not a flag and a reason:
+   * with a hundred thousand keys loaded, each version's bytes count.
+   */
+  private volatile Zeroized zeroizedBecause;
 
   /**
    * Why a loaded key was zeroized. A call that held it fails with what a call made just after would have met, so a
@@ -194,11 +196,11 @@ final class VersionKey {
    */
   private boolean zeroizedMeanwhile() {
     VarHandle.acquireFence();
-    return destroyed;
+    return zeroizedBecause != null;
   }
 
   private KeywardenException zeroized() {
-    return switch (why) {
+    return switch (zeroizedBecause) { // non-null: called only once zeroizedMeanwhile()
       case SEALED -> KeywardenException.precondition("sealed: the key was zeroized while the call ran; retry once"
           + " the server is unsealed").withReason("SEALED");
       case DELETED -> KeywardenException.notFound("the transit key was deleted while the call ran")
@@ -221,10 +223,9 @@ final class VersionKey {
    * partly zeroed key. The first reason given stands.
    */
   void destroy(Zeroized why) {
-    if (!destroyed) {
-      this.why = why;
+    if (zeroizedBecause == null) {
+      zeroizedBecause = why;
     }
-    destroyed = true;
     VarHandle.releaseFence();
     Arrays.fill(material, (byte) 0);
     if (aead != null) {
