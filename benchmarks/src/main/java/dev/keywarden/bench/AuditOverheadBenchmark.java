@@ -48,6 +48,17 @@ public final class AuditOverheadBenchmark {
    */
   private static final long FSYNC_INTERVAL_MICROS = Long.getLong("keywarden.bench.audit.fsync-interval-us", -1);
 
+  /** The batched devices' fsync interval in this run. */
+  private static Duration fsyncInterval() {
+    return FSYNC_INTERVAL_MICROS >= 0 ? Duration.ofNanos(FSYNC_INTERVAL_MICROS * 1_000)
+        : AuditDeviceConfig.DEFAULT_FSYNC_INTERVAL;
+  }
+
+  /** A batched device with this run's fsync interval (its own default unless the property sets one). */
+  private static AuditDeviceConfig withBenchInterval(AuditDeviceConfig batched) {
+    return FSYNC_INTERVAL_MICROS >= 0 ? batched.withFsyncInterval(fsyncInterval()) : batched;
+  }
+
   private static final double TARGET_RATIO = 0.7;
   private static final double TARGET_RATE = 10_000;
   private static final double TARGET_P99_MS = 5;
@@ -102,10 +113,7 @@ public final class AuditOverheadBenchmark {
           if (mode.fsync != null) {
             name = "bench" + device++;
             AuditDeviceConfig file = AuditDeviceConfig.file(name, dir.resolve(name + ".log"), mode.fsync);
-            if (mode.fsync == FsyncPolicy.BATCHED && FSYNC_INTERVAL_MICROS >= 0) {
-              file = file.withFsyncInterval(Duration.ofNanos(FSYNC_INTERVAL_MICROS * 1_000));
-            }
-            audit.enable(file);
+            audit.enable(mode.fsync == FsyncPolicy.BATCHED ? withBenchInterval(file) : file);
           }
           long cpu0 = cpuNanos();
           long bytes0 = allocatedBytes();
@@ -133,9 +141,7 @@ public final class AuditOverheadBenchmark {
       long w0 = System.nanoTime();
       GrpcLoadBenchmark.Open openOff = bench.openLoop(unary, TARGET_RATE);
       double offCores = (cpuNanos() - c0) / (double) (System.nanoTime() - w0);
-      AuditDeviceConfig paced = AuditDeviceConfig.file("paced", dir.resolve("paced.log"), FsyncPolicy.BATCHED);
-      audit.enable(FSYNC_INTERVAL_MICROS >= 0
-          ? paced.withFsyncInterval(Duration.ofNanos(FSYNC_INTERVAL_MICROS * 1_000)) : paced);
+      audit.enable(withBenchInterval(AuditDeviceConfig.file("paced", dir.resolve("paced.log"), FsyncPolicy.BATCHED)));
       System.out.println("open loop at 10,000/s, batched file...");
       c0 = cpuNanos();
       w0 = System.nanoTime();
@@ -265,9 +271,8 @@ public final class AuditOverheadBenchmark {
     s.append("- Setup: as grpc-load.md (server and client in one JVM, ").append(GrpcLoadBenchmark.CHANNELS)
         .append(" channels, root token, software KEK, SQLite); closed loop, ").append(measure.toSeconds())
         .append(" s per run, the modes below alternating in ").append(ROUNDS).append(" rounds after a warm-up round")
-        .append(" (not shown); one file device (").append(FSYNC_INTERVAL_MICROS >= 0 ? "fsync interval " : "default fsync interval ")
-        .append((FSYNC_INTERVAL_MICROS >= 0 ? FSYNC_INTERVAL_MICROS * 1_000 : AuditDeviceConfig.DEFAULT_FSYNC_INTERVAL.toNanos()) / 1e6)
-        .append(" ms) in the same temp directory as")
+        .append(" (not shown); one file device (").append(FSYNC_INTERVAL_MICROS >= 0 ? "" : "default ")
+        .append("fsync interval ").append(fsyncInterval().toNanos() / 1e6).append(" ms) in the same temp directory as")
         .append(" storage. A mode's rate is its best at the in-flight counts tried (a batched device's calls wait for")
         .append(" an fsync, so it needs more calls in flight to keep the cores busy).\n");
     s.append(String.format(Locale.ROOT, "- The disk's fsync (4 KiB append + fsync, same directory): p50 %.2f ms, "

@@ -164,12 +164,12 @@ public final class GrpcEdgeBenchmark {
       PkiServiceGrpc.PkiServiceBlockingStub pki = PkiServiceGrpc.newBlockingStub(setup.channels().get(0))
           .withInterceptors(auth);
       pki.generateRoot(GenerateRootRequest.newBuilder().setCommonName("Bench Root").setKeyType("ec-p256").build());
-      pki.writeRole(WriteRoleRequest.newBuilder().setName("stored").setRoleJson("{\"name\":\"stored\","
-          + "\"allowed_domains\":[\"example.com\"],\"allow_subdomains\":true,\"server_flag\":true,\"ttl\":\"1h\","
-          + "\"max_ttl\":\"1h\",\"no_store\":false}").build());
-      pki.writeRole(WriteRoleRequest.newBuilder().setName("ephemeral").setRoleJson("{\"name\":\"ephemeral\","
-          + "\"allowed_domains\":[\"example.com\"],\"allow_subdomains\":true,\"server_flag\":true,\"ttl\":\"1h\","
-          + "\"max_ttl\":\"1h\",\"no_store\":true}").build());
+      for (boolean noStore : new boolean[] {false, true}) {
+        String role = noStore ? "ephemeral" : "stored";
+        pki.writeRole(WriteRoleRequest.newBuilder().setName(role).setRoleJson("{\"name\":\"" + role + "\","
+            + "\"allowed_domains\":[\"example.com\"],\"allow_subdomains\":true,\"server_flag\":true,"
+            + "\"ttl\":\"1h\",\"max_ttl\":\"1h\",\"no_store\":" + noStore + "}").build());
+      }
       setup.close();
 
       // The echo service: grpc-java's Netty server with the defaults micronaut-grpc leaves (event loops, flow

@@ -220,7 +220,8 @@ final class VersionKey {
 
   /**
    * Zeroizes the key (seal, delete, trim); a call under way with it fails, saying {@code why}, rather than use a
-   * partly zeroed key. The first reason given stands.
+   * partly zeroed key. A later reason does not replace an earlier one (two at once, e.g. a seal racing a delete, may
+   * leave either: both are true).
    */
   void destroy(Zeroized why) {
     if (zeroizedBecause == null) {
