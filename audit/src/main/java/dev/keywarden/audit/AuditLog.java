@@ -77,6 +77,12 @@ public final class AuditLog implements AutoCloseable {
     t.setDaemon(true);
     return t;
   });
+  /** Stores the devices' chain states after their checkpoints, off their writers. */
+  private final ExecutorService chainSaves = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "keywarden-audit-chain");
+    t.setDaemon(true);
+    return t;
+  });
   private volatile List<Device> devices = List.of();
   /** Set while an unseal opens the devices: calls wait for it rather than go unaudited. */
   private volatile CountDownLatch opening;
@@ -665,6 +671,7 @@ public final class AuditLog implements AutoCloseable {
     closeAll("shutdown");
     opener.shutdownNow();
     releaser.shutdown();
+    chainSaves.shutdown();
   }
 
   // ---- opening and closing
@@ -822,7 +829,7 @@ public final class AuditLog implements AutoCloseable {
         : new SocketSink(config.address(), config.timeout());
     Device.Settings settings = new Device.Settings(options.node(), options.clock(), options.checkpointEvery(),
         options.checkpointInterval(),
-        (name, state) -> AuditRecords.writeChain(core.storage(), name, options.node(), state));
+        (name, state) -> AuditRecords.writeChain(core.storage(), name, options.node(), state), chainSaves);
     String hmacKey = AuditRecords.hmacKey(config.name());
     DeviceHmac hmac = new DeviceHmac(() -> core.unsealed().workingKeys().withKey(hmacKey, AuditHmac::keyed));
     return new Device(config, hmac, sink, cs, settings, metrics.computeIfAbsent(config.name(), n -> new DeviceMetrics()),

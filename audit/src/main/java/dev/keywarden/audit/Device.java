@@ -15,7 +15,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,7 +29,9 @@ import org.slf4j.LoggerFactory;
  * each record with its own (every-record); a call is told its record is written only after that. While one write and
  * fsync run, the next records queue up and go together into the next: a group commit with no timer, so a lone call
  * waits for its own write and fsync only, and under load each fsync carries what arrived during the one before.
- * Checkpoints are written by the writer, every {@code checkpointEvery} records or {@code checkpointInterval}.
+ * Checkpoints are written by the writer, every {@code checkpointEvery} records or {@code checkpointInterval}: under
+ * traffic at the end of the write whose records make one due, so it shares their write and fsync, and the chain
+ * state after it is stored off the writer; so a checkpoint holds up the records behind it only for its signature.
  *
  * <p>Failure: a write that has not finished within the timeout makes the device STUCK, and while it is, new records
  * are refused at once instead of queueing behind it; it is HEALTHY again as soon as that write finishes. A write or
@@ -42,10 +47,14 @@ final class Device {
   private static final long MAX_BACKOFF = TimeUnit.SECONDS.toNanos(2);
   private static final long CHECKPOINT_RETRY = TimeUnit.SECONDS.toNanos(5);
 
-  /** What a device needs from the log that opens it. */
-  record Settings(String node, Clock clock, int checkpointEvery, Duration checkpointInterval, ChainStore chains) {}
+  /**
+   * What a device needs from the log that opens it. {@code saves} runs the storage writes of chain states after
+   * checkpoints, off the writer.
+   */
+  record Settings(String node, Clock clock, int checkpointEvery, Duration checkpointInterval, ChainStore chains,
+                  Executor saves) {}
 
-  /** Where a device's chain state is kept between runs (at every checkpoint and at close). */
+  /** Where a device's chain state is kept between runs (after every checkpoint and at close). */
   interface ChainStore {
     void save(String device, ChainState state);
   }
@@ -72,6 +81,9 @@ final class Device {
   }
 
   private record Marker(String type, String reason) {}
+
+  /** A chain state to store, numbered in the order the writer asked: an older one never overwrites a newer. */
+  private record Save(long number, ChainState state) {}
 
   final AuditDeviceConfig config;
   /** The HMAC of secrets under this device's audit key, used by the calling threads. */
@@ -108,6 +120,13 @@ final class Device {
   private final JsonBytes out = new JsonBytes();
   private final java.security.MessageDigest sha256 = Lines.sha256();
   private final byte[] hash = new byte[ChainState.HASH_BYTES];
+  /** A chain state after a durable checkpoint, waiting for {@link Settings#saves} to store it; see {@link #saveLater}. */
+  private final AtomicReference<Save> toSave = new AtomicReference<>();
+  private final Object saveLock = new Object();
+  /** The writer's count of saves asked for; the newest stored one, and whether saving ended (under saveLock). */
+  private long saves;
+  private long savedUpTo;
+  private boolean savesClosed;
 
   // shared
   private final Object stateLock = new Object();
@@ -316,6 +335,7 @@ final class Device {
       idle();
     }
     sink.close();
+    closeSaves();
   }
 
   /**
@@ -358,6 +378,7 @@ final class Device {
       } else {
         checkpoint(item.reason, true);
         sink.close();
+        closeSaves();
         item.done.complete(null);
         for (Item rest : batch.subList(i + 1, batch.size())) {
           fail(rest, "closed");
@@ -448,7 +469,13 @@ final class Device {
         Lines.append(out, seq++, hash, items.get(i).body, sha256);
         lines++;
       }
-      boolean ride = pendingMarker == null && unsynced.isEmpty() && mayRide() && !awaited(items)
+      boolean signed = !items.isEmpty() && checkpointDue(sinceCheckpoint + lines)
+          && appendCheckpoint(seq, sinceCheckpoint + lines);
+      if (signed) {
+        seq++;
+        lines++;
+      }
+      boolean ride = !signed && pendingMarker == null && unsynced.isEmpty() && mayRide() && !awaited(items)
           && !queue.isEmpty();
       sink.write(out.array(), out.length());
       metrics.writes.increment();
@@ -457,14 +484,23 @@ final class Device {
       }
       chain = new ChainState(seq, hash);
       pendingMarker = null;
-      sinceCheckpoint += lines;
       metrics.records.add(lines);
+      if (signed) {
+        sinceCheckpoint = 0;
+        lastCheckpointNanos = System.nanoTime();
+        metrics.checkpoints.increment();
+      } else {
+        sinceCheckpoint += lines;
+      }
       if (ride) {
         unsynced.addAll(items);
       } else {
         durable(items);
       }
       healthy();
+      if (signed) {
+        saveLater(chain);
+      }
       return true;
     } catch (IOException | RuntimeException e) {
       sink.afterFailedWrite();
@@ -477,6 +513,38 @@ final class Device {
     } finally {
       busySince = 0;
     }
+  }
+
+  /** Whether {@code records} written since the last checkpoint (or the time since it) make the next one due. */
+  private boolean checkpointDue(long records) {
+    long now = System.nanoTime();
+    return now - nextCheckpointTry >= 0 && (records >= settings.checkpointEvery()
+        || now - lastCheckpointNanos >= settings.checkpointInterval().toNanos());
+  }
+
+  /**
+   * Signs a checkpoint after the line numbered {@code seq} whose hash is in {@link #hash} and appends it to
+   * {@link #out}, moving {@link #hash} on; false (nothing appended; retried in 5 s) when it cannot be signed.
+   */
+  private boolean appendCheckpoint(long seq, long records) {
+    try {
+      Lines.Line l = Lines.checkpoint(new ChainState(seq, hash), signer, settings.clock().instant(), settings.node(),
+          name(), records, false, records >= settings.checkpointEvery() ? "count" : "interval");
+      out.raw(l.bytes(), 0, l.bytes().length);
+      out.raw((byte) '\n');
+      l.next().copyHash(hash);
+      return true;
+    } catch (RuntimeException e) { // the records go out without it: an HSM's failure must not fail them
+      checkpointUnsigned(e);
+      return false;
+    }
+  }
+
+  private void checkpointUnsigned(RuntimeException e) {
+    metrics.checkpointFailures.increment();
+    nextCheckpointTry = System.nanoTime() + CHECKPOINT_RETRY;
+    log.warn("audit device {}: a checkpoint could not be signed ({}); retrying in 5 s", name(),
+        e instanceof KeywardenException ? e.getMessage() : e.getClass().getSimpleName());
   }
 
   /** An fsync (when the sink has one to do), noting when it began for the fsync interval. */
@@ -595,11 +663,13 @@ final class Device {
       metrics.checkpoints.increment();
       durable(List.of());
       healthy();
-      saveChain();
+      if (last) {
+        saveNow();
+      } else {
+        saveLater(chain);
+      }
     } catch (KeywardenException e) {
-      metrics.checkpointFailures.increment();
-      nextCheckpointTry = now + CHECKPOINT_RETRY;
-      log.warn("audit device {}: a checkpoint could not be signed ({}); retrying in 5 s", name(), e.getMessage());
+      checkpointUnsigned(e);
     } catch (IOException | RuntimeException e) {
       metrics.checkpointFailures.increment();
       sink.afterFailedWrite();
@@ -610,11 +680,52 @@ final class Device {
     }
   }
 
-  private void saveChain() {
-    try {
-      settings.chains().save(name(), chain);
-    } catch (RuntimeException e) {
-      log.warn("audit device {}: its chain state could not be stored ({})", name(), e.getClass().getSimpleName());
+  /**
+   * Stores {@code state} (the chain after a durable checkpoint) off the writer: a storage write takes milliseconds,
+   * which every record behind it would wait. States asked for while one is being stored collapse into the newest.
+   */
+  private void saveLater(ChainState state) {
+    if (toSave.getAndSet(new Save(++saves, state)) == null) {
+      try {
+        settings.saves().execute(this::storeQueued);
+      } catch (RejectedExecutionException shuttingDown) {
+        storeQueued();
+      }
+    }
+  }
+
+  /** Stores the chain now, after a final checkpoint (close, rotation), and whatever was still queued before it. */
+  private void saveNow() {
+    storeQueued();
+    store(new Save(++saves, chain));
+  }
+
+  /** The device is closing: stores what is queued, and nothing after that. */
+  private void closeSaves() {
+    storeQueued();
+    synchronized (saveLock) {
+      savesClosed = true;
+    }
+  }
+
+  private void storeQueued() {
+    Save s = toSave.getAndSet(null);
+    if (s != null) {
+      store(s);
+    }
+  }
+
+  private void store(Save s) {
+    synchronized (saveLock) {
+      if (savesClosed || s.number() <= savedUpTo) {
+        return;
+      }
+      try {
+        settings.chains().save(name(), s.state());
+        savedUpTo = s.number();
+      } catch (RuntimeException e) {
+        log.warn("audit device {}: its chain state could not be stored ({})", name(), e.getClass().getSimpleName());
+      }
     }
   }
 

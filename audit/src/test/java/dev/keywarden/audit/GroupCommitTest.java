@@ -123,30 +123,41 @@ class GroupCommitTest {
   }
 
   private static Device device(RecordingSink sink, Duration fsyncInterval) {
-    CheckpointSigner signer = new CheckpointSigner() {
-      @Override
-      public PublicKey publicKey() {
-        return KEYS.getPublic();
-      }
+    return device(sink, fsyncInterval, 100_000, (name, state) -> { }, Runnable::run);
+  }
 
-      @Override
-      public byte[] sign(byte[] message) {
-        try {
-          Signature s = Signature.getInstance("Ed25519");
-          s.initSign(KEYS.getPrivate());
-          s.update(message);
-          return s.sign();
-        } catch (GeneralSecurityException e) {
-          throw new IllegalStateException(e);
-        }
+  private static Device device(RecordingSink sink, Duration fsyncInterval, int checkpointEvery,
+      Device.ChainStore chains, java.util.concurrent.Executor saves) {
+    return device(sink, fsyncInterval, checkpointEvery, chains, saves, new DeviceMetrics(), SIGNER);
+  }
+
+  private static final CheckpointSigner SIGNER = new CheckpointSigner() {
+    @Override
+    public PublicKey publicKey() {
+      return KEYS.getPublic();
+    }
+
+    @Override
+    public byte[] sign(byte[] message) {
+      try {
+        Signature s = Signature.getInstance("Ed25519");
+        s.initSign(KEYS.getPrivate());
+        s.update(message);
+        return s.sign();
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException(e);
       }
-    };
-    Device.Settings settings = new Device.Settings("node-1", Clock.systemUTC(), 100_000, Duration.ofHours(1),
-        (name, state) -> { });
+    }
+  };
+
+  private static Device device(RecordingSink sink, Duration fsyncInterval, int checkpointEvery,
+      Device.ChainStore chains, java.util.concurrent.Executor saves, DeviceMetrics metrics, CheckpointSigner signer) {
+    Device.Settings settings = new Device.Settings("node-1", Clock.systemUTC(), checkpointEvery, Duration.ofHours(1),
+        chains, saves);
     AuditDeviceConfig config = AuditDeviceConfig.file("g", Path.of("/nonexistent/unused.log"),
         AuditDeviceConfig.FsyncPolicy.BATCHED).withFsyncInterval(fsyncInterval);
     Device d = new Device(config, new DeviceHmac(() -> AuditHmac.keyed(new byte[32])), sink, signer, settings,
-        new DeviceMetrics(), null, "enable");
+        metrics, null, "enable");
     d.start();
     assertEquals(null, d.awaitOpened(Duration.ofSeconds(5)));
     return d;
@@ -333,6 +344,113 @@ class GroupCommitTest {
     assertTrue(took >= interval * 9 / 10, "the second fsync came " + took / 1_000_000 + " ms after the first");
     d.awaitClosed(d.beginClose("test"), System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
     assertTrue(AuditVerifier.verify("g", sink.bytes.toByteArray(), KEYS.getPublic(), true).intact());
+  }
+
+  @Test
+  void aCheckpointUnderTrafficSharesTheWriteAndFsyncOfItsRecordsAndItsChainIsStoredOffTheWriter() {
+    qt().withExamples(15).forAll(integers().between(1, 6), integers().between(2, 25), integers().between(1, 60))
+        .checkAssert((threads, every, perThread) -> {
+          RecordingSink sink = new RecordingSink();
+          List<ChainState> saved = new CopyOnWriteArrayList<>();
+          List<String> durableAtSave = new CopyOnWriteArrayList<>();
+          java.util.concurrent.ExecutorService saves = java.util.concurrent.Executors.newSingleThreadExecutor();
+          Device d = device(sink, AuditDeviceConfig.DEFAULT_FSYNC_INTERVAL, every, (name, state) -> {
+            saved.add(state);
+            durableAtSave.add(sink.durableText());
+          }, saves);
+          List<Thread> ts = new ArrayList<>();
+          for (int t = 0; t < threads; t++) {
+            int tt = t;
+            ts.add(new Thread(() -> {
+              for (int i = 0; i < perThread; i++) {
+                Call c = new Call(tt + "-" + i, sink);
+                d.submit(body(c.id), c.ticket, System.nanoTime());
+              }
+            }));
+          }
+          ts.forEach(Thread::start);
+          for (Thread t : ts) {
+            try {
+              t.join();
+            } catch (InterruptedException e) {
+              throw new IllegalStateException(e);
+            }
+          }
+          assertTrue(d.sync(System.nanoTime() + TimeUnit.SECONDS.toNanos(10)));
+          int beforeClose = sink.writeSizes.size();
+          d.awaitClosed(d.beginClose("test"), System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+          saves.shutdown();
+          byte[] file = sink.bytes.toByteArray();
+          assertTrue(AuditVerifier.verify("g", file, KEYS.getPublic(), true).intact());
+          // no write before the close is a checkpoint alone: each shares the write (and fsync) of its records
+          List<String> lines = new ArrayList<>();
+          int at = 0;
+          int checkpoints = 0;
+          for (int w = 0; w < sink.writeSizes.size(); w++) {
+            String text = new String(file, at, sink.writeSizes.get(w), UTF_8);
+            at += sink.writeSizes.get(w);
+            boolean records = false;
+            for (String line : text.split("\n")) {
+              lines.add(line);
+              boolean checkpoint = line.contains("\"type\":\"checkpoint\"");
+              records |= !checkpoint;
+              checkpoints += checkpoint && w < beforeClose ? 1 : 0;
+            }
+            assertTrue(records || w >= beforeClose, "write " + w + " holds only a checkpoint: " + text);
+          }
+          assertTrue(checkpoints >= threads * perThread / (every + 2), checkpoints + " checkpoints");
+          // each stored chain state is the chain just after a checkpoint already fsynced, in order, and the last
+          // one is the final checkpoint's
+          long seq = -1;
+          for (int i = 0; i < saved.size(); i++) {
+            ChainState s = saved.get(i);
+            assertTrue(s.seq() > seq, "stored out of order");
+            seq = s.seq();
+            String line = lines.get((int) s.seq() - 1);
+            assertTrue(line.contains("\"type\":\"checkpoint\""), "stored after a non-checkpoint: " + line);
+            assertTrue(java.util.Arrays.equals(Lines.sha256(line.getBytes(UTF_8)), s.hash()));
+            assertTrue(durableAtSave.get(i).contains(line), "stored before its checkpoint was fsynced");
+          }
+          assertEquals(lines.size(), saved.get(saved.size() - 1).seq(), "the final checkpoint's state not stored");
+        });
+  }
+
+  @Test
+  void aCheckpointThatCannotBeSignedLeavesItsRecordsWrittenAndIsRetriedLater() throws Exception {
+    RecordingSink sink = new RecordingSink();
+    DeviceMetrics metrics = new DeviceMetrics();
+    List<ChainState> saved = new CopyOnWriteArrayList<>();
+    CheckpointSigner lost = new CheckpointSigner() {
+      @Override
+      public PublicKey publicKey() {
+        return KEYS.getPublic();
+      }
+
+      @Override
+      public byte[] sign(byte[] message) {
+        throw dev.keywarden.failure.KeywardenException.unavailable("the HSM is gone", null);
+      }
+    };
+    Device d = device(sink, AuditDeviceConfig.DEFAULT_FSYNC_INTERVAL, 3, (name, state) -> saved.add(state),
+        Runnable::run, metrics, lost);
+    List<Call> calls = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      Call c = new Call("r" + i, sink);
+      calls.add(c);
+      d.submit(body(c.id), c.ticket, System.nanoTime());
+    }
+    assertTrue(d.sync(System.nanoTime() + TimeUnit.SECONDS.toNanos(5)));
+    for (Call c : calls) {
+      assertEquals(Boolean.TRUE, c.written, c.id);
+      assertTrue(c.durableWhenTold, c.id + " was told before its fsync");
+    }
+    assertEquals(10, ids(sink.durableText()).size());
+    assertTrue(!sink.durableText().contains("\"type\":\"checkpoint\""));
+    // one failure, then no new try for 5 s (not one per batch against a lost HSM)
+    assertEquals(1, metrics.snapshot("g", 0).checkpointFailures());
+    assertTrue(saved.isEmpty());
+    d.awaitClosed(d.beginClose("test"), System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+    assertTrue(AuditVerifier.verify("g", sink.bytes.toByteArray(), KEYS.getPublic(), false).intact());
   }
 
   @Test
