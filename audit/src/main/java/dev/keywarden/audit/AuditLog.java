@@ -832,8 +832,8 @@ public final class AuditLog implements AutoCloseable {
         (name, state) -> AuditRecords.writeChain(core.storage(), name, options.node(), state), chainSaves);
     String hmacKey = AuditRecords.hmacKey(config.name());
     DeviceHmac hmac = new DeviceHmac(() -> core.unsealed().workingKeys().withKey(hmacKey, AuditHmac::keyed));
-    return new Device(config, hmac, sink, cs, settings, metrics.computeIfAbsent(config.name(), n -> new DeviceMetrics()),
-        known, why);
+    return new Device(config, hmac, sink, cs, settings,
+        metrics.computeIfAbsent(config.name(), n -> new DeviceMetrics()), known, why);
   }
 
   /** A device that refuses every record: stands in when opening the real ones failed. */

@@ -120,7 +120,7 @@ final class Device {
   private final JsonBytes out = new JsonBytes();
   private final java.security.MessageDigest sha256 = Lines.sha256();
   private final byte[] hash = new byte[ChainState.HASH_BYTES];
-  /** A chain state after a durable checkpoint, waiting for {@link Settings#saves} to store it; see {@link #saveLater}. */
+  /** A chain state after a durable checkpoint, waiting for {@link Settings#saves} to store it ({@link #saveLater}). */
   private final AtomicReference<Save> toSave = new AtomicReference<>();
   private final Object saveLock = new Object();
   /** The writer's count of saves asked for; the newest stored one, and whether saving ended (under saveLock). */
