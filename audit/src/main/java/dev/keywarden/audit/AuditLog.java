@@ -123,6 +123,11 @@ public final class AuditLog implements AutoCloseable {
 
   // ---- the gate
 
+  /** Whether the devices are being opened after an unseal: a call's request record then waits for them. */
+  public boolean opening() {
+    return opening != null;
+  }
+
   /** Whether any device is open or opening: when false, {@link #writeRequest} writes nothing. */
   public boolean active() {
     return !devices.isEmpty() || opening != null;

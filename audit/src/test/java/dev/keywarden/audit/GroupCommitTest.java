@@ -163,6 +163,17 @@ class GroupCommitTest {
     return d;
   }
 
+  private static void startAndJoin(List<Thread> threads) {
+    threads.forEach(Thread::start);
+    for (Thread t : threads) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
   private static byte[] body(String id) {
     return ("\"type\":\"request\",\"id\":\"" + id + "\"}").getBytes(UTF_8);
   }
@@ -272,14 +283,7 @@ class GroupCommitTest {
               }
             }));
           }
-          ts.forEach(Thread::start);
-          for (Thread t : ts) {
-            try {
-              t.join();
-            } catch (InterruptedException e) {
-              throw new IllegalStateException(e);
-            }
-          }
+          startAndJoin(ts);
           assertTrue(d.sync(System.nanoTime() + TimeUnit.SECONDS.toNanos(10)));
           // after a sync every record handed over before it is durable, responses included
           assertEquals(threads * perThread, ids(sink.durableText()).size(), "not durable after a sync");
@@ -368,14 +372,7 @@ class GroupCommitTest {
               }
             }));
           }
-          ts.forEach(Thread::start);
-          for (Thread t : ts) {
-            try {
-              t.join();
-            } catch (InterruptedException e) {
-              throw new IllegalStateException(e);
-            }
-          }
+          startAndJoin(ts);
           assertTrue(d.sync(System.nanoTime() + TimeUnit.SECONDS.toNanos(10)));
           int beforeClose = sink.writeSizes.size();
           d.awaitClosed(d.beginClose("test"), System.nanoTime() + TimeUnit.SECONDS.toNanos(5));

@@ -85,12 +85,13 @@ public final class GrpcEdgeBenchmark {
 
   /**
    * A bare grpc-java server answering every Encrypt with a captured response, on epoll or NIO, on a fixed pool of
-   * {@code threads} or (0) a cached pool.
+   * {@code threads}, (0) a cached pool or (-1) the event loop that read the call.
    */
   record EchoServer(String name, Server server, ExecutorService executor, List<io.netty.channel.EventLoopGroup> loops) {
     static EchoServer start(String host, EncryptResponse canned, String name, boolean epoll, int threads)
         throws java.io.IOException {
-      ExecutorService executor = threads > 0 ? Executors.newFixedThreadPool(threads) : Executors.newCachedThreadPool();
+      ExecutorService executor = threads > 0 ? Executors.newFixedThreadPool(threads)
+          : threads == 0 ? Executors.newCachedThreadPool() : null;
       NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(host, 0));
       List<io.netty.channel.EventLoopGroup> loops = List.of();
       if (epoll) {
@@ -106,7 +107,7 @@ public final class GrpcEdgeBenchmark {
         b.channelType(io.netty.channel.socket.nio.NioServerSocketChannel.class).bossEventLoopGroup(boss)
             .workerEventLoopGroup(workers);
       }
-      Server server = b.executor(executor)
+      Server server = (executor == null ? b.directExecutor() : b.executor(executor))
           .maxInboundMessageSize(dev.keywarden.server.gate.InboundMessages.MAX_MESSAGE_BYTES)
           .addService(new TransitServiceGrpc.TransitServiceImplBase() {
             @Override
@@ -121,7 +122,9 @@ public final class GrpcEdgeBenchmark {
 
     void close() {
       server.shutdownNow();
-      executor.shutdownNow();
+      if (executor != null) {
+        executor.shutdownNow();
+      }
       loops.forEach(io.netty.channel.EventLoopGroup::shutdownGracefully);
     }
   }
@@ -150,7 +153,9 @@ public final class GrpcEdgeBenchmark {
       core.submitUnsealShare(result.shares().get(0));
       server.bean(HealthReporter.class).refresh();
       String keywardenExecutor = GRPC_THREADS > 0 ? "a fixed pool of " + GRPC_THREADS + " (--grpc-threads)"
-          : "a fixed pool of " + GrpcExecutor.FAST_THREADS + " for the unary calls that change nothing (Encrypt, …), "
+          : ("false".equals(System.getProperty("keywarden.grpc.inline")) ? ""
+              : "the event loop for warm Encrypt and Decrypt calls, ")
+          + "a fixed pool of " + GrpcExecutor.FAST_THREADS + " for the unary calls that change nothing (Encrypt, …), "
               + "Micronaut's IO executor (" + server.bean(ExecutorService.class, "io").getClass().getName()
               + ") for the others";
 
@@ -174,11 +179,15 @@ public final class GrpcEdgeBenchmark {
 
       // The echo service: grpc-java's Netty server with the defaults micronaut-grpc leaves (event loops, flow
       // control), the same transport as Keywarden's (GrpcTransport), the same inbound limit, and the same executor
-      // for its one method as Keywarden gives Encrypt: by default the fixed pool of GrpcExecutor.FAST_THREADS (the
-      // pool for calls that do not wait), or the --grpc-threads pool. Two more echo servers differ from it in one
-      // thing each, the executor (a cached pool, as Micronaut's IO executor is) or the transport, in the same run.
-      int echoThreads = GRPC_THREADS > 0 ? GRPC_THREADS : GrpcExecutor.FAST_THREADS;
+      // for its one method as Keywarden gives a warm Encrypt: by default the event loop that read it (InlineCalls),
+      // or the --grpc-threads pool. More echo servers differ from it in one thing each, the executor (a cached pool,
+      // as Micronaut's IO executor is; the fixed pool of calls that do not wait) or the transport, in the same run.
+      boolean inline = GRPC_THREADS == 0 && !"false".equals(System.getProperty("keywarden.grpc.inline"));
+      int echoThreads = GRPC_THREADS > 0 ? GRPC_THREADS : inline ? -1 : GrpcExecutor.FAST_THREADS;
       echoes.add(EchoServer.start(host, canned, "echo", epoll(), echoThreads));
+      if (VARIANTS && inline) {
+        echoes.add(EchoServer.start(host, canned, "echo, fixed pool", epoll(), GrpcExecutor.FAST_THREADS));
+      }
       if (VARIANTS) {
         echoes.add(EchoServer.start(host, canned, "echo, cached pool", epoll(), 0));
         echoes.add(EchoServer.start(host, canned, epoll() ? "echo, NIO" : "echo, epoll", !epoll(), echoThreads));

@@ -345,6 +345,40 @@ public final class TransitEngine {
     return Ciphertexts.formatAscii(key.version, out);
   }
 
+  /**
+   * Whether an encryption with {@code name} would run now without waiting on storage or the HSM: the keyring and its
+   * latest version loaded, a software key, not marked changed in storage, and nonces reserved ahead of need (true too
+   * when it would fail at once: sealed, a key of another family). A false answer costs nothing but a thread hand-off:
+   * the server then runs the call on a pool instead of the event loop that read it.
+   */
+  public boolean encryptsWithoutWaiting(String name) {
+    return withoutWaiting(name, 0);
+  }
+
+  /** As {@link #encryptsWithoutWaiting}, for a decryption of a ciphertext of {@code version}. */
+  public boolean decryptsWithoutWaiting(String name, int version) {
+    return version < 1 || withoutWaiting(name, version);
+  }
+
+  private boolean withoutWaiting(String name, int version) {
+    if (core.isSealed()) {
+      return true;
+    }
+    LoadedKeyring l = cache.get(name);
+    if (l == null || l.type.inHsm() || (!changedInStorage.isEmpty() && changedInStorage.contains(name))) {
+      return false;
+    }
+    if (l.type.family() != KeyType.Family.AEAD) {
+      return true;
+    }
+    VersionKey key = version == 0 ? l.latest() : l.loadedVersion(version);
+    if (key == null) {
+      return false;
+    }
+    // a reservation is made in the background well before this runs low; below it, one may be made on the spot
+    return version != 0 || key.allowance - key.encryptions() >= reserveAheadBelow;
+  }
+
   /** Decrypts a ciphertext of any version ≥ min_decryption_version; the caller zeroizes the result. */
   public byte[] decrypt(String name, String ciphertext, byte[] context) {
     TransitLimits.context(context);

@@ -61,6 +61,11 @@ public final class PolicyStore {
     return find(name).orElseThrow(() -> KeywardenException.notFound("no policy named '" + name + "'"));
   }
 
+  /** Whether {@link #find} answers for {@code name} without reading storage (root, or cached with the feed live). */
+  public boolean cached(String name) {
+    return Policy.ROOT.equals(name) || (feed.live() && cache.containsKey(name));
+  }
+
   /** The named policy if it exists (cached). */
   Optional<Policy> find(String name) {
     // while storage cannot be read, the policy as last read (nobody can change it in a store nobody reaches)

@@ -193,6 +193,24 @@ public final class TokenStore {
     return lookup(hash(token), Kind.UNAUTHENTICATED).caller();
   }
 
+  /**
+   * The caller of {@code token} when answering needs neither storage nor the HSM: the token's hasher made and the
+   * token cached, with the change feed live (so a revocation elsewhere would have been heard). Empty otherwise, and for
+   * a token unknown, expired or malformed: {@link #resolve} then answers, and may read storage. Lets the server run a
+   * call on the event loop that read it only when authenticating it cannot wait.
+   */
+  public Optional<Caller> callerIfCached(String token) {
+    BoundHasher bound = hasher;
+    if (bound == null || !feed.live() || !wellFormed(token) || core.isSealed()) {
+      return Optional.empty();
+    }
+    Optional<TokenRecord> record = cache.get(bound.hasher().accessor(token));
+    if (record == null || record.isEmpty() || record.get().expiredAt(clock.millis())) {
+      return Optional.empty();
+    }
+    return Optional.of(record.get().caller());
+  }
+
   /** The record behind an accessor; NOT_FOUND when unknown or expired. */
   public TokenRecord byAccessor(String accessor) {
     if (accessor == null || !ACCESSOR_SHAPE.matcher(accessor).matches()) {

@@ -2,6 +2,7 @@ package dev.keywarden.server.wiring;
 
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.gate.Gate;
+import dev.keywarden.server.gate.InlineCalls;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerBuilder;
@@ -24,7 +25,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Encrypt/Decrypt/Rewrap/…, SignJwt, {@link Gate#ANSWER_HELD}) run on a small fixed pool, two threads per core; every
  * other call runs on Micronaut's IO executor, a cached pool that grows with the calls waiting, because those calls
  * block: storage writes wait for their group commit, PKCS#11 key generation, the audit log's request record.
- * {@code --grpc-threads N} puts every call on one fixed pool of N instead. A handler never runs on a Netty event loop.
+ * {@code --grpc-threads N} puts every call on one fixed pool of N instead. Transit Encrypt and Decrypt run on the
+ * Netty event loop that read them when nothing they need can wait, and go to the fixed pool when something may
+ * ({@link InlineCalls}); no other call runs on an event loop.
  *
  * <p>Why two pools (issue #15, {@code GrpcEdgeBenchmark}, 2 cores, client in its own JVM, same run): the hand-offs of
  * each call to the executor and back are most of a cheap call's server CPU. A cached pool hands every task to a
@@ -51,9 +54,12 @@ public final class GrpcExecutor implements BeanCreatedEventListener<ServerBuilde
   private final ExecutorService io;
   private volatile ExecutorService pool;
 
-  public GrpcExecutor(ServerSettings settings, @Named(TaskExecutors.IO) ExecutorService io) {
+  private final InlineCalls inline;
+
+  public GrpcExecutor(ServerSettings settings, @Named(TaskExecutors.IO) ExecutorService io, InlineCalls inline) {
     this.settings = settings;
     this.io = io;
+    this.inline = inline;
   }
 
   @Override
@@ -66,13 +72,17 @@ public final class GrpcExecutor implements BeanCreatedEventListener<ServerBuilde
       ExecutorService fast = fixedPool(FAST_THREADS, "grpc-fast-");
       pool = fast;
       ExecutorService blocking = io;
+      inline.handOverTo(fast);
       // the look-up that asks for the executor runs where the call arrived; the call itself never does: this
       // answers an executor for every call
       builder.executor(Runnable::run);
       builder.callExecutor(new ServerCallExecutorSupplier() {
         @Override
         public <ReqT, RespT> Executor getExecutor(ServerCall<ReqT, RespT> call, Metadata headers) {
-          return runsOnFastPool(call.getMethodDescriptor()) ? fast : blocking;
+          if (!runsOnFastPool(call.getMethodDescriptor())) {
+            return blocking;
+          }
+          return inline.mayStartInline(call, headers) ? InlineCalls.ON_EVENT_LOOP : fast;
         }
       });
     }

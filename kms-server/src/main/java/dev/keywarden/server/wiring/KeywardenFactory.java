@@ -17,6 +17,7 @@ import dev.keywarden.server.auth.jwt.JwtAuth;
 import dev.keywarden.server.auth.jwt.JwtRoleRecords;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.gate.Gate;
+import dev.keywarden.server.gate.InlineCalls;
 import dev.keywarden.server.gate.GuardedService;
 import dev.keywarden.server.gate.InboundMessages;
 import dev.keywarden.server.gate.TokenAuthenticator;
@@ -169,6 +170,12 @@ public class KeywardenFactory {
   }
 
   /** The ways a caller can authenticate, in the order they are tried: a bearer token wins over a certificate. */
+  @Singleton
+  InlineCalls inlineCalls(Core core, TokenStore tokens, PolicyStore policies, AuditLog audit, TransitEngine transit) {
+    return new InlineCalls(core, tokens, policies, audit, transit,
+        !"false".equals(System.getProperty("keywarden.grpc.inline")));
+  }
+
   @Singleton
   Gate gate(Core core, TokenStore tokens, CertAuthenticator certs, AccessControl access, InboundMessages inbound,
       AuditLog audit) {

@@ -136,7 +136,7 @@ public final class LocalKeywarden implements AutoCloseable {
     capabilities[0] = new Capabilities(declared);
     NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .maxInboundMessageSize(InboundMessages.MAX_MESSAGE_BYTES)
-        .intercept(new InterceptorChain(new SimpleMeterRegistry()));
+        .intercept(new InterceptorChain(new SimpleMeterRegistry(), InlineCalls.off()));
     if (tls) {
       serverCert = dir.resolve("server.pem");
       Path serverKey = dir.resolve("server-key.pem");
