@@ -119,7 +119,12 @@ public final class InlineCalls {
     if (bearer.isEmpty()) {
       return true; // refused at once
     }
-    Optional<Caller> caller = tokens.callerIfCached(bearer.get());
+    Optional<Caller> caller;
+    try {
+      caller = tokens.callerIfCached(bearer.get());
+    } catch (RuntimeException sealedMeanwhile) { // the gate, on the pool, says what went wrong
+      return false;
+    }
     if (caller.isEmpty()) {
       return false;
     }
