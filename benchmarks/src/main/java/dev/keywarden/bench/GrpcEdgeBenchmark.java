@@ -10,6 +10,7 @@ import dev.keywarden.api.v1.WriteRoleRequest;
 import dev.keywarden.server.auth.TokenStore;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.config.ServerSettings.HostPort;
+import dev.keywarden.server.gate.InlineCalls;
 import dev.keywarden.server.grpc.HealthReporter;
 import dev.keywarden.server.wiring.GrpcExecutor;
 import dev.keywarden.server.wiring.GrpcTransport;
@@ -153,8 +154,7 @@ public final class GrpcEdgeBenchmark {
       core.submitUnsealShare(result.shares().get(0));
       server.bean(HealthReporter.class).refresh();
       String keywardenExecutor = GRPC_THREADS > 0 ? "a fixed pool of " + GRPC_THREADS + " (--grpc-threads)"
-          : ("false".equals(System.getProperty("keywarden.grpc.inline")) ? ""
-              : "the event loop for warm Encrypt and Decrypt calls, ")
+          : (InlineCalls.enabledByProperty() ? "the event loop for warm Encrypt and Decrypt calls, " : "")
           + "a fixed pool of " + GrpcExecutor.FAST_THREADS + " for the unary calls that change nothing (Encrypt, …), "
               + "Micronaut's IO executor (" + server.bean(ExecutorService.class, "io").getClass().getName()
               + ") for the others";
@@ -182,7 +182,7 @@ public final class GrpcEdgeBenchmark {
       // for its one method as Keywarden gives a warm Encrypt: by default the event loop that read it (InlineCalls),
       // or the --grpc-threads pool. More echo servers differ from it in one thing each, the executor (a cached pool,
       // as Micronaut's IO executor is; the fixed pool of calls that do not wait) or the transport, in the same run.
-      boolean inline = GRPC_THREADS == 0 && !"false".equals(System.getProperty("keywarden.grpc.inline"));
+      boolean inline = GRPC_THREADS == 0 && InlineCalls.enabledByProperty();
       int echoThreads = GRPC_THREADS > 0 ? GRPC_THREADS : inline ? -1 : GrpcExecutor.FAST_THREADS;
       echoes.add(EchoServer.start(host, canned, "echo", epoll(), echoThreads));
       if (VARIANTS && inline) {

@@ -43,9 +43,7 @@ public final class InlineCalls {
   /** The calls that may run inline. */
   public static final Set<String> METHODS = Set.of(ENCRYPT, DECRYPT);
   /** Larger requests go to the pool: an event loop serves every call of its connections. */
-  static final int MAX_ITEMS = 16;
-  /** {@link #MAX_ITEMS}, for tests elsewhere. */
-  public static final int MAX_ITEMS_FOR_TESTS = MAX_ITEMS;
+  public static final int MAX_ITEMS = 16;
   static final int MAX_BYTES = 64 * 1024;
 
   private static final ThreadLocal<boolean[]> RUNNING_INLINE = ThreadLocal.withInitial(() -> new boolean[1]);
@@ -80,6 +78,11 @@ public final class InlineCalls {
     this.audit = audit;
     this.transit = transit;
     this.enabled = enabled;
+  }
+
+  /** Whether calls may run inline on this JVM: unless {@code -Dkeywarden.grpc.inline=false}. */
+  public static boolean enabledByProperty() {
+    return !"false".equals(System.getProperty("keywarden.grpc.inline"));
   }
 
   /** Never runs a call inline (an in-process server has no event loop to save). */

@@ -12,9 +12,9 @@ import jakarta.inject.Singleton;
 /**
  * Every RPC passes these, in this order: the hand-over of a call that started on its event loop but must wait
  * ({@link InlineCalls}: outermost, so that every event of such a call, in order, moves with it), metrics (so it sees
- * the final status of every call, errors included), then error mapping. One chain, so the order is written here rather than implied. The request gate
- * (parsing, authentication, authorization) sits inside, on each Keywarden service: see {@link
- * dev.keywarden.server.gate.Gate}.
+ * the final status of every call, errors included), then error mapping. One chain, so the order is written here
+ * rather than implied. The request gate (parsing, authentication, authorization) sits inside, on each Keywarden
+ * service: see {@link dev.keywarden.server.gate.Gate}.
  */
 @Singleton
 public final class InterceptorChain implements ServerInterceptor {

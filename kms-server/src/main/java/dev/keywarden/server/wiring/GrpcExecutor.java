@@ -52,9 +52,8 @@ public final class GrpcExecutor implements BeanCreatedEventListener<ServerBuilde
 
   private final ServerSettings settings;
   private final ExecutorService io;
-  private volatile ExecutorService pool;
-
   private final InlineCalls inline;
+  private volatile ExecutorService pool;
 
   public GrpcExecutor(ServerSettings settings, @Named(TaskExecutors.IO) ExecutorService io, InlineCalls inline) {
     this.settings = settings;

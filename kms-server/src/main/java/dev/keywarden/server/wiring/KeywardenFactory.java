@@ -17,9 +17,9 @@ import dev.keywarden.server.auth.jwt.JwtAuth;
 import dev.keywarden.server.auth.jwt.JwtRoleRecords;
 import dev.keywarden.server.config.ServerSettings;
 import dev.keywarden.server.gate.Gate;
-import dev.keywarden.server.gate.InlineCalls;
 import dev.keywarden.server.gate.GuardedService;
 import dev.keywarden.server.gate.InboundMessages;
+import dev.keywarden.server.gate.InlineCalls;
 import dev.keywarden.server.gate.TokenAuthenticator;
 import dev.keywarden.storage.InitMarker;
 import dev.keywarden.storage.PostgresStorage;
@@ -169,12 +169,13 @@ public class KeywardenFactory {
     return new CertAuthenticator(core, roles, pki, Clock.systemUTC());
   }
 
-  /** The ways a caller can authenticate, in the order they are tried: a bearer token wins over a certificate. */
+  /** Which transit calls may run on the event loop that read them (see {@link GrpcExecutor}). */
   @Singleton
   InlineCalls inlineCalls(Core core, TokenStore tokens, PolicyStore policies, AuditLog audit, TransitEngine transit) {
-    return new InlineCalls(core, tokens, policies, audit, transit,
-        !"false".equals(System.getProperty("keywarden.grpc.inline")));
+    return new InlineCalls(core, tokens, policies, audit, transit, InlineCalls.enabledByProperty());
   }
+
+  /** The ways a caller can authenticate, in the order they are tried: a bearer token wins over a certificate. */
 
   @Singleton
   Gate gate(Core core, TokenStore tokens, CertAuthenticator certs, AccessControl access, InboundMessages inbound,

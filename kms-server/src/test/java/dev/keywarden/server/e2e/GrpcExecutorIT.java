@@ -139,8 +139,8 @@ class GrpcExecutorIT {
         assertEquals(0, inline.ranInline() - inline2);
         // a batch larger than an event loop should carry goes to the pool, and is answered in full
         long handed2 = inline.handedOver();
-        assertEquals(InlineCalls.MAX_ITEMS_FOR_TESTS + 1,
-            encrypt(transit, "orders", plain, InlineCalls.MAX_ITEMS_FOR_TESTS + 1).getResultsCount());
+        assertEquals(InlineCalls.MAX_ITEMS + 1,
+            encrypt(transit, "orders", plain, InlineCalls.MAX_ITEMS + 1).getResultsCount());
         assertEquals(1, inline.handedOver() - handed2);
         // a version rotated in elsewhere is not loaded yet: its first Decrypt is handed over, the next run inline
         transit.rotateKey(dev.keywarden.api.v1.RotateKeyRequest.newBuilder().setName("orders").build());
